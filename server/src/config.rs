@@ -1,0 +1,95 @@
+//! Server settings. The binary fills them from flags and environment; tests build them directly.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Where the SQLite database lives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DbLocation {
+    /// A private in-memory database (tests); gone when the server stops.
+    Memory,
+    /// A database file, created if missing, opened in WAL mode.
+    File(PathBuf),
+}
+
+/// PEM files for TLS.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsFiles {
+    pub cert: PathBuf,
+    pub key: PathBuf,
+}
+
+/// Per-user limits for the ephemeral features: at most `limit` calls per `window`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FeatureLimit {
+    pub limit: u32,
+    pub window: Duration,
+}
+
+/// Everything the server needs to run.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub listen: SocketAddr,
+    pub db: DbLocation,
+    pub app_id: String,
+    /// Development key: create users and log in as any uid.
+    pub auth_key: String,
+    /// Server-to-server key: mint tokens, manage users, throttle features.
+    pub api_key: String,
+    pub tls: Option<TlsFiles>,
+    /// How often the server pings each socket; advertised in the accept frame.
+    pub ping_interval: Duration,
+    /// A socket silent for `ping_interval + heartbeat_grace` is dropped.
+    pub heartbeat_grace: Duration,
+    /// Most events replayed on resume before a gap is declared.
+    pub replay_limit: u64,
+    /// Unanswered calls are cancelled after this long.
+    pub call_timeout: Duration,
+    pub typing_limit: FeatureLimit,
+    pub receipts_limit: FeatureLimit,
+    pub transient_limit: FeatureLimit,
+    /// Login attempts allowed per client IP address per minute.
+    pub login_per_minute: u32,
+    /// Malformed frames in a row after which the socket is closed.
+    pub max_malformed: u32,
+    /// Frames that may wait for a slow socket before it is closed (it resumes later).
+    pub socket_queue: usize,
+    /// `synchronous=FULL` (fsync on every commit) instead of `NORMAL`.
+    pub sync_full: bool,
+}
+
+impl Config {
+    /// Settings for tests and embedding: in-memory database, ephemeral loopback port, the given
+    /// keys, short timers left at their defaults.
+    pub fn local(auth_key: &str, api_key: &str) -> Self {
+        Config {
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            db: DbLocation::Memory,
+            app_id: "chinwag-dev".into(),
+            auth_key: auth_key.into(),
+            api_key: api_key.into(),
+            tls: None,
+            ping_interval: Duration::from_secs(20),
+            heartbeat_grace: Duration::from_secs(10),
+            replay_limit: 1000,
+            call_timeout: Duration::from_secs(45),
+            typing_limit: FeatureLimit {
+                limit: 20,
+                window: Duration::from_secs(10),
+            },
+            receipts_limit: FeatureLimit {
+                limit: 200,
+                window: Duration::from_secs(10),
+            },
+            transient_limit: FeatureLimit {
+                limit: 50,
+                window: Duration::from_secs(10),
+            },
+            login_per_minute: 60,
+            max_malformed: 10,
+            socket_queue: 4096,
+            sync_full: true,
+        }
+    }
+}

@@ -1,0 +1,152 @@
+//! `/v1/login`, `/v1/logout`, `/v1/me` and `/v1/users/...`.
+
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::Json;
+use chinwag_protocol::model::User;
+use chinwag_protocol::rest::{
+    CreateUser, FriendsRequest, ListUsersQuery, LoginRequest, TokenResponse, UpdateUser, UserList,
+};
+use chinwag_protocol::{ApiError, ErrorCode};
+
+use super::extract::{
+    check_app, AdminCaller, Body, Caller, HttpResult, Params, PeerAddr, UserCaller,
+};
+use crate::service::{App, AppRef};
+
+pub async fn login(
+    State(app): State<AppRef>,
+    peer: PeerAddr,
+    headers: HeaderMap,
+    Body(req): Body<LoginRequest>,
+) -> HttpResult<Json<TokenResponse>> {
+    check_app(&app, &headers)?;
+    Ok(Json(app.login(&req.uid, &req.auth_key, peer.0.ip()).await?))
+}
+
+pub async fn logout(State(app): State<AppRef>, caller: UserCaller) -> HttpResult<StatusCode> {
+    app.logout(&caller.token_hash).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub async fn me(State(app): State<AppRef>, caller: UserCaller) -> HttpResult<Json<User>> {
+    Ok(Json(app.get_user(&caller.uid).await?))
+}
+
+/// Creating users takes the API key or, for development, the auth key.
+pub async fn create(
+    State(app): State<AppRef>,
+    headers: HeaderMap,
+    Body(req): Body<CreateUser>,
+) -> HttpResult<(StatusCode, Json<User>)> {
+    check_app(&app, &headers)?;
+    let api = headers.get("x-api-key").and_then(|v| v.to_str().ok());
+    let auth = headers.get("x-auth-key").and_then(|v| v.to_str().ok());
+    let allowed = match (api, auth) {
+        (Some(k), _) if App::key_matches(k, &app.config.api_key) => true,
+        (Some(_), _) => {
+            return Err(
+                ApiError::new(ErrorCode::InvalidApiKey, "the API key does not match").into(),
+            )
+        }
+        (None, Some(k)) if App::key_matches(k, &app.config.auth_key) => true,
+        (None, Some(_)) => {
+            return Err(
+                ApiError::new(ErrorCode::InvalidAuthKey, "the auth key does not match").into(),
+            )
+        }
+        (None, None) => false,
+    };
+    if !allowed {
+        return Err(ApiError::new(ErrorCode::Unauthorized, "send X-Api-Key or X-Auth-Key").into());
+    }
+    Ok((StatusCode::CREATED, Json(app.create_user(req).await?)))
+}
+
+pub async fn list(
+    State(app): State<AppRef>,
+    _caller: Caller,
+    Params(q): Params<ListUsersQuery>,
+) -> HttpResult<Json<UserList>> {
+    Ok(Json(app.list_users(q).await?))
+}
+
+pub async fn get(
+    State(app): State<AppRef>,
+    _caller: Caller,
+    Path(uid): Path<String>,
+) -> HttpResult<Json<User>> {
+    Ok(Json(app.get_user(&uid).await?))
+}
+
+pub async fn update(
+    State(app): State<AppRef>,
+    caller: Caller,
+    Path(uid): Path<String>,
+    Body(req): Body<UpdateUser>,
+) -> HttpResult<Json<User>> {
+    caller.require_self_or_admin(&uid)?;
+    Ok(Json(app.update_user(&uid, req).await?))
+}
+
+pub async fn mint_token(
+    State(app): State<AppRef>,
+    _admin: AdminCaller,
+    Path(uid): Path<String>,
+) -> HttpResult<(StatusCode, Json<TokenResponse>)> {
+    Ok((StatusCode::CREATED, Json(app.mint_token(&uid).await?)))
+}
+
+pub async fn revoke_tokens(
+    State(app): State<AppRef>,
+    _admin: AdminCaller,
+    Path(uid): Path<String>,
+) -> HttpResult<Json<serde_json::Value>> {
+    let revoked = app.revoke_tokens(&uid).await?;
+    Ok(Json(serde_json::json!({ "revoked": revoked })))
+}
+
+pub async fn deactivate(
+    State(app): State<AppRef>,
+    _admin: AdminCaller,
+    Path(uid): Path<String>,
+) -> HttpResult<Json<User>> {
+    Ok(Json(app.set_deactivated(&uid, true).await?))
+}
+
+pub async fn activate(
+    State(app): State<AppRef>,
+    _admin: AdminCaller,
+    Path(uid): Path<String>,
+) -> HttpResult<Json<User>> {
+    Ok(Json(app.set_deactivated(&uid, false).await?))
+}
+
+pub async fn list_friends(
+    State(app): State<AppRef>,
+    caller: Caller,
+    Path(uid): Path<String>,
+) -> HttpResult<Json<UserList>> {
+    caller.require_self_or_admin(&uid)?;
+    Ok(Json(app.list_friends(&uid).await?))
+}
+
+pub async fn add_friends(
+    State(app): State<AppRef>,
+    caller: Caller,
+    Path(uid): Path<String>,
+    Body(req): Body<FriendsRequest>,
+) -> HttpResult<Json<UserList>> {
+    caller.require_self_or_admin(&uid)?;
+    Ok(Json(app.add_friends(&uid, req.uids).await?))
+}
+
+pub async fn remove_friend(
+    State(app): State<AppRef>,
+    caller: Caller,
+    Path((uid, friend)): Path<(String, String)>,
+) -> HttpResult<StatusCode> {
+    caller.require_self_or_admin(&uid)?;
+    app.remove_friend(&uid, &friend).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

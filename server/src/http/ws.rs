@@ -1,0 +1,99 @@
+//! `GET /v1/ws`: authenticates the upgrade request, then hands the socket to a session. A
+//! request that cannot be admitted is still upgraded and then closed with a close code, so
+//! browser clients (which cannot read HTTP errors of an upgrade) learn why.
+
+use std::collections::HashMap;
+
+use axum::extract::ws::WebSocketUpgrade;
+use axum::extract::{Query, State};
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
+use chinwag_protocol::limits::MAX_FRAME_BYTES;
+use chinwag_protocol::model::PresenceSubscription;
+use chinwag_protocol::{close, ApiError, ErrorCode, PROTOCOL_VERSION};
+
+use super::extract::{bearer, HttpError};
+use crate::service::AppRef;
+use crate::session::{self, Admission};
+
+/// Why a socket is refused: close code and reason.
+type Refusal = (u16, String);
+
+async fn admit(
+    app: &AppRef,
+    headers: &HeaderMap,
+    params: &HashMap<String, String>,
+) -> Result<Admission, Refusal> {
+    let bad = |m: String| (close::BAD_REQUEST, m);
+    let version = params.get("v").map(String::as_str).unwrap_or("1");
+    if version != PROTOCOL_VERSION.to_string() {
+        return Err((
+            close::PROTOCOL_UNSUPPORTED,
+            format!("protocol {version} unsupported; this server speaks {PROTOCOL_VERSION}"),
+        ));
+    }
+    if let Some(id) = params.get("app_id") {
+        if *id != app.config.app_id {
+            return Err((
+                close::APP_MISMATCH,
+                format!("this server serves app {:?}", app.config.app_id),
+            ));
+        }
+    }
+    let last_seq = match params.get("last_seq") {
+        None => None,
+        Some(s) => Some(
+            s.parse::<u64>()
+                .map_err(|_| bad(format!("last_seq {s:?} is not a number")))?,
+        ),
+    };
+    let presence =
+        PresenceSubscription::parse(params.get("presence").map(String::as_str).unwrap_or("none"))
+            .map_err(bad)?;
+    let token = bearer(headers)
+        .or_else(|| params.get("token").map(String::as_str))
+        .ok_or_else(|| {
+            (
+                close::TOKEN_INVALID,
+                "no token: send Authorization: Bearer or ?token=".to_string(),
+            )
+        })?;
+    let (user, token_hash) = app.authenticate(token).await.map_err(|e| match e.code {
+        ErrorCode::UserDeactivated => (close::USER_DEACTIVATED, e.message),
+        ErrorCode::InvalidToken => (close::TOKEN_INVALID, e.message),
+        _ => (close::INTERNAL_ERROR, e.message),
+    })?;
+    Ok(Admission {
+        user,
+        token_hash,
+        presence,
+        last_seq,
+    })
+}
+
+pub async fn upgrade(
+    State(app): State<AppRef>,
+    headers: HeaderMap,
+    Query(params): Query<HashMap<String, String>>,
+    ws: Result<WebSocketUpgrade, axum::extract::ws::rejection::WebSocketUpgradeRejection>,
+) -> Response {
+    let ws = match ws {
+        Ok(ws) => ws,
+        Err(e) => {
+            return HttpError(ApiError::new(
+                ErrorCode::BadRequest,
+                format!("this endpoint needs a WebSocket upgrade: {}", e.body_text()),
+            ))
+            .into_response()
+        }
+    };
+    let admission = admit(&app, &headers, &params).await;
+    ws.max_message_size(MAX_FRAME_BYTES)
+        .max_frame_size(MAX_FRAME_BYTES)
+        .on_upgrade(move |socket| async move {
+            match admission {
+                Ok(a) => session::run(app, socket, a).await,
+                Err((code, reason)) => session::refuse(socket, code, reason).await,
+            }
+        })
+}

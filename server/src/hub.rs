@@ -1,0 +1,332 @@
+//! The live sockets: who is online, which socket gets which frame, who sees whose presence.
+//!
+//! Each socket has a bounded queue drained by its session task. Frames are serialized once and
+//! queued without blocking; a socket whose queue is full is closed (it gets its durable events
+//! back on resume), so one slow reader never stalls anyone else.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use chinwag_protocol::close;
+use chinwag_protocol::model::{Presence, PresenceSubscription, UserStatus};
+use chinwag_protocol::{EventFrame, ServerFrame};
+use tokio::sync::{mpsc, watch};
+
+use crate::store::now_ms;
+
+/// A frame waiting for a socket. `seq` is set for durable events and acks that carry one, so a
+/// session can skip what its replay already sent.
+#[derive(Debug, Clone)]
+pub struct Outbound {
+    pub seq: Option<u64>,
+    pub text: Arc<str>,
+}
+
+/// Why the server closes a socket.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CloseReason {
+    pub code: u16,
+    pub reason: String,
+}
+
+/// Where a request came from: the user, and the socket and request id when it came over one.
+#[derive(Debug, Clone)]
+pub struct Origin {
+    pub uid: String,
+    pub session: Option<u64>,
+    pub req: Option<String>,
+}
+
+impl Origin {
+    pub fn rest(uid: &str) -> Self {
+        Origin {
+            uid: uid.to_string(),
+            session: None,
+            req: None,
+        }
+    }
+}
+
+/// What the hub keeps of one socket.
+pub struct SessionSlot {
+    pub tx: mpsc::Sender<Outbound>,
+    pub close: watch::Sender<Option<CloseReason>>,
+    pub token_hash: String,
+    pub presence: PresenceSubscription,
+    pub friends: HashSet<String>,
+}
+
+struct UserSlot {
+    role: String,
+    sessions: HashMap<u64, SessionSlot>,
+}
+
+#[derive(Default)]
+pub struct Hub {
+    users: Mutex<HashMap<String, UserSlot>>,
+    next_id: AtomicU64,
+}
+
+fn serialize(frame: &ServerFrame) -> Arc<str> {
+    // Frames are plain data; serializing them cannot fail.
+    serde_json::to_string(frame)
+        .unwrap_or_else(|_| String::from("{}"))
+        .into()
+}
+
+fn push(slot: &SessionSlot, out: Outbound) {
+    if let Err(mpsc::error::TrySendError::Full(_)) = slot.tx.try_send(out) {
+        slot.close.send_replace(Some(CloseReason {
+            code: close::SLOW_CONSUMER,
+            reason: "send queue overflow".into(),
+        }));
+    }
+}
+
+fn covers(slot: &SessionSlot, uid: &str, role: &str) -> bool {
+    match &slot.presence {
+        PresenceSubscription::None => false,
+        PresenceSubscription::AllUsers => true,
+        PresenceSubscription::Roles(roles) => roles.iter().any(|r| r == role),
+        PresenceSubscription::Friends => slot.friends.contains(uid),
+    }
+}
+
+impl Hub {
+    fn lock(&self) -> MutexGuard<'_, HashMap<String, UserSlot>> {
+        self.users.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Adds a socket; returns its session id and whether the user just came online.
+    pub fn register(&self, uid: &str, role: &str, slot: SessionSlot) -> (u64, bool) {
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed) + 1;
+        let mut users = self.lock();
+        let user = users.entry(uid.to_string()).or_insert_with(|| UserSlot {
+            role: role.to_string(),
+            sessions: HashMap::new(),
+        });
+        user.role = role.to_string();
+        let first = user.sessions.is_empty();
+        user.sessions.insert(id, slot);
+        (id, first)
+    }
+
+    /// Removes a socket; returns whether it was the user's last one.
+    pub fn unregister(&self, uid: &str, session: u64) -> bool {
+        let mut users = self.lock();
+        let Some(user) = users.get_mut(uid) else {
+            return false;
+        };
+        user.sessions.remove(&session);
+        if user.sessions.is_empty() {
+            users.remove(uid);
+            true
+        } else {
+            false
+        }
+    }
+
+    pub fn is_online(&self, uid: &str) -> bool {
+        self.lock().contains_key(uid)
+    }
+
+    pub fn online_uids(&self) -> HashSet<String> {
+        self.lock().keys().cloned().collect()
+    }
+
+    pub fn socket_count(&self) -> usize {
+        self.lock().values().map(|u| u.sessions.len()).sum()
+    }
+
+    /// Queues durable events for their recipients. The origin socket gets its own copy as an
+    /// ack (so it is not echoed back); the origin user's copy is returned.
+    pub fn deliver(
+        &self,
+        frames: Vec<(String, EventFrame)>,
+        origin: &Origin,
+    ) -> Option<EventFrame> {
+        let users = self.lock();
+        let mut own = None;
+        for (uid, frame) in frames {
+            let is_origin_user = uid == origin.uid;
+            if let Some(user) = users.get(&uid) {
+                let seq = Some(frame.seq);
+                let mut event_text = None;
+                for (id, slot) in &user.sessions {
+                    if is_origin_user && origin.session == Some(*id) {
+                        let text = serialize(&ServerFrame::Ack {
+                            req: origin.req.clone().unwrap_or_default(),
+                            result: Some(frame.clone()),
+                        });
+                        push(slot, Outbound { seq, text });
+                    } else {
+                        let text = event_text
+                            .get_or_insert_with(|| serialize(&ServerFrame::Event(frame.clone())))
+                            .clone();
+                        push(slot, Outbound { seq, text });
+                    }
+                }
+            }
+            if is_origin_user {
+                own = Some(frame);
+            }
+        }
+        own
+    }
+
+    /// Queues a frame to one socket.
+    pub fn send_to_session(&self, uid: &str, session: u64, frame: &ServerFrame, seq: Option<u64>) {
+        let users = self.lock();
+        if let Some(slot) = users.get(uid).and_then(|u| u.sessions.get(&session)) {
+            push(
+                slot,
+                Outbound {
+                    seq,
+                    text: serialize(frame),
+                },
+            );
+        }
+    }
+
+    /// Queues an ephemeral frame to every socket of these users, except one socket.
+    pub fn send_to_users<'a>(
+        &self,
+        uids: impl IntoIterator<Item = &'a str>,
+        frame: &ServerFrame,
+        except_session: Option<u64>,
+    ) {
+        let text = serialize(frame);
+        let users = self.lock();
+        for uid in uids {
+            if let Some(user) = users.get(uid) {
+                for (id, slot) in &user.sessions {
+                    if Some(*id) != except_session {
+                        push(
+                            slot,
+                            Outbound {
+                                seq: None,
+                                text: text.clone(),
+                            },
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    /// Queues an ephemeral frame to every socket.
+    pub fn broadcast(&self, frame: &ServerFrame) {
+        let text = serialize(frame);
+        for user in self.lock().values() {
+            for slot in user.sessions.values() {
+                push(
+                    slot,
+                    Outbound {
+                        seq: None,
+                        text: text.clone(),
+                    },
+                );
+            }
+        }
+    }
+
+    /// Tells every socket whose subscription covers `uid` that its status changed.
+    pub fn publish_presence(&self, uid: &str, role: &str, status: UserStatus) {
+        let frame = ServerFrame::Presence(Presence {
+            uid: uid.to_string(),
+            status,
+            last_active_at: Some(now_ms()),
+        });
+        let text = serialize(&frame);
+        for (other, user) in self.lock().iter() {
+            if other == uid {
+                continue;
+            }
+            for slot in user.sessions.values() {
+                if covers(slot, uid, role) {
+                    push(
+                        slot,
+                        Outbound {
+                            seq: None,
+                            text: text.clone(),
+                        },
+                    );
+                }
+            }
+        }
+    }
+
+    /// The online users a socket's subscription covers, for its presence snapshot.
+    pub fn presence_snapshot(&self, uid: &str, session: u64) -> Vec<Presence> {
+        let users = self.lock();
+        let Some(slot) = users.get(uid).and_then(|u| u.sessions.get(&session)) else {
+            return Vec::new();
+        };
+        let mut out: Vec<Presence> = users
+            .iter()
+            .filter(|(other, user)| other.as_str() != uid && covers(slot, other, &user.role))
+            .map(|(other, _)| Presence {
+                uid: other.clone(),
+                status: UserStatus::Online,
+                last_active_at: None,
+            })
+            .collect();
+        out.sort_by(|a, b| a.uid.cmp(&b.uid));
+        out
+    }
+
+    /// Keeps the friend sets of live sockets in step with the friends table.
+    pub fn set_friendship(&self, a: &str, b: &str, friends: bool) {
+        let mut users = self.lock();
+        for (me, other) in [(a, b), (b, a)] {
+            if let Some(user) = users.get_mut(me) {
+                for slot in user.sessions.values_mut() {
+                    if friends {
+                        slot.friends.insert(other.to_string());
+                    } else {
+                        slot.friends.remove(other);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Closes every socket of a user.
+    pub fn close_user(&self, uid: &str, code: u16, reason: &str) {
+        if let Some(user) = self.lock().get(uid) {
+            for slot in user.sessions.values() {
+                slot.close.send_replace(Some(CloseReason {
+                    code,
+                    reason: reason.to_string(),
+                }));
+            }
+        }
+    }
+
+    /// Closes every socket authenticated with this token.
+    pub fn close_token(&self, token_hash: &str, code: u16, reason: &str) {
+        for user in self.lock().values() {
+            for slot in user.sessions.values() {
+                if slot.token_hash == token_hash {
+                    slot.close.send_replace(Some(CloseReason {
+                        code,
+                        reason: reason.to_string(),
+                    }));
+                }
+            }
+        }
+    }
+
+    /// Closes every socket (shutdown).
+    pub fn close_all(&self, code: u16, reason: &str) {
+        for user in self.lock().values() {
+            for slot in user.sessions.values() {
+                slot.close.send_replace(Some(CloseReason {
+                    code,
+                    reason: reason.to_string(),
+                }));
+            }
+        }
+    }
+}

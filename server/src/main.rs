@@ -1,0 +1,204 @@
+//! `chinwag-server` command line.
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use chinwag_server::{Config, DbLocation, FeatureLimit, TlsFiles};
+use clap::Parser;
+
+/// The self-hostable Chinwag chat server: REST and WebSocket on one port, state in SQLite.
+#[derive(Parser, Debug)]
+#[command(version, about)]
+struct Args {
+    /// Address to listen on (port 0 picks a free port; the real one is printed).
+    #[arg(long, default_value = "127.0.0.1:8080", env = "CHINWAG_LISTEN")]
+    listen: SocketAddr,
+    /// SQLite database file, or `:memory:` for a throwaway database.
+    #[arg(long, env = "CHINWAG_DB")]
+    db: Option<String>,
+    /// The app this server serves.
+    #[arg(long, env = "CHINWAG_APP_ID", default_value = "chinwag-app")]
+    app_id: String,
+    /// Development key: create users and log in as any uid.
+    #[arg(long, env = "CHINWAG_AUTH_KEY")]
+    auth_key: Option<String>,
+    /// Server-to-server key for the app's backend.
+    #[arg(long, env = "CHINWAG_API_KEY")]
+    api_key: Option<String>,
+    /// Development mode: generate missing keys and print them; in-memory database by default.
+    #[arg(long)]
+    dev: bool,
+    /// PEM certificate chain; with --tls-key, serve https/wss.
+    #[arg(long, requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// PEM private key.
+    #[arg(long, requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+    /// Server ping interval (advertised to clients).
+    #[arg(long, default_value_t = 20_000)]
+    ping_interval_ms: u64,
+    /// Events replayed on resume before a gap is declared.
+    #[arg(long, default_value_t = 1000)]
+    replay_limit: u64,
+    /// Unanswered calls are cancelled after this long.
+    #[arg(long, default_value_t = 45_000)]
+    call_timeout_ms: u64,
+    /// Typing indicators per user per 10 s.
+    #[arg(long, default_value_t = 20)]
+    typing_limit: u32,
+    /// Receipts per user per 10 s.
+    #[arg(long, default_value_t = 200)]
+    receipts_limit: u32,
+    /// Transient messages per user per 10 s.
+    #[arg(long, default_value_t = 50)]
+    transient_limit: u32,
+    /// Login attempts per client IP per minute.
+    #[arg(long, default_value_t = 60)]
+    login_per_minute: u32,
+    /// `full` fsyncs every commit; `normal` survives a crash of the process but not of the machine.
+    #[arg(long, default_value = "full", value_parser = ["full", "normal"])]
+    sync: String,
+    /// Log filter (tracing syntax), e.g. `info` or `chinwag_server=debug`.
+    #[arg(long, env = "CHINWAG_LOG", default_value = "info")]
+    log: String,
+}
+
+fn random_key() -> String {
+    use std::collections::hash_map::RandomState;
+    use std::hash::{BuildHasher, Hasher};
+    // Two independently seeded SipHash states: 128 bits from the OS's randomness.
+    (0..2)
+        .map(|_| format!("{:016x}", RandomState::new().build_hasher().finish()))
+        .collect()
+}
+
+fn config_from(args: &Args) -> Result<(Config, bool), String> {
+    let (auth_key, api_key) = match (&args.auth_key, &args.api_key, args.dev) {
+        (Some(a), Some(b), _) => (a.clone(), b.clone()),
+        (a, b, true) => (a.clone().unwrap_or_else(random_key), b.clone().unwrap_or_else(random_key)),
+        _ => return Err("--auth-key and --api-key (or CHINWAG_AUTH_KEY and CHINWAG_API_KEY) are required without --dev".into()),
+    };
+    let db = match args.db.as_deref() {
+        None if args.dev => DbLocation::Memory,
+        None => {
+            return Err(
+                "--db PATH is required without --dev (use :memory: for a throwaway database)"
+                    .into(),
+            )
+        }
+        Some(":memory:") => DbLocation::Memory,
+        Some(path) => DbLocation::File(PathBuf::from(path)),
+    };
+    let window = Duration::from_secs(10);
+    let mut config = Config::local(&auth_key, &api_key);
+    config.listen = args.listen;
+    config.db = db;
+    config.app_id = args.app_id.clone();
+    config.tls = match (&args.tls_cert, &args.tls_key) {
+        (Some(cert), Some(key)) => Some(TlsFiles {
+            cert: cert.clone(),
+            key: key.clone(),
+        }),
+        _ => None,
+    };
+    config.ping_interval = Duration::from_millis(args.ping_interval_ms.max(100));
+    config.replay_limit = args.replay_limit.max(1);
+    config.call_timeout = Duration::from_millis(args.call_timeout_ms);
+    config.typing_limit = FeatureLimit {
+        limit: args.typing_limit,
+        window,
+    };
+    config.receipts_limit = FeatureLimit {
+        limit: args.receipts_limit,
+        window,
+    };
+    config.transient_limit = FeatureLimit {
+        limit: args.transient_limit,
+        window,
+    };
+    config.login_per_minute = args.login_per_minute;
+    config.sync_full = args.sync == "full";
+    Ok((config, args.dev))
+}
+
+fn main() -> std::process::ExitCode {
+    let args = Args::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_new(&args.log)
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let (config, dev) = match config_from(&args) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("chinwag-server: {e}");
+            return std::process::ExitCode::from(2);
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("chinwag-server: cannot start the runtime: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(async move {
+        let db = match &config.db {
+            DbLocation::Memory => ":memory: (data is lost when the server stops)".to_string(),
+            DbLocation::File(p) => p.display().to_string(),
+        };
+        let (auth_key, api_key, app_id) = (config.auth_key.clone(), config.api_key.clone(), config.app_id.clone());
+        let server = match chinwag_server::start(config).await {
+            Ok(s) => s,
+            Err(e) => {
+                eprintln!("chinwag-server: {e}");
+                return std::process::ExitCode::FAILURE;
+            }
+        };
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "chinwag-server {} listening on {}", env!("CARGO_PKG_VERSION"), server.url());
+        let _ = writeln!(out, "  websocket: {}", server.ws_url());
+        let _ = writeln!(out, "  app id:    {app_id}");
+        let _ = writeln!(out, "  database:  {db}");
+        if dev {
+            let _ = writeln!(out, "  auth key:  {auth_key}   (development logins: POST /v1/login)");
+            let _ = writeln!(out, "  api key:   {api_key}   (X-Api-Key for your backend)");
+            let _ = writeln!(out, "  try:       curl -s -X POST {}/v1/users -H 'x-auth-key: {auth_key}' -H 'content-type: application/json' -d '{{\"uid\":\"alice\",\"name\":\"Alice\"}}'", server.url());
+        }
+        let _ = out.flush();
+        drop(out);
+        wait_for_signal().await;
+        tracing::info!("shutting down");
+        server.shutdown().await;
+        std::process::ExitCode::SUCCESS
+    })
+}
+
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = term.recv() => {}
+                    _ = tokio::signal::ctrl_c() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}

@@ -1,0 +1,428 @@
+//! Groups and membership. Every membership change is a durable `group_member` event for all
+//! members and for the member it affects.
+
+use chinwag_protocol::model::{
+    Group, GroupAction, GroupMember, GroupMemberEvent, GroupType, Scope,
+};
+use chinwag_protocol::rest::{CreateGroup, GroupList, ListGroupsQuery, MemberList, MemberToAdd};
+use chinwag_protocol::{ApiError, ErrorCode, Event};
+use rusqlite::Connection;
+
+use super::users::require_user;
+use super::{
+    check_id, check_json, check_name, fan_out, invalid, page_limit, require_member, App, Deliveries,
+};
+use crate::hub::Origin;
+use crate::store::DbError;
+use crate::store::{self, now_ms};
+
+fn require_group(conn: &Connection, guid: &str) -> Result<Group, ApiError> {
+    store::groups::get(conn, guid)?
+        .ok_or_else(|| ApiError::new(ErrorCode::GroupNotFound, format!("no group {guid:?}")))
+}
+
+fn forbidden(msg: impl Into<String>) -> ApiError {
+    ApiError::new(ErrorCode::Forbidden, msg)
+}
+
+/// Tells the current members and the affected user about a membership change.
+fn announce(
+    conn: &Connection,
+    group: &Group,
+    action: GroupAction,
+    member: &str,
+    by: &str,
+    scope: Option<Scope>,
+    old_scope: Option<Scope>,
+) -> Result<Deliveries, ApiError> {
+    let mut recipients = store::groups::member_uids(conn, &group.guid)?;
+    if !recipients.iter().any(|u| u == member) {
+        recipients.push(member.to_string());
+    }
+    let event = Event::GroupMember(GroupMemberEvent {
+        action,
+        guid: group.guid.clone(),
+        group_name: group.name.clone(),
+        member: member.to_string(),
+        by: by.to_string(),
+        scope,
+        old_scope,
+        at: now_ms(),
+    });
+    fan_out(conn, &recipients, &event)
+}
+
+/// Checks that `actor` may kick, ban or unban `target`: moderators act on participants,
+/// admins on anyone below the owner, nobody on the owner.
+fn check_moderation(
+    conn: &Connection,
+    group: &Group,
+    actor: &str,
+    target: &str,
+    action: &str,
+) -> Result<(), ApiError> {
+    let actor_scope = require_member(conn, &group.guid, actor)?;
+    if actor_scope < Scope::Moderator {
+        return Err(forbidden(format!(
+            "only moderators and admins can {action}"
+        )));
+    }
+    if target == group.owner {
+        return Err(ApiError::new(
+            ErrorCode::OwnerRule,
+            format!("the owner cannot be {action}ed"),
+        ));
+    }
+    if target == actor {
+        return Err(invalid(format!("you cannot {action} yourself")));
+    }
+    if let Some(target_scope) = store::groups::scope_of(conn, &group.guid, target)? {
+        if target_scope >= actor_scope && actor != group.owner {
+            return Err(forbidden(format!(
+                "a {} cannot {action} a {}",
+                actor_scope.as_str(),
+                target_scope.as_str()
+            )));
+        }
+    }
+    Ok(())
+}
+
+impl App {
+    pub async fn create_group(&self, uid: &str, req: CreateGroup) -> Result<Group, ApiError> {
+        check_id("guid", &req.guid)?;
+        check_name("name", &req.name)?;
+        let metadata = req.metadata.unwrap_or_else(|| serde_json::json!({}));
+        check_json("metadata", &metadata, true)?;
+        let now = now_ms();
+        let group = Group {
+            guid: req.guid,
+            name: req.name,
+            kind: req.kind,
+            description: req.description,
+            metadata,
+            owner: uid.to_string(),
+            members_count: 1,
+            created_at: now,
+            scope: Some(Scope::Admin),
+        };
+        let g = group.clone();
+        self.store
+            .run(move |c| {
+                let tx = c.transaction().map_err(DbError::from)?;
+                if !store::groups::insert(&tx, &g)? {
+                    return Err(ApiError::new(
+                        ErrorCode::GroupExists,
+                        format!("group {:?} already exists", g.guid),
+                    ));
+                }
+                store::groups::add_member(&tx, &g.guid, &g.owner, Scope::Admin, now)?;
+                tx.commit().map_err(DbError::from)?;
+                Ok(())
+            })
+            .await?;
+        Ok(group)
+    }
+
+    /// A group: public ones for anyone, private ones for members.
+    pub async fn get_group(&self, uid: &str, guid: &str) -> Result<Group, ApiError> {
+        let (uid, guid) = (uid.to_string(), guid.to_string());
+        self.store
+            .run(move |c| {
+                let mut g = require_group(c, &guid)?;
+                g.scope = store::groups::scope_of(c, &guid, &uid)?;
+                if g.kind == GroupType::Private && g.scope.is_none() {
+                    return Err(ApiError::new(
+                        ErrorCode::NotAMember,
+                        format!("group {guid:?} is private"),
+                    ));
+                }
+                Ok(g)
+            })
+            .await
+    }
+
+    pub async fn list_groups(&self, uid: &str, q: ListGroupsQuery) -> Result<GroupList, ApiError> {
+        let limit = page_limit(q.limit)?;
+        let uid = uid.to_string();
+        self.store
+            .run(move |c| {
+                let mut groups = store::groups::list(
+                    c,
+                    &uid,
+                    q.joined.unwrap_or(false),
+                    q.search.as_deref(),
+                    q.after.as_deref(),
+                    limit,
+                )?;
+                for g in &mut groups {
+                    g.scope = store::groups::scope_of(c, &g.guid, &uid)?;
+                }
+                let next_after = (groups.len() == limit as usize)
+                    .then(|| groups.last().map(|g| g.guid.clone()))
+                    .flatten();
+                Ok(GroupList { groups, next_after })
+            })
+            .await
+    }
+
+    pub async fn group_members(&self, uid: &str, guid: &str) -> Result<MemberList, ApiError> {
+        self.get_group(uid, guid).await?;
+        let guid = guid.to_string();
+        let members = self
+            .store
+            .run(move |c| {
+                let mut out = Vec::new();
+                for (m, scope, joined_at) in store::groups::members(c, &guid)? {
+                    if let Some(user) = store::users::get(c, &m)? {
+                        out.push(GroupMember {
+                            user,
+                            scope,
+                            joined_at,
+                        });
+                    }
+                }
+                Ok(out)
+            })
+            .await?;
+        Ok(MemberList {
+            members: members
+                .into_iter()
+                .map(|mut m| {
+                    m.user = self.with_status(m.user);
+                    m
+                })
+                .collect(),
+        })
+    }
+
+    pub async fn join_group(&self, uid: &str, guid: &str) -> Result<Group, ApiError> {
+        let (u, g) = (uid.to_string(), guid.to_string());
+        self.commit(Origin::rest(uid), move |c| {
+            let mut group = require_group(c, &g)?;
+            if store::groups::is_banned(c, &g, &u)? {
+                return Err(ApiError::new(
+                    ErrorCode::Banned,
+                    format!("{u:?} is banned from group {g:?}"),
+                ));
+            }
+            if store::groups::scope_of(c, &g, &u)?.is_some() {
+                return Err(ApiError::new(
+                    ErrorCode::AlreadyMember,
+                    format!("{u:?} is already a member of {g:?}"),
+                ));
+            }
+            if group.kind == GroupType::Private {
+                return Err(forbidden(format!(
+                    "group {g:?} is private: an admin must add you"
+                )));
+            }
+            store::groups::add_member(c, &g, &u, Scope::Participant, now_ms())?;
+            group.members_count += 1;
+            group.scope = Some(Scope::Participant);
+            let d = announce(
+                c,
+                &group,
+                GroupAction::Joined,
+                &u,
+                &u,
+                Some(Scope::Participant),
+                None,
+            )?;
+            Ok((group, d))
+        })
+        .await
+        .map(|(g, _)| g)
+    }
+
+    pub async fn leave_group(&self, uid: &str, guid: &str) -> Result<(), ApiError> {
+        let (u, g) = (uid.to_string(), guid.to_string());
+        self.commit(Origin::rest(uid), move |c| {
+            let group = require_group(c, &g)?;
+            require_member(c, &g, &u)?;
+            if group.owner == u {
+                return Err(ApiError::new(
+                    ErrorCode::OwnerRule,
+                    "the owner cannot leave the group",
+                ));
+            }
+            store::groups::remove_member(c, &g, &u)?;
+            Ok((
+                (),
+                announce(c, &group, GroupAction::Left, &u, &u, None, None)?,
+            ))
+        })
+        .await
+        .map(|_| ())
+    }
+
+    /// Admins add users (as participants unless a scope is given).
+    pub async fn add_members(
+        &self,
+        uid: &str,
+        guid: &str,
+        members: Vec<MemberToAdd>,
+    ) -> Result<MemberList, ApiError> {
+        if members.is_empty() {
+            return Err(invalid("members must not be empty"));
+        }
+        for m in &members {
+            check_id("uid", &m.uid)?;
+        }
+        let (u, g) = (uid.to_string(), guid.to_string());
+        self.commit(Origin::rest(uid), move |c| {
+            let group = require_group(c, &g)?;
+            if require_member(c, &g, &u)? < Scope::Admin {
+                return Err(forbidden("only admins can add members"));
+            }
+            let mut deliveries = Vec::new();
+            let now = now_ms();
+            for m in &members {
+                require_user(c, &m.uid)?;
+                if store::groups::is_banned(c, &g, &m.uid)? {
+                    return Err(ApiError::new(
+                        ErrorCode::Banned,
+                        format!("{:?} is banned from {g:?}; unban first", m.uid),
+                    ));
+                }
+                if store::groups::scope_of(c, &g, &m.uid)?.is_some() {
+                    return Err(ApiError::new(
+                        ErrorCode::AlreadyMember,
+                        format!("{:?} is already a member of {g:?}", m.uid),
+                    ));
+                }
+                let scope = m.scope.unwrap_or(Scope::Participant);
+                store::groups::add_member(c, &g, &m.uid, scope, now)?;
+                deliveries.extend(announce(
+                    c,
+                    &group,
+                    GroupAction::Added,
+                    &m.uid,
+                    &u,
+                    Some(scope),
+                    None,
+                )?);
+            }
+            Ok(((), deliveries))
+        })
+        .await?;
+        self.group_members(uid, guid).await
+    }
+
+    pub async fn kick_member(&self, uid: &str, guid: &str, target: &str) -> Result<(), ApiError> {
+        self.moderate(uid, guid, target, GroupAction::Kicked).await
+    }
+
+    pub async fn ban_member(&self, uid: &str, guid: &str, target: &str) -> Result<(), ApiError> {
+        self.moderate(uid, guid, target, GroupAction::Banned).await
+    }
+
+    pub async fn unban_member(&self, uid: &str, guid: &str, target: &str) -> Result<(), ApiError> {
+        self.moderate(uid, guid, target, GroupAction::Unbanned)
+            .await
+    }
+
+    async fn moderate(
+        &self,
+        uid: &str,
+        guid: &str,
+        target: &str,
+        action: GroupAction,
+    ) -> Result<(), ApiError> {
+        check_id("uid", target)?;
+        let (u, g, t) = (uid.to_string(), guid.to_string(), target.to_string());
+        self.commit(Origin::rest(uid), move |c| {
+            let group = require_group(c, &g)?;
+            require_user(c, &t)?;
+            let verb = match action {
+                GroupAction::Kicked => "kick",
+                GroupAction::Banned => "ban",
+                _ => "unban",
+            };
+            check_moderation(c, &group, &u, &t, verb)?;
+            match action {
+                GroupAction::Kicked => {
+                    if store::groups::scope_of(c, &g, &t)?.is_none() {
+                        return Err(ApiError::new(
+                            ErrorCode::NotAMember,
+                            format!("{t:?} is not a member of {g:?}"),
+                        ));
+                    }
+                    store::groups::remove_member(c, &g, &t)?;
+                }
+                GroupAction::Banned => {
+                    store::groups::remove_member(c, &g, &t)?;
+                    store::groups::ban(c, &g, &t, &u, now_ms())?;
+                }
+                _ => {
+                    if !store::groups::unban(c, &g, &t)? {
+                        return Err(invalid(format!("{t:?} is not banned from {g:?}")));
+                    }
+                }
+            }
+            Ok(((), announce(c, &group, action, &t, &u, None, None)?))
+        })
+        .await
+        .map(|_| ())
+    }
+
+    /// Admins change a member's scope; the owner's is fixed.
+    pub async fn change_scope(
+        &self,
+        uid: &str,
+        guid: &str,
+        target: &str,
+        scope: Scope,
+    ) -> Result<GroupMember, ApiError> {
+        check_id("uid", target)?;
+        let (u, g, t) = (uid.to_string(), guid.to_string(), target.to_string());
+        let (member, _) = self
+            .commit(Origin::rest(uid), move |c| {
+                let group = require_group(c, &g)?;
+                if require_member(c, &g, &u)? < Scope::Admin {
+                    return Err(forbidden("only admins can change scopes"));
+                }
+                if t == group.owner {
+                    return Err(ApiError::new(
+                        ErrorCode::OwnerRule,
+                        "the owner's scope cannot change",
+                    ));
+                }
+                let old = store::groups::scope_of(c, &g, &t)?.ok_or_else(|| {
+                    ApiError::new(
+                        ErrorCode::NotAMember,
+                        format!("{t:?} is not a member of {g:?}"),
+                    )
+                })?;
+                store::groups::set_scope(c, &g, &t, scope)?;
+                let user = require_user(c, &t)?;
+                let joined_at = store::groups::members(c, &g)?
+                    .into_iter()
+                    .find(|(m, _, _)| *m == t)
+                    .map(|(_, _, j)| j)
+                    .unwrap_or(0);
+                let d = announce(
+                    c,
+                    &group,
+                    GroupAction::ScopeChanged,
+                    &t,
+                    &u,
+                    Some(scope),
+                    Some(old),
+                )?;
+                Ok((
+                    GroupMember {
+                        user,
+                        scope,
+                        joined_at,
+                    },
+                    d,
+                ))
+            })
+            .await?;
+        Ok(GroupMember {
+            user: self.with_status(member.user),
+            ..member
+        })
+    }
+}

@@ -1,0 +1,455 @@
+//! Messages, edits, deletes, receipts, typing and transient messages.
+
+use chinwag_protocol::frames::{Feature, TransientMessage, TypingIndicator, TypingTarget};
+use chinwag_protocol::limits::check_text;
+use chinwag_protocol::model::{
+    group_conversation_id, user_conversation_id, Category, Message, NewMessage, Receipt,
+    ReceiptKind, ReceiverType, Scope, MEDIA_TYPES,
+};
+use chinwag_protocol::rest::{EditMessage, HistoryQuery, MessageList};
+use chinwag_protocol::{ApiError, ErrorCode, Event, EventFrame, ServerFrame};
+use rusqlite::Connection;
+
+use super::{
+    check_can_address, check_id, check_json, fan_out, invalid, page_limit, participants,
+    require_member, App,
+};
+use crate::hub::Origin;
+use crate::store::{self, now_ms};
+
+fn text_error(e: String) -> ApiError {
+    if e.contains("limit") {
+        ApiError::new(ErrorCode::TextTooLong, e)
+    } else {
+        invalid(e)
+    }
+}
+
+/// Checks the shape of a new message before anything touches the database.
+fn validate_new(m: &NewMessage) -> Result<(), ApiError> {
+    if let Some(muid) = &m.muid {
+        check_id("muid", muid)?;
+    }
+    check_id("receiver", &m.receiver)?;
+    match m.category {
+        Category::Message if m.kind == "text" => {
+            check_text(m.text.as_deref().unwrap_or("")).map_err(text_error)?;
+        }
+        Category::Message if MEDIA_TYPES.contains(&m.kind.as_str()) => {
+            if m.attachments.is_empty() {
+                return Err(invalid(format!("a {} message needs an attachment", m.kind)));
+            }
+            if let Some(caption) = &m.text {
+                check_text(caption).map_err(text_error)?;
+            }
+        }
+        Category::Message => {
+            return Err(invalid(format!(
+                "type {:?} is not text, image, video, audio or file; use category custom",
+                m.kind
+            )))
+        }
+        Category::Custom => {
+            check_id("type", &m.kind)?;
+            if let Some(text) = &m.text {
+                check_text(text).map_err(text_error)?;
+            }
+            match &m.data {
+                Some(d) => check_json("data", d, false)?,
+                None => return Err(invalid("a custom message needs data")),
+            }
+        }
+    }
+    for a in &m.attachments {
+        if a.url.trim().is_empty() {
+            return Err(invalid("an attachment needs a url"));
+        }
+    }
+    if let Some(md) = &m.metadata {
+        check_json("metadata", md, true)?;
+    }
+    Ok(())
+}
+
+fn require_message(conn: &Connection, id: i64) -> Result<Message, ApiError> {
+    store::messages::get(conn, id)?
+        .ok_or_else(|| ApiError::new(ErrorCode::MessageNotFound, format!("no message {id}")))
+}
+
+/// Checks that `uid` may see a stored message, returning the caller's group scope if any.
+fn require_access(conn: &Connection, m: &Message, uid: &str) -> Result<Option<Scope>, ApiError> {
+    match m.receiver_type {
+        ReceiverType::User if m.sender == uid || m.receiver == uid => Ok(None),
+        // Not the caller's conversation: answer as if it did not exist.
+        ReceiverType::User => Err(ApiError::new(
+            ErrorCode::MessageNotFound,
+            format!("no message {}", m.id),
+        )),
+        ReceiverType::Group => require_member(conn, &m.receiver, uid).map(Some),
+    }
+}
+
+fn receiver_type_param(s: &str) -> Result<ReceiverType, ApiError> {
+    ReceiverType::parse(s)
+        .ok_or_else(|| invalid(format!("receiver_type {s:?} is not user or group")))
+}
+
+enum Stored {
+    New,
+    /// The (sender, muid) pair was stored before: answer with the stored copy.
+    Repeat(Box<EventFrame>),
+}
+
+impl App {
+    /// Stores a message once per (sender, muid) and delivers it to the conversation.
+    pub async fn send_message(
+        &self,
+        origin: Origin,
+        msg: NewMessage,
+    ) -> Result<EventFrame, ApiError> {
+        validate_new(&msg)?;
+        let sender = origin.uid.clone();
+        let (stored, own) = self
+            .commit(origin.clone(), move |c| {
+                let muid = msg
+                    .muid
+                    .clone()
+                    .unwrap_or_else(|| store::tokens::generate()[..32].to_string());
+                if let Some((existing, seq)) = store::messages::by_muid(c, &sender, &muid)? {
+                    let frame = EventFrame {
+                        seq,
+                        event: Event::Message(existing),
+                    };
+                    return Ok((Stored::Repeat(Box::new(frame)), Vec::new()));
+                }
+                check_can_address(c, msg.receiver_type, &msg.receiver, &sender)?;
+                let conversation_id = match msg.receiver_type {
+                    ReceiverType::User => user_conversation_id(&sender, &msg.receiver),
+                    ReceiverType::Group => group_conversation_id(&msg.receiver),
+                };
+                for (what, id) in [("parent_id", msg.parent_id), ("quoted_id", msg.quoted_id)] {
+                    if let Some(id) = id {
+                        let found = store::messages::get(c, id)?;
+                        if found.is_none_or(|m| m.conversation_id != conversation_id) {
+                            return Err(invalid(format!(
+                                "{what} {id} is not a message of this conversation"
+                            )));
+                        }
+                    }
+                }
+                let mut message = Message {
+                    id: 0,
+                    muid,
+                    sender: sender.clone(),
+                    receiver_type: msg.receiver_type,
+                    receiver: msg.receiver.clone(),
+                    conversation_id,
+                    category: msg.category,
+                    kind: msg.kind,
+                    text: msg.text,
+                    data: msg.data,
+                    attachments: msg.attachments,
+                    metadata: msg.metadata.unwrap_or_else(|| serde_json::json!({})),
+                    parent_id: msg.parent_id,
+                    quoted_id: msg.quoted_id,
+                    sent_at: now_ms(),
+                    edited_at: None,
+                    deleted_at: None,
+                    deleted_by: None,
+                };
+                message.id = store::messages::insert(c, &message)?;
+                let recipients =
+                    participants(c, message.receiver_type, &message.receiver, &sender)?;
+                let deliveries = fan_out(c, &recipients, &Event::Message(message.clone()))?;
+                if let Some((_, f)) = deliveries.iter().find(|(u, _)| *u == sender) {
+                    store::messages::set_sender_seq(c, message.id, f.seq)?;
+                }
+                Ok((Stored::New, deliveries))
+            })
+            .await?;
+        match stored {
+            Stored::Repeat(frame) => {
+                if let Some(session) = origin.session {
+                    let ack = ServerFrame::Ack {
+                        req: origin.req.unwrap_or_default(),
+                        result: Some((*frame).clone()),
+                    };
+                    self.hub
+                        .send_to_session(&origin.uid, session, &ack, Some(frame.seq));
+                }
+                Ok(*frame)
+            }
+            Stored::New => own.ok_or_else(|| {
+                ApiError::new(
+                    ErrorCode::Internal,
+                    "message stored without a copy for its sender",
+                )
+            }),
+        }
+    }
+
+    /// Edits one's own message and tells the conversation.
+    pub async fn edit_message(
+        &self,
+        origin: Origin,
+        id: i64,
+        edit: EditMessage,
+    ) -> Result<EventFrame, ApiError> {
+        if edit.text.is_none() && edit.data.is_none() && edit.metadata.is_none() {
+            return Err(invalid("an edit needs text, data or metadata"));
+        }
+        if let Some(t) = &edit.text {
+            check_text(t).map_err(text_error)?;
+        }
+        if let Some(d) = &edit.data {
+            check_json("data", d, false)?;
+        }
+        if let Some(m) = &edit.metadata {
+            check_json("metadata", m, true)?;
+        }
+        let uid = origin.uid.clone();
+        let (_, own) = self
+            .commit(origin, move |c| {
+                let mut m = require_message(c, id)?;
+                require_access(c, &m, &uid)?;
+                if m.sender != uid {
+                    return Err(ApiError::new(
+                        ErrorCode::Forbidden,
+                        "only the sender can edit a message",
+                    ));
+                }
+                if m.deleted_at.is_some() {
+                    return Err(ApiError::new(
+                        ErrorCode::MessageDeleted,
+                        format!("message {id} was deleted"),
+                    ));
+                }
+                if edit.data.is_some() && m.category != Category::Custom {
+                    return Err(invalid("only custom messages have data"));
+                }
+                if let Some(t) = edit.text {
+                    m.text = Some(t);
+                }
+                if let Some(d) = edit.data {
+                    m.data = Some(d);
+                }
+                if let Some(md) = edit.metadata {
+                    m.metadata = md;
+                }
+                m.edited_at = Some(now_ms());
+                store::messages::update(c, &m)?;
+                let recipients = participants(c, m.receiver_type, &m.receiver, &m.sender)?;
+                Ok(((), fan_out(c, &recipients, &Event::MessageEdited(m))?))
+            })
+            .await?;
+        own.ok_or_else(|| {
+            ApiError::new(
+                ErrorCode::Internal,
+                "edit stored without a copy for its author",
+            )
+        })
+    }
+
+    /// Soft-deletes a message: its sender, or a group's moderators and admins.
+    pub async fn delete_message(&self, origin: Origin, id: i64) -> Result<EventFrame, ApiError> {
+        let uid = origin.uid.clone();
+        let (_, own) = self
+            .commit(origin, move |c| {
+                let mut m = require_message(c, id)?;
+                let scope = require_access(c, &m, &uid)?;
+                let moderates = scope.is_some_and(|s| s >= Scope::Moderator);
+                if m.sender != uid && !moderates {
+                    return Err(ApiError::new(
+                        ErrorCode::Forbidden,
+                        "only the sender or a group moderator can delete a message",
+                    ));
+                }
+                if m.deleted_at.is_some() {
+                    return Err(ApiError::new(
+                        ErrorCode::MessageDeleted,
+                        format!("message {id} was already deleted"),
+                    ));
+                }
+                m.text = None;
+                m.data = None;
+                m.attachments.clear();
+                m.deleted_at = Some(now_ms());
+                m.deleted_by = Some(uid.clone());
+                store::messages::update(c, &m)?;
+                let mut recipients = participants(c, m.receiver_type, &m.receiver, &m.sender)?;
+                if !recipients.contains(&uid) {
+                    recipients.push(uid.clone());
+                }
+                Ok(((), fan_out(c, &recipients, &Event::MessageDeleted(m))?))
+            })
+            .await?;
+        own.ok_or_else(|| {
+            ApiError::new(
+                ErrorCode::Internal,
+                "delete stored without a copy for its author",
+            )
+        })
+    }
+
+    /// Records that the caller received or read everything up to a message, for its sender and
+    /// the caller's other devices.
+    pub async fn receipt(
+        &self,
+        origin: Origin,
+        kind: ReceiptKind,
+        message_id: i64,
+    ) -> Result<EventFrame, ApiError> {
+        self.check_feature(&origin.uid, Feature::Receipts)?;
+        let uid = origin.uid.clone();
+        let (_, own) = self
+            .commit(origin, move |c| {
+                let m = require_message(c, message_id)?;
+                require_access(c, &m, &uid)?;
+                if m.sender == uid {
+                    return Err(invalid("a receipt is for a message someone else sent"));
+                }
+                let receipt = Receipt {
+                    kind,
+                    by: uid.clone(),
+                    message_id,
+                    message_sender: m.sender.clone(),
+                    conversation_id: m.conversation_id,
+                    receiver_type: m.receiver_type,
+                    receiver: m.receiver,
+                    at: now_ms(),
+                };
+                let recipients = vec![m.sender, uid];
+                Ok(((), fan_out(c, &recipients, &Event::Receipt(receipt))?))
+            })
+            .await?;
+        own.ok_or_else(|| {
+            ApiError::new(
+                ErrorCode::Internal,
+                "receipt stored without a copy for its author",
+            )
+        })
+    }
+
+    /// Who hears an ephemeral frame from `sender` to this receiver (everyone but the sender).
+    async fn ephemeral_audience(
+        &self,
+        sender: &str,
+        receiver_type: ReceiverType,
+        receiver: &str,
+    ) -> Result<Vec<String>, ApiError> {
+        let (s, r) = (sender.to_string(), receiver.to_string());
+        self.store
+            .run(move |c| {
+                check_can_address(c, receiver_type, &r, &s)?;
+                let mut people = participants(c, receiver_type, &r, &s)?;
+                people.retain(|u| *u != s);
+                Ok(people)
+            })
+            .await
+    }
+
+    /// Relays a typing indicator; never stored.
+    pub async fn typing(
+        &self,
+        origin: &Origin,
+        target: TypingTarget,
+        started: bool,
+    ) -> Result<(), ApiError> {
+        self.check_feature(&origin.uid, Feature::Typing)?;
+        if let Some(md) = &target.metadata {
+            check_json("metadata", md, true)?;
+        }
+        let audience = self
+            .ephemeral_audience(&origin.uid, target.receiver_type, &target.receiver)
+            .await?;
+        let indicator = TypingIndicator {
+            sender: origin.uid.clone(),
+            receiver_type: target.receiver_type,
+            receiver: target.receiver,
+            metadata: target.metadata,
+        };
+        let frame = if started {
+            ServerFrame::TypingStarted(indicator)
+        } else {
+            ServerFrame::TypingEnded(indicator)
+        };
+        self.hub
+            .send_to_users(audience.iter().map(String::as_str), &frame, None);
+        Ok(())
+    }
+
+    /// Relays a transient message to whoever is online; never stored.
+    pub async fn transient(
+        &self,
+        origin: &Origin,
+        receiver_type: ReceiverType,
+        receiver: String,
+        data: serde_json::Value,
+    ) -> Result<(), ApiError> {
+        self.check_feature(&origin.uid, Feature::Transient)?;
+        check_json("data", &data, false)?;
+        let audience = self
+            .ephemeral_audience(&origin.uid, receiver_type, &receiver)
+            .await?;
+        let frame = ServerFrame::Transient(TransientMessage {
+            sender: origin.uid.clone(),
+            receiver_type,
+            receiver,
+            data,
+        });
+        self.hub
+            .send_to_users(audience.iter().map(String::as_str), &frame, None);
+        Ok(())
+    }
+
+    /// One page of a conversation the caller takes part in.
+    pub async fn history(&self, uid: &str, q: HistoryQuery) -> Result<MessageList, ApiError> {
+        let receiver_type = receiver_type_param(&q.receiver_type)?;
+        check_id("receiver", &q.receiver)?;
+        let limit = page_limit(q.limit)?;
+        if let Some(c) = &q.category {
+            if Category::parse(c).is_none() {
+                return Err(invalid(format!("category {c:?} is not message or custom")));
+            }
+        }
+        let uid = uid.to_string();
+        self.store
+            .run(move |c| {
+                let conversation_id = match receiver_type {
+                    ReceiverType::User => user_conversation_id(&uid, &q.receiver),
+                    ReceiverType::Group => {
+                        require_member(c, &q.receiver, &uid)?;
+                        group_conversation_id(&q.receiver)
+                    }
+                };
+                let page = store::messages::history(
+                    c,
+                    &store::messages::HistoryFilter {
+                        conversation_id: &conversation_id,
+                        before: q.before,
+                        after: q.after,
+                        limit,
+                        category: q.category.as_deref(),
+                        kind: q.kind.as_deref(),
+                    },
+                )?;
+                Ok(MessageList {
+                    messages: page.messages,
+                    has_more: page.has_more,
+                })
+            })
+            .await
+    }
+
+    /// One message, if the caller may see it.
+    pub async fn get_message(&self, uid: &str, id: i64) -> Result<Message, ApiError> {
+        let uid = uid.to_string();
+        self.store
+            .run(move |c| {
+                let m = require_message(c, id)?;
+                require_access(c, &m, &uid)?;
+                Ok(m)
+            })
+            .await
+    }
+}

@@ -1,0 +1,199 @@
+//! The server's behaviour, shared by REST handlers and WebSocket sessions: who may do what, what
+//! gets stored, and who hears about it.
+
+pub mod calls;
+pub mod groups;
+pub mod messaging;
+pub mod throttle;
+pub mod users;
+
+use std::sync::Arc;
+
+use chinwag_protocol::model::{ReceiverType, Scope};
+use chinwag_protocol::{ApiError, ErrorCode, Event, EventFrame};
+use rusqlite::Connection;
+
+use crate::config::Config;
+use crate::hub::{Hub, Origin};
+use crate::store::DbError;
+use crate::store::{self, Store};
+use throttle::{LoginLimiter, Throttle};
+
+/// Shared state of one running server.
+pub struct App {
+    pub config: Config,
+    pub store: Store,
+    pub hub: Arc<Hub>,
+    pub throttle: Throttle,
+    pub login_limiter: LoginLimiter,
+}
+
+pub type AppRef = Arc<App>;
+
+/// Durable events produced inside a transaction, each already in its recipient's log.
+pub type Deliveries = Vec<(String, EventFrame)>;
+
+impl App {
+    pub fn new(config: Config, store: Store) -> AppRef {
+        Arc::new(App {
+            throttle: Throttle::default(),
+            login_limiter: LoginLimiter::new(config.login_per_minute),
+            config,
+            store,
+            hub: Arc::new(Hub::default()),
+        })
+    }
+
+    /// Runs `f` in one transaction, commits, then queues the events it produced for their
+    /// recipients while still holding the database lock, so every socket sees each user's
+    /// events in sequence order. Returns `f`'s value and the origin user's copy of the event.
+    pub async fn commit<T, F>(
+        &self,
+        origin: Origin,
+        f: F,
+    ) -> Result<(T, Option<EventFrame>), ApiError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<(T, Deliveries), ApiError> + Send + 'static,
+    {
+        let hub = self.hub.clone();
+        self.store
+            .run(move |conn| {
+                let tx = conn.transaction().map_err(DbError::from)?;
+                let (value, deliveries) = f(&tx)?;
+                tx.commit().map_err(DbError::from)?;
+                let own = hub.deliver(deliveries, &origin);
+                Ok((value, own))
+            })
+            .await
+    }
+}
+
+/// Appends `event` to the log of every recipient.
+pub fn fan_out(
+    conn: &Connection,
+    recipients: &[String],
+    event: &Event,
+) -> Result<Deliveries, ApiError> {
+    let mut out = Vec::with_capacity(recipients.len());
+    for uid in recipients {
+        out.push((
+            uid.clone(),
+            store::events::append(conn, uid, event.clone())?,
+        ));
+    }
+    Ok(out)
+}
+
+/// Who takes part in a conversation: both users, or the group's current members.
+pub fn participants(
+    conn: &Connection,
+    receiver_type: ReceiverType,
+    receiver: &str,
+    sender: &str,
+) -> Result<Vec<String>, ApiError> {
+    Ok(match receiver_type {
+        ReceiverType::User if receiver == sender => vec![sender.to_string()],
+        ReceiverType::User => vec![sender.to_string(), receiver.to_string()],
+        ReceiverType::Group => store::groups::member_uids(conn, receiver)?,
+    })
+}
+
+/// Checks that the receiver of a message, typing indicator or call exists and that `sender` may
+/// address it.
+pub fn check_can_address(
+    conn: &Connection,
+    receiver_type: ReceiverType,
+    receiver: &str,
+    sender: &str,
+) -> Result<(), ApiError> {
+    check_id("receiver", receiver)?;
+    match receiver_type {
+        ReceiverType::User => {
+            if receiver == sender {
+                return Err(invalid("cannot address yourself"));
+            }
+            if !store::users::exists(conn, receiver)? {
+                return Err(ApiError::new(
+                    ErrorCode::UserNotFound,
+                    format!("no user {receiver:?}"),
+                ));
+            }
+            Ok(())
+        }
+        ReceiverType::Group => require_member(conn, receiver, sender).map(|_| ()),
+    }
+}
+
+/// The caller's scope in a group, or why the caller has none.
+pub fn require_member(conn: &Connection, guid: &str, uid: &str) -> Result<Scope, ApiError> {
+    if store::groups::get(conn, guid)?.is_none() {
+        return Err(ApiError::new(
+            ErrorCode::GroupNotFound,
+            format!("no group {guid:?}"),
+        ));
+    }
+    if store::groups::is_banned(conn, guid, uid)? {
+        return Err(ApiError::new(
+            ErrorCode::Banned,
+            format!("{uid:?} is banned from group {guid:?}"),
+        ));
+    }
+    store::groups::scope_of(conn, guid, uid)?.ok_or_else(|| {
+        ApiError::new(
+            ErrorCode::NotAMember,
+            format!("{uid:?} is not a member of group {guid:?}"),
+        )
+    })
+}
+
+pub fn invalid(message: impl Into<String>) -> ApiError {
+    ApiError::new(ErrorCode::InvalidArgument, message)
+}
+
+pub fn check_id(kind: &str, value: &str) -> Result<(), ApiError> {
+    chinwag_protocol::limits::check_id(kind, value).map_err(invalid)
+}
+
+/// Checks a JSON value meant for `metadata` (an object) or custom `data` (any value).
+pub fn check_json(
+    kind: &str,
+    value: &serde_json::Value,
+    must_be_object: bool,
+) -> Result<(), ApiError> {
+    if must_be_object && !value.is_object() {
+        return Err(invalid(format!("{kind} must be a JSON object")));
+    }
+    let size = value.to_string().len();
+    if size > chinwag_protocol::limits::MAX_JSON_BYTES {
+        return Err(invalid(format!(
+            "{kind} is {size} bytes; the limit is {}",
+            chinwag_protocol::limits::MAX_JSON_BYTES
+        )));
+    }
+    Ok(())
+}
+
+/// Checks a page limit (default when absent, at most 100).
+pub fn page_limit(limit: Option<u32>) -> Result<u32, ApiError> {
+    use chinwag_protocol::limits::{DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT};
+    match limit {
+        None => Ok(DEFAULT_PAGE_LIMIT),
+        Some(0) => Err(invalid("limit must be at least 1")),
+        Some(n) if n > MAX_PAGE_LIMIT => Err(invalid(format!(
+            "limit {n} is above the maximum of {MAX_PAGE_LIMIT}"
+        ))),
+        Some(n) => Ok(n),
+    }
+}
+
+/// Checks a display name (user or group).
+pub fn check_name(kind: &str, name: &str) -> Result<(), ApiError> {
+    if name.trim().is_empty() {
+        return Err(invalid(format!("{kind} must not be empty")));
+    }
+    if name.len() > 200 {
+        return Err(invalid(format!("{kind} is longer than 200 bytes")));
+    }
+    Ok(())
+}

@@ -1,0 +1,192 @@
+//! Rate limits: per-user windows for the ephemeral features (answered with a `throttled` frame,
+//! never by dropping durable messages), server-wide switches set by the operator, and a per-IP
+//! login limit.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use chinwag_protocol::frames::Feature;
+use chinwag_protocol::{ApiError, ErrorCode, ServerFrame};
+
+use super::App;
+use crate::config::FeatureLimit;
+
+struct Window {
+    start: Instant,
+    count: u32,
+    throttled_until: Option<Instant>,
+}
+
+#[derive(Default)]
+pub struct Throttle {
+    global: Mutex<HashMap<Feature, Instant>>,
+    per_user: Mutex<HashMap<(String, Feature), Window>>,
+}
+
+fn throttled(feature: Feature, remaining: Duration) -> ApiError {
+    ApiError::new(
+        ErrorCode::FeatureThrottled,
+        format!(
+            "{} is throttled for another {} ms",
+            feature.as_str(),
+            remaining.as_millis()
+        ),
+    )
+    .retry_after(remaining.as_millis() as u64)
+}
+
+impl App {
+    fn limit_for(&self, feature: Feature) -> FeatureLimit {
+        match feature {
+            Feature::Typing => self.config.typing_limit,
+            Feature::Receipts => self.config.receipts_limit,
+            Feature::Transient => self.config.transient_limit,
+        }
+    }
+
+    /// Counts one use of `feature` by `uid`. Over the limit, the user's sockets get a
+    /// `throttled` frame (and an `unthrottled` one when the window ends) and the call fails.
+    pub fn check_feature(&self, uid: &str, feature: Feature) -> Result<(), ApiError> {
+        let now = Instant::now();
+        if let Some(until) = self
+            .throttle
+            .global
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&feature)
+        {
+            if *until > now {
+                return Err(throttled(feature, *until - now));
+            }
+        }
+        let limit = self.limit_for(feature);
+        let mut map = self
+            .throttle
+            .per_user
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        let w = map.entry((uid.to_string(), feature)).or_insert(Window {
+            start: now,
+            count: 0,
+            throttled_until: None,
+        });
+        if let Some(until) = w.throttled_until {
+            if until > now {
+                return Err(throttled(feature, until - now));
+            }
+        }
+        if now.duration_since(w.start) >= limit.window {
+            *w = Window {
+                start: now,
+                count: 0,
+                throttled_until: None,
+            };
+        }
+        w.count += 1;
+        if w.count <= limit.limit {
+            return Ok(());
+        }
+        let until = w.start + limit.window;
+        w.throttled_until = Some(until);
+        drop(map);
+        let remaining = until.saturating_duration_since(now);
+        self.hub.send_to_users(
+            [uid],
+            &ServerFrame::Throttled {
+                feature,
+                duration_ms: remaining.as_millis() as u64,
+            },
+            None,
+        );
+        let hub = self.hub.clone();
+        let uid = uid.to_string();
+        tokio::spawn(async move {
+            tokio::time::sleep(remaining).await;
+            hub.send_to_users([uid.as_str()], &ServerFrame::Unthrottled { feature }, None);
+        });
+        Err(throttled(feature, remaining))
+    }
+
+    /// Switches a feature off for everyone (operator action, `POST /v1/admin/throttle`).
+    pub fn throttle_globally(&self, feature: Feature, duration: Duration) {
+        let until = Instant::now() + duration;
+        self.throttle
+            .global
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(feature, until);
+        self.hub.broadcast(&ServerFrame::Throttled {
+            feature,
+            duration_ms: duration.as_millis() as u64,
+        });
+        let hub = self.hub.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(duration).await;
+            hub.broadcast(&ServerFrame::Unthrottled { feature });
+        });
+    }
+
+    /// Drops expired windows so the maps do not grow with every user ever seen.
+    pub fn prune_throttles(&self) {
+        let now = Instant::now();
+        let longest = [Feature::Typing, Feature::Receipts, Feature::Transient]
+            .iter()
+            .map(|f| self.limit_for(*f).window)
+            .max()
+            .unwrap_or_default();
+        self.throttle
+            .per_user
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .retain(|_, w| now.duration_since(w.start) < longest);
+        self.login_limiter.prune(now);
+    }
+}
+
+/// Fixed one-minute windows of login attempts per client IP address.
+pub struct LoginLimiter {
+    per_minute: u32,
+    windows: Mutex<HashMap<IpAddr, (Instant, u32)>>,
+}
+
+impl LoginLimiter {
+    pub fn new(per_minute: u32) -> Self {
+        LoginLimiter {
+            per_minute,
+            windows: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Counts an attempt; over the limit, fails with `RATE_LIMITED` and the wait.
+    pub fn check(&self, ip: IpAddr) -> Result<(), ApiError> {
+        let now = Instant::now();
+        let mut map = self.windows.lock().unwrap_or_else(|p| p.into_inner());
+        let (start, count) = map.entry(ip).or_insert((now, 0));
+        if now.duration_since(*start) >= Duration::from_secs(60) {
+            *start = now;
+            *count = 0;
+        }
+        *count += 1;
+        if *count > self.per_minute {
+            let wait = (*start + Duration::from_secs(60)).saturating_duration_since(now);
+            return Err(ApiError::new(
+                ErrorCode::RateLimited,
+                format!(
+                    "too many login attempts from {ip}; retry in {} s",
+                    wait.as_secs() + 1
+                ),
+            )
+            .retry_after(wait.as_millis() as u64));
+        }
+        Ok(())
+    }
+
+    fn prune(&self, now: Instant) {
+        self.windows
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .retain(|_, (start, _)| now.duration_since(*start) < Duration::from_secs(60));
+    }
+}

@@ -1,0 +1,333 @@
+//! Users, tokens, login and friends.
+
+use std::collections::HashSet;
+use std::net::IpAddr;
+
+use chinwag_protocol::close;
+use chinwag_protocol::model::{User, UserStatus};
+use chinwag_protocol::rest::{CreateUser, ListUsersQuery, TokenResponse, UpdateUser, UserList};
+use chinwag_protocol::{ApiError, ErrorCode};
+use rusqlite::Connection;
+
+use super::{check_id, check_json, check_name, invalid, page_limit, App};
+use crate::store::DbError;
+use crate::store::{self, tokens};
+
+fn not_found(uid: &str) -> ApiError {
+    ApiError::new(ErrorCode::UserNotFound, format!("no user {uid:?}"))
+}
+
+pub fn require_user(conn: &Connection, uid: &str) -> Result<User, ApiError> {
+    store::users::get(conn, uid)?.ok_or_else(|| not_found(uid))
+}
+
+impl App {
+    /// Fills in the live status, which only the hub knows.
+    pub fn with_status(&self, mut user: User) -> User {
+        user.status = if self.hub.is_online(&user.uid) {
+            UserStatus::Online
+        } else {
+            UserStatus::Offline
+        };
+        user
+    }
+
+    /// Compares a presented secret with a configured one without leaking where they differ.
+    pub fn key_matches(presented: &str, expected: &str) -> bool {
+        let (a, b) = (presented.as_bytes(), expected.as_bytes());
+        a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    }
+
+    pub async fn create_user(&self, req: CreateUser) -> Result<User, ApiError> {
+        check_id("uid", &req.uid)?;
+        check_name("name", &req.name)?;
+        let role = req.role.unwrap_or_else(|| "default".into());
+        check_id("role", &role)?;
+        let metadata = req.metadata.unwrap_or_else(|| serde_json::json!({}));
+        check_json("metadata", &metadata, true)?;
+        let user = User {
+            uid: req.uid,
+            name: req.name,
+            avatar: req.avatar,
+            role,
+            metadata,
+            status: UserStatus::Offline,
+            last_active_at: None,
+            deactivated: false,
+        };
+        let stored = user.clone();
+        let inserted = self
+            .store
+            .run(move |c| Ok(store::users::insert(c, &stored)?))
+            .await?;
+        if !inserted {
+            return Err(ApiError::new(
+                ErrorCode::UserExists,
+                format!("user {:?} already exists", user.uid),
+            ));
+        }
+        Ok(user)
+    }
+
+    pub async fn get_user(&self, uid: &str) -> Result<User, ApiError> {
+        let uid = uid.to_string();
+        let user = self.store.run(move |c| require_user(c, &uid)).await?;
+        Ok(self.with_status(user))
+    }
+
+    pub async fn update_user(&self, uid: &str, req: UpdateUser) -> Result<User, ApiError> {
+        if let Some(name) = &req.name {
+            check_name("name", name)?;
+        }
+        if let Some(role) = &req.role {
+            check_id("role", role)?;
+        }
+        if let Some(m) = &req.metadata {
+            check_json("metadata", m, true)?;
+        }
+        let uid = uid.to_string();
+        let user = self
+            .store
+            .run(move |c| {
+                let mut user = require_user(c, &uid)?;
+                if let Some(name) = req.name {
+                    user.name = name;
+                }
+                if let Some(avatar) = req.avatar {
+                    user.avatar = Some(avatar);
+                }
+                if let Some(role) = req.role {
+                    user.role = role;
+                }
+                if let Some(metadata) = req.metadata {
+                    user.metadata = metadata;
+                }
+                store::users::update(c, &user)?;
+                Ok(user)
+            })
+            .await?;
+        Ok(self.with_status(user))
+    }
+
+    pub async fn list_users(&self, q: ListUsersQuery) -> Result<UserList, ApiError> {
+        let limit = page_limit(q.limit)?;
+        let want_status = match q.status.as_deref() {
+            None => None,
+            Some("online") => Some(UserStatus::Online),
+            Some("offline") => Some(UserStatus::Offline),
+            Some(other) => {
+                return Err(invalid(format!(
+                    "status {other:?} is not online or offline"
+                )))
+            }
+        };
+        let online: HashSet<String> = self.hub.online_uids();
+        let mut users = Vec::new();
+        let mut after = q.after.clone();
+        // Status lives in memory, so filter while paging through the table.
+        loop {
+            let (search, role, cursor) = (q.search.clone(), q.role.clone(), after.clone());
+            let batch = self
+                .store
+                .run(move |c| {
+                    Ok(store::users::list(
+                        c,
+                        search.as_deref(),
+                        role.as_deref(),
+                        cursor.as_deref(),
+                        200,
+                    )?)
+                })
+                .await?;
+            let exhausted = batch.len() < 200;
+            for mut u in batch {
+                after = Some(u.uid.clone());
+                u.status = if online.contains(&u.uid) {
+                    UserStatus::Online
+                } else {
+                    UserStatus::Offline
+                };
+                if want_status.is_none_or(|s| s == u.status) {
+                    users.push(u);
+                    if users.len() == limit as usize {
+                        break;
+                    }
+                }
+            }
+            if exhausted || users.len() == limit as usize {
+                let next_after = (users.len() == limit as usize).then(|| after.unwrap_or_default());
+                return Ok(UserList { users, next_after });
+            }
+        }
+    }
+
+    /// Issues a token for a user (API key, or after a successful login).
+    pub async fn mint_token(&self, uid: &str) -> Result<TokenResponse, ApiError> {
+        let uid = uid.to_string();
+        let token = tokens::generate();
+        let hash = tokens::hash(&token);
+        let user = self
+            .store
+            .run(move |c| {
+                let user = require_user(c, &uid)?;
+                if user.deactivated {
+                    return Err(ApiError::new(
+                        ErrorCode::UserDeactivated,
+                        format!("user {uid:?} is deactivated"),
+                    ));
+                }
+                tokens::insert(c, &hash, &uid)?;
+                Ok(user)
+            })
+            .await?;
+        Ok(TokenResponse {
+            token,
+            app_id: self.config.app_id.clone(),
+            user: self.with_status(user),
+        })
+    }
+
+    /// Development login with the auth key.
+    pub async fn login(
+        &self,
+        uid: &str,
+        auth_key: &str,
+        ip: IpAddr,
+    ) -> Result<TokenResponse, ApiError> {
+        self.login_limiter.check(ip)?;
+        if !Self::key_matches(auth_key, &self.config.auth_key) {
+            return Err(ApiError::new(
+                ErrorCode::InvalidAuthKey,
+                "the auth key does not match",
+            ));
+        }
+        check_id("uid", uid)?;
+        self.mint_token(uid).await
+    }
+
+    /// The user a token belongs to, with the token's hash.
+    pub async fn authenticate(&self, token: &str) -> Result<(User, String), ApiError> {
+        let hash = tokens::hash(token);
+        let h = hash.clone();
+        let user = self
+            .store
+            .run(move |c| {
+                let uid = tokens::owner(c, &h)?.ok_or_else(|| {
+                    ApiError::new(ErrorCode::InvalidToken, "the token is unknown or revoked")
+                })?;
+                require_user(c, &uid)
+            })
+            .await?;
+        if user.deactivated {
+            return Err(ApiError::new(
+                ErrorCode::UserDeactivated,
+                format!("user {:?} is deactivated", user.uid),
+            ));
+        }
+        Ok((self.with_status(user), hash))
+    }
+
+    /// Revokes one token and closes the sockets that use it.
+    pub async fn logout(&self, token_hash: &str) -> Result<(), ApiError> {
+        let h = token_hash.to_string();
+        self.store.run(move |c| Ok(tokens::revoke(c, &h)?)).await?;
+        self.hub
+            .close_token(token_hash, close::TOKEN_INVALID, "logged out");
+        Ok(())
+    }
+
+    /// Revokes every token of a user and closes all their sockets.
+    pub async fn revoke_tokens(&self, uid: &str) -> Result<usize, ApiError> {
+        let u = uid.to_string();
+        let n = self
+            .store
+            .run(move |c| {
+                require_user(c, &u)?;
+                Ok(tokens::revoke_all(c, &u)?)
+            })
+            .await?;
+        self.hub
+            .close_user(uid, close::TOKEN_INVALID, "token revoked");
+        Ok(n)
+    }
+
+    pub async fn set_deactivated(&self, uid: &str, deactivated: bool) -> Result<User, ApiError> {
+        let u = uid.to_string();
+        let user = self
+            .store
+            .run(move |c| {
+                let mut user = require_user(c, &u)?;
+                store::users::set_deactivated(c, &u, deactivated)?;
+                user.deactivated = deactivated;
+                Ok(user)
+            })
+            .await?;
+        if deactivated {
+            self.hub
+                .close_user(uid, close::USER_DEACTIVATED, "user deactivated");
+        }
+        Ok(self.with_status(user))
+    }
+
+    pub async fn add_friends(&self, uid: &str, friends: Vec<String>) -> Result<UserList, ApiError> {
+        if friends.is_empty() {
+            return Err(invalid("uids must not be empty"));
+        }
+        for f in &friends {
+            check_id("uid", f)?;
+            if f == uid {
+                return Err(invalid("a user cannot befriend themselves"));
+            }
+        }
+        let (u, fs) = (uid.to_string(), friends.clone());
+        self.store
+            .run(move |c| {
+                require_user(c, &u)?;
+                let tx = c.transaction().map_err(DbError::from)?;
+                for f in &fs {
+                    require_user(&tx, f)?;
+                    store::friends::add(&tx, &u, f)?;
+                }
+                tx.commit().map_err(DbError::from)?;
+                Ok(())
+            })
+            .await?;
+        for f in &friends {
+            self.hub.set_friendship(uid, f, true);
+        }
+        self.list_friends(uid).await
+    }
+
+    pub async fn remove_friend(&self, uid: &str, friend: &str) -> Result<(), ApiError> {
+        let (u, f) = (uid.to_string(), friend.to_string());
+        self.store
+            .run(move |c| {
+                require_user(c, &u)?;
+                Ok(store::friends::remove(c, &u, &f)?)
+            })
+            .await?;
+        self.hub.set_friendship(uid, friend, false);
+        Ok(())
+    }
+
+    pub async fn list_friends(&self, uid: &str) -> Result<UserList, ApiError> {
+        let u = uid.to_string();
+        let users = self
+            .store
+            .run(move |c| {
+                require_user(c, &u)?;
+                let mut out = Vec::new();
+                for f in store::friends::list(c, &u)? {
+                    if let Some(user) = store::users::get(c, &f)? {
+                        out.push(user);
+                    }
+                }
+                Ok(out)
+            })
+            .await?;
+        Ok(UserList {
+            users: users.into_iter().map(|u| self.with_status(u)).collect(),
+            next_after: None,
+        })
+    }
+}

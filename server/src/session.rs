@@ -1,0 +1,452 @@
+//! One accepted WebSocket: accept frame, replay, then live traffic in both directions, the
+//! heartbeat, and the close.
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use axum::extract::ws::{CloseFrame, Message as WsMessage, WebSocket};
+use chinwag_protocol::frames::{Gap, Resume, ResumeStatus};
+use chinwag_protocol::model::{PresenceSubscription, User, UserStatus};
+use chinwag_protocol::{
+    close, ApiError, ClientFrame, ErrorCode, EventFrame, ServerFrame, PROTOCOL_VERSION,
+};
+use tokio::sync::{mpsc, watch};
+use tokio::time::Instant;
+
+use crate::hub::{CloseReason, Origin, Outbound, SessionSlot};
+use crate::service::calls::CallAction;
+use crate::service::AppRef;
+use crate::store::{self, now_ms};
+
+/// What the upgrade handler learned about an admitted socket.
+pub struct Admission {
+    pub user: User,
+    pub token_hash: String,
+    pub presence: PresenceSubscription,
+    pub last_seq: Option<u64>,
+}
+
+/// How a session ended.
+enum End {
+    /// The peer closed or vanished.
+    Peer,
+    /// The server closes with this code.
+    Close(CloseReason),
+}
+
+fn close_frame(code: u16, reason: &str) -> WsMessage {
+    // A close reason is at most 123 bytes.
+    let mut reason = reason.to_string();
+    while reason.len() > 123 {
+        reason.pop();
+    }
+    WsMessage::Close(Some(CloseFrame {
+        code,
+        reason: reason.into(),
+    }))
+}
+
+/// Closes a socket that was not admitted.
+pub async fn refuse(mut socket: WebSocket, code: u16, reason: String) {
+    let _ = socket.send(close_frame(code, &reason)).await;
+    // Give the peer a moment to answer the close; it is dropped either way.
+    let _ = tokio::time::timeout(Duration::from_secs(1), socket.recv()).await;
+}
+
+pub async fn run(app: AppRef, mut socket: WebSocket, adm: Admission) {
+    let uid = adm.user.uid.clone();
+    let role = adm.user.role.clone();
+    let friends: HashSet<String> = if adm.presence == PresenceSubscription::Friends {
+        let u = uid.clone();
+        app.store
+            .run(move |c| Ok(store::friends::list(c, &u)?))
+            .await
+            .unwrap_or_default()
+            .into_iter()
+            .collect()
+    } else {
+        HashSet::new()
+    };
+    let (tx, rx) = mpsc::channel(app.config.socket_queue);
+    let (close_tx, close_rx) = watch::channel(None);
+    let slot = SessionSlot {
+        tx,
+        close: close_tx,
+        token_hash: adm.token_hash.clone(),
+        presence: adm.presence.clone(),
+        friends,
+    };
+    let (session_id, first) = app.hub.register(&uid, &role, slot);
+    if first {
+        app.hub.publish_presence(&uid, &role, UserStatus::Online);
+    }
+    tracing::debug!(uid, session_id, "socket accepted");
+
+    let end = Session {
+        app: &app,
+        uid: uid.clone(),
+        session_id,
+        malformed: 0,
+    }
+    .serve(&mut socket, adm, rx, close_rx)
+    .await;
+    if let End::Close(reason) = &end {
+        let _ = tokio::time::timeout(
+            Duration::from_secs(1),
+            socket.send(close_frame(reason.code, &reason.reason)),
+        )
+        .await;
+    }
+
+    if app.hub.unregister(&uid, session_id) {
+        let u = uid.clone();
+        let _ = app
+            .store
+            .run(move |c| Ok(store::users::touch_last_active(c, &u, now_ms())?))
+            .await;
+        app.hub.publish_presence(&uid, &role, UserStatus::Offline);
+    }
+    tracing::debug!(uid, session_id, "socket closed");
+}
+
+struct Session<'a> {
+    app: &'a AppRef,
+    uid: String,
+    session_id: u64,
+    malformed: u32,
+}
+
+impl Session<'_> {
+    fn origin(&self, req: Option<&str>) -> Origin {
+        Origin {
+            uid: self.uid.clone(),
+            session: Some(self.session_id),
+            req: req.map(String::from),
+        }
+    }
+
+    /// Queues a frame for this socket behind everything already queued.
+    fn reply(&self, frame: &ServerFrame) {
+        self.app
+            .hub
+            .send_to_session(&self.uid, self.session_id, frame, None);
+    }
+
+    async fn send(&self, socket: &mut WebSocket, text: String) -> Result<(), End> {
+        let bound = self.app.config.ping_interval + self.app.config.heartbeat_grace;
+        match tokio::time::timeout(bound, socket.send(WsMessage::Text(text.into()))).await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(_)) => Err(End::Peer),
+            Err(_) => Err(End::Close(CloseReason {
+                code: close::HEARTBEAT_TIMEOUT,
+                reason: "send timed out".into(),
+            })),
+        }
+    }
+
+    async fn send_frame(&self, socket: &mut WebSocket, frame: &ServerFrame) -> Result<(), End> {
+        let text = serde_json::to_string(frame).map_err(|_| {
+            End::Close(CloseReason {
+                code: close::INTERNAL_ERROR,
+                reason: "encoding failed".into(),
+            })
+        })?;
+        self.send(socket, text).await
+    }
+
+    async fn serve(
+        mut self,
+        socket: &mut WebSocket,
+        adm: Admission,
+        mut rx: mpsc::Receiver<Outbound>,
+        mut close_rx: watch::Receiver<Option<CloseReason>>,
+    ) -> End {
+        // Snapshot: the user's newest seq and what to replay. Live events at or below it are
+        // already covered (the socket was registered before the snapshot was read).
+        let limit = self.app.config.replay_limit;
+        let uid = self.uid.clone();
+        let requested = adm.last_seq;
+        let snapshot = self
+            .app
+            .store
+            .run(move |c| {
+                let current = store::users::last_seq(c, &uid)?;
+                let (resume, from) = match requested {
+                    None => (
+                        Resume {
+                            status: ResumeStatus::Fresh,
+                            after_seq: None,
+                            replay_count: 0,
+                            gap: None,
+                            last_seq: current,
+                        },
+                        current,
+                    ),
+                    // The server's log is behind the client (it was reset): start over from here.
+                    Some(s) if s > current => (
+                        Resume {
+                            status: ResumeStatus::Fresh,
+                            after_seq: Some(s),
+                            replay_count: 0,
+                            gap: None,
+                            last_seq: current,
+                        },
+                        current,
+                    ),
+                    Some(s) if current - s > limit => {
+                        let from = current - limit;
+                        (
+                            Resume {
+                                status: ResumeStatus::Gap,
+                                after_seq: Some(s),
+                                replay_count: limit,
+                                gap: Some(Gap {
+                                    from_seq: s + 1,
+                                    to_seq: from,
+                                }),
+                                last_seq: current,
+                            },
+                            from,
+                        )
+                    }
+                    Some(s) => (
+                        Resume {
+                            status: ResumeStatus::Complete,
+                            after_seq: Some(s),
+                            replay_count: current - s,
+                            gap: None,
+                            last_seq: current,
+                        },
+                        s,
+                    ),
+                };
+                let events = store::events::range(c, &uid, from, current)?;
+                Ok((resume, events))
+            })
+            .await;
+        let (mut resume, events): (Resume, Vec<EventFrame>) = match snapshot {
+            Ok(s) => s,
+            Err(e) => {
+                return End::Close(CloseReason {
+                    code: close::INTERNAL_ERROR,
+                    reason: e.message,
+                })
+            }
+        };
+        // Pruned rows cannot be replayed; the count says what really follows.
+        resume.replay_count = events.len() as u64;
+        let covered = resume.last_seq;
+        let accept = ServerFrame::Accept {
+            session_id: format!("{}", self.session_id),
+            app_id: self.app.config.app_id.clone(),
+            user: User {
+                status: UserStatus::Online,
+                ..adm.user
+            },
+            ping_interval_ms: self.app.config.ping_interval.as_millis() as u64,
+            server_time: now_ms(),
+            protocol: PROTOCOL_VERSION,
+            resume,
+        };
+        if let Err(end) = self.send_frame(socket, &accept).await {
+            return end;
+        }
+        for e in events {
+            if let Err(end) = self.send_frame(socket, &ServerFrame::Event(e)).await {
+                return end;
+            }
+        }
+        if let Err(end) = self
+            .send_frame(socket, &ServerFrame::ReplayDone { last_seq: covered })
+            .await
+        {
+            return end;
+        }
+        if adm.presence != PresenceSubscription::None {
+            let users = self.app.hub.presence_snapshot(&self.uid, self.session_id);
+            if let Err(end) = self
+                .send_frame(socket, &ServerFrame::PresenceSnapshot { users })
+                .await
+            {
+                return end;
+            }
+        }
+
+        let ping_every = self.app.config.ping_interval;
+        let bound = ping_every + self.app.config.heartbeat_grace;
+        let mut last_inbound = Instant::now();
+        let mut ticker = tokio::time::interval_at(Instant::now() + ping_every, ping_every);
+        loop {
+            tokio::select! {
+                inbound = socket.recv() => {
+                    let Some(Ok(msg)) = inbound else { return End::Peer };
+                    last_inbound = Instant::now();
+                    match msg {
+                        WsMessage::Text(text) => {
+                            if let Some(end) = self.handle_text(text.as_str()).await {
+                                return end;
+                            }
+                        }
+                        WsMessage::Binary(_) => {
+                            if let Some(end) = self.malformed(None, "binary frames are not part of the protocol".into()) {
+                                return end;
+                            }
+                        }
+                        WsMessage::Ping(_) | WsMessage::Pong(_) => {}
+                        WsMessage::Close(_) => return End::Peer,
+                    }
+                }
+                out = rx.recv() => {
+                    let Some(out) = out else { return End::Peer };
+                    if out.seq.is_some_and(|s| s <= covered) {
+                        continue;
+                    }
+                    if let Err(end) = self.send(socket, out.text.to_string()).await {
+                        return end;
+                    }
+                }
+                changed = close_rx.changed() => {
+                    if changed.is_err() {
+                        return End::Peer;
+                    }
+                    if let Some(reason) = close_rx.borrow_and_update().clone() {
+                        return End::Close(reason);
+                    }
+                }
+                _ = ticker.tick() => {
+                    if last_inbound.elapsed() > bound {
+                        return End::Close(CloseReason { code: close::HEARTBEAT_TIMEOUT, reason: "no frame from the client within the heartbeat bound".into() });
+                    }
+                    if socket.send(WsMessage::Ping(Vec::new().into())).await.is_err() {
+                        return End::Peer;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Answers a malformed frame; too many in a row close the socket.
+    fn malformed(&mut self, req: Option<String>, message: String) -> Option<End> {
+        self.malformed += 1;
+        self.reply(&ServerFrame::Error {
+            req,
+            error: ApiError::new(ErrorCode::MalformedFrame, message),
+        });
+        (self.malformed >= self.app.config.max_malformed).then(|| {
+            End::Close(CloseReason {
+                code: close::TOO_MANY_MALFORMED,
+                reason: "too many malformed frames".into(),
+            })
+        })
+    }
+
+    async fn handle_text(&mut self, text: &str) -> Option<End> {
+        let frame = match serde_json::from_str::<ClientFrame>(text) {
+            Ok(f) => f,
+            Err(e) => {
+                // Echo the request id when the frame had one, so the client can fail that request.
+                let req = serde_json::from_str::<serde_json::Value>(text)
+                    .ok()
+                    .and_then(|v| v.get("req").and_then(|r| r.as_str()).map(String::from));
+                return self.malformed(req, format!("unreadable frame: {e}"));
+            }
+        };
+        self.malformed = 0;
+        let req = frame.req().map(String::from);
+        if let Err(error) = self.dispatch(frame).await {
+            self.reply(&ServerFrame::Error { req, error });
+        }
+        None
+    }
+
+    /// Runs one request. Durable ones are acked by the hub (in sequence order); ephemeral ones
+    /// with a request id are acked here.
+    async fn dispatch(&self, frame: ClientFrame) -> Result<(), ApiError> {
+        let app = self.app;
+        let req = frame.req().map(String::from);
+        let origin = self.origin(req.as_deref());
+        match frame {
+            ClientFrame::Send { message, .. } => app.send_message(origin, message).await.map(drop),
+            ClientFrame::Edit {
+                message_id,
+                text,
+                data,
+                metadata,
+                ..
+            } => app
+                .edit_message(
+                    origin,
+                    message_id,
+                    chinwag_protocol::rest::EditMessage {
+                        text,
+                        data,
+                        metadata,
+                    },
+                )
+                .await
+                .map(drop),
+            ClientFrame::Delete { message_id, .. } => {
+                app.delete_message(origin, message_id).await.map(drop)
+            }
+            ClientFrame::Receipt {
+                kind, message_id, ..
+            } => app.receipt(origin, kind, message_id).await.map(drop),
+            ClientFrame::CallInitiate {
+                session_id,
+                call_type,
+                receiver_type,
+                receiver,
+                metadata,
+                ..
+            } => app
+                .initiate_call(
+                    origin,
+                    session_id,
+                    call_type,
+                    receiver_type,
+                    receiver,
+                    metadata,
+                )
+                .await
+                .map(drop),
+            ClientFrame::CallAccept { session_id, .. } => app
+                .call_action(origin, session_id, CallAction::Accept)
+                .await
+                .map(drop),
+            ClientFrame::CallReject {
+                session_id, status, ..
+            } => app
+                .call_action(origin, session_id, CallAction::Reject(status))
+                .await
+                .map(drop),
+            ClientFrame::CallCancel { session_id, .. } => app
+                .call_action(origin, session_id, CallAction::Cancel)
+                .await
+                .map(drop),
+            ClientFrame::CallEnd { session_id, .. } => app
+                .call_action(origin, session_id, CallAction::End)
+                .await
+                .map(drop),
+            ClientFrame::TypingStart(t) => self.ack_after(req, app.typing(&origin, t, true).await),
+            ClientFrame::TypingEnd(t) => self.ack_after(req, app.typing(&origin, t, false).await),
+            ClientFrame::Transient {
+                receiver_type,
+                receiver,
+                data,
+                ..
+            } => self.ack_after(
+                req,
+                app.transient(&origin, receiver_type, receiver, data).await,
+            ),
+            ClientFrame::Ping { .. } => self.ack_after(req, Ok(())),
+        }
+    }
+
+    fn ack_after(&self, req: Option<String>, result: Result<(), ApiError>) -> Result<(), ApiError> {
+        result?;
+        if let Some(req) = req {
+            self.reply(&ServerFrame::Ack { req, result: None });
+        }
+        Ok(())
+    }
+}

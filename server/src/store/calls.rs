@@ -1,0 +1,76 @@
+//! Call signalling state.
+
+use chinwag_protocol::model::{Call, CallStatus, CallType, ReceiverType};
+use rusqlite::{params, Connection, OptionalExtension, Row};
+
+use super::json_column;
+use super::{DbError, DbResult};
+
+const COLUMNS: &str = "session_id, initiator, receiver_type, receiver, call_type, status, by_uid, \
+     initiated_at, joined_at, ended_at, metadata";
+
+fn from_row(r: &Row<'_>) -> rusqlite::Result<Call> {
+    let receiver_type: String = r.get(2)?;
+    let call_type: String = r.get(4)?;
+    let status: String = r.get(5)?;
+    Ok(Call {
+        session_id: r.get(0)?,
+        initiator: r.get(1)?,
+        receiver_type: ReceiverType::parse(&receiver_type).unwrap_or(ReceiverType::User),
+        receiver: r.get(3)?,
+        call_type: CallType::parse(&call_type).unwrap_or(CallType::Audio),
+        status: CallStatus::parse(&status).unwrap_or(CallStatus::Ended),
+        by: r.get(6)?,
+        initiated_at: r.get(7)?,
+        joined_at: r.get(8)?,
+        ended_at: r.get(9)?,
+        metadata: json_column(r.get(10)?),
+    })
+}
+
+pub fn get(conn: &Connection, session_id: &str) -> DbResult<Option<Call>> {
+    conn.query_row(
+        &format!("SELECT {COLUMNS} FROM calls WHERE session_id = ?1"),
+        [session_id],
+        from_row,
+    )
+    .optional()
+    .map_err(DbError)
+}
+
+/// Inserts a call; `false` when the session id is taken.
+pub fn insert(conn: &Connection, c: &Call) -> DbResult<bool> {
+    let n = conn.execute(
+        "INSERT OR IGNORE INTO calls (session_id, initiator, receiver_type, receiver, call_type,
+             status, by_uid, initiated_at, metadata)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        params![
+            c.session_id,
+            c.initiator,
+            c.receiver_type.as_str(),
+            c.receiver,
+            c.call_type.as_str(),
+            c.status.as_str(),
+            c.by,
+            c.initiated_at,
+            c.metadata.to_string()
+        ],
+    )?;
+    Ok(n == 1)
+}
+
+pub fn update(conn: &Connection, c: &Call) -> DbResult<()> {
+    conn.execute(
+        "UPDATE calls SET status = ?2, by_uid = ?3, joined_at = ?4, ended_at = ?5 WHERE session_id = ?1",
+        params![c.session_id, c.status.as_str(), c.by, c.joined_at, c.ended_at],
+    )?;
+    Ok(())
+}
+
+/// Calls still ringing, with when they started.
+pub fn ringing(conn: &Connection) -> DbResult<Vec<(String, i64)>> {
+    let mut stmt =
+        conn.prepare("SELECT session_id, initiated_at FROM calls WHERE status = 'initiated'")?;
+    let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}

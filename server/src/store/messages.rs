@@ -1,0 +1,165 @@
+//! Stored messages and conversation history.
+
+use chinwag_protocol::model::{Category, Message, ReceiverType};
+use rusqlite::{params, Connection, OptionalExtension, Row};
+
+use super::json_column;
+use super::{DbError, DbResult};
+
+const COLUMNS: &str = "id, muid, sender, receiver_type, receiver, conversation_id, category, type, \
+     text, data, attachments, metadata, parent_id, quoted_id, sent_at, edited_at, deleted_at, deleted_by";
+
+fn from_row(r: &Row<'_>) -> rusqlite::Result<Message> {
+    let receiver_type: String = r.get(3)?;
+    let category: String = r.get(6)?;
+    let data: Option<String> = r.get(9)?;
+    let attachments: Option<String> = r.get(10)?;
+    Ok(Message {
+        id: r.get(0)?,
+        muid: r.get(1)?,
+        sender: r.get(2)?,
+        receiver_type: ReceiverType::parse(&receiver_type).unwrap_or(ReceiverType::User),
+        receiver: r.get(4)?,
+        conversation_id: r.get(5)?,
+        category: Category::parse(&category).unwrap_or_default(),
+        kind: r.get(7)?,
+        text: r.get(8)?,
+        data: data.and_then(|d| serde_json::from_str(&d).ok()),
+        attachments: attachments
+            .and_then(|a| serde_json::from_str(&a).ok())
+            .unwrap_or_default(),
+        metadata: json_column(r.get(11)?),
+        parent_id: r.get(12)?,
+        quoted_id: r.get(13)?,
+        sent_at: r.get(14)?,
+        edited_at: r.get(15)?,
+        deleted_at: r.get(16)?,
+        deleted_by: r.get(17)?,
+    })
+}
+
+pub fn get(conn: &Connection, id: i64) -> DbResult<Option<Message>> {
+    conn.query_row(
+        &format!("SELECT {COLUMNS} FROM messages WHERE id = ?1"),
+        [id],
+        from_row,
+    )
+    .optional()
+    .map_err(DbError)
+}
+
+/// The message a sender already stored under this muid, with the sender's sequence number.
+pub fn by_muid(conn: &Connection, sender: &str, muid: &str) -> DbResult<Option<(Message, u64)>> {
+    conn.query_row(
+        &format!("SELECT {COLUMNS}, sender_seq FROM messages WHERE sender = ?1 AND muid = ?2"),
+        params![sender, muid],
+        |r| Ok((from_row(r)?, r.get(18)?)),
+    )
+    .optional()
+    .map_err(DbError)
+}
+
+/// Stores a new message (its `id` is ignored) and returns the assigned id.
+pub fn insert(conn: &Connection, m: &Message) -> DbResult<i64> {
+    conn.prepare_cached(
+        "INSERT INTO messages (muid, sender, receiver_type, receiver, conversation_id, category, type,
+             text, data, attachments, metadata, parent_id, quoted_id, sent_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+    )?
+    .execute(params![
+        m.muid,
+        m.sender,
+        m.receiver_type.as_str(),
+        m.receiver,
+        m.conversation_id,
+        m.category.as_str(),
+        m.kind,
+        m.text,
+        m.data.as_ref().map(|d| d.to_string()),
+        if m.attachments.is_empty() {
+            None
+        } else {
+            serde_json::to_string(&m.attachments).ok()
+        },
+        m.metadata.to_string(),
+        m.parent_id,
+        m.quoted_id,
+        m.sent_at
+    ])?;
+    Ok(conn.last_insert_rowid())
+}
+
+pub fn set_sender_seq(conn: &Connection, id: i64, seq: u64) -> DbResult<()> {
+    conn.prepare_cached("UPDATE messages SET sender_seq = ?2 WHERE id = ?1")?
+        .execute(params![id, seq])?;
+    Ok(())
+}
+
+/// Writes the editable fields and the edit or delete marks of an existing message.
+pub fn update(conn: &Connection, m: &Message) -> DbResult<()> {
+    conn.execute(
+        "UPDATE messages SET text = ?2, data = ?3, attachments = ?4, metadata = ?5,
+             edited_at = ?6, deleted_at = ?7, deleted_by = ?8 WHERE id = ?1",
+        params![
+            m.id,
+            m.text,
+            m.data.as_ref().map(|d| d.to_string()),
+            if m.attachments.is_empty() {
+                None
+            } else {
+                serde_json::to_string(&m.attachments).ok()
+            },
+            m.metadata.to_string(),
+            m.edited_at,
+            m.deleted_at,
+            m.deleted_by
+        ],
+    )?;
+    Ok(())
+}
+
+/// One page of a conversation, oldest first, and whether more lie beyond it.
+pub struct HistoryPage {
+    pub messages: Vec<Message>,
+    pub has_more: bool,
+}
+
+pub struct HistoryFilter<'a> {
+    pub conversation_id: &'a str,
+    pub before: Option<i64>,
+    pub after: Option<i64>,
+    pub limit: u32,
+    pub category: Option<&'a str>,
+    pub kind: Option<&'a str>,
+}
+
+pub fn history(conn: &Connection, f: &HistoryFilter<'_>) -> DbResult<HistoryPage> {
+    // `after` pages forward from a cursor; everything else pages backward from `before` (or the
+    // newest message). One extra row tells whether there is more.
+    let forward = f.after.is_some() && f.before.is_none();
+    let order = if forward { "ASC" } else { "DESC" };
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM messages
+         WHERE conversation_id = ?1 AND id > ?2 AND id < ?3
+           AND (?4 IS NULL OR category = ?4) AND (?5 IS NULL OR type = ?5)
+         ORDER BY id {order} LIMIT ?6"
+    ))?;
+    let rows = stmt.query_map(
+        params![
+            f.conversation_id,
+            f.after.unwrap_or(0),
+            f.before.unwrap_or(i64::MAX),
+            f.category,
+            f.kind,
+            f.limit + 1
+        ],
+        from_row,
+    )?;
+    let mut messages = rows.collect::<rusqlite::Result<Vec<_>>>()?;
+    let has_more = messages.len() > f.limit as usize;
+    messages.truncate(f.limit as usize);
+    if !forward {
+        messages.reverse();
+    }
+    Ok(HistoryPage { messages, has_more })
+}
