@@ -24,7 +24,11 @@ async fn restart_on_the_same_database_loses_nothing_acknowledged() {
     let (mut a, _) = server.connect(&alice).await;
     let mut acked = Vec::new();
     for i in 0..20 {
-        let target = if i % 2 == 0 { ("user", "bob") } else { ("group", "g") };
+        let target = if i % 2 == 0 {
+            ("user", "bob")
+        } else {
+            ("group", "g")
+        };
         acked.push(a.send_text(target.0, target.1, &format!("m{i}")).await["data"]["id"].clone());
     }
     server.stop().await;
@@ -34,11 +38,21 @@ async fn restart_on_the_same_database_loses_nothing_acknowledged() {
     let (mut b, accept) = server.connect_with(&bob, "last_seq=0").await;
     assert_eq!(accept["resume"]["status"], "complete");
     let replayed = b.replay().await;
-    assert_eq!(replayed[0]["event"], "group_member", "bob being added to g comes first");
-    let ids: Vec<Value> = replayed[1..].iter().map(|f| f["data"]["id"].clone()).collect();
+    assert_eq!(
+        replayed[0]["event"], "group_member",
+        "bob being added to g comes first"
+    );
+    let ids: Vec<Value> = replayed[1..]
+        .iter()
+        .map(|f| f["data"]["id"].clone())
+        .collect();
     assert_eq!(ids, acked);
     let history: Value = server
-        .user(&bob, Method::GET, "/v1/messages?receiver_type=group&receiver=g&limit=100")
+        .user(
+            &bob,
+            Method::GET,
+            "/v1/messages?receiver_type=group&receiver=g&limit=100",
+        )
         .send()
         .await
         .unwrap()
@@ -47,7 +61,12 @@ async fn restart_on_the_same_database_loses_nothing_acknowledged() {
         .unwrap();
     assert_eq!(history["messages"].as_array().unwrap().len(), 10);
     // Sequence numbers continue where they stopped.
-    let next = server.connect(&alice).await.0.send_text("user", "bob", "after restart").await;
+    let next = server
+        .connect(&alice)
+        .await
+        .0
+        .send_text("user", "bob", "after restart")
+        .await;
     assert!(next["seq"].as_u64().unwrap() > 20);
 }
 
@@ -73,13 +92,19 @@ async fn tls_serves_rest_and_websocket_with_a_generated_certificate() {
     std::fs::write(&cert_path, cert.cert.pem()).unwrap();
     std::fs::write(&key_path, cert.key_pair.serialize_pem()).unwrap();
     let mut cfg = config();
-    cfg.tls = Some(TlsFiles { cert: cert_path, key: key_path });
+    cfg.tls = Some(TlsFiles {
+        cert: cert_path,
+        key: key_path,
+    });
     let server = TestServer::with(cfg).await;
     assert!(server.url.starts_with("https://"));
     let port = server.handle.as_ref().unwrap().addr().port();
 
     let root = reqwest::Certificate::from_pem(cert.cert.pem().as_bytes()).unwrap();
-    let http = reqwest::Client::builder().add_root_certificate(root).build().unwrap();
+    let http = reqwest::Client::builder()
+        .add_root_certificate(root)
+        .build()
+        .unwrap();
     let base = format!("https://localhost:{port}");
     let r = http
         .post(format!("{base}/v1/users"))
@@ -99,16 +124,23 @@ async fn tls_serves_rest_and_websocket_with_a_generated_certificate() {
         .await
         .unwrap();
     // Plain HTTP against the TLS port gets nowhere.
-    assert!(reqwest::get(format!("http://127.0.0.1:{port}/v1/health")).await.is_err());
+    assert!(reqwest::get(format!("http://127.0.0.1:{port}/v1/health"))
+        .await
+        .is_err());
 
     let mut roots = rustls::RootCertStore::empty();
     roots.add(cert.cert.der().clone()).unwrap();
-    let tls = rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    let url = format!("wss://localhost:{port}/v1/ws?token={}", login["token"].as_str().unwrap());
+    let tls = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    let url = format!(
+        "wss://localhost:{port}/v1/ws?token={}",
+        login["token"].as_str().unwrap()
+    );
     let (mut ws, _) = tokio_tungstenite::connect_async_tls_with_config(
         url,
         None,
@@ -118,7 +150,11 @@ async fn tls_serves_rest_and_websocket_with_a_generated_certificate() {
     .await
     .unwrap();
     use futures_util::StreamExt;
-    let first = tokio::time::timeout(WAIT, ws.next()).await.unwrap().unwrap().unwrap();
+    let first = tokio::time::timeout(WAIT, ws.next())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
     let accept: Value = serde_json::from_str(first.to_text().unwrap()).unwrap();
     assert_eq!(accept["type"], "accept");
     assert_eq!(accept["user"]["uid"], "alice");
@@ -187,7 +223,10 @@ async fn a_silent_client_is_dropped_after_the_heartbeat_bound() {
 #[test]
 fn the_binary_prints_how_to_reach_it_and_exits_cleanly_on_sigterm() {
     let bin = env!("CARGO_BIN_EXE_chinwag-server");
-    let refused = Command::new(bin).args(["--listen", "127.0.0.1:0"]).output().unwrap();
+    let refused = Command::new(bin)
+        .args(["--listen", "127.0.0.1:0"])
+        .output()
+        .unwrap();
     assert_eq!(refused.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&refused.stderr).contains("--auth-key"));
 
@@ -204,13 +243,24 @@ fn the_binary_prints_how_to_reach_it_and_exits_cleanly_on_sigterm() {
         out.read_line(&mut l).unwrap();
         lines.push(l);
     }
-    let url = lines[0].split("listening on ").nth(1).unwrap().trim().to_string();
+    let url = lines[0]
+        .split("listening on ")
+        .nth(1)
+        .unwrap()
+        .trim()
+        .to_string();
     assert!(url.starts_with("http://127.0.0.1:"));
     let text = lines.concat();
-    assert!(text.contains("auth key:") && text.contains("api key:"), "{text}");
+    assert!(
+        text.contains("auth key:") && text.contains("api key:"),
+        "{text}"
+    );
     let health: Value = reqwest::blocking_get(&format!("{url}/v1/health"));
     assert_eq!(health["status"], "ok");
-    let killed = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
     assert!(killed.success());
     let deadline = std::time::Instant::now() + WAIT;
     let status = loop {
@@ -231,7 +281,10 @@ mod reqwest {
 
     /// A tiny blocking GET for the one test that runs outside a runtime.
     pub fn blocking_get(url: &str) -> serde_json::Value {
-        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
         rt.block_on(async { ::reqwest::get(url).await.unwrap().json().await.unwrap() })
     }
 }

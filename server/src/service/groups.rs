@@ -147,18 +147,21 @@ impl App {
         let uid = uid.to_string();
         self.store
             .run(move |c| {
+                // One group beyond the page tells whether there is a next page.
                 let mut groups = store::groups::list(
                     c,
                     &uid,
                     q.joined.unwrap_or(false),
                     q.search.as_deref(),
                     q.after.as_deref(),
-                    limit,
+                    limit + 1,
                 )?;
+                let has_more = groups.len() > limit as usize;
+                groups.truncate(limit as usize);
                 for g in &mut groups {
                     g.scope = store::groups::scope_of(c, &g.guid, &uid)?;
                 }
-                let next_after = (groups.len() == limit as usize)
+                let next_after = has_more
                     .then(|| groups.last().map(|g| g.guid.clone()))
                     .flatten();
                 Ok(GroupList { groups, next_after })

@@ -124,6 +124,8 @@ impl App {
         let online: HashSet<String> = self.hub.online_uids();
         let mut users = Vec::new();
         let mut after = q.after.clone();
+        // One user beyond the page tells whether there is a next page.
+        let wanted = limit as usize + 1;
         // Status lives in memory, so filter while paging through the table.
         loop {
             let (search, role, cursor) = (q.search.clone(), q.role.clone(), after.clone());
@@ -149,13 +151,16 @@ impl App {
                 };
                 if want_status.is_none_or(|s| s == u.status) {
                     users.push(u);
-                    if users.len() == limit as usize {
+                    if users.len() == wanted {
                         break;
                     }
                 }
             }
-            if exhausted || users.len() == limit as usize {
-                let next_after = (users.len() == limit as usize).then(|| after.unwrap_or_default());
+            if exhausted || users.len() == wanted {
+                let next_after = (users.len() == wanted).then(|| {
+                    users.truncate(limit as usize);
+                    users.last().map(|u| u.uid.clone()).unwrap_or_default()
+                });
                 return Ok(UserList { users, next_after });
             }
         }

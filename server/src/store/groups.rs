@@ -61,7 +61,13 @@ pub fn list(
     after: Option<&str>,
     limit: u32,
 ) -> DbResult<Vec<Group>> {
-    let pattern = search.map(|s| format!("%{s}%"));
+    let pattern = search.map(|s| {
+        let escaped = s
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_");
+        format!("%{escaped}%")
+    });
     let filter = if joined {
         "g.guid IN (SELECT guid FROM group_members WHERE uid = ?1)"
     } else {
@@ -69,7 +75,7 @@ pub fn list(
     };
     let mut stmt = conn.prepare_cached(&format!(
         "SELECT {COLUMNS} FROM groups g
-         WHERE {filter} AND g.guid > ?2 AND (?3 IS NULL OR g.name LIKE ?3 OR g.guid LIKE ?3)
+         WHERE {filter} AND g.guid > ?2 AND (?3 IS NULL OR g.name LIKE ?3 ESCAPE '\\' OR g.guid LIKE ?3 ESCAPE '\\')
          ORDER BY g.guid LIMIT ?4"
     ))?;
     let rows = stmt.query_map(params![uid, after.unwrap_or(""), pattern, limit], from_row)?;
