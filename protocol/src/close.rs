@@ -7,6 +7,8 @@
 
 /// Server is shutting down or restarting: reconnect with backoff.
 pub const SERVICE_RESTART: u16 = 1012;
+/// A frame was larger than the server reads (`limits::MAX_FRAME_BYTES`); do not resend it.
+pub const MESSAGE_TOO_BIG: u16 = 1009;
 /// Unexpected server error: reconnect with backoff.
 pub const INTERNAL_ERROR: u16 = 1011;
 /// The client sent nothing (not even a pong) for longer than the heartbeat bound.

@@ -154,12 +154,18 @@ impl Hub {
                 let seq = Some(frame.seq);
                 let mut event_text = None;
                 for (id, slot) in &user.sessions {
-                    if is_origin_user && origin.session == Some(*id) {
+                    let ack_req = origin
+                        .req
+                        .as_ref()
+                        .filter(|_| is_origin_user && origin.session == Some(*id));
+                    if let Some(req) = ack_req {
+                        // Acks are answers, not replayable events: never filtered by the
+                        // session's replay window (a repeated muid acks with an old seq).
                         let text = serialize(&ServerFrame::Ack {
-                            req: origin.req.clone().unwrap_or_default(),
+                            req: req.clone(),
                             result: Some(frame.clone()),
                         });
-                        push(slot, Outbound { seq, text });
+                        push(slot, Outbound { seq: None, text });
                     } else {
                         let text = event_text
                             .get_or_insert_with(|| serialize(&ServerFrame::Event(frame.clone())))

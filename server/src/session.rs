@@ -262,6 +262,15 @@ impl Session<'_> {
         {
             return end;
         }
+        for (feature, left) in self.app.active_global_throttles() {
+            let frame = ServerFrame::Throttled {
+                feature,
+                duration_ms: left.as_millis() as u64,
+            };
+            if let Err(end) = self.send_frame(socket, &frame).await {
+                return end;
+            }
+        }
         if adm.presence != PresenceSubscription::None {
             let users = self.app.hub.presence_snapshot(&self.uid, self.session_id);
             if let Err(end) = self
@@ -272,6 +281,29 @@ impl Session<'_> {
             }
         }
 
+        let end = self.live(socket, &mut rx, &mut close_rx, covered).await;
+        if matches!(end, End::Close(_)) {
+            // Whatever was queued before the close (say, the error that caused it) goes first.
+            while let Ok(out) = rx.try_recv() {
+                if out.seq.is_some_and(|s| s <= covered) {
+                    continue;
+                }
+                if self.send(socket, out.text.to_string()).await.is_err() {
+                    break;
+                }
+            }
+        }
+        end
+    }
+
+    /// Live traffic until either side ends the session.
+    async fn live(
+        &mut self,
+        socket: &mut WebSocket,
+        rx: &mut mpsc::Receiver<Outbound>,
+        close_rx: &mut watch::Receiver<Option<CloseReason>>,
+        covered: u64,
+    ) -> End {
         let ping_every = self.app.config.ping_interval;
         let bound = ping_every + self.app.config.heartbeat_grace;
         let mut last_inbound = Instant::now();
@@ -279,7 +311,13 @@ impl Session<'_> {
         loop {
             tokio::select! {
                 inbound = socket.recv() => {
-                    let Some(Ok(msg)) = inbound else { return End::Peer };
+                    let msg = match inbound {
+                        Some(Ok(msg)) => msg,
+                        Some(Err(e)) if e.to_string().to_lowercase().contains("too long") || e.to_string().contains("limit") => {
+                            return End::Close(CloseReason { code: close::MESSAGE_TOO_BIG, reason: format!("frames are limited to {} bytes", chinwag_protocol::limits::MAX_FRAME_BYTES) });
+                        }
+                        _ => return End::Peer,
+                    };
                     last_inbound = Instant::now();
                     match msg {
                         WsMessage::Text(text) => {

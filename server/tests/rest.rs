@@ -1082,14 +1082,21 @@ async fn update_user_by_self_or_backend_only() {
         json!({"metadata": "text"}),
     ] {
         fails(
-            server
-                .user(&alice, Method::PATCH, "/v1/users/alice")
-                .json(&bad),
+            server.admin(Method::PATCH, "/v1/users/alice").json(&bad),
             400,
             "INVALID_ARGUMENT",
         )
         .await;
     }
+    // Roles steer presence subscriptions: users cannot pick their own.
+    fails(
+        server
+            .user(&alice, Method::PATCH, "/v1/users/alice")
+            .json(&json!({"role": "admin"})),
+        403,
+        "FORBIDDEN",
+    )
+    .await;
     let stored = ok(server.admin(Method::GET, "/v1/users/alice"), 200).await;
     assert_eq!(stored["name"], "Alice A.");
     assert_eq!(stored["role"], "vip");

@@ -472,3 +472,44 @@ async fn presence_follows_each_subscription_mode() {
     assert_eq!(u["status"], "offline");
     assert!(u["last_active_at"].is_i64());
 }
+
+#[tokio::test]
+async fn a_send_retried_on_a_new_socket_is_acked_with_the_stored_message() {
+    let server = TestServer::start().await;
+    let alice = server.user_token("alice").await;
+    server.create_user("bob").await;
+    let frame = json!({"type": "send", "message": {"muid": "retry-1", "receiver_type": "user", "receiver": "bob", "text": "once"}});
+    let (mut first, _) = server.connect(&alice).await;
+    let original = first.request(frame.clone()).await;
+    first.close().await;
+    // The client never saw that ack (say the socket died): it resends on the next socket,
+    // whose replay window already covers the original sequence number.
+    let (mut second, accept) = server.connect(&alice).await;
+    assert!(
+        accept["resume"]["last_seq"].as_u64().unwrap()
+            >= original["result"]["seq"].as_u64().unwrap()
+    );
+    let retried = second.request(frame).await;
+    assert_eq!(retried["type"], "ack");
+    assert_eq!(retried["result"], original["result"]);
+}
+
+#[tokio::test]
+async fn a_receipt_without_request_id_is_not_acked() {
+    let server = TestServer::start().await;
+    let alice = server.user_token("alice").await;
+    let bob = server.user_token("bob").await;
+    let (mut a, _) = server.connect(&alice).await;
+    let (mut b, _) = server.connect(&bob).await;
+    b.replay().await;
+    let sent = a.send_text("user", "bob", "hi").await;
+    b.expect_event("message").await;
+    b.send(json!({"type": "receipt", "kind": "delivered", "message_id": sent["data"]["id"]}))
+        .await;
+    let f = b.next_frame().await;
+    assert_eq!(
+        f["type"], "event",
+        "the reader's own copy arrives as an event, not an ack: {f}"
+    );
+    assert_eq!(f["event"], "receipt");
+}

@@ -86,6 +86,14 @@ pub async fn update(
     Body(req): Body<UpdateUser>,
 ) -> HttpResult<Json<User>> {
     caller.require_self_or_admin(&uid)?;
+    if req.role.is_some() && !matches!(caller, Caller::Admin) {
+        // Roles decide who sees whose presence; only the app's backend assigns them.
+        return Err(ApiError::new(
+            ErrorCode::Forbidden,
+            "only the app's backend (X-Api-Key) can change a role",
+        )
+        .into());
+    }
     Ok(Json(app.update_user(&uid, req).await?))
 }
 

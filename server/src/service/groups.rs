@@ -70,7 +70,14 @@ fn check_moderation(
     if target == group.owner {
         return Err(ApiError::new(
             ErrorCode::OwnerRule,
-            format!("the owner cannot be {action}ed"),
+            format!(
+                "the owner cannot be {}",
+                match action {
+                    "kick" => "kicked",
+                    "ban" => "banned",
+                    _ => "unbanned",
+                }
+            ),
         ));
     }
     if target == actor {

@@ -169,13 +169,12 @@ impl App {
             .await?;
         match stored {
             Stored::Repeat(frame) => {
-                if let Some(session) = origin.session {
+                if let (Some(session), Some(req)) = (origin.session, origin.req) {
                     let ack = ServerFrame::Ack {
-                        req: origin.req.unwrap_or_default(),
+                        req,
                         result: Some((*frame).clone()),
                     };
-                    self.hub
-                        .send_to_session(&origin.uid, session, &ack, Some(frame.seq));
+                    self.hub.send_to_session(&origin.uid, session, &ack, None);
                 }
                 Ok(*frame)
             }

@@ -110,22 +110,45 @@ impl App {
     }
 
     /// Switches a feature off for everyone (operator action, `POST /v1/admin/throttle`).
-    pub fn throttle_globally(&self, feature: Feature, duration: Duration) {
+    pub fn throttle_globally(self: &super::AppRef, feature: Feature, duration: Duration) {
         let until = Instant::now() + duration;
-        self.throttle
+        let mut global = self
+            .throttle
             .global
             .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(feature, until);
+            .unwrap_or_else(|p| p.into_inner());
+        let current = global.get(&feature).copied();
+        global.insert(feature, current.map_or(until, |c| c.max(until)));
+        drop(global);
         self.hub.broadcast(&ServerFrame::Throttled {
             feature,
             duration_ms: duration.as_millis() as u64,
         });
-        let hub = self.hub.clone();
+        let app = self.clone();
         tokio::spawn(async move {
             tokio::time::sleep(duration).await;
-            hub.broadcast(&ServerFrame::Unthrottled { feature });
+            // A later, longer throttle of the same feature keeps it off.
+            let still_on = app
+                .active_global_throttles()
+                .iter()
+                .any(|(f, _)| *f == feature);
+            if !still_on {
+                app.hub.broadcast(&ServerFrame::Unthrottled { feature });
+            }
         });
+    }
+
+    /// Features switched off for everyone right now, with the time left.
+    pub fn active_global_throttles(&self) -> Vec<(Feature, Duration)> {
+        let now = Instant::now();
+        self.throttle
+            .global
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .filter(|(_, until)| **until > now)
+            .map(|(f, until)| (*f, *until - now))
+            .collect()
     }
 
     /// Drops expired windows so the maps do not grow with every user ever seen.
