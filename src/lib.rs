@@ -1,9 +1,33 @@
 //! Chinwag: a real-time chat SDK with a Rust core and a C ABI.
 //!
-//! The core (connection state machine, session, transport) is being built; today this crate
-//! exposes the shared wire protocol and the version entry points of the C ABI.
+//! The core (this crate minus [`ffi`]) knows nothing of C: [`Client`] runs one connection task
+//! per client on a process-wide tokio runtime and delivers [`Event`]s to [`Listener`]s on a
+//! dispatcher thread of its own. The [`ffi`] module converts that API to the C ABI in
+//! `include/chinwag.h`.
 
+pub mod backoff;
+pub mod client;
+pub mod completion;
+mod connection;
+pub mod dispatch;
+pub mod error;
+pub mod event;
 pub mod ffi;
+mod http;
+mod runtime;
+pub mod settings;
+pub mod state;
+pub mod store;
+mod tls;
+mod transport;
+
+pub use client::{Client, InitOptions};
+pub use dispatch::Listener;
+pub use error::{Error, ErrorCode, Result};
+pub use event::{Event, ListenerKind, LogLevel};
+pub use settings::{Settings, Timings};
+pub use state::{ConnectionState, Reason, StateChange};
+pub use store::{SavedSession, SessionStore};
 
 /// The wire protocol shared with `chinwag-server`.
 pub use chinwag_protocol as protocol;

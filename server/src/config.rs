@@ -66,7 +66,7 @@ impl Config {
         Config {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             db: DbLocation::Memory,
-            app_id: "chinwag-dev".into(),
+            app_id: "chinwag-app".into(),
             auth_key: auth_key.into(),
             api_key: api_key.into(),
             tls: None,

@@ -65,13 +65,12 @@ struct Args {
     log: String,
 }
 
+/// 128 random bits from the OS, hex.
 fn random_key() -> String {
-    use std::collections::hash_map::RandomState;
-    use std::hash::{BuildHasher, Hasher};
-    // Two independently seeded SipHash states: 128 bits from the OS's randomness.
-    (0..2)
-        .map(|_| format!("{:016x}", RandomState::new().build_hasher().finish()))
-        .collect()
+    use rand::RngCore;
+    let mut bytes = [0u8; 16];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn config_from(args: &Args) -> Result<(Config, bool), String> {

@@ -144,7 +144,7 @@ async fn health_answers_without_credentials() {
     let server = TestServer::start().await;
     let h = ok(anon(&server, Method::GET, "/v1/health"), 200).await;
     assert_eq!(h["status"], "ok");
-    assert_eq!(h["app_id"], "chinwag-dev");
+    assert_eq!(h["app_id"], "chinwag-app");
     assert_eq!(h["protocol"], chinwag_protocol::PROTOCOL_VERSION);
     assert!(h["version"].as_str().is_some_and(|v| !v.is_empty()));
 }
@@ -491,7 +491,7 @@ async fn app_id_header_must_match_the_server() {
     let server = TestServer::start().await;
     let alice = server.user_token("alice").await;
     let wrong = |rb: RequestBuilder| rb.header("x-chinwag-app", "someone-else");
-    let right = |rb: RequestBuilder| rb.header("x-chinwag-app", "chinwag-dev");
+    let right = |rb: RequestBuilder| rb.header("x-chinwag-app", "chinwag-app");
 
     fails(
         wrong(anon(&server, Method::POST, "/v1/login"))
@@ -506,7 +506,7 @@ async fn app_id_header_must_match_the_server() {
         200,
     )
     .await;
-    assert_eq!(login["app_id"], "chinwag-dev");
+    assert_eq!(login["app_id"], "chinwag-app");
 
     fails(
         wrong(server.admin(Method::POST, "/v1/users")).json(&json!({"uid": "bob", "name": "Bob"})),
@@ -590,7 +590,7 @@ async fn login_issues_a_working_token() {
         200,
     )
     .await;
-    assert_eq!(r["app_id"], "chinwag-dev");
+    assert_eq!(r["app_id"], "chinwag-app");
     assert_eq!(r["user"]["uid"], "alice");
     let token = r["token"].as_str().unwrap();
     assert_eq!(token.len(), 64);
@@ -1109,7 +1109,7 @@ async fn mint_and_revoke_tokens() {
     server.create_user("bob").await;
 
     let minted = ok(server.admin(Method::POST, "/v1/users/alice/tokens"), 201).await;
-    assert_eq!(minted["app_id"], "chinwag-dev");
+    assert_eq!(minted["app_id"], "chinwag-app");
     assert_eq!(minted["user"]["uid"], "alice");
     let token = minted["token"].as_str().unwrap().to_string();
     let me = ok(server.user(&token, Method::GET, "/v1/me"), 200).await;

@@ -1,0 +1,554 @@
+//! The public client: `init`, login and the saved session, connect/disconnect, sending, typing,
+//! receipts, platform hints and listeners. Every method is non-blocking and thread-safe, and
+//! may be called from inside any callback.
+
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Instant;
+
+use chinwag_protocol::frames::{Feature, TypingTarget};
+use chinwag_protocol::limits;
+use chinwag_protocol::model::{Message, NewMessage, ReceiptKind, ReceiverType, User};
+use chinwag_protocol::ClientFrame;
+use tokio::sync::mpsc;
+
+use crate::completion::{Callback, Completer};
+use crate::connection::outbox::Pending;
+use crate::connection::{feature_of, Command, Task};
+use crate::dispatch::{Dispatcher, Item, Listener, Shared};
+use crate::error::{Error, ErrorCode, Result};
+use crate::event::{Event, ListenerKind, LogLevel};
+use crate::http::Http;
+use crate::settings::Settings;
+use crate::state::{ConnectionState, Reason, StateChange};
+use crate::store::{FileStore, MemoryStore, SavedSession, SessionStore};
+
+/// Optional parts of `init`.
+#[derive(Default)]
+pub struct InitOptions {
+    /// The app's own session store (keychain); otherwise a file in `data_dir`, or memory.
+    pub store: Option<Box<dyn SessionStore>>,
+    /// Receives log records from `init` on (also addable later as a `Log` listener).
+    pub log: Option<Box<dyn Listener>>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// State shared by the client handle and its connection task.
+pub(crate) struct Inner {
+    pub app_id: String,
+    pub settings: Settings,
+    pub store: Box<dyn SessionStore>,
+    pub tls: Arc<rustls::ClientConfig>,
+    pub http: Http,
+    pub dispatch: Arc<Shared>,
+    session: Mutex<Option<SavedSession>>,
+    state: Mutex<ConnectionState>,
+    throttled: Mutex<HashSet<Feature>>,
+    login_busy: AtomicBool,
+    last_hint: Mutex<Option<(Hint, Instant)>>,
+    commands: mpsc::UnboundedSender<Command>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Hint {
+    Network(bool),
+    App(bool),
+}
+
+impl Inner {
+    pub fn session(&self) -> Option<SavedSession> {
+        lock(&self.session).clone()
+    }
+
+    pub fn emit_in(&self, epoch: u64, seq: Option<u64>, event: Event) {
+        self.dispatch.post(Item::Event { epoch, seq, event });
+    }
+
+    fn emit(&self, event: Event) {
+        self.emit_in(self.dispatch.epoch(), None, event);
+    }
+
+    pub fn log(&self, level: LogLevel, target: &'static str, message: String) {
+        self.emit(Event::Log {
+            level,
+            target,
+            message,
+        });
+    }
+
+    /// Records the new state for `connection_status()` and tells the app.
+    pub fn set_state(
+        &self,
+        previous: ConnectionState,
+        current: ConnectionState,
+        reason: Reason,
+        message: String,
+        retry_in_ms: Option<u64>,
+    ) {
+        *lock(&self.state) = current;
+        self.emit(Event::State(StateChange {
+            previous,
+            current,
+            reason,
+            message,
+            retry_in_ms,
+        }));
+    }
+
+    pub fn set_throttled(&self, feature: Feature, on: bool) {
+        let mut t = lock(&self.throttled);
+        if on {
+            t.insert(feature);
+        } else {
+            t.remove(&feature);
+        }
+    }
+
+    pub fn clear_throttles(&self) {
+        lock(&self.throttled).clear();
+    }
+
+    pub fn save_position(&self, seq: u64) -> Result<()> {
+        let mut guard = lock(&self.session);
+        let Some(s) = guard.as_mut() else {
+            return Ok(());
+        };
+        s.last_seq = Some(seq);
+        self.store.save(s, false)
+    }
+
+    fn command(&self, c: Command) {
+        // The task only ends when the client is freed; a send error then is harmless.
+        let _ = self.commands.send(c);
+    }
+}
+
+/// A Chinwag client. Several may live in one process; all share one runtime.
+pub struct Client {
+    inner: Arc<Inner>,
+    dispatcher: Mutex<Option<Dispatcher>>,
+}
+
+fn text_error(e: String) -> Error {
+    if e.contains("limit") {
+        Error::new(ErrorCode::TextTooLong, e)
+    } else {
+        Error::invalid(e)
+    }
+}
+
+fn check_id(kind: &str, value: &str) -> Result<()> {
+    limits::check_id(kind, value).map_err(Error::invalid)
+}
+
+impl Client {
+    /// Creates a client. With a saved session of this app it is logged in at once (no network
+    /// call) and, with `auto_connect`, starts connecting.
+    pub fn init(app_id: &str, settings: Settings, options: InitOptions) -> Result<Client> {
+        check_id("app id", app_id)?;
+        settings.validate()?;
+        let runtime = crate::runtime::get()?;
+        let tls = crate::tls::client_config(&settings.extra_ca_pem)?;
+        let http = Http::new(
+            &settings.server_url,
+            app_id,
+            tls.clone(),
+            settings.timings.connect_timeout,
+        )?;
+        let dispatcher = Dispatcher::start(&format!("chinwag-{app_id}")).map_err(|e| {
+            Error::new(
+                ErrorCode::Internal,
+                format!("cannot start the dispatcher thread: {e}"),
+            )
+        })?;
+        if let Some(log) = options.log {
+            dispatcher.add(ListenerKind::Log, "init", log);
+        }
+        let store: Box<dyn SessionStore> = match (options.store, &settings.data_dir) {
+            (Some(s), _) => s,
+            (None, Some(dir)) => Box::new(FileStore::new(dir)?),
+            (None, None) => Box::new(MemoryStore::default()),
+        };
+        let (tx, rx) = mpsc::unbounded_channel();
+        let inner = Arc::new(Inner {
+            app_id: app_id.to_string(),
+            settings,
+            store,
+            tls,
+            http,
+            dispatch: dispatcher.shared(),
+            session: Mutex::new(None),
+            state: Mutex::new(ConnectionState::Disconnected),
+            throttled: Mutex::new(HashSet::new()),
+            login_busy: AtomicBool::new(false),
+            last_hint: Mutex::new(None),
+            commands: tx,
+        });
+        let restored = match inner.store.load() {
+            Ok(Some(s)) if s.app_id == app_id => Some(s),
+            Ok(Some(s)) => {
+                inner.log(
+                    LogLevel::Warn,
+                    "chinwag::session",
+                    format!("discarded a saved session of app {:?}", s.app_id),
+                );
+                if let Err(e) = inner.store.clear() {
+                    inner.log(
+                        LogLevel::Warn,
+                        "chinwag::session",
+                        format!("cannot remove it: {e}"),
+                    );
+                }
+                None
+            }
+            Ok(None) => None,
+            Err(e) => {
+                inner.log(
+                    LogLevel::Error,
+                    "chinwag::session",
+                    format!("treating the app as logged out: {e}"),
+                );
+                None
+            }
+        };
+        let auto = inner.settings.auto_connect && restored.is_some();
+        *lock(&inner.session) = restored;
+        runtime.spawn(Task::new(inner.clone(), rx).run());
+        if auto {
+            inner.command(Command::Connect);
+        }
+        Ok(Client {
+            inner,
+            dispatcher: Mutex::new(Some(dispatcher)),
+        })
+    }
+
+    pub fn app_id(&self) -> &str {
+        &self.inner.app_id
+    }
+
+    /// The logged-in user from the saved session; no network.
+    pub fn logged_in_user(&self) -> Option<User> {
+        self.inner.session().map(|s| s.user)
+    }
+
+    pub fn connection_state(&self) -> ConnectionState {
+        *lock(&self.inner.state)
+    }
+
+    /// Development login with the server's auth key. Saves the session, then connects in auto
+    /// mode. `done` runs exactly once; the login listener hears the outcome too.
+    pub fn login(&self, uid: &str, auth_key: &str, done: Option<Callback<User>>) -> Result<()> {
+        check_id("uid", uid)?;
+        if auth_key.is_empty() {
+            return Err(Error::invalid("auth key must not be empty"));
+        }
+        let (uid, key) = (uid.to_string(), auth_key.to_string());
+        self.run_login(done, move |http| async move {
+            http.login(&uid, &key)
+                .await
+                .map(|r| (r.token, r.app_id, r.user))
+        })
+    }
+
+    /// Production login with a token minted by the app's backend.
+    pub fn login_with_token(&self, token: &str, done: Option<Callback<User>>) -> Result<()> {
+        if token.is_empty() || token.len() > 4096 {
+            return Err(Error::invalid("token must be 1-4096 bytes"));
+        }
+        let app_id = self.inner.app_id.clone();
+        let token = token.to_string();
+        self.run_login(done, move |http| async move {
+            let user = http.me(&token).await?;
+            Ok((token, app_id, user))
+        })
+    }
+
+    fn run_login<F, Fut>(&self, done: Option<Callback<User>>, call: F) -> Result<()>
+    where
+        F: FnOnce(Http) -> Fut + Send + 'static,
+        Fut: std::future::Future<Output = Result<(String, String, User)>> + Send + 'static,
+    {
+        if self.inner.login_busy.swap(true, Ordering::SeqCst) {
+            return Err(Error::new(
+                ErrorCode::LoginInProgress,
+                "a login is already running",
+            ));
+        }
+        let runtime = match crate::runtime::get() {
+            Ok(r) => r,
+            Err(e) => {
+                self.inner.login_busy.store(false, Ordering::SeqCst);
+                return Err(e);
+            }
+        };
+        let inner = self.inner.clone();
+        let done = match done {
+            Some(cb) => Completer::new(inner.dispatch.clone(), cb),
+            None => Completer::ignore(inner.dispatch.clone()),
+        };
+        runtime.spawn(async move {
+            let result = async {
+                let (token, app_id, user) = call(inner.http.clone()).await?;
+                if app_id != inner.app_id {
+                    return Err(Error::new(
+                        ErrorCode::AppMismatch,
+                        format!("the server serves app {app_id:?}, not {:?}", inner.app_id),
+                    ));
+                }
+                let session = SavedSession {
+                    app_id,
+                    user: user.clone(),
+                    token,
+                    last_seq: None,
+                };
+                inner.store.save(&session, true)?;
+                *lock(&inner.session) = Some(session);
+                inner.dispatch.set_delivered_seq(0);
+                Ok(user)
+            }
+            .await;
+            inner.login_busy.store(false, Ordering::SeqCst);
+            match &result {
+                Ok(user) => {
+                    inner.command(Command::SessionChanged);
+                    inner.emit(Event::LoginSuccess(user.clone()));
+                }
+                Err(e) => inner.emit(Event::LoginFailure(e.clone())),
+            }
+            done.complete(result);
+        });
+        Ok(())
+    }
+
+    /// Logs out: closes the socket, fails queued sends with `LOGGED_OUT`, tells the server
+    /// (revoking the token), and always purges the local session.
+    pub fn logout(&self, done: Option<Callback<()>>) -> Result<()> {
+        let runtime = crate::runtime::get()?;
+        let inner = self.inner.clone();
+        let done = match done {
+            Some(cb) => Completer::new(inner.dispatch.clone(), cb),
+            None => Completer::ignore(inner.dispatch.clone()),
+        };
+        inner.dispatch.bump_epoch();
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        inner.command(Command::Logout(tx));
+        runtime.spawn(async move {
+            let _ = rx.await;
+            let session = lock(&inner.session).take();
+            let told = match &session {
+                Some(s) => inner.http.logout(&s.token).await,
+                None => Err(Error::new(ErrorCode::NotLoggedIn, "no user was logged in")),
+            };
+            let purged = inner.store.clear();
+            let result = told.and(purged);
+            match &result {
+                Ok(()) => inner.emit(Event::LogoutSuccess),
+                Err(e) => inner.emit(Event::LogoutFailure(e.clone())),
+            }
+            done.complete(result);
+        });
+        Ok(())
+    }
+
+    /// Connects (and keeps connected) with the saved session. No-op when already connected or
+    /// connecting; from RECONNECTING, SUSPENDED or FAILED it tries at once with a fresh backoff.
+    pub fn connect(&self) -> Result<()> {
+        if self.inner.session().is_none() {
+            return Err(Error::new(
+                ErrorCode::NotLoggedIn,
+                "connect() needs a logged-in user: call login first",
+            ));
+        }
+        self.inner.command(Command::Connect);
+        Ok(())
+    }
+
+    /// Disconnects. When this returns, no real-time callback runs until the next connect; the
+    /// DISCONNECTED event still arrives.
+    pub fn disconnect(&self) {
+        self.inner.dispatch.bump_epoch();
+        self.inner.command(Command::Disconnect);
+    }
+
+    /// Sends a message; returns its muid at once. `done` runs exactly once with the stored
+    /// message or the reason it failed.
+    pub fn send_message(
+        &self,
+        mut message: NewMessage,
+        done: Option<Callback<Message>>,
+    ) -> Result<String> {
+        check_id("receiver", &message.receiver)?;
+        if let Some(t) = &message.text {
+            limits::check_text(t).map_err(text_error)?;
+        }
+        let muid = match &message.muid {
+            Some(m) => {
+                check_id("muid", m)?;
+                m.clone()
+            }
+            None => new_muid(),
+        };
+        message.muid = Some(muid.clone());
+        let dispatch = self.inner.dispatch.clone();
+        let done = match done {
+            Some(cb) => Completer::new(dispatch, cb),
+            None => Completer::ignore(dispatch),
+        };
+        self.inner.command(Command::Send(Pending { message, done }));
+        Ok(muid)
+    }
+
+    /// Sends a text message.
+    pub fn send_text(
+        &self,
+        receiver_type: ReceiverType,
+        receiver: &str,
+        text: &str,
+        done: Option<Callback<Message>>,
+    ) -> Result<String> {
+        limits::check_text(text).map_err(text_error)?;
+        self.send_message(NewMessage::text(receiver_type, receiver, text), done)
+    }
+
+    fn ephemeral(&self, frame: ClientFrame) -> Result<()> {
+        if self.connection_state() != ConnectionState::Connected {
+            return Err(Error::new(
+                ErrorCode::NotConnected,
+                "not connected: typing, receipts and transient messages are never queued",
+            ));
+        }
+        if let Some(f) = feature_of(&frame) {
+            if lock(&self.inner.throttled).contains(&f) {
+                return Err(Error::new(
+                    ErrorCode::FeatureThrottled,
+                    format!("{} is throttled by the server", f.as_str()),
+                ));
+            }
+        }
+        self.inner.command(Command::Ephemeral(frame));
+        Ok(())
+    }
+
+    pub fn start_typing(&self, receiver_type: ReceiverType, receiver: &str) -> Result<()> {
+        check_id("receiver", receiver)?;
+        self.ephemeral(ClientFrame::TypingStart(TypingTarget {
+            req: None,
+            receiver_type,
+            receiver: receiver.into(),
+            metadata: None,
+        }))
+    }
+
+    pub fn end_typing(&self, receiver_type: ReceiverType, receiver: &str) -> Result<()> {
+        check_id("receiver", receiver)?;
+        self.ephemeral(ClientFrame::TypingEnd(TypingTarget {
+            req: None,
+            receiver_type,
+            receiver: receiver.into(),
+            metadata: None,
+        }))
+    }
+
+    /// Marks everything up to `message_id` in its conversation as delivered or read.
+    pub fn mark(&self, kind: ReceiptKind, message_id: i64) -> Result<()> {
+        if message_id <= 0 {
+            return Err(Error::invalid("message id must be positive"));
+        }
+        self.ephemeral(ClientFrame::Receipt {
+            req: None,
+            kind,
+            message_id,
+        })
+    }
+
+    pub fn send_transient(
+        &self,
+        receiver_type: ReceiverType,
+        receiver: &str,
+        data: serde_json::Value,
+    ) -> Result<()> {
+        check_id("receiver", receiver)?;
+        self.ephemeral(ClientFrame::Transient {
+            req: None,
+            receiver_type,
+            receiver: receiver.into(),
+            data,
+        })
+    }
+
+    fn hint(&self, hint: Hint, command: Command) {
+        let window = self.inner.settings.timings.hint_coalesce;
+        let mut last = lock(&self.inner.last_hint);
+        if let Some((h, at)) = *last {
+            if h == hint && at.elapsed() < window {
+                return;
+            }
+        }
+        *last = Some((hint, Instant::now()));
+        drop(last);
+        self.inner.command(command);
+    }
+
+    /// Platform hint: the network went down (drop now) or up (attempt now, or probe).
+    pub fn network_changed(&self, up: bool) {
+        self.hint(Hint::Network(up), Command::Network { up });
+    }
+
+    /// Platform hint: the app went to the background (close after the grace) or foreground.
+    pub fn app_state_changed(&self, foreground: bool) {
+        self.hint(Hint::App(foreground), Command::AppState { foreground });
+    }
+
+    /// Adds a listener under `id`, replacing one with the same kind and id.
+    pub fn add_listener(
+        &self,
+        kind: ListenerKind,
+        id: &str,
+        listener: Box<dyn Listener>,
+    ) -> Result<()> {
+        if id.is_empty() {
+            return Err(Error::invalid("listener id must not be empty"));
+        }
+        match lock(&self.dispatcher).as_ref() {
+            Some(d) => {
+                d.add(kind, id, listener);
+                Ok(())
+            }
+            None => Err(Error::new(ErrorCode::ClientFreed, "the client was freed")),
+        }
+    }
+
+    /// Removes a listener; `false` if none had that id. Outside a callback it has stopped
+    /// running and been released when this returns; inside its own callback, right after it.
+    pub fn remove_listener(&self, kind: ListenerKind, id: &str) -> bool {
+        match lock(&self.dispatcher).as_ref() {
+            Some(d) => d.remove(kind, id),
+            None => false,
+        }
+    }
+
+    /// Whether the calling thread is this client's dispatcher thread (inside a callback).
+    pub fn in_callback(&self) -> bool {
+        self.inner.dispatch.on_dispatcher_thread()
+    }
+}
+
+impl Drop for Client {
+    fn drop(&mut self) {
+        self.inner.command(Command::Shutdown);
+        if let Some(mut d) = lock(&self.dispatcher).take() {
+            d.stop();
+        }
+    }
+}
+
+/// A fresh 128-bit random client message id, hex.
+pub fn new_muid() -> String {
+    let bytes: [u8; 16] = rand::random();
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}

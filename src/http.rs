@@ -1,0 +1,114 @@
+//! The REST calls the SDK makes: login, login with a token, logout.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chinwag_protocol::model::User;
+use chinwag_protocol::rest::{LoginRequest, TokenResponse, APP_ID_HEADER};
+use chinwag_protocol::ApiError;
+
+use crate::error::{Error, ErrorCode, Result};
+
+#[derive(Clone)]
+pub struct Http {
+    client: reqwest::Client,
+    base: String,
+    app_id: String,
+}
+
+fn network(e: reqwest::Error) -> Error {
+    if e.is_timeout() {
+        Error::new(ErrorCode::Timeout, format!("request timed out: {e}"))
+    } else {
+        Error::new(ErrorCode::Network, format!("request failed: {e}"))
+    }
+}
+
+impl Http {
+    pub fn new(
+        base: &str,
+        app_id: &str,
+        tls: Arc<rustls::ClientConfig>,
+        timeout: Duration,
+    ) -> Result<Http> {
+        let client = reqwest::Client::builder()
+            .use_preconfigured_tls((*tls).clone())
+            .connect_timeout(timeout)
+            .timeout(timeout)
+            .build()
+            .map_err(|e| {
+                Error::new(
+                    ErrorCode::Internal,
+                    format!("HTTP client setup failed: {e}"),
+                )
+            })?;
+        Ok(Http {
+            client,
+            base: base.trim_end_matches('/').to_string(),
+            app_id: app_id.to_string(),
+        })
+    }
+
+    async fn answer<T: serde::de::DeserializeOwned>(resp: reqwest::Response) -> Result<T> {
+        let status = resp.status();
+        let bytes = resp.bytes().await.map_err(network)?;
+        if status.is_success() {
+            return serde_json::from_slice(&bytes).map_err(|e| {
+                Error::new(
+                    ErrorCode::Protocol,
+                    format!("unexpected answer from the server: {e}"),
+                )
+            });
+        }
+        match serde_json::from_slice::<ApiError>(&bytes) {
+            Ok(api) => Err(Error::from_server(&api)),
+            Err(_) => Err(Error::new(
+                ErrorCode::ServerRejected,
+                format!("server answered HTTP {status}"),
+            )),
+        }
+    }
+
+    pub async fn login(&self, uid: &str, auth_key: &str) -> Result<TokenResponse> {
+        let resp = self
+            .client
+            .post(format!("{}/v1/login", self.base))
+            .header(APP_ID_HEADER, &self.app_id)
+            .json(&LoginRequest {
+                uid: uid.into(),
+                auth_key: auth_key.into(),
+            })
+            .send()
+            .await
+            .map_err(network)?;
+        Self::answer(resp).await
+    }
+
+    /// The user a token belongs to (login with a token minted by the app's backend).
+    pub async fn me(&self, token: &str) -> Result<User> {
+        let resp = self
+            .client
+            .get(format!("{}/v1/me", self.base))
+            .header(APP_ID_HEADER, &self.app_id)
+            .bearer_auth(token)
+            .send()
+            .await
+            .map_err(network)?;
+        Self::answer(resp).await
+    }
+
+    pub async fn logout(&self, token: &str) -> Result<()> {
+        let resp = self
+            .client
+            .post(format!("{}/v1/logout", self.base))
+            .header(APP_ID_HEADER, &self.app_id)
+            .bearer_auth(token)
+            .send()
+            .await
+            .map_err(network)?;
+        if resp.status().is_success() {
+            return Ok(());
+        }
+        Self::answer::<serde_json::Value>(resp).await.map(|_| ())
+    }
+}

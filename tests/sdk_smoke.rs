@@ -1,0 +1,41 @@
+mod common;
+
+use chinwag::protocol::model::ReceiverType;
+use chinwag::{ConnectionState, Event};
+use common::*;
+
+#[test]
+fn login_connect_send_receive() {
+    let server = Server::start();
+    server.create_user("alice");
+    server.create_user("bob");
+    let (alice, ra) = new_client(&server, server.settings());
+    let (bob, rb) = new_client(&server, server.settings());
+    let (done, rx) = completion();
+    alice.login("alice", AUTH_KEY, Some(done)).unwrap();
+    let user = rx.recv_timeout(WAIT).unwrap().unwrap();
+    assert_eq!(user.uid, "alice");
+    bob.login("bob", AUTH_KEY, None).unwrap();
+    ra.wait("alice connected", |e| {
+        is_state(e, ConnectionState::Connected)
+    });
+    rb.wait("bob connected", |e| is_state(e, ConnectionState::Connected));
+    assert_eq!(
+        ra.states(),
+        [ConnectionState::Connecting, ConnectionState::Connected]
+    );
+
+    let (done, rx) = completion();
+    let muid = alice
+        .send_text(ReceiverType::User, "bob", "hello", Some(done))
+        .unwrap();
+    let stored = rx.recv_timeout(WAIT).unwrap().unwrap();
+    assert_eq!(stored.muid, muid);
+    let got = rb.wait(
+        "bob gets the message",
+        |e| matches!(e, Event::Message(m) if m.text.as_deref() == Some("hello")),
+    );
+    if let Event::Message(m) = got {
+        assert_eq!(m.sender, "alice");
+    }
+}
