@@ -179,11 +179,13 @@ impl Recorder {
     }
 }
 
-/// A completion callback that records into a channel.
-pub fn completion<T: Send + 'static>() -> (
-    Box<dyn FnOnce(chinwag::Result<T>) + Send>,
+/// A completion callback that records into a channel, and the channel.
+pub type Done<T> = (
+    chinwag::completion::Callback<T>,
     std::sync::mpsc::Receiver<chinwag::Result<T>>,
-) {
+);
+
+pub fn completion<T: Send + 'static>() -> Done<T> {
     let (tx, rx) = std::sync::mpsc::channel();
     (
         Box::new(move |r| {
