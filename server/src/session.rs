@@ -282,14 +282,25 @@ impl Session<'_> {
         }
 
         let end = self.live(socket, &mut rx, &mut close_rx, covered).await;
-        if matches!(end, End::Close(_)) {
-            // Whatever was queued before the close (say, the error that caused it) goes first.
-            while let Ok(out) = rx.try_recv() {
+        let flush = match &end {
+            // A socket that is too slow or silent gets no more frames.
+            End::Close(r) => r.code != close::SLOW_CONSUMER && r.code != close::HEARTBEAT_TIMEOUT,
+            End::Peer => false,
+        };
+        if flush {
+            // What was queued before the close (say, the error that caused it) goes first:
+            // only that much, and for at most a second.
+            let pending = rx.len();
+            let deadline = Instant::now() + Duration::from_secs(1);
+            for _ in 0..pending {
+                let Ok(out) = rx.try_recv() else { break };
                 if out.seq.is_some_and(|s| s <= covered) {
                     continue;
                 }
-                if self.send(socket, out.text.to_string()).await.is_err() {
-                    break;
+                let text = WsMessage::Text(out.text.to_string().into());
+                match tokio::time::timeout_at(deadline, socket.send(text)).await {
+                    Ok(Ok(())) => {}
+                    _ => break,
                 }
             }
         }

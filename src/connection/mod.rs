@@ -491,9 +491,11 @@ impl Task {
         let resume = &accepted.resume;
         match resume.status {
             ResumeStatus::Fresh => {
-                // First connect of this session, or the server's log restarted: adopt its position.
+                // First connect of this session, or the server's log restarted: adopt its
+                // position, and save it even if the number happens to equal an older one.
                 self.received_seq = resume.last_seq;
                 self.inner.dispatch.set_delivered_seq(resume.last_seq);
+                self.persisted_seq = None;
             }
             ResumeStatus::Gap => {
                 if let Some(gap) = resume.gap {
@@ -702,14 +704,21 @@ impl Task {
             message: format!("cannot encode a frame: {e}"),
             server_delay: None,
         })?;
-        socket
-            .send(WsMessage::Text(text.into()))
-            .await
-            .map_err(|e| Ended::Lost {
+        // A peer that stopped reading must not stall the task: bound every write.
+        let bound = self.inner.settings.timings.connect_timeout;
+        match tokio::time::timeout(bound, socket.send(WsMessage::Text(text.into()))).await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) => Err(Ended::Lost {
                 reason: Reason::ConnectionLost,
                 message: format!("write failed: {e}"),
                 server_delay: None,
-            })
+            }),
+            Err(_) => Err(Ended::Lost {
+                reason: Reason::ConnectionLost,
+                message: format!("write stalled for {bound:?}"),
+                server_delay: None,
+            }),
+        }
     }
 
     async fn write_queued(&mut self, socket: &mut Socket) -> Result<(), Ended> {
