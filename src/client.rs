@@ -50,6 +50,7 @@ pub(crate) struct Inner {
     throttled: Mutex<HashSet<Feature>>,
     login_busy: AtomicBool,
     last_hint: Mutex<Option<(Hint, Instant)>>,
+    active_call: Mutex<Option<chinwag_protocol::model::Call>>,
     commands: mpsc::UnboundedSender<Command>,
 }
 
@@ -110,6 +111,25 @@ impl Inner {
 
     pub fn clear_throttles(&self) {
         lock(&self.throttled).clear();
+    }
+
+    pub fn active_call(&self) -> Option<chinwag_protocol::model::Call> {
+        lock(&self.active_call).clone()
+    }
+
+    /// Tracks the one call this client is in, from every call event it sees.
+    pub fn note_call(&self, call: &chinwag_protocol::model::Call, ours: bool) {
+        let mut active = lock(&self.active_call);
+        let same = active
+            .as_ref()
+            .is_some_and(|a| a.session_id == call.session_id);
+        if crate::api::calls::is_active(call.status) {
+            if same || (ours && active.is_none()) {
+                *active = Some(call.clone());
+            }
+        } else if same {
+            *active = None;
+        }
     }
 
     pub fn save_position(&self, seq: u64) -> Result<()> {
@@ -186,6 +206,7 @@ impl Client {
             throttled: Mutex::new(HashSet::new()),
             login_busy: AtomicBool::new(false),
             last_hint: Mutex::new(None),
+            active_call: Mutex::new(None),
             commands: tx,
         });
         let restored = match inner.store.load() {
@@ -530,6 +551,35 @@ impl Client {
             Some(d) => d.remove(kind, id),
             None => false,
         }
+    }
+
+    /// Sends a request over the socket (only while CONNECTED) and maps its answer for `done`.
+    pub(crate) fn request<T: Send + 'static>(
+        &self,
+        frame: ClientFrame,
+        done: Option<Callback<T>>,
+        map: impl FnOnce(chinwag_protocol::Event) -> Result<T> + Send + 'static,
+    ) -> Result<()> {
+        if self.connection_state() != ConnectionState::Connected {
+            return Err(Error::new(
+                ErrorCode::NotConnected,
+                "not connected: this request needs the socket",
+            ));
+        }
+        let dispatch = self.inner.dispatch.clone();
+        let mapped: Callback<chinwag_protocol::EventFrame> =
+            Box::new(move |r: Result<chinwag_protocol::EventFrame>| {
+                if let Some(cb) = done {
+                    cb(r.and_then(|f| map(f.event)));
+                }
+            });
+        self.inner
+            .command(Command::Request(frame, Completer::new(dispatch, mapped)));
+        Ok(())
+    }
+
+    pub(crate) fn inner(&self) -> &Arc<Inner> {
+        &self.inner
     }
 
     /// Whether the calling thread is this client's dispatcher thread (inside a callback).

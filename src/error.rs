@@ -22,6 +22,7 @@ pub enum ErrorCode {
     ReentrantCall = 205,
     Cancelled = 206,
     ListenerExists = 207,
+    CallInProgress = 208,
     // 3xx: network and transport.
     Network = 300,
     Timeout = 301,
@@ -63,6 +64,7 @@ impl ErrorCode {
         ErrorCode::ReentrantCall,
         ErrorCode::Cancelled,
         ErrorCode::ListenerExists,
+        ErrorCode::CallInProgress,
         ErrorCode::Network,
         ErrorCode::Timeout,
         ErrorCode::Tls,
@@ -100,6 +102,7 @@ impl ErrorCode {
             ErrorCode::ReentrantCall => "REENTRANT_CALL",
             ErrorCode::Cancelled => "CANCELLED",
             ErrorCode::ListenerExists => "LISTENER_EXISTS",
+            ErrorCode::CallInProgress => "CALL_IN_PROGRESS",
             ErrorCode::Network => "NETWORK",
             ErrorCode::Timeout => "TIMEOUT",
             ErrorCode::Tls => "TLS",

@@ -112,3 +112,47 @@ impl Http {
         Self::answer::<serde_json::Value>(resp).await.map(|_| ())
     }
 }
+
+/// HTTP methods the authenticated REST helpers use.
+#[derive(Debug, Clone, Copy)]
+pub enum Verb {
+    Get,
+    Post,
+    Put,
+    Delete,
+}
+
+impl Http {
+    /// An authenticated REST call as the logged-in user. `T = ()` accepts an empty answer.
+    pub async fn call<T: serde::de::DeserializeOwned>(
+        &self,
+        token: &str,
+        verb: Verb,
+        path: &str,
+        query: &[(&str, String)],
+        body: Option<serde_json::Value>,
+    ) -> Result<T> {
+        let url = format!("{}{path}", self.base);
+        let mut req = match verb {
+            Verb::Get => self.client.get(url),
+            Verb::Post => self.client.post(url),
+            Verb::Put => self.client.put(url),
+            Verb::Delete => self.client.delete(url),
+        }
+        .header(APP_ID_HEADER, &self.app_id)
+        .bearer_auth(token);
+        if !query.is_empty() {
+            req = req.query(query);
+        }
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let resp = req.send().await.map_err(network)?;
+        if resp.status() == reqwest::StatusCode::NO_CONTENT {
+            return serde_json::from_value(serde_json::Value::Null).map_err(|e| {
+                Error::new(ErrorCode::Protocol, format!("unexpected empty answer: {e}"))
+            });
+        }
+        Self::answer(resp).await
+    }
+}

@@ -5,6 +5,7 @@
 //! dispatcher thread of its own. The [`ffi`] module converts that API to the C ABI in
 //! `include/chinwag.h`.
 
+pub mod api;
 pub mod backoff;
 pub mod client;
 pub mod completion;
@@ -21,6 +22,7 @@ pub mod store;
 mod tls;
 mod transport;
 
+pub use api::requests::{MessagesRequest, Page, UsersRequest};
 pub use client::{Client, InitOptions};
 pub use dispatch::Listener;
 pub use error::{Error, ErrorCode, Result};

@@ -93,6 +93,24 @@ pub enum ClientFrame {
 }
 
 impl ClientFrame {
+    /// Sets the request id (frames without one get it where the protocol allows it).
+    pub fn set_req(&mut self, id: String) {
+        match self {
+            ClientFrame::Send { req, .. }
+            | ClientFrame::Edit { req, .. }
+            | ClientFrame::Delete { req, .. }
+            | ClientFrame::CallInitiate { req, .. }
+            | ClientFrame::CallAccept { req, .. }
+            | ClientFrame::CallReject { req, .. }
+            | ClientFrame::CallCancel { req, .. }
+            | ClientFrame::CallEnd { req, .. } => *req = id,
+            ClientFrame::Receipt { req, .. }
+            | ClientFrame::Transient { req, .. }
+            | ClientFrame::Ping { req } => *req = Some(id),
+            ClientFrame::TypingStart(t) | ClientFrame::TypingEnd(t) => t.req = Some(id),
+        }
+    }
+
     /// The request id, if the frame has one.
     pub fn req(&self) -> Option<&str> {
         match self {

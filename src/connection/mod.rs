@@ -3,6 +3,7 @@
 //! socket, so frames, closes and timers of an older socket can never leak into a newer one.
 
 pub mod outbox;
+pub mod requests;
 pub mod typing;
 
 use std::sync::Arc;
@@ -39,6 +40,8 @@ pub enum Command {
     Send(Pending),
     /// Typing, receipts, transient messages: written now or not at all.
     Ephemeral(ClientFrame),
+    /// Edits, deletes, call signalling: written now with a request id, answered by the ack.
+    Request(ClientFrame, crate::completion::Completer<EventFrame>),
     Network {
         up: bool,
     },
@@ -78,6 +81,7 @@ pub struct Task {
     retry_at: Option<Instant>,
     server_delay: Option<Duration>,
     outbox: Outbox,
+    requests: requests::Requests,
     typing: Typing,
     /// Highest durable sequence received in this epoch (dedupe and resume position).
     received_seq: u64,
@@ -104,6 +108,7 @@ impl Task {
             retry_at: None,
             server_delay: None,
             outbox: Outbox::new(capacity),
+            requests: requests::Requests::default(),
             typing: Typing::default(),
             received_seq: saved_seq.unwrap_or(0),
             persisted_seq: saved_seq,
@@ -294,6 +299,7 @@ impl Task {
             Command::Logout(done) => self.logged_out(done),
             Command::Send(p) => self.accept_send(p),
             Command::Ephemeral(_) => {}
+            Command::Request(_, done) => not_connected(done),
             Command::Network { .. } => {}
             Command::AppState { foreground } => {
                 self.backgrounded = !foreground;
@@ -347,6 +353,7 @@ impl Task {
                     Command::Logout(done) => self.logged_out(done),
                     Command::Send(p) => self.accept_send(p),
                     Command::Ephemeral(_) => {}
+                    Command::Request(_, done) => not_connected(done),
                     Command::Network { up: true } => {
                         self.reset_backoff();
                         self.begin_attempt(Reason::NetworkChanged, "network is back");
@@ -439,6 +446,7 @@ impl Task {
                         }
                         Command::Send(p) => self.accept_send(p),
                         Command::Ephemeral(_) => {}
+                        Command::Request(_, done) => not_connected(done),
                         Command::Network { up: false } => {
                             self.schedule_retry(Reason::NetworkChanged, "network went down".into(), false);
                             return Flow::Continue;
@@ -518,6 +526,7 @@ impl Task {
             self.emit(None, Event::TypingEnded(t));
         }
         self.inner.clear_throttles();
+        self.requests.fail_all();
         self.outbox.requeue_in_flight();
         self.persist_position();
         match ended {
@@ -638,6 +647,16 @@ impl Task {
                                 return e;
                             }
                         }
+                        Command::Request(frame, done) => {
+                            if let Err(e) = self.check_alive(last_inbound, silence_bound) {
+                                not_connected(done);
+                                return e;
+                            }
+                            let frame = self.requests.start(frame, done);
+                            if let Err(e) = self.write(&mut socket, &frame).await {
+                                return e;
+                            }
+                        }
                         Command::Network { up: false } => {
                             return Ended::Lost { reason: Reason::NetworkChanged, message: "network went down".into(), server_delay: None };
                         }
@@ -749,18 +768,15 @@ impl Task {
         match frame {
             ServerFrame::Event(ef) => self.on_event(ef),
             ServerFrame::Ack { req, result } => {
-                let message = match result {
-                    Some(EventFrame { seq, event }) => {
-                        self.received_seq = self.received_seq.max(seq);
-                        self.inner.dispatch.note_delivered(seq);
-                        match event {
-                            WireEvent::Message(m) => Some(m),
-                            _ => None,
-                        }
-                    }
-                    None => None,
-                };
-                if let Some(m) = message {
+                let Some(frame) = result else { return };
+                self.received_seq = self.received_seq.max(frame.seq);
+                self.inner.dispatch.note_delivered(frame.seq);
+                if let Some(call) = call_in(&frame.event) {
+                    self.inner.note_call(call, true);
+                }
+                if req.starts_with('q') {
+                    self.requests.finish(&req, Ok(frame));
+                } else if let WireEvent::Message(m) = frame.event {
                     self.outbox.finish(&req, Ok(m));
                 }
             }
@@ -822,6 +838,9 @@ impl Task {
             return;
         }
         self.received_seq = ef.seq;
+        if let Some(call) = call_in(&ef.event) {
+            self.inner.note_call(call, false);
+        }
         let event = match ef.event {
             WireEvent::Message(m) => Event::Message(m),
             WireEvent::MessageEdited(m) => Event::MessageEdited(m),
@@ -850,6 +869,24 @@ impl Task {
             },
         };
         self.emit(Some(ef.seq), event);
+    }
+}
+
+fn not_connected(done: crate::completion::Completer<EventFrame>) {
+    done.complete(Err(Error::new(
+        ErrorCode::NotConnected,
+        "not connected: this request needs the socket",
+    )));
+}
+
+fn call_in(event: &WireEvent) -> Option<&chinwag_protocol::model::Call> {
+    match event {
+        WireEvent::CallInitiated(c)
+        | WireEvent::CallAccepted(c)
+        | WireEvent::CallRejected(c)
+        | WireEvent::CallCancelled(c)
+        | WireEvent::CallEnded(c) => Some(c),
+        _ => None,
     }
 }
 

@@ -1,0 +1,56 @@
+//! The chat surface beyond the connection: groups, history and user lists, friends. Each call
+//! runs on the SDK runtime as the logged-in user and completes exactly once on the dispatcher
+//! thread.
+
+pub mod calls;
+pub mod groups;
+pub mod messages;
+pub mod requests;
+pub mod users;
+
+use std::future::Future;
+
+use crate::client::Client;
+use crate::completion::{Callback, Completer};
+use crate::error::{Error, ErrorCode, Result};
+use crate::http::{Http, Verb};
+
+impl Client {
+    /// Runs `call` with the session's token; `done` gets its result.
+    pub(crate) fn rest<T, F, Fut>(&self, done: Option<Callback<T>>, call: F) -> Result<()>
+    where
+        T: Send + 'static,
+        F: FnOnce(Http, String) -> Fut + Send + 'static,
+        Fut: Future<Output = Result<T>> + Send + 'static,
+    {
+        let session = self
+            .inner()
+            .session()
+            .ok_or_else(|| Error::new(ErrorCode::NotLoggedIn, "log in first"))?;
+        let runtime = crate::runtime::get()?;
+        let dispatch = self.inner().dispatch.clone();
+        let done = match done {
+            Some(cb) => Completer::new(dispatch, cb),
+            None => Completer::ignore(dispatch),
+        };
+        let http = self.inner().http.clone();
+        runtime.spawn(async move {
+            done.complete(call(http, session.token).await);
+        });
+        Ok(())
+    }
+}
+
+/// Percent-encodes a path segment (ids are validated, but stay safe).
+pub(crate) fn segment(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'@' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+pub(crate) use Verb::{Delete, Get, Post, Put};

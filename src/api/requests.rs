@@ -1,0 +1,233 @@
+//! Paged requests with a cursor: conversation history (fetch previous / fetch next, to fill the
+//! hole after a gap notice) and user lists. A request object remembers where it stopped.
+
+use std::sync::{Arc, Mutex};
+
+use chinwag_protocol::limits::MAX_PAGE_LIMIT;
+use chinwag_protocol::model::{Message, ReceiverType, User};
+use chinwag_protocol::rest::{MessageList, UserList};
+
+use super::Get;
+use crate::client::Client;
+use crate::completion::Callback;
+use crate::error::{Error, Result};
+
+#[derive(Debug, Default)]
+struct Cursor {
+    /// Oldest message id fetched so far (fetch previous continues below it).
+    oldest: Option<i64>,
+    /// Newest message id fetched so far (fetch next continues above it).
+    newest: Option<i64>,
+}
+
+/// One conversation's history, paged. Cheap to clone; clones share the cursor.
+#[derive(Debug, Clone)]
+pub struct MessagesRequest {
+    receiver_type: ReceiverType,
+    receiver: String,
+    limit: u32,
+    category: Option<String>,
+    kind: Option<String>,
+    cursor: Arc<Mutex<Cursor>>,
+}
+
+/// One page and whether more lie beyond it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub has_more: bool,
+}
+
+impl MessagesRequest {
+    /// History with another user (`User`) or of a group (`Group`), 30 per page.
+    pub fn new(receiver_type: ReceiverType, receiver: &str) -> Result<Self> {
+        chinwag_protocol::limits::check_id("receiver", receiver).map_err(Error::invalid)?;
+        Ok(MessagesRequest {
+            receiver_type,
+            receiver: receiver.to_string(),
+            limit: 30,
+            category: None,
+            kind: None,
+            cursor: Arc::default(),
+        })
+    }
+
+    pub fn limit(mut self, limit: u32) -> Result<Self> {
+        if limit == 0 || limit > MAX_PAGE_LIMIT {
+            return Err(Error::invalid(format!(
+                "limit must be 1..={MAX_PAGE_LIMIT}"
+            )));
+        }
+        self.limit = limit;
+        Ok(self)
+    }
+
+    /// Only `message` or `custom` messages.
+    pub fn category(mut self, category: &str) -> Self {
+        self.category = Some(category.to_string());
+        self
+    }
+
+    /// Only messages of this type (`text`, `image`, a custom type...).
+    pub fn kind(mut self, kind: &str) -> Self {
+        self.kind = Some(kind.to_string());
+        self
+    }
+
+    /// Starts paging around a message: previous pages end below it, next pages start above it.
+    pub fn from_message(self, message_id: i64) -> Self {
+        {
+            let mut c = self.cursor.lock().unwrap_or_else(|p| p.into_inner());
+            c.oldest = Some(message_id);
+            c.newest = Some(message_id);
+        }
+        self
+    }
+
+    fn query(&self, before: Option<i64>, after: Option<i64>) -> Vec<(&'static str, String)> {
+        let mut q = vec![
+            ("receiver_type", self.receiver_type.as_str().to_string()),
+            ("receiver", self.receiver.clone()),
+            ("limit", self.limit.to_string()),
+        ];
+        if let Some(b) = before {
+            q.push(("before", b.to_string()));
+        }
+        if let Some(a) = after {
+            q.push(("after", a.to_string()));
+        }
+        if let Some(c) = &self.category {
+            q.push(("category", c.clone()));
+        }
+        if let Some(k) = &self.kind {
+            q.push(("type", k.clone()));
+        }
+        q
+    }
+
+    fn record(&self, messages: &[Message]) {
+        let mut c = self.cursor.lock().unwrap_or_else(|p| p.into_inner());
+        if let (Some(first), Some(last)) = (messages.first(), messages.last()) {
+            c.oldest = Some(c.oldest.map_or(first.id, |o| o.min(first.id)));
+            c.newest = Some(c.newest.map_or(last.id, |n| n.max(last.id)));
+        }
+    }
+}
+
+impl Client {
+    /// The page of older messages (the newest page on the first call), oldest first.
+    pub fn fetch_previous(
+        &self,
+        request: &MessagesRequest,
+        done: Option<Callback<Page<Message>>>,
+    ) -> Result<()> {
+        let before = request
+            .cursor
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .oldest;
+        self.fetch_messages(request, before, None, done)
+    }
+
+    /// The page of newer messages after the newest one fetched so far, oldest first.
+    pub fn fetch_next(
+        &self,
+        request: &MessagesRequest,
+        done: Option<Callback<Page<Message>>>,
+    ) -> Result<()> {
+        let after = request
+            .cursor
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .newest
+            .unwrap_or(0);
+        self.fetch_messages(request, None, Some(after), done)
+    }
+
+    fn fetch_messages(
+        &self,
+        request: &MessagesRequest,
+        before: Option<i64>,
+        after: Option<i64>,
+        done: Option<Callback<Page<Message>>>,
+    ) -> Result<()> {
+        let query = request.query(before, after);
+        let request = request.clone();
+        self.rest(done, move |http, token| async move {
+            let list: MessageList = http.call(&token, Get, "/v1/messages", &query, None).await?;
+            request.record(&list.messages);
+            Ok(Page {
+                items: list.messages,
+                has_more: list.has_more,
+            })
+        })
+    }
+}
+
+/// A paged list of users with optional filters. Clones share the cursor.
+#[derive(Debug, Clone, Default)]
+pub struct UsersRequest {
+    pub limit: Option<u32>,
+    pub search: Option<String>,
+    /// `online` or `offline`.
+    pub status: Option<String>,
+    pub role: Option<String>,
+    after: Arc<Mutex<Option<String>>>,
+    done: Arc<Mutex<bool>>,
+}
+
+impl Client {
+    /// The next page of users; an empty page once the list is exhausted.
+    pub fn fetch_users(
+        &self,
+        request: &UsersRequest,
+        done: Option<Callback<Page<User>>>,
+    ) -> Result<()> {
+        if let Some(l) = request.limit {
+            if l == 0 || l > MAX_PAGE_LIMIT {
+                return Err(Error::invalid(format!(
+                    "limit must be 1..={MAX_PAGE_LIMIT}"
+                )));
+            }
+        }
+        let mut query: Vec<(&'static str, String)> = Vec::new();
+        if let Some(l) = request.limit {
+            query.push(("limit", l.to_string()));
+        }
+        for (k, v) in [
+            ("search", &request.search),
+            ("status", &request.status),
+            ("role", &request.role),
+        ] {
+            if let Some(v) = v {
+                query.push((k, v.clone()));
+            }
+        }
+        if let Some(a) = request
+            .after
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+        {
+            query.push(("after", a));
+        }
+        let exhausted = *request.done.lock().unwrap_or_else(|p| p.into_inner());
+        let request = request.clone();
+        self.rest(done, move |http, token| async move {
+            if exhausted {
+                return Ok(Page {
+                    items: Vec::new(),
+                    has_more: false,
+                });
+            }
+            let list: UserList = http.call(&token, Get, "/v1/users", &query, None).await?;
+            let has_more = list.next_after.is_some();
+            *request.after.lock().unwrap_or_else(|p| p.into_inner()) = list.next_after;
+            *request.done.lock().unwrap_or_else(|p| p.into_inner()) = !has_more;
+            Ok(Page {
+                items: list.users,
+                has_more,
+            })
+        })
+    }
+}
