@@ -22,7 +22,7 @@ pub mod store;
 mod tls;
 mod transport;
 
-pub use api::requests::{MessagesRequest, Page, UsersRequest};
+pub use api::requests::{MessagesRequest, Page, UserFilters, UsersRequest};
 pub use client::{Client, InitOptions};
 pub use dispatch::Listener;
 pub use error::{Error, ErrorCode, Result};

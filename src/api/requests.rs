@@ -167,13 +167,28 @@ impl Client {
 /// A paged list of users with optional filters. Clones share the cursor.
 #[derive(Debug, Clone, Default)]
 pub struct UsersRequest {
+    filters: UserFilters,
+    after: Arc<Mutex<Option<String>>>,
+    done: Arc<Mutex<bool>>,
+}
+
+/// Filters of a [`UsersRequest`].
+#[derive(Debug, Clone, Default)]
+pub struct UserFilters {
     pub limit: Option<u32>,
     pub search: Option<String>,
     /// `online` or `offline`.
     pub status: Option<String>,
     pub role: Option<String>,
-    after: Arc<Mutex<Option<String>>>,
-    done: Arc<Mutex<bool>>,
+}
+
+impl UsersRequest {
+    pub fn new(filters: UserFilters) -> Self {
+        UsersRequest {
+            filters,
+            ..Default::default()
+        }
+    }
 }
 
 impl Client {
@@ -183,7 +198,8 @@ impl Client {
         request: &UsersRequest,
         done: Option<Callback<Page<User>>>,
     ) -> Result<()> {
-        if let Some(l) = request.limit {
+        let f = &request.filters;
+        if let Some(l) = f.limit {
             if l == 0 || l > MAX_PAGE_LIMIT {
                 return Err(Error::invalid(format!(
                     "limit must be 1..={MAX_PAGE_LIMIT}"
@@ -191,13 +207,13 @@ impl Client {
             }
         }
         let mut query: Vec<(&'static str, String)> = Vec::new();
-        if let Some(l) = request.limit {
+        if let Some(l) = f.limit {
             query.push(("limit", l.to_string()));
         }
         for (k, v) in [
-            ("search", &request.search),
-            ("status", &request.status),
-            ("role", &request.role),
+            ("search", &f.search),
+            ("status", &f.status),
+            ("role", &f.role),
         ] {
             if let Some(v) = v {
                 query.push((k, v.clone()));

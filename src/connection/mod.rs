@@ -782,9 +782,10 @@ impl Task {
             }
             ServerFrame::Error { req, error } => {
                 let err = Error::from_server(&error);
-                let handled = req
-                    .as_deref()
-                    .is_some_and(|r| self.outbox.finish(r, Err(err.clone())));
+                let handled = req.as_deref().is_some_and(|r| {
+                    self.requests.finish(r, Err(err.clone()))
+                        || self.outbox.finish(r, Err(err.clone()))
+                });
                 if !handled {
                     self.log(LogLevel::Warn, format!("server reported an error: {err}"));
                 }

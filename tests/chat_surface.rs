@@ -1,0 +1,408 @@
+//! The chat surface through the Rust API against the real server: groups, calls, history,
+//! users, edits and deletes, media and transient messages, friends presence.
+mod common;
+
+use std::time::Duration;
+
+use chinwag::event::CallEventKind;
+use chinwag::protocol::model::{
+    Attachment, CallStatus, CallType, GroupAction, GroupType, NewMessage, PresenceSubscription,
+    ReceiverType, Scope, UserStatus,
+};
+use chinwag::{
+    Client, ConnectionState, ErrorCode, Event, MessagesRequest, UserFilters, UsersRequest,
+};
+use common::*;
+
+fn connected(server: &Server, uid: &str) -> (Client, Recorder) {
+    connected_with(server, uid, server.settings())
+}
+
+fn connected_with(server: &Server, uid: &str, settings: chinwag::Settings) -> (Client, Recorder) {
+    let (c, r) = new_client(server, settings);
+    c.login(uid, AUTH_KEY, None).unwrap();
+    r.wait(&format!("{uid} connected"), |e| {
+        is_state(e, ConnectionState::Connected)
+    });
+    (c, r)
+}
+
+fn ok<T>(rx: std::sync::mpsc::Receiver<chinwag::Result<T>>) -> T {
+    rx.recv_timeout(WAIT)
+        .expect("completion ran")
+        .expect("succeeded")
+}
+
+fn err<T: std::fmt::Debug>(rx: std::sync::mpsc::Receiver<chinwag::Result<T>>) -> chinwag::Error {
+    rx.recv_timeout(WAIT)
+        .expect("completion ran")
+        .expect_err("failed")
+}
+
+#[test]
+fn groups_membership_events_and_authorization() {
+    let server = Server::start();
+    for u in ["alice", "bob", "carol", "dave"] {
+        server.create_user(u);
+    }
+    let (alice, ra) = connected(&server, "alice");
+    let (bob, rb) = connected(&server, "bob");
+    let (carol, rc) = connected(&server, "carol");
+    let (dave, _rd) = connected(&server, "dave");
+
+    let (done, rx) = completion();
+    alice
+        .create_group("team", "Team", GroupType::Private, Some(done))
+        .unwrap();
+    let g = ok(rx);
+    assert_eq!((g.owner.as_str(), g.scope), ("alice", Some(Scope::Admin)));
+
+    let (done, rx) = completion();
+    alice
+        .add_members(
+            "team",
+            &[("bob", None), ("carol", Some(Scope::Moderator))],
+            Some(done),
+        )
+        .unwrap();
+    assert_eq!(ok(rx).len(), 3);
+    for r in [&rb, &rc] {
+        r.wait(
+            "added event",
+            |e| matches!(e, Event::GroupMember(m) if m.action == GroupAction::Added),
+        );
+    }
+
+    // A private group: dave can neither join nor post.
+    let (done, rx) = completion();
+    dave.join_group("team", Some(done)).unwrap();
+    assert_eq!(err(rx).code, ErrorCode::Forbidden);
+    let (done, rx) = completion();
+    dave.send_text(ReceiverType::Group, "team", "let me in", Some(done))
+        .unwrap();
+    assert_eq!(err(rx).code, ErrorCode::Forbidden);
+
+    // Group messages and typing reach members.
+    let mark = rb.len();
+    alice
+        .send_text(ReceiverType::Group, "team", "hello team", None)
+        .unwrap();
+    rb.wait_from(
+        mark,
+        "group message",
+        |e| matches!(e, Event::Message(m) if m.receiver == "team"),
+    );
+    rc.wait_from(
+        0,
+        "group message",
+        |e| matches!(e, Event::Message(m) if m.receiver == "team"),
+    );
+    bob.start_typing(ReceiverType::Group, "team").unwrap();
+    ra.wait(
+        "group typing",
+        |e| matches!(e, Event::TypingStarted(t) if t.sender == "bob" && t.receiver == "team"),
+    );
+
+    // Scope rules: carol (moderator) kicks bob (participant); bob cannot kick carol.
+    let (done, rx) = completion();
+    bob.kick_member("team", "carol", Some(done)).unwrap();
+    assert_eq!(err(rx).code, ErrorCode::Forbidden);
+    let (done, rx) = completion();
+    carol.kick_member("team", "bob", Some(done)).unwrap();
+    ok(rx);
+    rb.wait("kicked", |e| matches!(e, Event::GroupMember(m) if m.action == GroupAction::Kicked && m.member == "bob"));
+    let (done, rx) = completion();
+    alice.ban_member("team", "dave", Some(done)).unwrap();
+    ok(rx);
+    let (done, rx) = completion();
+    alice.unban_member("team", "dave", Some(done)).unwrap();
+    ok(rx);
+    let (done, rx) = completion();
+    alice
+        .change_scope("team", "carol", Scope::Admin, Some(done))
+        .unwrap();
+    assert_eq!(ok(rx).scope, Scope::Admin);
+    rc.wait("scope changed", |e| matches!(e, Event::GroupMember(m) if m.action == GroupAction::ScopeChanged && m.scope == Some(Scope::Admin)));
+    let (done, rx) = completion();
+    alice.leave_group("team", Some(done)).unwrap();
+    assert_eq!(err(rx).code, ErrorCode::Forbidden, "the owner cannot leave");
+
+    let (done, rx) = completion();
+    carol.list_groups(true, None, 10, Some(done)).unwrap();
+    let list = ok(rx);
+    assert_eq!(
+        list.groups
+            .iter()
+            .map(|g| g.guid.as_str())
+            .collect::<Vec<_>>(),
+        ["team"]
+    );
+    let (done, rx) = completion();
+    carol.group_members("team", Some(done)).unwrap();
+    let members: Vec<String> = ok(rx).into_iter().map(|m| m.user.uid).collect();
+    assert_eq!(members, ["alice", "carol"]);
+    let (done, rx) = completion();
+    bob.get_group("team", Some(done)).unwrap();
+    assert_eq!(
+        err(rx).code,
+        ErrorCode::Forbidden,
+        "a private group is hidden from non-members"
+    );
+}
+
+#[test]
+fn calls_ring_accept_end_and_go_unanswered() {
+    let mut cfg = chinwag_server::Config::local(AUTH_KEY, API_KEY);
+    cfg.call_timeout = Duration::from_millis(300);
+    let server = Server::with(cfg);
+    for u in ["alice", "bob", "carol"] {
+        server.create_user(u);
+    }
+    let (alice, ra) = connected(&server, "alice");
+    let (bob, rb) = connected(&server, "bob");
+    let (carol, _rc) = connected(&server, "carol");
+
+    let (done, rx) = completion();
+    let sid = alice
+        .initiate_call(ReceiverType::User, "bob", CallType::Video, Some(done))
+        .unwrap();
+    assert_eq!(ok(rx).status, CallStatus::Initiated);
+    assert_eq!(alice.active_call().map(|c| c.session_id), Some(sid.clone()));
+    let e = alice
+        .initiate_call(ReceiverType::User, "carol", CallType::Audio, None)
+        .unwrap_err();
+    assert_eq!(e.code, ErrorCode::CallInProgress);
+    rb.wait("incoming call", |e| matches!(e, Event::Call { kind: CallEventKind::Initiated, call } if call.session_id == sid));
+
+    let (done, rx) = completion();
+    carol.accept_call(&sid, Some(done)).unwrap();
+    assert_eq!(err(rx).code, ErrorCode::Forbidden, "not carol's call");
+
+    let (done, rx) = completion();
+    bob.accept_call(&sid, Some(done)).unwrap();
+    assert_eq!(ok(rx).status, CallStatus::Ongoing);
+    ra.wait("accepted", |e| {
+        matches!(
+            e,
+            Event::Call {
+                kind: CallEventKind::Accepted,
+                ..
+            }
+        )
+    });
+    let (done, rx) = completion();
+    alice.end_call(&sid, Some(done)).unwrap();
+    assert_eq!(ok(rx).status, CallStatus::Ended);
+    rb.wait("ended", |e| {
+        matches!(
+            e,
+            Event::Call {
+                kind: CallEventKind::Ended,
+                ..
+            }
+        )
+    });
+    assert!(alice.active_call().is_none());
+
+    // Unanswered: the server cancels after its timeout; both sides hear it and are free again.
+    let sid2 = alice
+        .initiate_call(ReceiverType::User, "bob", CallType::Audio, None)
+        .unwrap();
+    let cancelled = |e: &Event| matches!(e, Event::Call { kind: CallEventKind::Cancelled, call } if call.session_id == sid2 && call.status == CallStatus::Unanswered);
+    rb.wait("unanswered on bob", cancelled);
+    ra.wait("unanswered on alice", cancelled);
+    assert!(alice.active_call().is_none());
+
+    // Busy.
+    let sid3 = alice
+        .initiate_call(ReceiverType::User, "bob", CallType::Audio, None)
+        .unwrap();
+    rb.wait("third call", |e| matches!(e, Event::Call { kind: CallEventKind::Initiated, call } if call.session_id == sid3));
+    bob.reject_call(&sid3, true, None).unwrap();
+    ra.wait("busy", |e| matches!(e, Event::Call { kind: CallEventKind::Rejected, call } if call.status == CallStatus::Busy));
+}
+
+#[test]
+fn history_pages_back_and_forth_and_users_are_listed() {
+    let server = Server::start();
+    for u in ["alice", "bob"] {
+        server.create_user(u);
+    }
+    let (alice, _ra) = connected(&server, "alice");
+    let (bob, _rb) = connected(&server, "bob");
+    let mut ids = Vec::new();
+    for i in 0..25 {
+        let (done, rx) = completion();
+        alice
+            .send_text(ReceiverType::User, "bob", &format!("m{i}"), Some(done))
+            .unwrap();
+        ids.push(ok(rx).id);
+    }
+    let req = MessagesRequest::new(ReceiverType::User, "alice")
+        .unwrap()
+        .limit(10)
+        .unwrap();
+    let (done, rx) = completion();
+    bob.fetch_previous(&req, Some(done)).unwrap();
+    let page = ok(rx);
+    assert_eq!(
+        page.items.iter().map(|m| m.id).collect::<Vec<_>>(),
+        ids[15..]
+    );
+    assert!(page.has_more);
+    let (done, rx) = completion();
+    bob.fetch_previous(&req, Some(done)).unwrap();
+    assert_eq!(
+        ok(rx).items.iter().map(|m| m.id).collect::<Vec<_>>(),
+        ids[5..15]
+    );
+    // Forward from a known message: what an app does to fill a gap.
+    let fwd = MessagesRequest::new(ReceiverType::User, "alice")
+        .unwrap()
+        .limit(10)
+        .unwrap()
+        .from_message(ids[19]);
+    let (done, rx) = completion();
+    bob.fetch_next(&fwd, Some(done)).unwrap();
+    let page = ok(rx);
+    assert_eq!(
+        page.items.iter().map(|m| m.id).collect::<Vec<_>>(),
+        ids[20..]
+    );
+    assert!(!page.has_more);
+
+    let users = UsersRequest::new(UserFilters {
+        limit: Some(1),
+        ..Default::default()
+    });
+    let mut seen = Vec::new();
+    loop {
+        let (done, rx) = completion();
+        bob.fetch_users(&users, Some(done)).unwrap();
+        let page = ok(rx);
+        seen.extend(page.items.into_iter().map(|u| (u.uid, u.status)));
+        if !page.has_more {
+            break;
+        }
+    }
+    assert_eq!(
+        seen,
+        [
+            ("alice".to_string(), UserStatus::Online),
+            ("bob".to_string(), UserStatus::Online)
+        ]
+    );
+}
+
+#[test]
+fn edits_deletes_media_custom_and_transient_messages() {
+    let server = Server::start();
+    for u in ["alice", "bob"] {
+        server.create_user(u);
+    }
+    let (alice, ra) = connected(&server, "alice");
+    let (bob, rb) = connected(&server, "bob");
+    let mut media = NewMessage::text(ReceiverType::User, "bob", "look");
+    media.kind = "image".into();
+    media.attachments = vec![Attachment {
+        url: "https://cdn.example/cat.png".into(),
+        name: Some("cat.png".into()),
+        mime_type: Some("image/png".into()),
+        size: Some(1234),
+    }];
+    media.metadata = Some(serde_json::json!({"w": 640}));
+    let (done, rx) = completion();
+    alice.send_message(media, Some(done)).unwrap();
+    let sent = ok(rx);
+    let got = rb.wait(
+        "media",
+        |e| matches!(e, Event::Message(m) if m.kind == "image"),
+    );
+    if let Event::Message(m) = got {
+        assert_eq!(m.attachments[0].url, "https://cdn.example/cat.png");
+        assert_eq!(m.metadata["w"], 640);
+    }
+    let mut custom = NewMessage::text(ReceiverType::User, "bob", "");
+    custom.text = None;
+    custom.category = chinwag::protocol::model::Category::Custom;
+    custom.kind = "location".into();
+    custom.data = Some(serde_json::json!({"lat": 1.5, "lon": 2.5}));
+    alice.send_message(custom, None).unwrap();
+    rb.wait("custom", |e| matches!(e, Event::Message(m) if m.kind == "location" && m.data.as_ref().is_some_and(|d| d["lat"] == 1.5)));
+
+    let (done, rx) = completion();
+    alice
+        .edit_message(sent.id, Some("look again"), None, None, Some(done))
+        .unwrap();
+    assert_eq!(ok(rx).text.as_deref(), Some("look again"));
+    rb.wait(
+        "edited",
+        |e| matches!(e, Event::MessageEdited(m) if m.text.as_deref() == Some("look again")),
+    );
+    let (done, rx) = completion();
+    bob.edit_message(sent.id, Some("hijack"), None, None, Some(done))
+        .unwrap();
+    assert_eq!(err(rx).code, ErrorCode::Forbidden);
+    let (done, rx) = completion();
+    alice.delete_message(sent.id, Some(done)).unwrap();
+    assert!(ok(rx).deleted_at.is_some());
+    rb.wait(
+        "deleted",
+        |e| matches!(e, Event::MessageDeleted(m) if m.id == sent.id),
+    );
+    assert!(
+        !ra.events()
+            .iter()
+            .any(|e| matches!(e, Event::MessageEdited(_) | Event::MessageDeleted(_))),
+        "the editor's own changes are not echoed to it"
+    );
+
+    alice
+        .send_transient(
+            ReceiverType::User,
+            "bob",
+            serde_json::json!({"reaction": "wave"}),
+        )
+        .unwrap();
+    rb.wait(
+        "transient",
+        |e| matches!(e, Event::Transient(t) if t.data["reaction"] == "wave"),
+    );
+    bob.mark(chinwag::protocol::model::ReceiptKind::Read, sent.id)
+        .unwrap();
+    ra.wait(
+        "read receipt",
+        |e| matches!(e, Event::Receipt(r) if r.by == "bob" && r.message_id == sent.id),
+    );
+}
+
+#[test]
+fn friends_presence_mode_sees_only_friends() {
+    let server = Server::start();
+    for u in ["alice", "bob", "carol"] {
+        server.create_user(u);
+    }
+    let (alice0, _r) = connected(&server, "alice");
+    let (done, rx) = completion();
+    alice0.add_friend("bob", Some(done)).unwrap();
+    assert_eq!(
+        ok(rx).into_iter().map(|u| u.uid).collect::<Vec<_>>(),
+        ["bob"]
+    );
+    drop(alice0);
+    let mut s = server.settings();
+    s.presence = PresenceSubscription::Friends;
+    let (_alice, ra) = connected_with(&server, "alice", s);
+    let (_carol, _rc) = connected(&server, "carol");
+    let (_bob, _rb) = connected(&server, "bob");
+    ra.wait(
+        "bob online",
+        |e| matches!(e, Event::Presence(p) if p.uid == "bob" && p.status == UserStatus::Online),
+    );
+    assert!(
+        !ra.events()
+            .iter()
+            .any(|e| matches!(e, Event::Presence(p) if p.uid == "carol")),
+        "carol is not a friend"
+    );
+}
