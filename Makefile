@@ -10,7 +10,7 @@ PY := $(VENV)/bin/python
 BUILD := target/debug
 CWARN := -Wall -Wextra -Werror -pedantic
 
-.PHONY: all build test demo lint rust-test header-check c-test interop-test venv clean
+.PHONY: all build test demo bench lint rust-test header-check c-test interop-test venv clean
 
 all: build
 
@@ -19,6 +19,12 @@ build:
 
 demo:
 	$(CARGO) run -q -p chinwag-server --example demo
+
+# Figures, not assertions: SDK login/round trip/library size, and server throughput.
+bench:
+	$(CARGO) build --release --lib
+	$(CARGO) bench --bench sdk
+	$(CARGO) bench -p chinwag-server --bench throughput
 
 test: lint rust-test header-check c-test interop-test
 	@echo "make test: all suites passed"

@@ -147,6 +147,7 @@ fn main() {
         ms(percentile(&rtts, 0.99)),
         ms(*rtts.last().unwrap_or(&Duration::ZERO))
     );
+    // `make bench` builds the release cdylib first; it sits two levels above the bench binary.
     let lib = std::env::current_exe()
         .ok()
         .and_then(|p| {
@@ -171,12 +172,18 @@ fn main() {
                 .unwrap_or(0);
             println!(
                 "libchinwag.so ({}): {:.2} MiB",
-                if ok { "stripped" } else { "not stripped" },
+                if ok {
+                    "release, stripped"
+                } else {
+                    "release, not stripped"
+                },
                 size as f64 / 1048576.0
             );
             let _ = std::fs::remove_file(&stripped);
         }
-        None => println!("libchinwag.so: not found next to the bench binary"),
+        None => println!(
+            "libchinwag.so: not built; run `cargo build --release --lib` (or `make bench`) first"
+        ),
     }
     drop(alice);
     drop(bob);
