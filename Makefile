@@ -23,6 +23,7 @@ demo:
 # Figures, not assertions: SDK login/round trip/library size, and server throughput.
 bench:
 	$(CARGO) build --release --lib
+	$(CARGO) build --release -p chinwag-server --bin chinwag-server
 	$(CARGO) bench --bench sdk
 	$(CARGO) bench -p chinwag-server --bench throughput
 

@@ -1,41 +1,219 @@
-//! SDK figures through the Rust API against a real chinwag-server on loopback:
-//! login-to-CONNECTED time, the round trip of a message A -> server -> B's callback -> server ->
-//! A's callback, and the stripped size of the shared library.
+//! `make bench`: Chinwag's figures against a real chinwag-server process on loopback, each next
+//! to a floor (a bare tokio-tungstenite relay A -> relay -> B with the same message size), so
+//! every figure is also a ratio. Prints a table and writes JSON to `target/bench/results.json`.
 //!
-//! Run: `cargo bench --bench sdk` (`-- N` for N round trips; default 2000).
+//! Scenarios: login to CONNECTED; round trip A -> server -> B -> server -> A; one-way
+//! throughput A -> B (every message persisted; loss and order checked); group fan-out to 100
+//! and 1,000 members; 1,000 idle clients in one process (RSS and threads per client); idle CPU
+//! of a connected client over 10 s; server restart to CONNECTED again; server memory per idle
+//! socket at 10,000 sockets. Loopback only, bounded in time and count.
+//!
+//! Run: `make bench` (builds the release server and library first), or
+//! `cargo bench --bench sdk -- --quick` for smaller counts.
 
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc;
-use std::sync::{Arc, Weak};
+use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 
 use chinwag::protocol::model::ReceiverType;
 use chinwag::{Client, ConnectionState, Event, InitOptions, ListenerKind, Settings};
-use chinwag_server::Config;
-use serde_json::json;
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{json, Value};
+use tokio_tungstenite::tungstenite::Message as WsMessage;
 
-const WAIT: Duration = Duration::from_secs(20);
+const WAIT: Duration = Duration::from_secs(60);
+const AUTH: &str = "bench-auth";
+const API: &str = "bench-api";
+
+struct Sizes {
+    round_trips: usize,
+    throughput: usize,
+    fanout_messages: usize,
+    idle_clients: usize,
+    server_sockets: usize,
+}
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
     let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
     sorted[i.min(sorted.len() - 1)]
 }
 
-fn ms(d: Duration) -> String {
-    format!("{:.3} ms", d.as_secs_f64() * 1000.0)
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+fn proc_status(pid: &str, field: &str) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with(field))
+                .and_then(|l| l.split_whitespace().nth(1).and_then(|v| v.parse().ok()))
+        })
+        .unwrap_or(0)
+}
+
+/// utime + stime of this process, in clock ticks (100 Hz on Linux).
+fn cpu_ticks() -> u64 {
+    std::fs::read_to_string("/proc/self/stat")
+        .ok()
+        .and_then(|s| {
+            let after = s.rsplit_once(')')?.1.to_string();
+            let f: Vec<&str> = after.split_whitespace().collect();
+            Some(f.get(11)?.parse::<u64>().ok()? + f.get(12)?.parse::<u64>().ok()?)
+        })
+        .unwrap_or(0)
+}
+
+fn target_dir() -> std::path::PathBuf {
+    // The bench binary lives in target/release/deps.
+    std::env::current_exe()
+        .ok()
+        .and_then(|p| p.parent().and_then(|d| d.parent()).map(|d| d.to_path_buf()))
+        .unwrap_or_else(|| std::path::PathBuf::from("target/release"))
+}
+
+/// chinwag-server as a child process, so its memory is its own.
+struct ServerProc {
+    child: Child,
+    url: String,
+    port: u16,
+    db: std::path::PathBuf,
+}
+
+impl ServerProc {
+    fn spawn(db: &std::path::Path, port: u16) -> ServerProc {
+        let bin = target_dir().join("chinwag-server");
+        let mut child = Command::new(&bin)
+            .args(["--listen", &format!("127.0.0.1:{port}"), "--db"])
+            .arg(db)
+            .args([
+                "--auth-key",
+                AUTH,
+                "--api-key",
+                API,
+                "--login-per-minute",
+                "1000000",
+                "--log",
+                "warn",
+            ])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {} ({e}); run `make bench`", bin.display()));
+        let mut line = String::new();
+        let stdout = child.stdout.take().expect("stdout");
+        let mut reader = BufReader::new(stdout);
+        reader
+            .read_line(&mut line)
+            .expect("server prints its address");
+        // Keep draining so the server never blocks on a full pipe.
+        std::thread::spawn(move || for _ in reader.lines() {});
+        let url = line
+            .split("listening on ")
+            .nth(1)
+            .expect("address line")
+            .trim()
+            .to_string();
+        let port = url
+            .rsplit(':')
+            .next()
+            .and_then(|p| p.parse().ok())
+            .expect("port");
+        ServerProc {
+            child,
+            url,
+            port,
+            db: db.to_path_buf(),
+        }
+    }
+
+    fn pid(&self) -> String {
+        self.child.id().to_string()
+    }
+
+    fn stop(&mut self) {
+        let _ = Command::new("kill").args(["-TERM", &self.pid()]).status();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::park_timeout(Duration::from_millis(10));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for ServerProc {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+struct Rest {
+    rt: tokio::runtime::Runtime,
+    http: reqwest::Client,
+    url: String,
+}
+
+impl Rest {
+    fn call(&self, method: reqwest::Method, path: &str, body: Value) -> Value {
+        self.rt.block_on(async {
+            let r = self
+                .http
+                .request(method, format!("{}{path}", self.url))
+                .header("x-api-key", API)
+                .header("x-auth-key", AUTH)
+                .json(&body)
+                .send()
+                .await
+                .expect("rest");
+            r.json::<Value>().await.unwrap_or(Value::Null)
+        })
+    }
+
+    fn users(&self, prefix: &str, n: usize) {
+        for i in 0..n {
+            self.call(
+                reqwest::Method::POST,
+                "/v1/users",
+                json!({"uid": format!("{prefix}{i}"), "name": format!("{prefix}{i}")}),
+            );
+        }
+    }
+
+    fn token(&self, uid: &str) -> String {
+        self.call(
+            reqwest::Method::POST,
+            &format!("/v1/users/{uid}/tokens"),
+            json!({}),
+        )["token"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    }
 }
 
 fn client(url: &str) -> Arc<Client> {
     let mut s = Settings::new(url);
-    s.queue_capacity = 10_000;
+    s.queue_capacity = 100_000;
     Arc::new(Client::init("chinwag-app", s, InitOptions::default()).expect("init"))
 }
 
-/// Logs in and returns the time until the CONNECTED event reached the listener.
-fn login_until_connected(c: &Client, uid: &str) -> Duration {
+/// Logs in and waits for CONNECTED; returns the time it took.
+fn login(c: &Client, uid: &str) -> Duration {
     let (tx, rx) = mpsc::channel();
     c.add_listener(
         ListenerKind::Connection,
-        "bench",
+        "bench-login",
         Box::new(move |e: &Event| {
             if let Event::State(s) = e {
                 if s.current == ConnectionState::Connected {
@@ -46,52 +224,120 @@ fn login_until_connected(c: &Client, uid: &str) -> Duration {
     )
     .expect("listener");
     let start = Instant::now();
-    c.login(uid, "k", None).expect("login");
+    c.login(uid, AUTH, None).expect("login");
     let at = rx.recv_timeout(WAIT).expect("connected");
-    c.remove_listener(ListenerKind::Connection, "bench");
+    c.remove_listener(ListenerKind::Connection, "bench-login");
     at - start
 }
 
-fn main() {
-    let n: usize = std::env::args()
-        .skip(1)
-        .find_map(|a| a.parse().ok())
-        .unwrap_or(2000);
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .expect("runtime");
-    let mut cfg = Config::local("k", "a");
-    cfg.login_per_minute = 100_000;
-    cfg.sync_full = true;
-    let server = rt.block_on(chinwag_server::start(cfg)).expect("server");
-    let url = server.url();
-    let http = reqwest::Client::new();
-    for uid in ["alice", "bob"] {
-        rt.block_on(
-            http.post(format!("{url}/v1/users"))
-                .header("x-auth-key", "k")
-                .json(&json!({"uid": uid, "name": uid}))
-                .send(),
-        )
-        .expect("create user");
+// ----- the floor: a bare relay --------------------------------------------------------------
+
+/// A WebSocket relay: the first socket is A, the second B; frames from one go to the other.
+async fn floor_relay() -> std::net::SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move {
+        let mut sockets = Vec::new();
+        while sockets.len() < 2 {
+            let Ok((tcp, _)) = listener.accept().await else {
+                return;
+            };
+            let _ = tcp.set_nodelay(true);
+            if let Ok(ws) = tokio_tungstenite::accept_async(tcp).await {
+                sockets.push(ws);
+            }
+        }
+        let b = sockets.pop().expect("b");
+        let a = sockets.pop().expect("a");
+        let (mut a_tx, mut a_rx) = a.split();
+        let (mut b_tx, mut b_rx) = b.split();
+        tokio::spawn(async move {
+            while let Some(Ok(m)) = a_rx.next().await {
+                if b_tx.send(m).await.is_err() {
+                    break;
+                }
+            }
+        });
+        while let Some(Ok(m)) = b_rx.next().await {
+            if a_tx.send(m).await.is_err() {
+                break;
+            }
+        }
+    });
+    addr
+}
+
+type Ws =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+async fn floor_pair() -> (Ws, Ws) {
+    let addr = floor_relay().await;
+    let (a, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/"))
+        .await
+        .expect("a");
+    let (b, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/"))
+        .await
+        .expect("b");
+    (a, b)
+}
+
+/// The same JSON a chat message frame carries, so both sides move the same bytes.
+fn payload(i: usize) -> String {
+    json!({"type": "send", "req": format!("s{i}"), "message": {"receiver_type": "user", "receiver": "bob", "text": format!("message number {i}"), "muid": format!("{:032x}", i)}}).to_string()
+}
+
+async fn floor_round_trips(n: usize, warmup: usize) -> Vec<Duration> {
+    let (mut a, mut b) = floor_pair().await;
+    let mut out = Vec::with_capacity(n);
+    for i in 0..warmup + n {
+        let start = Instant::now();
+        a.send(WsMessage::Text(payload(i).into()))
+            .await
+            .expect("send");
+        let m = b.next().await.expect("b gets").expect("ok");
+        b.send(m).await.expect("echo");
+        a.next().await.expect("a gets").expect("ok");
+        if i >= warmup {
+            out.push(start.elapsed());
+        }
     }
+    out.sort();
+    out
+}
 
-    // Login to CONNECTED, fresh client each time.
-    let mut logins: Vec<Duration> = (0..30)
-        .map(|_| {
-            let c = client(&url);
-            login_until_connected(&c, "alice")
-        })
-        .collect();
-    logins.sort();
+async fn floor_throughput(n: usize) -> f64 {
+    let (mut a, mut b) = floor_pair().await;
+    let start = Instant::now();
+    let sender = tokio::spawn(async move {
+        for i in 0..n {
+            a.send(WsMessage::Text(payload(i).into()))
+                .await
+                .expect("send");
+        }
+        a
+    });
+    for i in 0..n {
+        let m = b.next().await.expect("frame").expect("ok");
+        assert_eq!(
+            m.into_text().expect("text").as_str(),
+            payload(i),
+            "floor lost or reordered"
+        );
+    }
+    let rate = n as f64 / start.elapsed().as_secs_f64();
+    let _ = sender.await;
+    rate
+}
 
-    // Round trips: bob echoes every message back to alice from inside his callback.
-    let alice = client(&url);
-    let bob = client(&url);
-    login_until_connected(&alice, "alice");
-    login_until_connected(&bob, "bob");
+// ----- Chinwag scenarios --------------------------------------------------------------------
+
+fn round_trips(url: &str, n: usize, warmup: usize) -> Vec<Duration> {
+    let alice = client(url);
+    let bob = client(url);
+    login(&alice, "alice");
+    login(&bob, "bob");
     let bob_weak: Weak<Client> = Arc::downgrade(&bob);
     bob.add_listener(
         ListenerKind::Message,
@@ -117,10 +363,9 @@ fn main() {
             }),
         )
         .expect("listener");
-    let warmup = 100;
-    let mut rtts = Vec::with_capacity(n);
+    let mut out = Vec::with_capacity(n);
     for i in 0..warmup + n {
-        let text = format!("rt{i}");
+        let text = format!("message number {i}");
         let start = Instant::now();
         alice
             .send_text(ReceiverType::User, "bob", &text, None)
@@ -128,64 +373,393 @@ fn main() {
         let (echo, at) = rx.recv_timeout(WAIT).expect("echo");
         assert_eq!(echo, text, "echoes arrive in order");
         if i >= warmup {
-            rtts.push(at - start);
+            out.push(at - start);
         }
     }
-    rtts.sort();
+    out.sort();
+    out
+}
 
-    println!("chinwag SDK (Rust API) against chinwag-server on loopback, sync=FULL");
-    println!(
-        "login -> CONNECTED ({} runs):      p50 {}  p99 {}",
-        logins.len(),
-        ms(percentile(&logins, 0.5)),
-        ms(percentile(&logins, 0.99))
-    );
-    println!(
-        "round trip A->B->A ({n} after {warmup} warm-up): p50 {}  p90 {}  p99 {}  max {}",
-        ms(percentile(&rtts, 0.5)),
-        ms(percentile(&rtts, 0.9)),
-        ms(percentile(&rtts, 0.99)),
-        ms(*rtts.last().unwrap_or(&Duration::ZERO))
-    );
-    // `make bench` builds the release cdylib first; it sits two levels above the bench binary.
-    let lib = std::env::current_exe()
-        .ok()
-        .and_then(|p| {
-            p.parent()
-                .and_then(|d| d.parent())
-                .map(|d| d.join("libchinwag.so"))
-        })
-        .filter(|p| p.exists());
-    match lib {
-        Some(lib) => {
-            let stripped =
-                std::env::temp_dir().join(format!("libchinwag-stripped-{}.so", std::process::id()));
-            let ok = std::process::Command::new("strip")
-                .arg("-o")
-                .arg(&stripped)
-                .arg(&lib)
-                .status()
-                .map(|s| s.success())
-                .unwrap_or(false);
-            let size = std::fs::metadata(if ok { &stripped } else { &lib })
-                .map(|m| m.len())
-                .unwrap_or(0);
-            println!(
-                "libchinwag.so ({}): {:.2} MiB",
-                if ok {
-                    "release, stripped"
-                } else {
-                    "release, not stripped"
-                },
-                size as f64 / 1048576.0
-            );
-            let _ = std::fs::remove_file(&stripped);
-        }
-        None => println!(
-            "libchinwag.so: not built; run `cargo build --release --lib` (or `make bench`) first"
-        ),
+fn throughput(url: &str, n: usize) -> f64 {
+    let alice = client(url);
+    let bob = client(url);
+    login(&alice, "alice");
+    login(&bob, "bob");
+    let (tx, rx) = mpsc::channel::<Instant>();
+    let next = Arc::new(AtomicUsize::new(0));
+    let seen = next.clone();
+    bob.add_listener(
+        ListenerKind::Message,
+        "count",
+        Box::new(move |e: &Event| {
+            if let Event::Message(m) = e {
+                if m.text.as_deref().is_some_and(|t| t.starts_with("tp ")) {
+                    let i = seen.load(Ordering::SeqCst);
+                    assert_eq!(
+                        m.text.as_deref(),
+                        Some(format!("tp {i}").as_str()),
+                        "lost, duplicated or reordered"
+                    );
+                    seen.store(i + 1, Ordering::SeqCst);
+                    if i + 1 == n {
+                        let _ = tx.send(Instant::now());
+                    }
+                }
+            }
+        }),
+    )
+    .expect("listener");
+    let start = Instant::now();
+    for i in 0..n {
+        alice
+            .send_text(ReceiverType::User, "bob", &format!("tp {i}"), None)
+            .expect("send");
     }
-    drop(alice);
-    drop(bob);
-    rt.block_on(server.shutdown());
+    let done = rx
+        .recv_timeout(Duration::from_secs(600))
+        .expect("all delivered");
+    n as f64 / (done - start).as_secs_f64()
+}
+
+fn fanout(url: &str, rest: &Rest, members: usize, messages: usize) -> (f64, u64) {
+    let guid = format!("fan{members}");
+    rest.users(&format!("m{members}-"), members);
+    let owner = client(url);
+    login(&owner, "alice");
+    let (tx, rx) = mpsc::channel();
+    owner
+        .create_group(
+            &guid,
+            "fan-out",
+            Default::default(),
+            Some(Box::new(move |r| {
+                let _ = tx.send(r.is_ok());
+            })),
+        )
+        .expect("create group");
+    assert!(rx.recv_timeout(WAIT).expect("created"));
+    for chunk in (0..members).collect::<Vec<_>>().chunks(100) {
+        let list: Vec<Value> = chunk
+            .iter()
+            .map(|i| json!({"uid": format!("m{members}-{i}")}))
+            .collect();
+        let token = rest.token("alice");
+        rest.rt.block_on(async {
+            rest.http
+                .post(format!("{}/v1/groups/{guid}/members", rest.url))
+                .bearer_auth(token)
+                .json(&json!({"members": list}))
+                .send()
+                .await
+                .expect("add members");
+        });
+    }
+    let delivered = Arc::new(AtomicU64::new(0));
+    let total = (members * messages) as u64;
+    let (done_tx, done_rx) = mpsc::channel::<Instant>();
+    let done_tx = Arc::new(Mutex::new(done_tx));
+    let mut clients = Vec::with_capacity(members);
+    for i in 0..members {
+        let c = client(url);
+        let (d, dt) = (delivered.clone(), done_tx.clone());
+        c.add_listener(
+            ListenerKind::Message,
+            "fan",
+            Box::new(move |e: &Event| {
+                if matches!(e, Event::Message(m) if m.receiver_type == ReceiverType::Group)
+                    && d.fetch_add(1, Ordering::SeqCst) + 1 == total
+                {
+                    let _ = dt.lock().map(|t| t.send(Instant::now()));
+                }
+            }),
+        )
+        .expect("listener");
+        login(&c, &format!("m{members}-{i}"));
+        clients.push(c);
+    }
+    let start = Instant::now();
+    for i in 0..messages {
+        owner
+            .send_text(ReceiverType::Group, &guid, &format!("fan {i}"), None)
+            .expect("send");
+    }
+    let end = done_rx
+        .recv_timeout(Duration::from_secs(600))
+        .expect("all deliveries");
+    let rate = total as f64 / (end - start).as_secs_f64();
+    (rate, total)
+}
+
+fn main() {
+    let quick = std::env::args().any(|a| a == "--quick");
+    let sizes = if quick {
+        Sizes {
+            round_trips: 500,
+            throughput: 1000,
+            fanout_messages: 5,
+            idle_clients: 100,
+            server_sockets: 1000,
+        }
+    } else {
+        Sizes {
+            round_trips: 10_000,
+            throughput: 5_000,
+            fanout_messages: 20,
+            idle_clients: 1_000,
+            server_sockets: 10_000,
+        }
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("bench.sqlite3");
+    let mut server = ServerProc::spawn(&db, 0);
+    let rest = Rest {
+        rt: tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .expect("runtime"),
+        http: reqwest::Client::new(),
+        url: server.url.clone(),
+    };
+    rest.users("", 0);
+    for uid in ["alice", "bob"] {
+        rest.call(
+            reqwest::Method::POST,
+            "/v1/users",
+            json!({"uid": uid, "name": uid}),
+        );
+    }
+    let url = server.url.clone();
+    let mut results = serde_json::Map::new();
+    let mut rows: Vec<(String, String, String)> = Vec::new();
+
+    // 1. Login to CONNECTED.
+    let mut logins: Vec<Duration> = (0..30).map(|_| login(&client(&url), "alice")).collect();
+    logins.sort();
+    rows.push((
+        "login -> CONNECTED p50 / p99".into(),
+        format!(
+            "{:.2} / {:.2} ms",
+            ms(percentile(&logins, 0.5)),
+            ms(percentile(&logins, 0.99))
+        ),
+        "-".into(),
+    ));
+    results.insert(
+        "login_connected_ms".into(),
+        json!({"p50": ms(percentile(&logins, 0.5)), "p99": ms(percentile(&logins, 0.99))}),
+    );
+
+    // 2. Round trips, and the floor's.
+    let rtts = round_trips(&url, sizes.round_trips, 200);
+    let floor_rtts = rest.rt.block_on(floor_round_trips(sizes.round_trips, 200));
+    for (label, p) in [("p50", 0.5), ("p90", 0.9), ("p99", 0.99), ("max", 1.0)] {
+        let (c, f) = (ms(percentile(&rtts, p)), ms(percentile(&floor_rtts, p)));
+        rows.push((
+            format!("round trip A->B->A {label} ({} msgs)", sizes.round_trips),
+            format!("{c:.3} ms (floor {f:.3})"),
+            format!("{:.1}x", c / f.max(1e-9)),
+        ));
+    }
+    results.insert(
+        "round_trip_ms".into(),
+        json!({"n": sizes.round_trips, "p50": ms(percentile(&rtts, 0.5)), "p90": ms(percentile(&rtts, 0.9)), "p99": ms(percentile(&rtts, 0.99)), "max": ms(percentile(&rtts, 1.0)),
+               "floor": {"p50": ms(percentile(&floor_rtts, 0.5)), "p90": ms(percentile(&floor_rtts, 0.9)), "p99": ms(percentile(&floor_rtts, 0.99)), "max": ms(percentile(&floor_rtts, 1.0))}}),
+    );
+
+    // 3. One-way throughput.
+    let rate = throughput(&url, sizes.throughput);
+    let floor_rate = rest.rt.block_on(floor_throughput(sizes.throughput));
+    rows.push((
+        format!("one-way A->B, persisted ({} msgs)", sizes.throughput),
+        format!("{rate:.0} msgs/s (floor {floor_rate:.0})"),
+        format!("{:.2}x of floor", rate / floor_rate),
+    ));
+    results.insert(
+        "throughput_msgs_per_s".into(),
+        json!({"n": sizes.throughput, "chinwag": rate, "floor": floor_rate}),
+    );
+
+    // 4. Group fan-out.
+    for members in [100usize, sizes.idle_clients.max(100)] {
+        let (rate, total) = fanout(&url, &rest, members, sizes.fanout_messages);
+        rows.push((
+            format!("group fan-out, {members} members"),
+            format!("{rate:.0} deliveries/s ({total} deliveries)"),
+            "-".into(),
+        ));
+        results.insert(format!("fanout_{members}_deliveries_per_s"), json!(rate));
+    }
+
+    // 5. Idle clients in one process.
+    let before_rss = proc_status("self", "VmRSS:");
+    let before_threads = proc_status("self", "Threads:");
+    rest.users("idle-", sizes.idle_clients);
+    let idle: Vec<Arc<Client>> = (0..sizes.idle_clients)
+        .map(|i| {
+            let c = client(&url);
+            login(&c, &format!("idle-{i}"));
+            c
+        })
+        .collect();
+    let rss = proc_status("self", "VmRSS:").saturating_sub(before_rss);
+    let threads = proc_status("self", "Threads:").saturating_sub(before_threads);
+    let per_client_kib = rss as f64 / sizes.idle_clients as f64;
+    rows.push((
+        format!("{} idle clients in one process", sizes.idle_clients),
+        format!(
+            "{per_client_kib:.0} KiB RSS and {:.2} threads per client",
+            threads as f64 / sizes.idle_clients as f64
+        ),
+        "-".into(),
+    ));
+    results.insert("idle_clients".into(), json!({"n": sizes.idle_clients, "rss_kib_per_client": per_client_kib, "threads_per_client": threads as f64 / sizes.idle_clients as f64}));
+    drop(idle);
+
+    // 6. Idle CPU of one connected client over 10 s.
+    let one = client(&url);
+    login(&one, "alice");
+    let ticks = cpu_ticks();
+    let (_never_tx, never_rx) = mpsc::channel::<()>();
+    let _ = never_rx.recv_timeout(Duration::from_secs(10));
+    let cpu_ms = (cpu_ticks() - ticks) as f64 * 10.0;
+    rows.push((
+        "idle connected client, CPU over 10 s".into(),
+        format!("{cpu_ms:.0} ms ({:.3} %)", cpu_ms / 100.0),
+        "-".into(),
+    ));
+    results.insert("idle_cpu_ms_per_10s".into(), json!(cpu_ms));
+
+    // 7. Server restart to CONNECTED again (same port, same database).
+    let (tx, rx) = mpsc::channel::<(ConnectionState, Instant)>();
+    one.add_listener(
+        ListenerKind::Connection,
+        "restart",
+        Box::new(move |e: &Event| {
+            if let Event::State(s) = e {
+                let _ = tx.send((s.current, Instant::now()));
+            }
+        }),
+    )
+    .expect("listener");
+    let port = server.port;
+    server.stop();
+    loop {
+        let (state, _) = rx.recv_timeout(WAIT).expect("client notices");
+        if state != ConnectionState::Connected {
+            break;
+        }
+    }
+    let started = Instant::now();
+    server = ServerProc::spawn(&server.db.clone(), port);
+    let back = loop {
+        let (state, at) = rx.recv_timeout(WAIT).expect("client reconnects");
+        if state == ConnectionState::Connected {
+            break at;
+        }
+    };
+    let restart_ms = ms(back.saturating_duration_since(started));
+    rows.push((
+        "server restart -> CONNECTED again".into(),
+        format!("{restart_ms:.0} ms (includes the first retry's jitter, U(0, 1 s))"),
+        "-".into(),
+    ));
+    results.insert("restart_to_connected_ms".into(), json!(restart_ms));
+    drop(one);
+
+    // 8. Server memory per idle socket.
+    let server_pid = server.pid();
+    let base = proc_status(&server_pid, "VmRSS:");
+    let tokens: Vec<String> = (0..100)
+        .map(|i| {
+            let uid = format!("sock-{i}");
+            rest.call(
+                reqwest::Method::POST,
+                "/v1/users",
+                json!({"uid": uid, "name": uid}),
+            );
+            rest.token(&uid)
+        })
+        .collect();
+    let ws_url = server.url.replace("http://", "ws://");
+    let sockets = rest.rt.block_on(async {
+        let mut out = Vec::with_capacity(sizes.server_sockets);
+        for i in 0..sizes.server_sockets {
+            let url = format!("{ws_url}/v1/ws?token={}", tokens[i % tokens.len()]);
+            let (mut ws, _) = tokio_tungstenite::connect_async(url).await.expect("socket");
+            // Wait for the accept so the server holds the whole session.
+            while let Some(Ok(m)) = ws.next().await {
+                if m.to_text().is_ok_and(|t| t.contains("replay_done")) {
+                    break;
+                }
+            }
+            out.push(ws);
+        }
+        out
+    });
+    let with = proc_status(&server_pid, "VmRSS:");
+    let per_socket = with.saturating_sub(base) as f64 / sizes.server_sockets as f64;
+    rows.push((
+        format!(
+            "server RSS per idle socket ({} sockets)",
+            sizes.server_sockets
+        ),
+        format!("{per_socket:.1} KiB"),
+        "-".into(),
+    ));
+    results.insert(
+        "server_kib_per_idle_socket".into(),
+        json!({"sockets": sizes.server_sockets, "kib": per_socket}),
+    );
+    drop(sockets);
+
+    let lib = target_dir().join("libchinwag.so");
+    if let Ok(meta) = std::fs::metadata(&lib) {
+        let stripped =
+            std::env::temp_dir().join(format!("libchinwag-stripped-{}.so", std::process::id()));
+        let ok = Command::new("strip")
+            .arg("-o")
+            .arg(&stripped)
+            .arg(&lib)
+            .status()
+            .map(|s| s.success())
+            .unwrap_or(false);
+        let size = if ok {
+            std::fs::metadata(&stripped)
+                .map(|m| m.len())
+                .unwrap_or(meta.len())
+        } else {
+            meta.len()
+        };
+        let _ = std::fs::remove_file(&stripped);
+        rows.push((
+            "libchinwag.so, release, stripped".into(),
+            format!("{:.2} MiB", size as f64 / 1048576.0),
+            "-".into(),
+        ));
+        results.insert("library_stripped_bytes".into(), json!(size));
+    }
+    server.stop();
+
+    println!(
+        "\nChinwag benchmark ({} mode), loopback, server with sync=FULL",
+        if quick { "quick" } else { "full" }
+    );
+    println!("{:<48} {:<46} vs floor", "scenario", "figure");
+    for (a, b, c) in &rows {
+        println!("{a:<48} {b:<46} {c}");
+    }
+    let out = target_dir()
+        .parent()
+        .map(|t| t.join("bench"))
+        .unwrap_or_else(|| "target/bench".into());
+    let _ = std::fs::create_dir_all(&out);
+    let path = out.join("results.json");
+    match std::fs::write(
+        &path,
+        serde_json::to_string_pretty(&Value::Object(results)).unwrap_or_default(),
+    ) {
+        Ok(()) => println!("\nJSON: {}", path.display()),
+        Err(e) => println!("\ncannot write {}: {e}", path.display()),
+    }
 }
