@@ -9,16 +9,33 @@ VENV := target/venv
 PY := $(VENV)/bin/python
 BUILD := target/debug
 CWARN := -Wall -Wextra -Werror -pedantic
+# C tests and examples: built plain (run under valgrind) and with AddressSanitizer.
+CTESTS := version bad_input hard_cases session_store
+CEXAMPLES := quickstart manual_connection
+CDIR := $(BUILD)/ctests
+CLINK := -L$(BUILD) -lchinwag -Wl,-rpath,$(CURDIR)/$(BUILD) -pthread
+ASAN_CC ?= $(shell command -v clang >/dev/null 2>&1 && echo clang || echo $(CC))
+ASAN_FLAGS := -g -fsanitize=address -fno-omit-frame-pointer
+# `make install PREFIX=... [PROFILE=release|debug] [DESTDIR=...]`
+PREFIX ?= /usr/local
+PROFILE ?= release
+PROFILE_DIR := $(if $(filter release,$(PROFILE)),release,debug)
+VERSION := $(shell sed -n 's/^version = "\([^"]*\)".*/\1/p' Cargo.toml | head -n1)
+INSTALL_TEST := $(CURDIR)/$(BUILD)/install-test
 
-.PHONY: all build test demo bench lint rust-test header-check c-test interop-test venv clean
+.PHONY: all build test demo bench lint rust-test header-check c-test interop-test venv clean \
+	install install-test c-build c-examples c-symbols serve-helper test-faults
 
 all: build
 
 build:
 	$(CARGO) build --workspace
 
-demo:
+demo: c-examples
 	$(CARGO) run -q -p chinwag-server --example demo
+	@echo
+	@echo "== the C examples, against an embedded server =="
+	tests/c/run.sh plain $(addprefix $(CDIR)/,$(CEXAMPLES))
 
 # Figures, not assertions: SDK login/round trip/library size, and server throughput.
 bench:
@@ -43,12 +60,70 @@ header-check: build
 	  git diff --exit-code -- include/ || { echo "include/chinwag.h is stale: commit the regenerated header"; exit 1; }; \
 	fi
 
-c-test: build
-	@mkdir -p $(BUILD)/ctests
+# The server the C programs talk to (see tests/c/run.sh).
+serve-helper:
+	$(CARGO) build -q -p chinwag-server --example serve_for_tests
+
+c-examples: build serve-helper
+	@mkdir -p $(CDIR)
+	@for e in $(CEXAMPLES); do echo "  CC examples/c/$$e.c"; \
+	  $(CC) -std=c99 $(CWARN) -g -Iinclude examples/c/$$e.c $(CLINK) -o $(CDIR)/$$e || exit 1; \
+	done
+
+c-build: c-examples
+	@mkdir -p $(CDIR)/asan
 	$(CC) -std=c99 $(CWARN) -Iinclude -fsyntax-only -x c include/chinwag.h
 	$(CXX) -std=c++11 $(CWARN) -Iinclude -fsyntax-only -x c++ include/chinwag.h
-	$(CC) -std=c99 $(CWARN) -Iinclude tests/c/version.c -L$(BUILD) -lchinwag -Wl,-rpath,$(CURDIR)/$(BUILD) -o $(BUILD)/ctests/version
-	$(BUILD)/ctests/version
+	@for t in $(CTESTS); do echo "  CC tests/c/$$t.c (plain and ASan)"; \
+	  $(CC) -std=c99 $(CWARN) -g -Iinclude tests/c/$$t.c $(CLINK) -o $(CDIR)/$$t || exit 1; \
+	  $(ASAN_CC) -std=c99 $(CWARN) $(ASAN_FLAGS) -Iinclude tests/c/$$t.c $(CLINK) -o $(CDIR)/asan/$$t || exit 1; \
+	done
+	@for e in $(CEXAMPLES); do \
+	  $(ASAN_CC) -std=c99 $(CWARN) $(ASAN_FLAGS) -Iinclude examples/c/$$e.c $(CLINK) -o $(CDIR)/asan/$$e || exit 1; \
+	done
+
+# The library exports the C API and nothing else.
+c-symbols: build
+	@extra=$$(nm -D --defined-only $(BUILD)/libchinwag.so | awk '{print $$3}' | grep -v '^chinwag_' || true); \
+	if [ -n "$$extra" ]; then echo "libchinwag.so exports symbols outside chinwag_*: $$extra"; exit 1; fi
+	@echo "c-symbols: $$(nm -D --defined-only $(BUILD)/libchinwag.so | grep -c ' chinwag_') exported functions, all chinwag_*"
+
+# Every C test and example under valgrind, then built with AddressSanitizer, then the
+# installed copy (shared and static) through pkg-config.
+c-test: c-build c-symbols
+	tests/c/run.sh valgrind $(addprefix $(CDIR)/,$(CTESTS) $(CEXAMPLES))
+	tests/c/run.sh asan $(addprefix $(CDIR)/asan/,$(CTESTS) $(CEXAMPLES))
+	$(MAKE) --no-print-directory install-test
+
+# Installs libchinwag.so/.a, include/chinwag.h and lib/pkgconfig/chinwag.pc under PREFIX.
+install:
+	@if [ -z "$(SKIP_BUILD)" ]; then $(CARGO) build -p chinwag $(if $(filter release,$(PROFILE)),--release,); fi
+	install -d "$(DESTDIR)$(PREFIX)/lib/pkgconfig" "$(DESTDIR)$(PREFIX)/include"
+	install -m 0755 target/$(PROFILE_DIR)/libchinwag.so "$(DESTDIR)$(PREFIX)/lib/"
+	install -m 0644 target/$(PROFILE_DIR)/libchinwag.a "$(DESTDIR)$(PREFIX)/lib/"
+	install -m 0644 include/chinwag.h "$(DESTDIR)$(PREFIX)/include/"
+	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(VERSION)|g' chinwag.pc.in \
+	  > "$(DESTDIR)$(PREFIX)/lib/pkgconfig/chinwag.pc"
+
+# Installs the debug build into a temporary prefix, builds examples/c/quickstart.c against the
+# installed copy with pkg-config (shared, and static through Libs.private) and runs both.
+install-test: build serve-helper
+	rm -rf $(INSTALL_TEST)
+	$(MAKE) --no-print-directory install PREFIX=$(INSTALL_TEST) PROFILE=debug SKIP_BUILD=1
+	@mkdir -p $(INSTALL_TEST)/bin
+	@export PKG_CONFIG_PATH=$(INSTALL_TEST)/lib/pkgconfig; \
+	test "$$(pkg-config --modversion chinwag)" = "$(VERSION)" || { echo "chinwag.pc: wrong version"; exit 1; }; \
+	set -x; \
+	$(CC) -std=c99 $(CWARN) examples/c/quickstart.c $$(pkg-config --cflags --libs chinwag) -pthread \
+	  -Wl,-rpath,$(INSTALL_TEST)/lib -o $(INSTALL_TEST)/bin/quickstart-shared && \
+	$(CC) -std=c99 $(CWARN) examples/c/quickstart.c $$(pkg-config --cflags chinwag) \
+	  $$(pkg-config --static --libs chinwag | sed 's/-lchinwag\b/-l:libchinwag.a/') -pthread \
+	  -o $(INSTALL_TEST)/bin/quickstart-static
+	@ldd $(INSTALL_TEST)/bin/quickstart-shared | grep -q "$(INSTALL_TEST)/lib/libchinwag.so" \
+	  || { echo "quickstart-shared does not use the installed libchinwag.so"; exit 1; }
+	@! ldd $(INSTALL_TEST)/bin/quickstart-static | grep -q libchinwag \
+	  || { echo "quickstart-static still needs libchinwag.so"; exit 1; }
+	tests/c/run.sh plain $(INSTALL_TEST)/bin/quickstart-shared $(INSTALL_TEST)/bin/quickstart-static
 
 venv: $(VENV)/.ready
 
@@ -60,6 +135,16 @@ $(VENV)/.ready: tests/interop/requirements.txt
 interop-test: venv
 	$(CARGO) build -p chinwag-server
 	CHINWAG_SERVER_BIN=$(CURDIR)/$(BUILD)/chinwag-server $(PY) -m pytest -q tests/interop
+
+# Real network and process faults between real processes: network namespaces joined by a veth
+# pair, iptables loss and blackholes, link down/up, server SIGKILL, SIGSTOP, token revocation.
+# Needs root and iptables; a case that cannot run says SKIP (FAULT_ARGS=--strict fails then).
+# See README "Reliability" and tests/faults/run.py.
+FAULT_ARGS ?=
+test-faults:
+	$(CARGO) build -p chinwag-server --bin chinwag-server
+	$(CARGO) build -p chinwag --example fault_client
+	$(PYTHON) tests/faults/run.py --bin-dir $(CURDIR)/$(BUILD) $(FAULT_ARGS)
 
 clean:
 	$(CARGO) clean

@@ -17,6 +17,753 @@
 // Version of the C ABI. Bumped on every incompatible change; bindings check it at load.
 #define CHINWAG_ABI_VERSION 1
 
+// A Chinwag client: opaque. Created by `chinwag_client_init`, released by
+// `chinwag_client_free`; every other `chinwag_client_*` function takes it first.
+typedef struct chinwag_client chinwag_client;
+
+// The answer slot of a `load` callback: opaque; valid only during that callback, on its
+// thread. Filled with `chinwag_store_reply_set`.
+typedef struct chinwag_store_reply chinwag_store_reply;
+
+// The outcome of a fallible call: 0 (`CHINWAG_RESULT_OK`) or one of the `CHINWAG_RESULT_*`
+// codes. Codes are grouped by family (hundreds digit: 1 arguments, 2 client state, 3 network,
+// 4 the server said no, 5 send queue, 9 this library) and never reused.
+typedef uint32_t chinwag_result;
+
+// How the client connects. `CHINWAG_CONNECT_MODE_*`.
+typedef uint32_t chinwag_connect_mode;
+
+// Whose presence the client receives. `CHINWAG_PRESENCE_*`.
+typedef uint32_t chinwag_presence_mode;
+
+// Severity of a log record. `CHINWAG_LOG_LEVEL_*`.
+typedef uint32_t chinwag_log_level;
+
+// A log record of the SDK.
+typedef struct chinwag_log_record {
+  // `CHINWAG_LOG_LEVEL_*`.
+  chinwag_log_level level;
+  // Where it comes from, e.g. `"chinwag::connection"`.
+  const char *target;
+  const char *message;
+} chinwag_log_record;
+
+// A log record.
+typedef void (*chinwag_log_cb)(void *user_data, const struct chinwag_log_record *record);
+
+// Releases a `user_data` the SDK owned; runs exactly once: on the thread that removed or
+// replaced the listener (outside a callback), else on the client's dispatcher thread (removal
+// from inside a callback, or the client being freed; before `chinwag_client_free` returns
+// when that is called outside a callback).
+typedef void (*chinwag_user_data_free_cb)(void *user_data);
+
+// Loads the saved session: call `chinwag_store_reply_set(reply, json)` with the JSON that
+// `save` was last given, or nothing when there is none; then return `CHINWAG_RESULT_OK`.
+// Any other result is reported through the log and treated as "logged out".
+typedef chinwag_result (*chinwag_store_load_cb)(void *user_data, struct chinwag_store_reply *reply);
+
+// Saves the session: `session_json` (borrowed for the call) holds the user, the token and the
+// resume position; keep it secret. `durable` is true when the user or token changed (login):
+// make it survive a crash before returning; position updates pass false. Return
+// `CHINWAG_RESULT_OK`, or any other code to report a failure.
+typedef chinwag_result (*chinwag_store_save_cb)(void *user_data,
+                                                const char *session_json,
+                                                bool durable);
+
+// Forgets the session (logout). Return `CHINWAG_RESULT_OK`, or any other code on failure.
+typedef chinwag_result (*chinwag_store_clear_cb)(void *user_data);
+
+// A session store supplied by the app (`chinwag_settings.session_store`). Versioned: set
+// `struct_size`. Copied by `chinwag_client_init`.
+//
+// The callbacks run on the thread that calls `chinwag_client_init` (the first `load`) and on
+// the SDK's own threads afterwards, never two at once for one client. `user_data_free` (may
+// be NULL) runs exactly once after the client's last use of the store, which may be shortly
+// after `chinwag_client_free` returns, on an SDK thread; never if `chinwag_client_init` fails.
+typedef struct chinwag_session_store {
+  // `sizeof(chinwag_session_store)`.
+  size_t struct_size;
+  // Required.
+  chinwag_store_load_cb load;
+  // Required.
+  chinwag_store_save_cb save;
+  // Required.
+  chinwag_store_clear_cb clear;
+  // Passed to the three callbacks.
+  void *user_data;
+  chinwag_user_data_free_cb user_data_free;
+} chinwag_session_store;
+
+// Settings of `chinwag_client_init`. Versioned: zero-initialise it, set `struct_size` to
+// `sizeof(chinwag_settings)` and `server_url`; every zero field means its default. Copied by
+// `chinwag_client_init` (strings included): it need not outlive the call.
+//
+// Timings are in milliseconds; 0 means the default of the behaviour contract (so 1 is the
+// smallest value that can be set). Each is checked against its bounds (`INVALID_ARGUMENT`
+// names the field).
+typedef struct chinwag_settings {
+  // `sizeof(chinwag_settings)`.
+  size_t struct_size;
+  // `http://host:port` or `https://host:port`; the WebSocket URL derives from it. Required.
+  const char *server_url;
+  // `CHINWAG_CONNECT_MODE_AUTO` (default) or `CHINWAG_CONNECT_MODE_MANUAL`.
+  chinwag_connect_mode connect_mode;
+  // `CHINWAG_PRESENCE_*`; default none.
+  chinwag_presence_mode presence;
+  // With `CHINWAG_PRESENCE_ROLES`: comma-separated roles, e.g. `"admin,staff"`; else NULL.
+  const char *presence_roles;
+  // Directory of the saved-session file (created, mode 0700). NULL: keep the session in
+  // memory only. Ignored when `session_store` is set.
+  const char *data_dir;
+  // Extra trusted CA certificates, PEM, on top of the system's; NULL for none.
+  const uint8_t *extra_ca_pem;
+  // Length of `extra_ca_pem` in bytes.
+  size_t extra_ca_pem_len;
+  // Whole connect attempt, including the server's accept. Default 10000.
+  uint32_t connect_timeout_ms;
+  // First retry after an established connection drops: U(0, this). Default 1000.
+  uint32_t first_retry_max_ms;
+  // Later attempt n waits base + U(0, min(cap, base * 2^n)). Default 500.
+  uint32_t backoff_base_ms;
+  // Default 29500.
+  uint32_t backoff_cap_ms;
+  // The attempt counter resets after this long CONNECTED. Default 10000.
+  uint32_t stable_after_ms;
+  // Lost for longer than this: SUSPENDED. Default 120000.
+  uint32_t suspend_after_ms;
+  // Retry interval while SUSPENDED: U(min, max). Default 15000.
+  uint32_t suspended_retry_min_ms;
+  // Default 30000.
+  uint32_t suspended_retry_max_ms;
+  // Added to the server's ping interval to bound silence on a socket. Default 10000.
+  uint32_t heartbeat_grace_ms;
+  // A remote typing indicator without refresh ends after this. Default 10000.
+  uint32_t typing_timeout_ms;
+  // A probe after a network-up hint must be answered within this. Default 5000.
+  uint32_t probe_timeout_ms;
+  // Going to the background closes the socket after this. Default 30000.
+  uint32_t background_grace_ms;
+  // Identical platform hints within this window count once. Default 1000.
+  uint32_t hint_coalesce_ms;
+  // Sends that may wait while (re)connecting. 0: the default, 1000.
+  uint32_t queue_capacity;
+  // Optional: receives the SDK's log records from init on, on the dispatcher thread.
+  chinwag_log_cb log;
+  // Passed to `log`.
+  void *log_user_data;
+  // Optional; runs exactly once when the client is freed (never if init fails).
+  chinwag_user_data_free_cb log_user_data_free;
+  // Optional: the app's own session store (copied); NULL: the file in `data_dir`, or memory.
+  const struct chinwag_session_store *session_store;
+} chinwag_settings;
+
+// An error: of a completion, or reported by a listener.
+typedef struct chinwag_error {
+  // The `CHINWAG_RESULT_*` code.
+  chinwag_result code;
+  // The code's name, e.g. `"NOT_CONNECTED"`.
+  const char *name;
+  // A readable message.
+  const char *message;
+  // `{"code":..,"name":..,"message":..}`.
+  const char *json;
+} chinwag_error;
+
+// Online status of a user. `CHINWAG_USER_STATUS_*`.
+typedef uint32_t chinwag_user_status;
+
+// A user.
+typedef struct chinwag_user {
+  const char *uid;
+  const char *name;
+  // Avatar URL; nullable.
+  const char *avatar;
+  // Role (`"default"` unless set).
+  const char *role;
+  // `CHINWAG_USER_STATUS_*`.
+  chinwag_user_status status;
+  // Last activity; 0 if unknown.
+  int64_t last_active_at;
+  bool deactivated;
+  // The user as JSON (with `metadata`).
+  const char *json;
+} chinwag_user;
+
+// Completion of `chinwag_client_login` / `chinwag_client_login_with_token`: exactly one call,
+// on the dispatcher thread. On success `error` is NULL and `user` the logged-in user; on
+// failure (including `CANCELLED` when the client is freed first) `user` is NULL. Both are
+// valid only during the call.
+typedef void (*chinwag_login_cb)(void *user_data,
+                                 const struct chinwag_error *error,
+                                 const struct chinwag_user *user);
+
+// Completion of `chinwag_client_logout`: exactly one call, on the dispatcher thread; `error`
+// is NULL on success, else valid only during the call (the local session is purged either way).
+typedef void (*chinwag_logout_cb)(void *user_data, const struct chinwag_error *error);
+
+// A connection state (behaviour contract, section 3). `CHINWAG_CONNECTION_STATE_*`.
+typedef uint32_t chinwag_connection_state;
+
+// A platform network hint. `CHINWAG_NETWORK_*`.
+typedef uint32_t chinwag_network;
+
+// A platform app-state hint. `CHINWAG_APP_STATE_*`.
+typedef uint32_t chinwag_app_state;
+
+// Whom a message, typing indicator or transient message is for. `CHINWAG_RECEIVER_TYPE_*`.
+typedef uint32_t chinwag_receiver_type;
+
+// A stored message (text, media or custom).
+typedef struct chinwag_message {
+  // Server-assigned id, increasing in store order.
+  int64_t id;
+  // The sender's client message id.
+  const char *muid;
+  const char *sender;
+  // `CHINWAG_RECEIVER_TYPE_*`.
+  chinwag_receiver_type receiver_type;
+  // A uid or a guid.
+  const char *receiver;
+  const char *conversation_id;
+  // `"message"` (text and media) or `"custom"`.
+  const char *category;
+  // `"text"`, a media type (`"image"`, `"video"`, `"audio"`, `"file"`) or a custom type.
+  const char *message_type;
+  // The text; nullable (media and custom messages, deleted messages).
+  const char *text;
+  // Custom data as JSON; nullable.
+  const char *data_json;
+  // Parent message id of a thread reply; 0 if none.
+  int64_t parent_id;
+  int64_t sent_at;
+  // 0 unless edited.
+  int64_t edited_at;
+  // 0 unless deleted.
+  int64_t deleted_at;
+  // The whole message as JSON (attachments, metadata, quoted id, ...).
+  const char *json;
+} chinwag_message;
+
+// Completion of a send: exactly one call, on the dispatcher thread. On success `error` is
+// NULL and `message` the stored message; on failure `message` is NULL and `error` says why
+// (`QUEUE_FULL`, `QUEUE_EXPIRED`, `DISCONNECTED`, `LOGGED_OUT`, `CANCELLED`, a server
+// refusal, ...). Both are valid only during the call.
+typedef void (*chinwag_send_cb)(void *user_data,
+                                const struct chinwag_error *error,
+                                const struct chinwag_message *message);
+
+// Why the connection state changed. `CHINWAG_STATE_REASON_*`; `chinwag_state_reason_name`
+// names them.
+typedef uint32_t chinwag_state_reason;
+
+// One connection state change; never `previous == current`.
+typedef struct chinwag_state_change {
+  // The state before (`CHINWAG_CONNECTION_STATE_*`).
+  chinwag_connection_state previous;
+  // The state now (`CHINWAG_CONNECTION_STATE_*`).
+  chinwag_connection_state current;
+  // Why (`CHINWAG_STATE_REASON_*`).
+  chinwag_state_reason reason;
+  // A readable explanation.
+  const char *message;
+  // In RECONNECTING and SUSPENDED: milliseconds until the next attempt; otherwise -1.
+  int64_t retry_in_ms;
+  // The change as JSON, states and reason by name.
+  const char *json;
+} chinwag_state_change;
+
+// A connection state change.
+typedef void (*chinwag_state_change_cb)(void *user_data, const struct chinwag_state_change *change);
+
+// An error event.
+typedef void (*chinwag_error_cb)(void *user_data, const struct chinwag_error *error);
+
+// The server throttled a feature, or lifted its throttle.
+typedef struct chinwag_feature_change {
+  // `"typing"`, `"receipts"` or `"transient"`.
+  const char *feature;
+  // How long the throttle lasts; 0 when lifted.
+  uint64_t duration_ms;
+  const char *json;
+} chinwag_feature_change;
+
+// A feature throttle change.
+typedef void (*chinwag_feature_cb)(void *user_data, const struct chinwag_feature_change *change);
+
+// Connection listener (behaviour contract, section 3). Versioned: set `struct_size`.
+typedef struct chinwag_connection_listener {
+  // `sizeof(chinwag_connection_listener)`.
+  size_t struct_size;
+  // Every state change (before the specific callback below).
+  chinwag_state_change_cb on_state_changed;
+  // The state became CONNECTING.
+  chinwag_state_change_cb on_connecting;
+  // The state became CONNECTED: the server accepted the session.
+  chinwag_state_change_cb on_connected;
+  // The state became DISCONNECTED, RECONNECTING (see `retry_in_ms`) or SUSPENDED.
+  chinwag_state_change_cb on_disconnected;
+  // The reason for FAILED, or an error that left the state unchanged.
+  chinwag_error_cb on_connection_error;
+  // The server throttled a feature (its calls fail with `FEATURE_THROTTLED`).
+  chinwag_feature_cb on_feature_throttled;
+  // The server lifted a throttle.
+  chinwag_feature_cb on_feature_unthrottled;
+} chinwag_connection_listener;
+
+// A user event (login success).
+typedef void (*chinwag_user_cb)(void *user_data, const struct chinwag_user *user);
+
+// An event without payload (logout success).
+typedef void (*chinwag_notice_cb)(void *user_data);
+
+// Login listener (behaviour contract, section 2). Versioned: set `struct_size`.
+typedef struct chinwag_login_listener {
+  // `sizeof(chinwag_login_listener)`.
+  size_t struct_size;
+  chinwag_user_cb on_login_success;
+  chinwag_error_cb on_login_failure;
+  chinwag_notice_cb on_logout_success;
+  // Logout failed to tell the server; the local session was purged all the same.
+  chinwag_error_cb on_logout_failure;
+  // The server rejected or revoked the token: log in again.
+  chinwag_error_cb on_session_expired;
+} chinwag_login_listener;
+
+// A message event.
+typedef void (*chinwag_message_cb)(void *user_data, const struct chinwag_message *message);
+
+// A typing indicator of another user.
+typedef struct chinwag_typing {
+  const char *sender;
+  // `CHINWAG_RECEIVER_TYPE_*`.
+  chinwag_receiver_type receiver_type;
+  const char *receiver;
+  // The sender's metadata as JSON; nullable.
+  const char *metadata_json;
+  const char *json;
+} chinwag_typing;
+
+// A typing indicator event.
+typedef void (*chinwag_typing_cb)(void *user_data, const struct chinwag_typing *typing);
+
+// What a receipt reports. `CHINWAG_RECEIPT_KIND_*`.
+typedef uint32_t chinwag_receipt_kind;
+
+// "`by` received (or read) everything up to `message_id` in this conversation."
+typedef struct chinwag_receipt {
+  // `CHINWAG_RECEIPT_KIND_*`.
+  chinwag_receipt_kind kind;
+  // Who received or read.
+  const char *by;
+  int64_t message_id;
+  // The sender of `message_id`.
+  const char *message_sender;
+  const char *conversation_id;
+  // `CHINWAG_RECEIVER_TYPE_*` of `message_id`.
+  chinwag_receiver_type receiver_type;
+  const char *receiver;
+  int64_t at;
+  const char *json;
+} chinwag_receipt;
+
+// A receipt event.
+typedef void (*chinwag_receipt_cb)(void *user_data, const struct chinwag_receipt *receipt);
+
+// A transient (never stored) message.
+typedef struct chinwag_transient {
+  const char *sender;
+  // `CHINWAG_RECEIVER_TYPE_*`.
+  chinwag_receiver_type receiver_type;
+  const char *receiver;
+  // The app's data as JSON.
+  const char *data_json;
+  const char *json;
+} chinwag_transient;
+
+// A transient message event.
+typedef void (*chinwag_transient_cb)(void *user_data, const struct chinwag_transient *transient);
+
+// Events `from_seq..=to_seq` were missed and will not be replayed: fetch history.
+typedef struct chinwag_gap {
+  uint64_t from_seq;
+  uint64_t to_seq;
+  const char *json;
+} chinwag_gap;
+
+// A gap notice.
+typedef void (*chinwag_gap_cb)(void *user_data, const struct chinwag_gap *gap);
+
+// Message listener (behaviour contract, section 6). Versioned: set `struct_size`.
+typedef struct chinwag_message_listener {
+  // `sizeof(chinwag_message_listener)`.
+  size_t struct_size;
+  // A text message (category `"message"`, type `"text"`) arrived.
+  chinwag_message_cb on_text_message_received;
+  // A media message (category `"message"`, another type) arrived.
+  chinwag_message_cb on_media_message_received;
+  // A custom message (category `"custom"`) arrived.
+  chinwag_message_cb on_custom_message_received;
+  chinwag_message_cb on_message_edited;
+  chinwag_message_cb on_message_deleted;
+  chinwag_typing_cb on_typing_started;
+  // A typing indicator ended (also when it timed out or the connection dropped).
+  chinwag_typing_cb on_typing_ended;
+  // Messages up to `message_id` were delivered.
+  chinwag_receipt_cb on_messages_delivered;
+  // Messages up to `message_id` were read.
+  chinwag_receipt_cb on_messages_read;
+  chinwag_transient_cb on_transient_message_received;
+  // Events were missed and will not be replayed: fetch history.
+  chinwag_gap_cb on_gap;
+} chinwag_message_listener;
+
+// A user's presence.
+typedef struct chinwag_presence {
+  const char *uid;
+  // `CHINWAG_USER_STATUS_*`.
+  chinwag_user_status status;
+  // 0 if unknown.
+  int64_t last_active_at;
+  const char *json;
+} chinwag_presence;
+
+// A presence event.
+typedef void (*chinwag_presence_cb)(void *user_data, const struct chinwag_presence *presence);
+
+// User (presence) listener; only users covered by the presence subscription. Versioned.
+typedef struct chinwag_user_listener {
+  // `sizeof(chinwag_user_listener)`.
+  size_t struct_size;
+  chinwag_presence_cb on_user_online;
+  chinwag_presence_cb on_user_offline;
+} chinwag_user_listener;
+
+// What happened to a group member. `CHINWAG_GROUP_ACTION_*`.
+typedef uint32_t chinwag_group_action;
+
+// A change to a group's membership.
+typedef struct chinwag_group_member_event {
+  // `CHINWAG_GROUP_ACTION_*`.
+  chinwag_group_action action;
+  const char *guid;
+  const char *group_name;
+  // The member affected.
+  const char *member;
+  // Who did it.
+  const char *by;
+  // Scope after the change (`"participant"`, `"moderator"`, `"admin"`); nullable.
+  const char *scope;
+  // Scope before a scope change; nullable.
+  const char *old_scope;
+  int64_t at;
+  const char *json;
+} chinwag_group_member_event;
+
+// A group membership event.
+typedef void (*chinwag_group_member_cb)(void *user_data,
+                                        const struct chinwag_group_member_event *event);
+
+// Group listener: membership changes of the user's groups. Versioned.
+typedef struct chinwag_group_listener {
+  // `sizeof(chinwag_group_listener)`.
+  size_t struct_size;
+  chinwag_group_member_cb on_member_joined;
+  chinwag_group_member_cb on_member_left;
+  chinwag_group_member_cb on_member_kicked;
+  chinwag_group_member_cb on_member_banned;
+  chinwag_group_member_cb on_member_unbanned;
+  chinwag_group_member_cb on_member_scope_changed;
+  chinwag_group_member_cb on_member_added;
+} chinwag_group_listener;
+
+// A call's signalling state.
+typedef struct chinwag_call {
+  const char *session_id;
+  const char *initiator;
+  // `CHINWAG_RECEIVER_TYPE_*`.
+  chinwag_receiver_type receiver_type;
+  const char *receiver;
+  // `"audio"` or `"video"`.
+  const char *call_type;
+  // `"initiated"`, `"ongoing"`, `"rejected"`, `"busy"`, `"cancelled"`, `"unanswered"` or
+  // `"ended"`.
+  const char *status;
+  // Who caused the latest status change.
+  const char *by;
+  int64_t initiated_at;
+  // 0 unless joined.
+  int64_t joined_at;
+  // 0 unless ended.
+  int64_t ended_at;
+  const char *json;
+} chinwag_call;
+
+// A call event.
+typedef void (*chinwag_call_cb)(void *user_data, const struct chinwag_call *call);
+
+// Call listener. Versioned.
+typedef struct chinwag_call_listener {
+  // `sizeof(chinwag_call_listener)`.
+  size_t struct_size;
+  // A call to this user (or started by their other device) was initiated.
+  chinwag_call_cb on_incoming_call_received;
+  chinwag_call_cb on_outgoing_call_accepted;
+  // Rejected or busy (see `status`).
+  chinwag_call_cb on_outgoing_call_rejected;
+  // Cancelled by the caller or unanswered (see `status`).
+  chinwag_call_cb on_incoming_call_cancelled;
+  chinwag_call_cb on_call_ended;
+} chinwag_call_listener;
+
+// Log listener: the SDK's log records. Versioned.
+typedef struct chinwag_log_listener {
+  // `sizeof(chinwag_log_listener)`.
+  size_t struct_size;
+  chinwag_log_cb on_log;
+} chinwag_log_listener;
+
+// Login connects, init with a saved session reconnects, drops come back by themselves
+// (the behaviour contract's `auto_connect`, the default).
+#define CHINWAG_CONNECT_MODE_AUTO 0
+
+// Nothing connects until `chinwag_client_connect`; after it, the SDK keeps the connection up
+// until `chinwag_client_disconnect`, logout or FAILED.
+#define CHINWAG_CONNECT_MODE_MANUAL 1
+
+// No presence events (the default).
+#define CHINWAG_PRESENCE_NONE 0
+
+// Every user of the app.
+#define CHINWAG_PRESENCE_ALL_USERS 1
+
+// Users with one of the roles in `presence_roles`.
+#define CHINWAG_PRESENCE_ROLES 2
+
+// The user's friends.
+#define CHINWAG_PRESENCE_FRIENDS 3
+
+// The network went down: drop the socket now.
+#define CHINWAG_NETWORK_DOWN 0
+
+// The network is back: attempt now, or probe a connected socket.
+#define CHINWAG_NETWORK_UP 1
+
+// The app came to the foreground: attempt now.
+#define CHINWAG_APP_STATE_FOREGROUND 0
+
+// The app went to the background: close after the grace period.
+#define CHINWAG_APP_STATE_BACKGROUND 1
+
+// Success.
+#define CHINWAG_RESULT_OK 0
+
+// A required pointer argument was NULL.
+#define CHINWAG_RESULT_NULL_ARGUMENT 100
+
+// A string argument was not valid UTF-8.
+#define CHINWAG_RESULT_INVALID_UTF8 101
+
+// An argument was out of range, empty or malformed (the message says which).
+#define CHINWAG_RESULT_INVALID_ARGUMENT 102
+
+// A message text was longer than 64 KiB of UTF-8.
+#define CHINWAG_RESULT_TEXT_TOO_LONG 103
+
+// The call needs a logged-in user.
+#define CHINWAG_RESULT_NOT_LOGGED_IN 200
+
+// Another login of this client is still running.
+#define CHINWAG_RESULT_LOGIN_IN_PROGRESS 201
+
+// The call needs a CONNECTED client (typing, receipts and transient messages are not queued).
+#define CHINWAG_RESULT_NOT_CONNECTED 202
+
+// The user logged out (queued sends fail with it).
+#define CHINWAG_RESULT_LOGGED_OUT 203
+
+// The client handle is not live: it was freed (or never created).
+#define CHINWAG_RESULT_CLIENT_FREED 204
+
+// The call cannot run from inside a callback of this client.
+#define CHINWAG_RESULT_REENTRANT_CALL 205
+
+// The operation was cancelled (its client was freed, or its work dropped unfinished).
+#define CHINWAG_RESULT_CANCELLED 206
+
+// A listener with this id already exists.
+#define CHINWAG_RESULT_LISTENER_EXISTS 207
+
+// Another call of this client is still active.
+#define CHINWAG_RESULT_CALL_IN_PROGRESS 208
+
+// A network failure (connection refused, reset, DNS).
+#define CHINWAG_RESULT_NETWORK 300
+
+// The operation timed out.
+#define CHINWAG_RESULT_TIMEOUT 301
+
+// TLS failed (certificate, handshake).
+#define CHINWAG_RESULT_TLS 302
+
+// The server spoke an unexpected protocol.
+#define CHINWAG_RESULT_PROTOCOL 303
+
+// The server rejected the credentials.
+#define CHINWAG_RESULT_AUTH_FAILED 400
+
+// The session's token was rejected or revoked: log in again.
+#define CHINWAG_RESULT_SESSION_EXPIRED 401
+
+// The user is deactivated.
+#define CHINWAG_RESULT_USER_DEACTIVATED 402
+
+// The server serves another app id.
+#define CHINWAG_RESULT_APP_MISMATCH 403
+
+// The server rate-limited the call.
+#define CHINWAG_RESULT_RATE_LIMITED 404
+
+// The feature is throttled by the server for now.
+#define CHINWAG_RESULT_FEATURE_THROTTLED 405
+
+// The user may not do this.
+#define CHINWAG_RESULT_FORBIDDEN 406
+
+// The target (user, group, message, listener id) does not exist.
+#define CHINWAG_RESULT_NOT_FOUND 407
+
+// The server rejected the request for another reason (the message has its code).
+#define CHINWAG_RESULT_SERVER_REJECTED 408
+
+// The send queue is full.
+#define CHINWAG_RESULT_QUEUE_FULL 500
+
+// A queued send expired: the connection was lost for too long.
+#define CHINWAG_RESULT_QUEUE_EXPIRED 501
+
+// A queued send failed because `chinwag_client_disconnect` was called.
+#define CHINWAG_RESULT_DISCONNECTED 502
+
+// The session store failed (file system, or the app's store callbacks).
+#define CHINWAG_RESULT_STORAGE 900
+
+// An internal error of this library.
+#define CHINWAG_RESULT_INTERNAL 901
+
+// A panic inside this library was caught at the API boundary.
+#define CHINWAG_RESULT_PANIC 902
+
+// No socket and no attempt planned: initially, after disconnect or logout.
+#define CHINWAG_CONNECTION_STATE_DISCONNECTED 0
+
+// An attempt runs: TCP, TLS, WebSocket upgrade and the server's accept of the session.
+#define CHINWAG_CONNECTION_STATE_CONNECTING 1
+
+// The server accepted the session; events flow.
+#define CHINWAG_CONNECTION_STATE_CONNECTED 2
+
+// The connection was lost; a retry is scheduled (`retry_in_ms`).
+#define CHINWAG_CONNECTION_STATE_RECONNECTING 3
+
+// Lost for too long: queued sends failed; retries continue slowly.
+#define CHINWAG_CONNECTION_STATE_SUSPENDED 4
+
+// Terminal until login or connect: token rejected, user deactivated, protocol mismatch.
+#define CHINWAG_CONNECTION_STATE_FAILED 5
+
+// The app called connect (or login in auto mode, or init restored a session).
+#define CHINWAG_STATE_REASON_CONNECT_REQUESTED 0
+
+// The app called disconnect.
+#define CHINWAG_STATE_REASON_DISCONNECT_REQUESTED 1
+
+// The app logged out.
+#define CHINWAG_STATE_REASON_LOGGED_OUT 2
+
+// The server accepted the session.
+#define CHINWAG_STATE_REASON_ACCEPTED 3
+
+// The attempt failed (network, TLS, timeout, a refusal that allows retries).
+#define CHINWAG_STATE_REASON_ATTEMPT_FAILED 4
+
+// An established connection dropped.
+#define CHINWAG_STATE_REASON_CONNECTION_LOST 5
+
+// The retry timer fired.
+#define CHINWAG_STATE_REASON_RETRY_TIMER 6
+
+// Lost for longer than the suspend bound.
+#define CHINWAG_STATE_REASON_SUSPEND_TIMEOUT 7
+
+// The token was rejected or revoked.
+#define CHINWAG_STATE_REASON_AUTH_REJECTED 8
+
+// The user was deactivated.
+#define CHINWAG_STATE_REASON_USER_DEACTIVATED 9
+
+// The server speaks another protocol version or serves another app.
+#define CHINWAG_STATE_REASON_PROTOCOL_MISMATCH 10
+
+// The app reported the network down or up.
+#define CHINWAG_STATE_REASON_NETWORK_CHANGED 11
+
+// The app went to the background or came back.
+#define CHINWAG_STATE_REASON_APP_STATE 12
+
+// The server is shutting down or restarting.
+#define CHINWAG_STATE_REASON_SERVER_RESTART 13
+
+// A user (the receiver is a uid).
+#define CHINWAG_RECEIVER_TYPE_USER 0
+
+// A group (the receiver is a guid).
+#define CHINWAG_RECEIVER_TYPE_GROUP 1
+
+// No socket of the user is open.
+#define CHINWAG_USER_STATUS_OFFLINE 0
+
+// At least one socket of the user is open.
+#define CHINWAG_USER_STATUS_ONLINE 1
+
+// Everything up to the message was delivered.
+#define CHINWAG_RECEIPT_KIND_DELIVERED 0
+
+// Everything up to the message was read.
+#define CHINWAG_RECEIPT_KIND_READ 1
+
+// The member joined.
+#define CHINWAG_GROUP_ACTION_JOINED 0
+
+// The member left.
+#define CHINWAG_GROUP_ACTION_LEFT 1
+
+// The member was kicked.
+#define CHINWAG_GROUP_ACTION_KICKED 2
+
+// The member was banned.
+#define CHINWAG_GROUP_ACTION_BANNED 3
+
+// The member was unbanned.
+#define CHINWAG_GROUP_ACTION_UNBANNED 4
+
+// The member's scope changed.
+#define CHINWAG_GROUP_ACTION_SCOPE_CHANGED 5
+
+// The member was added by an admin.
+#define CHINWAG_GROUP_ACTION_ADDED 6
+
+// Something failed.
+#define CHINWAG_LOG_LEVEL_ERROR 1
+
+// Something unexpected that the SDK handled.
+#define CHINWAG_LOG_LEVEL_WARN 2
+
+// Notable progress.
+#define CHINWAG_LOG_LEVEL_INFO 3
+
+// Details for debugging.
+#define CHINWAG_LOG_LEVEL_DEBUG 4
+
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
@@ -29,6 +776,452 @@ const char *chinwag_version(void);
 
 // The ABI version this library implements (`CHINWAG_ABI_VERSION`). Thread-safe.
 uint32_t chinwag_abi_version(void);
+
+// Creates a client for app `app_id` and writes its handle to `*out`.
+//
+// - `app_id`: the app this client belongs to (ASCII letters, digits, `-_.@`), e.g.
+//   `"chinwag-app"`. `settings`: see `chinwag_settings`; copied.
+// - `out`: receives the new handle on success (untouched on failure); free it with
+//   `chinwag_client_free`.
+//
+// With a saved session of this app (in `data_dir` or the app's store) the client is logged in
+// at once, without a network call, and in auto mode starts connecting. A saved session of
+// another app is discarded; an unreadable one is moved aside and reported via `log`.
+//
+// Errors: `NULL_ARGUMENT`, `INVALID_UTF8`, `INVALID_ARGUMENT` (bad URL, id, timing or
+// `struct_size`; the message names it), `STORAGE` (data directory), `INTERNAL`. On failure
+// no `user_data_free` of the settings runs. Thread-safe.
+chinwag_result chinwag_client_init(const char *app_id,
+                                   const struct chinwag_settings *settings,
+                                   struct chinwag_client **out);
+
+// Frees a client: closes its connection, resolves every unfinished completion with
+// `CANCELLED`, releases every listener (their `user_data_free` run) and invalidates the handle.
+// NULL: no-op.
+//
+// Outside a callback of this client, all of that has happened when this returns (it waits at
+// most a few seconds for the connection task) and no callback of the client runs afterwards;
+// callbacks that run meanwhile may still use the handle. From inside a callback of this client
+// it returns at once and the same work is done on the dispatcher thread right after the
+// running callback returns; no later callback of the client runs. Either way the handle is
+// invalid once this returns: later calls with it fail with `CLIENT_FREED` (detected unless a
+// newer client happens to get the same address), and a second free only records
+// `CLIENT_FREED` as the last error. A session store's `user_data_free` may run shortly after
+// this returns (see `chinwag_session_store`). Thread-safe.
+void chinwag_client_free(struct chinwag_client *client);
+
+// Logs in with the server's development auth key: authenticates over HTTP, saves the session
+// (user + token, atomically), then connects in auto mode.
+//
+// - `uid`: the user id; `auth_key`: the server's auth key. Both non-empty UTF-8, borrowed.
+// - `done`: optional completion, called exactly once with `user_data` if this returns
+//   `CHINWAG_RESULT_OK`, never otherwise. The login listeners hear the outcome too.
+//
+// Errors (synchronous): `NULL_ARGUMENT`, `INVALID_UTF8`, `INVALID_ARGUMENT` (empty or malformed
+// uid, empty key), `LOGIN_IN_PROGRESS`, `CLIENT_FREED`. Asynchronous (in `done`):
+// `AUTH_FAILED`, `NOT_FOUND`, `NETWORK`, `TIMEOUT`, `STORAGE`, `CANCELLED`, ...
+// Thread-safe; callable from any callback.
+chinwag_result chinwag_client_login(const struct chinwag_client *client,
+                                    const char *uid,
+                                    const char *auth_key,
+                                    chinwag_login_cb done,
+                                    void *user_data);
+
+// Logs in with a token minted by the app's backend (production). As `chinwag_client_login`
+// otherwise; `token` is 1-4096 bytes of UTF-8 (`INVALID_ARGUMENT` otherwise).
+chinwag_result chinwag_client_login_with_token(const struct chinwag_client *client,
+                                               const char *token,
+                                               chinwag_login_cb done,
+                                               void *user_data);
+
+// Logs out: closes the socket, fails queued sends with `LOGGED_OUT`, tells the server (which
+// revokes the token) and always purges the local session.
+//
+// `done`: optional completion, called exactly once with `user_data` if this returns
+// `CHINWAG_RESULT_OK` (error NULL on success; `NOT_LOGGED_IN` when nobody was logged in,
+// network errors when the server could not be told). The login listeners hear it too.
+// Errors (synchronous): `NULL_ARGUMENT`, `CLIENT_FREED`, `INTERNAL`. Thread-safe; callable
+// from any callback.
+chinwag_result chinwag_client_logout(const struct chinwag_client *client,
+                                     chinwag_logout_cb done,
+                                     void *user_data);
+
+// The logged-in user, from the saved session (no network), as JSON.
+//
+// `out_json`: receives a new string with the user as JSON (`uid`, `name`, `role`, ...) on
+// success; free it with `chinwag_string_free`. Errors: `NULL_ARGUMENT`, `NOT_LOGGED_IN`,
+// `CLIENT_FREED`. Thread-safe.
+chinwag_result chinwag_client_logged_in_user(const struct chinwag_client *client, char **out_json);
+
+// The current connection state (`CHINWAG_CONNECTION_STATE_*`), written to `*out_state`.
+// Errors: `NULL_ARGUMENT`, `CLIENT_FREED`. Thread-safe.
+chinwag_result chinwag_client_connection_status(const struct chinwag_client *client,
+                                                chinwag_connection_state *out_state);
+
+// Connects with the saved session and keeps the connection up (reconnecting on drops) until
+// disconnect, logout or FAILED. Non-blocking: progress arrives as state events. No-op while
+// CONNECTING or CONNECTED; from RECONNECTING, SUSPENDED or FAILED it tries at once with a
+// fresh backoff. Errors: `NOT_LOGGED_IN` (nobody logged in: call login first),
+// `NULL_ARGUMENT`, `CLIENT_FREED`. Thread-safe; callable from any callback.
+chinwag_result chinwag_client_connect(const struct chinwag_client *client);
+
+// Disconnects (no-op when already DISCONNECTED or FAILED). Non-blocking. When it returns, no
+// message, typing, receipt, presence, group or call callback runs until the next connect; the
+// DISCONNECTED state event is still delivered. Queued sends fail with `DISCONNECTED`.
+// Errors: `NULL_ARGUMENT`, `CLIENT_FREED`. Thread-safe; callable from any callback.
+chinwag_result chinwag_client_disconnect(const struct chinwag_client *client);
+
+// Platform hint (`CHINWAG_NETWORK_DOWN` / `_UP`): down drops the socket now; up attempts now,
+// or probes a connected socket. Identical hints within the coalescing window count once.
+// Errors: `INVALID_ARGUMENT` (not a `CHINWAG_NETWORK_*`), `NULL_ARGUMENT`, `CLIENT_FREED`.
+// Thread-safe.
+chinwag_result chinwag_client_network_changed(const struct chinwag_client *client,
+                                              chinwag_network network);
+
+// Platform hint (`CHINWAG_APP_STATE_FOREGROUND` / `_BACKGROUND`): background closes the socket
+// after the grace period; foreground attempts now. Errors: `INVALID_ARGUMENT`,
+// `NULL_ARGUMENT`, `CLIENT_FREED`. Thread-safe.
+chinwag_result chinwag_client_app_state_changed(const struct chinwag_client *client,
+                                                chinwag_app_state app_state);
+
+// Sends a text message; returns at once.
+//
+// - `receiver_type`: `CHINWAG_RECEIVER_TYPE_USER` or `_GROUP`; `receiver`: a uid or guid.
+// - `text`: 1 byte to 64 KiB of UTF-8 (`TEXT_TOO_LONG` beyond).
+// - `done`: optional completion, called exactly once with `user_data` if this returns
+//   `CHINWAG_RESULT_OK`, never otherwise: the stored message, or why it failed.
+// - `out_muid`: optional; receives the message's client id (free with `chinwag_string_free`).
+//
+// While CONNECTING or RECONNECTING the send waits in the queue; it fails at once when the
+// queue is full. Errors (synchronous): `NULL_ARGUMENT`, `INVALID_UTF8`, `INVALID_ARGUMENT`
+// (bad type, empty or malformed receiver, empty text), `TEXT_TOO_LONG`, `NOT_LOGGED_IN`,
+// `CLIENT_FREED`. Thread-safe; callable from any callback.
+chinwag_result chinwag_client_send_text(const struct chinwag_client *client,
+                                        chinwag_receiver_type receiver_type,
+                                        const char *receiver,
+                                        const char *text,
+                                        chinwag_send_cb done,
+                                        void *user_data,
+                                        char **out_muid);
+
+// Sends a custom message: app-defined `custom_type` (e.g. `"location"`) and `data_json`, a JSON
+// value (borrowed). Otherwise as `chinwag_client_send_text`; `INVALID_ARGUMENT` when
+// `custom_type` is empty or `data_json` is not JSON.
+chinwag_result chinwag_client_send_custom(const struct chinwag_client *client,
+                                          chinwag_receiver_type receiver_type,
+                                          const char *receiver,
+                                          const char *custom_type,
+                                          const char *data_json,
+                                          chinwag_send_cb done,
+                                          void *user_data,
+                                          char **out_muid);
+
+// Sends any message given as the protocol's JSON message object, e.g. a media message:
+// `{"receiver_type":"user","receiver":"bob","type":"image","attachments":[{"url":"..."}]}`
+// (fields: `muid`, `receiver_type`, `receiver`, `category`, `type`, `text`, `data`,
+// `attachments`, `metadata`, `parent_id`, `quoted_id`). Otherwise as
+// `chinwag_client_send_text`; `INVALID_ARGUMENT` when the JSON does not describe a message.
+chinwag_result chinwag_client_send_message(const struct chinwag_client *client,
+                                           const char *message_json,
+                                           chinwag_send_cb done,
+                                           void *user_data,
+                                           char **out_muid);
+
+// Tells `receiver` that the user started typing. Never queued: fails with `NOT_CONNECTED`
+// unless CONNECTED, `FEATURE_THROTTLED` while the server throttles typing. Also
+// `NULL_ARGUMENT`, `INVALID_UTF8`, `INVALID_ARGUMENT`, `CLIENT_FREED`. Thread-safe.
+chinwag_result chinwag_client_start_typing(const struct chinwag_client *client,
+                                           chinwag_receiver_type receiver_type,
+                                           const char *receiver);
+
+// Tells `receiver` that the user stopped typing. As `chinwag_client_start_typing`.
+chinwag_result chinwag_client_end_typing(const struct chinwag_client *client,
+                                         chinwag_receiver_type receiver_type,
+                                         const char *receiver);
+
+// Marks every message of `message_id`'s conversation up to it as delivered. Never queued:
+// `NOT_CONNECTED` unless CONNECTED, `FEATURE_THROTTLED`; `INVALID_ARGUMENT` unless
+// `message_id > 0`; `NULL_ARGUMENT`, `CLIENT_FREED`. Thread-safe.
+chinwag_result chinwag_client_mark_delivered(const struct chinwag_client *client,
+                                             int64_t message_id);
+
+// Marks every message of `message_id`'s conversation up to it as read. As
+// `chinwag_client_mark_delivered`.
+chinwag_result chinwag_client_mark_read(const struct chinwag_client *client, int64_t message_id);
+
+// Sends a transient message (relayed, never stored): `data_json` is any JSON value
+// (borrowed). Never queued: `NOT_CONNECTED` unless CONNECTED, `FEATURE_THROTTLED`; also
+// `NULL_ARGUMENT`, `INVALID_UTF8`, `INVALID_ARGUMENT` (bad receiver or JSON),
+// `CLIENT_FREED`. Thread-safe.
+chinwag_result chinwag_client_send_transient(const struct chinwag_client *client,
+                                             chinwag_receiver_type receiver_type,
+                                             const char *receiver,
+                                             const char *data_json);
+
+// The name of a result code, e.g. `"NOT_LOGGED_IN"` for `CHINWAG_RESULT_NOT_LOGGED_IN`, as a
+// static NUL-terminated string; `"UNKNOWN"` for a number that is no code.
+//
+// Never NULL; the string lives as long as the library and must not be freed. Thread-safe.
+const char *chinwag_result_name(chinwag_result result);
+
+// Copies the message of the calling thread's last failed call into `buf`.
+//
+// Every function that returns a code other than `CHINWAG_RESULT_OK` (and `chinwag_client_free`
+// given an unknown handle) records a readable message for the thread that called it; it stays
+// until the next failure on that thread. No failure yet: the empty string. The message of
+// asynchronous work never comes this way: it is in its completion or event.
+//
+// - `buf`: where to write; receives a NUL-terminated UTF-8 string of at most `len` bytes
+//   including the NUL (a longer message is cut at a character boundary). Not NULL.
+// - `len`: the size of `buf`; at least 1.
+// - `written`: optional (may be NULL); receives the number of bytes written, without the NUL.
+//
+// Returns `CHINWAG_RESULT_OK`, `CHINWAG_RESULT_NULL_ARGUMENT` (`buf`) or
+// `CHINWAG_RESULT_INVALID_ARGUMENT` (`len` 0). Does not itself change the last error.
+// Thread-safe (each thread has its own last error).
+chinwag_result chinwag_last_error_message(char *buf, size_t len, size_t *written);
+
+// Frees a string this library handed over to own (`char **out` parameters). NULL: no-op.
+//
+// `string` must come from this library and not be freed twice; never pass strings that were
+// borrowed in a callback. Thread-safe.
+void chinwag_string_free(char *string);
+
+// Adds (or replaces) the connection listener `id` of `client`.
+//
+// - `client`: a live client. `id`: the caller's name for the listener, non-empty UTF-8.
+// - `listener`: the callbacks, copied during the call (NULL callbacks are skipped).
+// - `user_data`: passed to every callback; may be NULL. `user_data_free`: may be NULL; runs
+//   exactly once when the listener is removed or replaced or the client is freed, and never
+//   if this call fails.
+//
+// The callbacks run on the client's dispatcher thread, one at a time, in event order, and may
+// call any function of this API (this one, remove, free included); their payloads are valid
+// only until they return.
+//
+// Errors: `NULL_ARGUMENT`, `INVALID_UTF8`, `INVALID_ARGUMENT` (empty id, `struct_size` too
+// small), `CLIENT_FREED`. Thread-safe; callable from any callback.
+chinwag_result chinwag_client_add_connection_listener(const struct chinwag_client *client,
+                                                      const char *id,
+                                                      const struct chinwag_connection_listener *listener,
+                                                      void *user_data,
+                                                      chinwag_user_data_free_cb user_data_free);
+
+// Removes the connection listener `id` of `client`.
+//
+// Outside a callback of this client: when this returns, the listener is not running and never
+// runs again, and its `user_data_free` has run on this thread. Inside one (its own included):
+// it gets no further events and is released right after the running callback returns.
+//
+// Errors: `NULL_ARGUMENT`, `INVALID_UTF8`, `INVALID_ARGUMENT` (empty id), `NOT_FOUND` (no
+// such id), `CLIENT_FREED`. Thread-safe; callable from any callback.
+chinwag_result chinwag_client_remove_connection_listener(const struct chinwag_client *client,
+                                                         const char *id);
+
+// Adds (or replaces) the login listener `id` of `client`.
+//
+// - `client`: a live client. `id`: the caller's name for the listener, non-empty UTF-8.
+// - `listener`: the callbacks, copied during the call (NULL callbacks are skipped).
+// - `user_data`: passed to every callback; may be NULL. `user_data_free`: may be NULL; runs
+//   exactly once when the listener is removed or replaced or the client is freed, and never
+//   if this call fails.
+//
+// The callbacks run on the client's dispatcher thread, one at a time, in event order, and may
+// call any function of this API (this one, remove, free included); their payloads are valid
+// only until they return.
+//
+// Errors: `NULL_ARGUMENT`, `INVALID_UTF8`, `INVALID_ARGUMENT` (empty id, `struct_size` too
+// small), `CLIENT_FREED`. Thread-safe; callable from any callback.
+chinwag_result chinwag_client_add_login_listener(const struct chinwag_client *client,
+                                                 const char *id,
+                                                 const struct chinwag_login_listener *listener,
+                                                 void *user_data,
+                                                 chinwag_user_data_free_cb user_data_free);
+
+// Removes the login listener `id` of `client`.
+//
+// Outside a callback of this client: when this returns, the listener is not running and never
+// runs again, and its `user_data_free` has run on this thread. Inside one (its own included):
+// it gets no further events and is released right after the running callback returns.
+//
+// Errors: `NULL_ARGUMENT`, `INVALID_UTF8`, `INVALID_ARGUMENT` (empty id), `NOT_FOUND` (no
+// such id), `CLIENT_FREED`. Thread-safe; callable from any callback.
+chinwag_result chinwag_client_remove_login_listener(const struct chinwag_client *client,
+                                                    const char *id);
+
+// Adds (or replaces) the message listener `id` of `client`.
+//
+// - `client`: a live client. `id`: the caller's name for the listener, non-empty UTF-8.
+// - `listener`: the callbacks, copied during the call (NULL callbacks are skipped).
+// - `user_data`: passed to every callback; may be NULL. `user_data_free`: may be NULL; runs
+//   exactly once when the listener is removed or replaced or the client is freed, and never
+//   if this call fails.
+//
+// The callbacks run on the client's dispatcher thread, one at a time, in event order, and may
+// call any function of this API (this one, remove, free included); their payloads are valid
+// only until they return.
+//
+// Errors: `NULL_ARGUMENT`, `INVALID_UTF8`, `INVALID_ARGUMENT` (empty id, `struct_size` too
+// small), `CLIENT_FREED`. Thread-safe; callable from any callback.
+chinwag_result chinwag_client_add_message_listener(const struct chinwag_client *client,
+                                                   const char *id,
+                                                   const struct chinwag_message_listener *listener,
+                                                   void *user_data,
+                                                   chinwag_user_data_free_cb user_data_free);
+
+// Removes the message listener `id` of `client`.
+//
+// Outside a callback of this client: when this returns, the listener is not running and never
+// runs again, and its `user_data_free` has run on this thread. Inside one (its own included):
+// it gets no further events and is released right after the running callback returns.
+//
+// Errors: `NULL_ARGUMENT`, `INVALID_UTF8`, `INVALID_ARGUMENT` (empty id), `NOT_FOUND` (no
+// such id), `CLIENT_FREED`. Thread-safe; callable from any callback.
+chinwag_result chinwag_client_remove_message_listener(const struct chinwag_client *client,
+                                                      const char *id);
+
+// Adds (or replaces) the user (presence) listener `id` of `client`.
+//
+// - `client`: a live client. `id`: the caller's name for the listener, non-empty UTF-8.
+// - `listener`: the callbacks, copied during the call (NULL callbacks are skipped).
+// - `user_data`: passed to every callback; may be NULL. `user_data_free`: may be NULL; runs
+//   exactly once when the listener is removed or replaced or the client is freed, and never
+//   if this call fails.
+//
+// The callbacks run on the client's dispatcher thread, one at a time, in event order, and may
+// call any function of this API (this one, remove, free included); their payloads are valid
+// only until they return.
+//
+// Errors: `NULL_ARGUMENT`, `INVALID_UTF8`, `INVALID_ARGUMENT` (empty id, `struct_size` too
+// small), `CLIENT_FREED`. Thread-safe; callable from any callback.
+chinwag_result chinwag_client_add_user_listener(const struct chinwag_client *client,
+                                                const char *id,
+                                                const struct chinwag_user_listener *listener,
+                                                void *user_data,
+                                                chinwag_user_data_free_cb user_data_free);
+
+// Removes the user (presence) listener `id` of `client`.
+//
+// Outside a callback of this client: when this returns, the listener is not running and never
+// runs again, and its `user_data_free` has run on this thread. Inside one (its own included):
+// it gets no further events and is released right after the running callback returns.
+//
+// Errors: `NULL_ARGUMENT`, `INVALID_UTF8`, `INVALID_ARGUMENT` (empty id), `NOT_FOUND` (no
+// such id), `CLIENT_FREED`. Thread-safe; callable from any callback.
+chinwag_result chinwag_client_remove_user_listener(const struct chinwag_client *client,
+                                                   const char *id);
+
+// Adds (or replaces) the group listener `id` of `client`.
+//
+// - `client`: a live client. `id`: the caller's name for the listener, non-empty UTF-8.
+// - `listener`: the callbacks, copied during the call (NULL callbacks are skipped).
+// - `user_data`: passed to every callback; may be NULL. `user_data_free`: may be NULL; runs
+//   exactly once when the listener is removed or replaced or the client is freed, and never
+//   if this call fails.
+//
+// The callbacks run on the client's dispatcher thread, one at a time, in event order, and may
+// call any function of this API (this one, remove, free included); their payloads are valid
+// only until they return.
+//
+// Errors: `NULL_ARGUMENT`, `INVALID_UTF8`, `INVALID_ARGUMENT` (empty id, `struct_size` too
+// small), `CLIENT_FREED`. Thread-safe; callable from any callback.
+chinwag_result chinwag_client_add_group_listener(const struct chinwag_client *client,
+                                                 const char *id,
+                                                 const struct chinwag_group_listener *listener,
+                                                 void *user_data,
+                                                 chinwag_user_data_free_cb user_data_free);
+
+// Removes the group listener `id` of `client`.
+//
+// Outside a callback of this client: when this returns, the listener is not running and never
+// runs again, and its `user_data_free` has run on this thread. Inside one (its own included):
+// it gets no further events and is released right after the running callback returns.
+//
+// Errors: `NULL_ARGUMENT`, `INVALID_UTF8`, `INVALID_ARGUMENT` (empty id), `NOT_FOUND` (no
+// such id), `CLIENT_FREED`. Thread-safe; callable from any callback.
+chinwag_result chinwag_client_remove_group_listener(const struct chinwag_client *client,
+                                                    const char *id);
+
+// Adds (or replaces) the call listener `id` of `client`.
+//
+// - `client`: a live client. `id`: the caller's name for the listener, non-empty UTF-8.
+// - `listener`: the callbacks, copied during the call (NULL callbacks are skipped).
+// - `user_data`: passed to every callback; may be NULL. `user_data_free`: may be NULL; runs
+//   exactly once when the listener is removed or replaced or the client is freed, and never
+//   if this call fails.
+//
+// The callbacks run on the client's dispatcher thread, one at a time, in event order, and may
+// call any function of this API (this one, remove, free included); their payloads are valid
+// only until they return.
+//
+// Errors: `NULL_ARGUMENT`, `INVALID_UTF8`, `INVALID_ARGUMENT` (empty id, `struct_size` too
+// small), `CLIENT_FREED`. Thread-safe; callable from any callback.
+chinwag_result chinwag_client_add_call_listener(const struct chinwag_client *client,
+                                                const char *id,
+                                                const struct chinwag_call_listener *listener,
+                                                void *user_data,
+                                                chinwag_user_data_free_cb user_data_free);
+
+// Removes the call listener `id` of `client`.
+//
+// Outside a callback of this client: when this returns, the listener is not running and never
+// runs again, and its `user_data_free` has run on this thread. Inside one (its own included):
+// it gets no further events and is released right after the running callback returns.
+//
+// Errors: `NULL_ARGUMENT`, `INVALID_UTF8`, `INVALID_ARGUMENT` (empty id), `NOT_FOUND` (no
+// such id), `CLIENT_FREED`. Thread-safe; callable from any callback.
+chinwag_result chinwag_client_remove_call_listener(const struct chinwag_client *client,
+                                                   const char *id);
+
+// Adds (or replaces) the log listener `id` of `client`.
+//
+// - `client`: a live client. `id`: the caller's name for the listener, non-empty UTF-8.
+// - `listener`: the callbacks, copied during the call (NULL callbacks are skipped).
+// - `user_data`: passed to every callback; may be NULL. `user_data_free`: may be NULL; runs
+//   exactly once when the listener is removed or replaced or the client is freed, and never
+//   if this call fails.
+//
+// The callbacks run on the client's dispatcher thread, one at a time, in event order, and may
+// call any function of this API (this one, remove, free included); their payloads are valid
+// only until they return.
+//
+// Errors: `NULL_ARGUMENT`, `INVALID_UTF8`, `INVALID_ARGUMENT` (empty id, `struct_size` too
+// small), `CLIENT_FREED`. Thread-safe; callable from any callback.
+chinwag_result chinwag_client_add_log_listener(const struct chinwag_client *client,
+                                               const char *id,
+                                               const struct chinwag_log_listener *listener,
+                                               void *user_data,
+                                               chinwag_user_data_free_cb user_data_free);
+
+// Removes the log listener `id` of `client`.
+//
+// Outside a callback of this client: when this returns, the listener is not running and never
+// runs again, and its `user_data_free` has run on this thread. Inside one (its own included):
+// it gets no further events and is released right after the running callback returns.
+//
+// Errors: `NULL_ARGUMENT`, `INVALID_UTF8`, `INVALID_ARGUMENT` (empty id), `NOT_FOUND` (no
+// such id), `CLIENT_FREED`. Thread-safe; callable from any callback.
+chinwag_result chinwag_client_remove_log_listener(const struct chinwag_client *client,
+                                                  const char *id);
+
+// Answers a `load` callback with the saved session's JSON (copied).
+//
+// - `reply`: the pointer the running `load` callback got; only valid during it, on its thread
+//   (anything else gives `INVALID_ARGUMENT`).
+// - `session_json`: the JSON `save` was given, NUL-terminated UTF-8; borrowed for the call.
+//
+// Errors: `NULL_ARGUMENT`, `INVALID_UTF8`, `INVALID_ARGUMENT`. Calling it again replaces the
+// answer.
+chinwag_result chinwag_store_reply_set(struct chinwag_store_reply *reply, const char *session_json);
+
+// The name of a connection state, e.g. `"CONNECTED"`, as a static NUL-terminated string;
+// `"UNKNOWN"` for a number that is no state. Never NULL; must not be freed. Thread-safe.
+const char *chinwag_connection_state_name(chinwag_connection_state state);
+
+// The name of a state change reason, e.g. `"CONNECTION_LOST"`, as a static NUL-terminated
+// string; `"UNKNOWN"` for a number that is no reason. Never NULL; must not be freed.
+// Thread-safe.
+const char *chinwag_state_reason_name(chinwag_state_reason reason);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -151,6 +151,8 @@ impl Inner {
 pub struct Client {
     inner: Arc<Inner>,
     dispatcher: Mutex<Option<Dispatcher>>,
+    /// Disconnects when the connection task has ended (see [`Client::close`]).
+    task_ended: Mutex<Option<std::sync::mpsc::Receiver<()>>>,
 }
 
 fn text_error(e: String) -> Error {
@@ -238,13 +240,19 @@ impl Client {
         };
         let auto = inner.settings.auto_connect && restored.is_some();
         *lock(&inner.session) = restored;
-        runtime.spawn(Task::new(inner.clone(), rx).run());
+        let (ended_tx, ended_rx) = std::sync::mpsc::channel::<()>();
+        let task = Task::new(inner.clone(), rx);
+        runtime.spawn(async move {
+            task.run().await;
+            drop(ended_tx);
+        });
         if auto {
             inner.command(Command::Connect);
         }
         Ok(Client {
             inner,
             dispatcher: Mutex::new(Some(dispatcher)),
+            task_ended: Mutex::new(Some(ended_rx)),
         })
     }
 
@@ -414,6 +422,12 @@ impl Client {
             }
             None => new_muid(),
         };
+        if self.inner.session().is_none() {
+            return Err(Error::new(
+                ErrorCode::NotLoggedIn,
+                "sending needs a logged-in user: call login first",
+            ));
+        }
         message.muid = Some(muid.clone());
         let dispatch = self.inner.dispatch.clone();
         let done = match done {
@@ -535,22 +549,20 @@ impl Client {
         if id.is_empty() {
             return Err(Error::invalid("listener id must not be empty"));
         }
-        match lock(&self.dispatcher).as_ref() {
-            Some(d) => {
-                d.add(kind, id, listener);
-                Ok(())
-            }
-            None => Err(Error::new(ErrorCode::ClientFreed, "the client was freed")),
+        // Never hold the client's lock while the dispatcher may wait for a callback: that
+        // callback may call back into this client.
+        let shared = lock(&self.dispatcher).as_ref().map(|d| d.shared());
+        match shared.map(|s| s.add(kind, id, listener)) {
+            Some(Ok(())) => Ok(()),
+            _ => Err(Error::new(ErrorCode::ClientFreed, "the client was freed")),
         }
     }
 
     /// Removes a listener; `false` if none had that id. Outside a callback it has stopped
     /// running and been released when this returns; inside its own callback, right after it.
     pub fn remove_listener(&self, kind: ListenerKind, id: &str) -> bool {
-        match lock(&self.dispatcher).as_ref() {
-            Some(d) => d.remove(kind, id),
-            None => false,
-        }
+        let shared = lock(&self.dispatcher).as_ref().map(|d| d.shared());
+        shared.is_some_and(|s| s.remove(kind, id))
     }
 
     /// Sends a request over the socket (only while CONNECTED) and maps its answer for `done`.
@@ -588,12 +600,43 @@ impl Client {
     }
 }
 
+impl Client {
+    /// Stops the client now, as dropping it does; idempotent. Outside a callback it returns
+    /// once the connection task has ended (bounded), every completion has run (`CANCELLED` if
+    /// unfinished) and every listener has been released. Inside a callback of this client it
+    /// does not wait: the dispatcher finishes the same work after the callback returns.
+    /// Later calls fail with `CLIENT_FREED` or do nothing.
+    pub fn close(&self) {
+        self.inner.command(Command::Shutdown);
+        let ended = lock(&self.task_ended).take();
+        let inside = self.in_callback() || tokio::runtime::Handle::try_current().is_ok();
+        let mut task_gone = false;
+        if let (Some(ended), false) = (ended, inside) {
+            // Lets the task fail its queued sends while the dispatcher still runs them.
+            task_gone = matches!(
+                ended.recv_timeout(std::time::Duration::from_secs(5)),
+                Err(std::sync::mpsc::RecvTimeoutError::Disconnected)
+            );
+        }
+        // Taken out first: stopping joins the dispatcher, whose callbacks may lock this.
+        let dispatcher = lock(&self.dispatcher).take();
+        if let Some(mut d) = dispatcher {
+            d.stop();
+            // The dispatcher kept delivering after the task saved the resume position: save
+            // what the app really saw, or the next client gets those events again. Only once
+            // the task is gone, so the store is never used from two threads at once.
+            let seen = self.inner.dispatch.delivered_seq();
+            let saved = self.inner.session().and_then(|s| s.last_seq);
+            if task_gone && saved.is_some_and(|p| p != seen) {
+                let _ = self.inner.save_position(seen);
+            }
+        }
+    }
+}
+
 impl Drop for Client {
     fn drop(&mut self) {
-        self.inner.command(Command::Shutdown);
-        if let Some(mut d) = lock(&self.dispatcher).take() {
-            d.stop();
-        }
+        self.close();
     }
 }
 

@@ -1,22 +1,42 @@
 //! Completions of asynchronous calls: each runs exactly once, on the dispatcher thread, with
-//! success, an error, or `CANCELLED` when the work is dropped unfinished.
+//! success, an error, or `CANCELLED` when the work is dropped unfinished or the client is freed
+//! first (the dispatcher cancels every unresolved completion before its thread ends).
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard};
 
-use crate::dispatch::{Item, Shared};
+use crate::dispatch::{Shared, Thunk};
 use crate::error::{Error, ErrorCode, Result};
 
 pub type Callback<T> = Box<dyn FnOnce(Result<T>) + Send>;
 
+type Cell<T> = Arc<Mutex<Option<Callback<T>>>>;
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
 pub struct Completer<T: Send + 'static> {
-    callback: Option<Callback<T>>,
+    /// The registration id and the callback, shared with the dispatcher's canceller.
+    slot: Option<(u64, Cell<T>)>,
     dispatch: Arc<Shared>,
 }
 
 impl<T: Send + 'static> Completer<T> {
     pub fn new(dispatch: Arc<Shared>, callback: Callback<T>) -> Self {
+        let cell: Cell<T> = Arc::new(Mutex::new(Some(callback)));
+        let theirs = cell.clone();
+        let id = dispatch.register_completion(Box::new(move || {
+            lock(&theirs).take().map(|cb| {
+                Box::new(move || {
+                    cb(Err(Error::new(
+                        ErrorCode::Cancelled,
+                        "the client was freed before the operation finished",
+                    )))
+                }) as Thunk
+            })
+        }));
         Completer {
-            callback: Some(callback),
+            slot: Some((id, cell)),
             dispatch,
         }
     }
@@ -24,7 +44,7 @@ impl<T: Send + 'static> Completer<T> {
     /// A completer nobody listens to.
     pub fn ignore(dispatch: Arc<Shared>) -> Self {
         Completer {
-            callback: None,
+            slot: None,
             dispatch,
         }
     }
@@ -34,8 +54,12 @@ impl<T: Send + 'static> Completer<T> {
     }
 
     fn finish(&mut self, result: Result<T>) {
-        if let Some(cb) = self.callback.take() {
-            self.dispatch.post(Item::Run(Box::new(move || cb(result))));
+        if let Some((id, cell)) = self.slot.take() {
+            self.dispatch.resolve_completion(id, move || {
+                lock(&cell)
+                    .take()
+                    .map(|cb| Box::new(move || cb(result)) as Thunk)
+            });
         }
     }
 }

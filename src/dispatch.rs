@@ -4,8 +4,12 @@
 //! Removal: from another thread, `remove` waits until the listener is not running and then
 //! drops it (running its `user_data_free`); from inside a callback (the dispatcher thread), the
 //! running listener is dropped right after its callback returns.
+//!
+//! Stopping: pending events are dropped, queued completions still run, and every completion
+//! that is still unresolved is resolved with `CANCELLED` on this thread before it ends, so a
+//! stop from another thread returns only after each completion has run exactly once.
 
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, TryLockError};
@@ -25,6 +29,13 @@ impl<F: FnMut(&Event) + Send> Listener for F {
     }
 }
 
+/// Work that runs once on the dispatcher thread.
+pub type Thunk = Box<dyn FnOnce() + Send>;
+
+/// Takes an unresolved completion's callback and returns it bound to `CANCELLED`; `None` when
+/// it was resolved meanwhile.
+pub type Canceller = Box<dyn FnOnce() -> Option<Thunk> + Send>;
+
 /// Work for the dispatcher thread.
 #[allow(clippy::large_enum_variant)] // events are the common case; boxing them costs more
 pub enum Item {
@@ -36,7 +47,7 @@ pub enum Item {
         event: Event,
     },
     /// A completion (runs exactly once).
-    Run(Box<dyn FnOnce() + Send>),
+    Run(Thunk),
 }
 
 struct Entry {
@@ -49,12 +60,23 @@ struct Entry {
 struct Queue {
     items: VecDeque<Item>,
     stopping: bool,
+    /// The thread has ended: completions resolved from now on run on the resolving thread.
+    exited: bool,
+    /// Completions not resolved yet, oldest first; cancelled when the dispatcher stops.
+    pending: BTreeMap<u64, Canceller>,
+    next_completion: u64,
+}
+
+struct Listeners {
+    list: Vec<Arc<Entry>>,
+    /// Set when the listeners were released for good; later adds are refused.
+    closed: bool,
 }
 
 pub struct Shared {
     queue: Mutex<Queue>,
     ready: Condvar,
-    listeners: Mutex<Vec<Arc<Entry>>>,
+    listeners: Mutex<Listeners>,
     /// Real-time events of older epochs are dropped (disconnect() bumps it).
     epoch: AtomicU64,
     /// Highest durable sequence handed to the app (the resume position worth saving).
@@ -70,15 +92,64 @@ impl Shared {
     pub fn post(&self, item: Item) {
         let mut q = lock(&self.queue);
         if q.stopping {
-            // Completions still run exactly once, on the caller's thread.
-            drop(q);
-            if let Item::Run(f) = item {
-                f();
+            match item {
+                // Completions still run exactly once: on the dispatcher while it drains, on
+                // the caller's thread once it has ended.
+                Item::Run(f) if q.exited => {
+                    drop(q);
+                    f();
+                }
+                Item::Run(f) => {
+                    q.items.push_back(Item::Run(f));
+                    self.ready.notify_one();
+                }
+                Item::Event { .. } => {}
             }
             return;
         }
         q.items.push_back(item);
         self.ready.notify_one();
+    }
+
+    /// Registers an unresolved completion; the dispatcher cancels it if it stops first.
+    pub(crate) fn register_completion(&self, cancel: Canceller) -> u64 {
+        let mut q = lock(&self.queue);
+        q.next_completion += 1;
+        let id = q.next_completion;
+        if q.exited {
+            // Nobody will drain it: cancel at once, on this thread.
+            drop(q);
+            if let Some(thunk) = cancel() {
+                thunk();
+            }
+        } else {
+            q.pending.insert(id, cancel);
+            self.ready.notify_one();
+        }
+        id
+    }
+
+    /// Resolves completion `id`: `take` yields its callback bound to the result, unless a stop
+    /// cancelled it first. Taking and queueing happen under one lock, so exactly one of the two
+    /// runs the callback.
+    pub(crate) fn resolve_completion(&self, id: u64, take: impl FnOnce() -> Option<Thunk>) {
+        let mut q = lock(&self.queue);
+        let canceller = q.pending.remove(&id);
+        let Some(thunk) = take() else {
+            return;
+        };
+        if q.exited {
+            drop(q);
+            drop(canceller);
+            thunk();
+        } else {
+            q.items.push_back(Item::Run(thunk));
+            self.ready.notify_one();
+        }
+    }
+
+    fn is_stopping(&self) -> bool {
+        lock(&self.queue).stopping
     }
 
     pub fn epoch(&self) -> u64 {
@@ -107,15 +178,79 @@ impl Shared {
         *lock(&self.thread) == Some(std::thread::current().id())
     }
 
+    /// Adds a listener; an existing one with the same kind and id is removed (and released)
+    /// first. Gives the listener back when the dispatcher has stopped for good.
+    pub fn add(
+        &self,
+        kind: ListenerKind,
+        id: &str,
+        listener: Box<dyn Listener>,
+    ) -> std::result::Result<(), Box<dyn Listener>> {
+        let old = {
+            let mut l = lock(&self.listeners);
+            if l.closed {
+                return Err(listener);
+            }
+            let old = l
+                .list
+                .iter()
+                .position(|e| e.kind == kind && e.id == id)
+                .map(|i| l.list.remove(i));
+            l.list.push(Arc::new(Entry {
+                kind,
+                id: id.to_string(),
+                removed: AtomicBool::new(false),
+                slot: Mutex::new(Some(listener)),
+            }));
+            old
+        };
+        if let Some(entry) = old {
+            self.release(&entry);
+        }
+        Ok(())
+    }
+
+    /// Removes a listener; returns whether one was registered. See the module doc for when it
+    /// is released.
+    pub fn remove(&self, kind: ListenerKind, id: &str) -> bool {
+        let entry = {
+            let mut l = lock(&self.listeners);
+            match l.list.iter().position(|e| e.kind == kind && e.id == id) {
+                Some(i) => l.list.remove(i),
+                None => return false,
+            }
+        };
+        self.release(&entry);
+        true
+    }
+
+    fn release(&self, entry: &Entry) {
+        entry.removed.store(true, Ordering::SeqCst);
+        if self.on_dispatcher_thread() {
+            // If it is the one running now, the dispatcher releases it when it returns.
+            match entry.slot.try_lock() {
+                Ok(mut slot) => drop(slot.take()),
+                Err(TryLockError::Poisoned(p)) => drop(p.into_inner().take()),
+                Err(TryLockError::WouldBlock) => {}
+            }
+        } else {
+            // Waits for a running callback of this listener to return.
+            drop(lock(&entry.slot).take());
+        }
+    }
+
     fn deliver(&self, epoch: u64, seq: Option<u64>, event: &Event) {
         if event.is_realtime() && epoch != self.epoch() {
             return;
         }
-        if let Some(seq) = seq {
-            self.note_delivered(seq);
+        // A durable event reaches the app once, even when a replay overlaps what it saw.
+        if seq.is_some_and(|s| s <= self.delivered_seq()) {
+            return;
         }
+        let mut unmarked = seq;
         let kind = event.kind();
         let targets: Vec<Arc<Entry>> = lock(&self.listeners)
+            .list
             .iter()
             .filter(|e| e.kind == kind)
             .cloned()
@@ -123,6 +258,15 @@ impl Shared {
         for entry in targets {
             if event.is_realtime() && epoch != self.epoch() {
                 return;
+            }
+            // The client was freed by an earlier callback of this event: no more callbacks.
+            if self.is_stopping() {
+                return;
+            }
+            // Delivered from the moment its first callback may start, not before the checks
+            // above: an event dropped by them must be replayed, not counted as seen.
+            if let Some(seq) = unmarked.take() {
+                self.note_delivered(seq);
             }
             let mut slot = lock(&entry.slot);
             if entry.removed.load(Ordering::SeqCst) {
@@ -139,6 +283,10 @@ impl Shared {
                 slot.take();
             }
         }
+        // No listener for it: handled all the same.
+        if let Some(seq) = unmarked {
+            self.note_delivered(seq);
+        }
     }
 }
 
@@ -154,9 +302,15 @@ impl Dispatcher {
             queue: Mutex::new(Queue {
                 items: VecDeque::new(),
                 stopping: false,
+                exited: false,
+                pending: BTreeMap::new(),
+                next_completion: 0,
             }),
             ready: Condvar::new(),
-            listeners: Mutex::new(Vec::new()),
+            listeners: Mutex::new(Listeners {
+                list: Vec::new(),
+                closed: false,
+            }),
             epoch: AtomicU64::new(0),
             delivered: AtomicU64::new(0),
             thread: Mutex::new(None),
@@ -178,43 +332,20 @@ impl Dispatcher {
 
     /// Adds a listener; an existing one with the same kind and id is removed first.
     pub fn add(&self, kind: ListenerKind, id: &str, listener: Box<dyn Listener>) {
-        self.remove(kind, id);
-        lock(&self.shared.listeners).push(Arc::new(Entry {
-            kind,
-            id: id.to_string(),
-            removed: AtomicBool::new(false),
-            slot: Mutex::new(Some(listener)),
-        }));
+        // Refused only after `stop`, which takes `self`'s thread: then dropping it is right.
+        let _ = self.shared.add(kind, id, listener);
     }
 
     /// Removes a listener; returns whether one was registered. See the module doc for when it
     /// is released.
     pub fn remove(&self, kind: ListenerKind, id: &str) -> bool {
-        let entry = {
-            let mut list = lock(&self.shared.listeners);
-            match list.iter().position(|e| e.kind == kind && e.id == id) {
-                Some(i) => list.remove(i),
-                None => return false,
-            }
-        };
-        entry.removed.store(true, Ordering::SeqCst);
-        if self.shared.on_dispatcher_thread() {
-            // If it is the one running now, the dispatcher releases it when it returns.
-            match entry.slot.try_lock() {
-                Ok(mut slot) => drop(slot.take()),
-                Err(TryLockError::Poisoned(p)) => drop(p.into_inner().take()),
-                Err(TryLockError::WouldBlock) => {}
-            }
-        } else {
-            // Waits for a running callback of this listener to return.
-            drop(lock(&entry.slot).take());
-        }
-        true
+        self.shared.remove(kind, id)
     }
 
     /// Stops the thread after the current callback. Called on the dispatcher thread (the app
     /// freed the client from a callback), it does not wait; elsewhere it joins the thread.
-    /// Pending completions run; pending events are dropped; listeners are released.
+    /// Pending events are dropped; queued completions run, unresolved ones are cancelled;
+    /// listeners are released.
     pub fn stop(&mut self) {
         {
             let mut q = lock(&self.shared.queue);
@@ -237,7 +368,11 @@ impl Drop for Dispatcher {
 }
 
 fn release_all(shared: &Shared) {
-    let entries: Vec<Arc<Entry>> = lock(&shared.listeners).drain(..).collect();
+    let entries: Vec<Arc<Entry>> = {
+        let mut l = lock(&shared.listeners);
+        l.closed = true;
+        l.list.drain(..).collect()
+    };
     for e in entries {
         e.removed.store(true, Ordering::SeqCst);
         drop(lock(&e.slot).take());
@@ -253,7 +388,15 @@ fn run(shared: Arc<Shared>) {
                     break Some(item);
                 }
                 if q.stopping {
-                    break None;
+                    // Everything queued ran: cancel what is still unresolved, then end.
+                    let pending = std::mem::take(&mut q.pending);
+                    let cancelled: Vec<Thunk> = pending.into_values().filter_map(|c| c()).collect();
+                    if cancelled.is_empty() {
+                        q.exited = true;
+                        break None;
+                    }
+                    q.items.extend(cancelled.into_iter().map(Item::Run));
+                    continue;
                 }
                 q = shared.ready.wait(q).unwrap_or_else(|p| p.into_inner());
             }
@@ -366,6 +509,11 @@ mod tests {
             seq: None,
             event: gap(1),
         });
+        // Delivered before the epoch moves on (bumping right away would race with it).
+        assert_eq!(
+            rx.recv_timeout(std::time::Duration::from_secs(5)).unwrap(),
+            1
+        );
         let e = d.shared().bump_epoch();
         d.shared().post(Item::Event {
             epoch: 0,
@@ -379,12 +527,62 @@ mod tests {
         });
         assert_eq!(
             rx.recv_timeout(std::time::Duration::from_secs(5)).unwrap(),
-            1
-        );
-        assert_eq!(
-            rx.recv_timeout(std::time::Duration::from_secs(5)).unwrap(),
             3
         );
+    }
+
+    #[test]
+    fn stop_cancels_unresolved_completions_before_it_returns() {
+        use crate::completion::Completer;
+        let mut d = Dispatcher::start("t").unwrap();
+        let (tx, rx) = mpsc::channel();
+        let mut completers = Vec::new();
+        for n in 0..3 {
+            let tx = tx.clone();
+            completers.push(Completer::<u32>::new(
+                d.shared(),
+                Box::new(move |r| tx.send((n, r.map_err(|e| e.code))).unwrap()),
+            ));
+        }
+        completers.remove(1).complete(Ok(7));
+        d.stop();
+        let mut got: Vec<_> = rx.try_iter().collect();
+        got.sort_by_key(|(n, _)| *n);
+        assert_eq!(
+            got,
+            vec![
+                (0, Err(ErrorCode::Cancelled)),
+                (1, Ok(7)),
+                (2, Err(ErrorCode::Cancelled))
+            ],
+            "each ran once, on the dispatcher, before stop returned"
+        );
+        // The work finishing later changes nothing; nor does a completion created afterwards
+        // (it is cancelled at once).
+        completers.remove(0).complete(Ok(1));
+        drop(completers);
+        let tx2 = tx.clone();
+        drop(Completer::<u32>::new(
+            d.shared(),
+            Box::new(move |r| tx2.send((9, r.map_err(|e| e.code))).unwrap()),
+        ));
+        assert_eq!(
+            rx.try_iter().collect::<Vec<_>>(),
+            vec![(9, Err(ErrorCode::Cancelled))]
+        );
+    }
+
+    #[test]
+    fn listeners_cannot_be_added_after_stop() {
+        let mut d = Dispatcher::start("t").unwrap();
+        let shared = d.shared();
+        d.stop();
+        let (tx, rx) = mpsc::channel();
+        let back = shared.add(ListenerKind::Message, "late", Box::new(Dropped(tx)));
+        assert!(back.is_err(), "refused and handed back");
+        assert_eq!(rx.try_recv(), Err(mpsc::TryRecvError::Empty));
+        drop(back);
+        assert_eq!(rx.try_recv(), Ok("dropped"));
     }
 
     #[test]

@@ -5,6 +5,9 @@
 //! dispatcher thread of its own. The [`ffi`] module converts that API to the C ABI in
 //! `include/chinwag.h`.
 
+// `unsafe` and exported symbols live in `ffi` only (which allows them).
+#![deny(unsafe_code)]
+
 pub mod api;
 pub mod backoff;
 pub mod client;

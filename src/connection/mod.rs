@@ -6,6 +6,7 @@ pub mod outbox;
 pub mod requests;
 pub mod typing;
 
+use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -22,6 +23,7 @@ use tokio_tungstenite::tungstenite::Message as WsMessage;
 
 use crate::backoff;
 use crate::client::Inner;
+use crate::dispatch::Item;
 use crate::error::{Error, ErrorCode};
 use crate::event::{CallEventKind, Event, LogLevel};
 use crate::state::{ConnectionState, Reason};
@@ -85,6 +87,9 @@ pub struct Task {
     typing: Typing,
     /// Highest durable sequence received in this epoch (dedupe and resume position).
     received_seq: u64,
+    /// Sequences of our own requests' events, answered by acks: if the app disconnects before
+    /// they count as delivered, the replay brings them back and they must not be echoed.
+    own_acked: BTreeSet<u64>,
     /// Dispatcher epoch this task's events belong to.
     epoch: u64,
     persisted_seq: Option<u64>,
@@ -111,6 +116,7 @@ impl Task {
             requests: requests::Requests::default(),
             typing: Typing::default(),
             received_seq: saved_seq.unwrap_or(0),
+            own_acked: BTreeSet::new(),
             persisted_seq: saved_seq,
             backgrounded: false,
             closed_for_background: false,
@@ -170,6 +176,8 @@ impl Task {
     /// Saves the delivered position if it moved (no fsync: a crash replays a few events).
     fn persist_position(&mut self) {
         let delivered = self.inner.dispatch.delivered_seq();
+        // Own events at or below the delivered position can no longer come back in a replay.
+        self.own_acked = self.own_acked.split_off(&(delivered + 1));
         if self.persisted_seq == Some(delivered) {
             return;
         }
@@ -505,12 +513,7 @@ impl Task {
                 self.inner.dispatch.set_delivered_seq(resume.last_seq);
                 self.persisted_seq = None;
             }
-            ResumeStatus::Gap => {
-                if let Some(gap) = resume.gap {
-                    self.emit(None, Event::Gap(gap));
-                }
-            }
-            ResumeStatus::Complete => {}
+            ResumeStatus::Gap | ResumeStatus::Complete => {}
         }
         self.lost_since = None;
         self.retry_at = None;
@@ -520,6 +523,10 @@ impl Task {
             format!("connected as {}", accepted.user.uid),
             None,
         );
+        // Order on (re)connect: CONNECTED, then the gap notice, then the replay.
+        if let (ResumeStatus::Gap, Some(gap)) = (resume.status, resume.gap) {
+            self.emit(None, Event::Gap(gap));
+        }
         self.persist_position();
         let ended = self.live(socket, accepted.ping_interval).await;
         for t in self.typing.clear() {
@@ -577,7 +584,10 @@ impl Task {
                         Some(Ok(WsMessage::Text(text))) => {
                             last_inbound = Instant::now();
                             probe_deadline = None;
-                            self.on_frame(&text);
+                            if let Err(message) = self.on_frame(&text) {
+                                // A malformed or hostile frame: drop this socket, resume on a new one.
+                                return Ended::Lost { reason: Reason::ConnectionLost, message, server_delay: None };
+                            }
                         }
                         Some(Ok(WsMessage::Close(frame))) => {
                             let (code, reason) = frame.map(|f| (u16::from(f.code), f.reason.to_string())).unwrap_or((1005, String::new()));
@@ -753,24 +763,25 @@ impl Task {
 
     // ----- inbound frames ------------------------------------------------------------------
 
-    fn on_frame(&mut self, text: &str) {
+    /// Handles one text frame; an unreadable one is logged and returned as the reason to drop
+    /// the socket (behaviour contract, section 9).
+    fn on_frame(&mut self, text: &str) -> Result<(), String> {
         let frame = match serde_json::from_str::<ServerFrame>(text) {
             Ok(f) => f,
             Err(e) => {
-                self.log(
-                    LogLevel::Warn,
-                    format!("ignored an unreadable server frame: {e}"),
-                );
-                return;
+                let message = format!("unreadable server frame, reconnecting: {e}");
+                self.log(LogLevel::Warn, message.clone());
+                return Err(message);
             }
         };
         let timeout = self.inner.settings.timings.typing_timeout;
         match frame {
             ServerFrame::Event(ef) => self.on_event(ef),
             ServerFrame::Ack { req, result } => {
-                let Some(frame) = result else { return };
+                let Some(frame) = result else { return Ok(()) };
                 self.received_seq = self.received_seq.max(frame.seq);
-                self.inner.dispatch.note_delivered(frame.seq);
+                self.own_acked.insert(frame.seq);
+                self.note_delivered_in_order(frame.seq);
                 if let Some(call) = call_in(&frame.event) {
                     self.inner.note_call(call, true);
                 }
@@ -832,6 +843,20 @@ impl Task {
             }
             ServerFrame::ReplayDone { .. } | ServerFrame::Accept { .. } => {}
         }
+        Ok(())
+    }
+
+    /// Our own request's event needs no callback, but it only counts as delivered once the
+    /// events queued before it were: the dispatcher marks it in queue order (and not at all if
+    /// the app disconnected first), so the saved position never runs ahead of the app.
+    fn note_delivered_in_order(&self, seq: u64) {
+        let shared = self.inner.dispatch.clone();
+        let epoch = self.epoch;
+        self.inner.dispatch.post(Item::Run(Box::new(move || {
+            if shared.epoch() == epoch {
+                shared.note_delivered(seq);
+            }
+        })));
     }
 
     fn on_event(&mut self, ef: EventFrame) {
@@ -839,6 +864,11 @@ impl Task {
             return;
         }
         self.received_seq = ef.seq;
+        if self.own_acked.remove(&ef.seq) {
+            // Replayed after a disconnect(): our own, already acked; not an echo for the app.
+            self.note_delivered_in_order(ef.seq);
+            return;
+        }
         if let Some(call) = call_in(&ef.event) {
             self.inner.note_call(call, false);
         }

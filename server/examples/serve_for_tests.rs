@@ -1,0 +1,71 @@
+//! A chinwag-server for the C tests and examples: starts on a free loopback port with an
+//! in-memory database, creates the users named on the command line (default: a fixed cast),
+//! prints `URL AUTH_KEY` on one line, and serves until its standard input closes.
+//!
+//! `tests/c/run.sh` starts it with a pipe on stdin, reads the line, runs the C programs with
+//! `CHINWAG_URL` and `CHINWAG_AUTH_KEY`, then closes the pipe (and stops it by PID if needed).
+
+use std::io::{Read, Write};
+
+use chinwag_server::Config;
+use serde_json::json;
+
+const AUTH_KEY: &str = "c-tests-auth-key";
+const API_KEY: &str = "c-tests-api-key";
+const CAST: &[&str] = &[
+    "alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi", "ivan", "judy", "mallory",
+    "niaj", "olivia", "peggy", "rupert", "sybil", "trent", "victor", "walter", "zoe",
+];
+
+async fn run() -> Result<(), String> {
+    let mut config = Config::local(AUTH_KEY, API_KEY);
+    // Every C program logs in several times from 127.0.0.1.
+    config.login_per_minute = 100_000;
+    let server = chinwag_server::start(config).await?;
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let users: Vec<&str> = if args.is_empty() {
+        CAST.to_vec()
+    } else {
+        args.iter().map(String::as_str).collect()
+    };
+    let http = reqwest::Client::new();
+    for uid in users {
+        let mut name = uid.to_string();
+        name[..1].make_ascii_uppercase();
+        let resp = http
+            .post(format!("{}/v1/users", server.url()))
+            .header("x-auth-key", AUTH_KEY)
+            .json(&json!({"uid": uid, "name": name}))
+            .send()
+            .await
+            .map_err(|e| format!("cannot create user {uid}: {e}"))?;
+        if !resp.status().is_success() {
+            return Err(format!("cannot create user {uid}: HTTP {}", resp.status()));
+        }
+    }
+    {
+        let mut out = std::io::stdout().lock();
+        writeln!(out, "{} {AUTH_KEY}", server.url()).map_err(|e| e.to_string())?;
+        out.flush().map_err(|e| e.to_string())?;
+    }
+    // Serve until stdin reaches EOF (the parent closed the pipe or exited).
+    tokio::task::spawn_blocking(|| {
+        let mut sink = Vec::new();
+        let _ = std::io::stdin().read_to_end(&mut sink);
+    })
+    .await
+    .map_err(|e| e.to_string())?;
+    server.shutdown().await;
+    Ok(())
+}
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    match run().await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("serve_for_tests: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
