@@ -31,6 +31,9 @@ pub struct InitOptions {
     pub store: Option<Box<dyn SessionStore>>,
     /// Receives log records from `init` on (also addable later as a `Log` listener).
     pub log: Option<Box<dyn Listener>>,
+    /// Listeners registered before anything can happen, so an app restoring a session in auto
+    /// mode hears its first CONNECTING and CONNECTED too: (kind, id, listener).
+    pub listeners: Vec<(ListenerKind, String, Box<dyn Listener>)>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -189,6 +192,12 @@ impl Client {
         })?;
         if let Some(log) = options.log {
             dispatcher.add(ListenerKind::Log, "init", log);
+        }
+        for (kind, id, listener) in options.listeners {
+            if id.is_empty() {
+                return Err(Error::invalid("listener id must not be empty"));
+            }
+            dispatcher.add(kind, &id, listener);
         }
         let store: Box<dyn SessionStore> = match (options.store, &settings.data_dir) {
             (Some(s), _) => s,

@@ -39,3 +39,35 @@ fn login_connect_send_receive() {
         assert_eq!(m.sender, "alice");
     }
 }
+
+#[test]
+fn listeners_given_to_init_hear_the_first_connect_of_a_restored_session() {
+    let server = Server::start();
+    server.create_user("alice");
+    let dir = tempfile::tempdir().unwrap();
+    let mut settings = server.settings();
+    settings.data_dir = Some(dir.path().to_path_buf());
+    {
+        let (first, r) = new_client(&server, settings.clone());
+        first.login("alice", AUTH_KEY, None).unwrap();
+        r.wait("connected", |e| is_state(e, ConnectionState::Connected));
+    }
+    let rec = Recorder::default();
+    let me = rec.clone();
+    let options = chinwag::InitOptions {
+        listeners: vec![(
+            chinwag::ListenerKind::Connection,
+            "early".into(),
+            Box::new(move |e: &Event| me.push(e.clone())),
+        )],
+        ..Default::default()
+    };
+    let _restored = chinwag::Client::init(APP_ID, settings, options).unwrap();
+    rec.wait("restored and connected", |e| {
+        is_state(e, ConnectionState::Connected)
+    });
+    assert_eq!(
+        rec.states()[..2],
+        [ConnectionState::Connecting, ConnectionState::Connected]
+    );
+}
