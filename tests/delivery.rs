@@ -123,6 +123,16 @@ fn lost_acks_are_resent_with_the_same_muid_and_stored_once() {
     let want: Vec<&String> = sent.iter().map(|(m, _)| m).collect();
     assert_eq!(muids, want, "each muid stored once, in order");
     assert_exactly(&rb, &expected("a", 0..20));
+    // The replay that answered the lost acks is not echoed to the sender.
+    let echoes = ra
+        .events()
+        .into_iter()
+        .filter(|e| matches!(e, chinwag::Event::Message(_)))
+        .count();
+    assert_eq!(
+        echoes, 0,
+        "own messages are not echoed to the sending client"
+    );
     ra.assert_state_chain();
 }
 

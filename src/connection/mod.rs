@@ -580,6 +580,10 @@ impl Task {
         loop {
             tokio::select! {
                 frame = socket.next() => {
+                    // Woken after a freeze: frames buffered meanwhile prove nothing about now.
+                    if let Err(e) = self.check_alive(last_inbound, silence_bound) {
+                        return e;
+                    }
                     match frame {
                         Some(Ok(WsMessage::Text(text))) => {
                             last_inbound = Instant::now();
@@ -733,8 +737,10 @@ impl Task {
             message: format!("cannot encode a frame: {e}"),
             server_delay: None,
         })?;
-        // A peer that stopped reading must not stall the task: bound every write.
-        let bound = self.inner.settings.timings.connect_timeout;
+        // A peer that stopped reading must not stall the task (nor its heartbeat checks):
+        // bound every write by the heartbeat grace.
+        let t = &self.inner.settings.timings;
+        let bound = t.connect_timeout.min(t.heartbeat_grace);
         match tokio::time::timeout(bound, socket.send(WsMessage::Text(text.into()))).await {
             Ok(Ok(())) => Ok(()),
             Ok(Err(e)) => Err(Ended::Lost {
@@ -868,6 +874,14 @@ impl Task {
             // Replayed after a disconnect(): our own, already acked; not an echo for the app.
             self.note_delivered_in_order(ef.seq);
             return;
+        }
+        if let WireEvent::Message(m) = &ef.event {
+            let mine = self.inner.session().is_some_and(|s| s.user.uid == m.sender);
+            if mine && self.outbox.finish_by_muid(&m.muid, Ok(m.clone())) {
+                // Our own send whose ack was lost: the replay answers it; it is no news.
+                self.note_delivered_in_order(ef.seq);
+                return;
+            }
         }
         if let Some(call) = call_in(&ef.event) {
             self.inner.note_call(call, false);

@@ -71,6 +71,30 @@ impl Outbox {
         }
     }
 
+    /// Completes the send with this muid, wherever it waits (its ack was lost and the replay of
+    /// the stored message arrived instead).
+    pub fn finish_by_muid(&mut self, muid: &str, result: Result<Message>) -> bool {
+        let is = |p: &Pending| p.message.muid.as_deref() == Some(muid);
+        if let Some(id) = self
+            .in_flight
+            .iter()
+            .find(|(_, p)| is(p))
+            .map(|(id, _)| *id)
+        {
+            if let Some(p) = self.in_flight.remove(&id) {
+                p.done.complete(result);
+                return true;
+            }
+        }
+        if let Some(i) = self.queue.iter().position(|(_, p)| is(p)) {
+            if let Some((_, p)) = self.queue.remove(i) {
+                p.done.complete(result);
+                return true;
+            }
+        }
+        false
+    }
+
     /// The socket is gone: unacknowledged sends go back to the front, in their original order.
     pub fn requeue_in_flight(&mut self) {
         let in_flight = std::mem::take(&mut self.in_flight);
