@@ -94,6 +94,32 @@ typedef struct chinwag_session_store {
   chinwag_user_data_free_cb user_data_free;
 } chinwag_session_store;
 
+// Listener families, for `chinwag_initial_listener`. `CHINWAG_LISTENER_KIND_*`.
+typedef uint32_t chinwag_listener_kind;
+
+// A listener that `chinwag_client_init` registers before the client can emit anything
+// (`chinwag_settings.listeners`), so that an app restoring a session in auto mode hears its
+// first CONNECTING and CONNECTED and the events replayed right after. Versioned: set
+// `struct_size`. Copied by init, like the struct `listener` points to.
+//
+// It is then an ordinary listener of that family with that id: removed with the matching
+// `chinwag_client_remove_*_listener`, replaced by adding the same id; `user_data_free` (may be
+// NULL) runs exactly once when it is removed or replaced or the client is freed, never if
+// init fails.
+typedef struct chinwag_initial_listener {
+  // `sizeof(chinwag_initial_listener)`.
+  size_t struct_size;
+  // `CHINWAG_LISTENER_KIND_*`: which struct `listener` points to.
+  chinwag_listener_kind kind;
+  // The listener's id, non-empty UTF-8.
+  const char *id;
+  // The family's listener struct, e.g. a `const chinwag_connection_listener *`.
+  const void *listener;
+  // Passed to every callback.
+  void *user_data;
+  chinwag_user_data_free_cb user_data_free;
+} chinwag_initial_listener;
+
 // Settings of `chinwag_client_init`. Versioned: zero-initialise it, set `struct_size` to
 // `sizeof(chinwag_settings)` and `server_url`; every zero field means its default. Copied by
 // `chinwag_client_init` (strings included): it need not outlive the call.
@@ -151,10 +177,16 @@ typedef struct chinwag_settings {
   chinwag_log_cb log;
   // Passed to `log`.
   void *log_user_data;
-  // Optional; runs exactly once when the client is freed (never if init fails).
+  // Optional; used only with `log`: runs exactly once when the client is freed (never if
+  // init fails).
   chinwag_user_data_free_cb log_user_data_free;
   // Optional: the app's own session store (copied); NULL: the file in `data_dir`, or memory.
   const struct chinwag_session_store *session_store;
+  // Optional: listeners registered before anything can happen (see
+  // `chinwag_initial_listener`): an array of `listeners_len` pointers; NULL when 0.
+  const struct chinwag_initial_listener *const *listeners;
+  // Number of pointers in `listeners`.
+  size_t listeners_len;
 } chinwag_settings;
 
 // An error: of a completion, or reported by a listener.
@@ -653,6 +685,27 @@ typedef struct chinwag_log_listener {
 // A panic inside this library was caught at the API boundary.
 #define CHINWAG_RESULT_PANIC 902
 
+// `listener` points to a `chinwag_connection_listener`.
+#define CHINWAG_LISTENER_KIND_CONNECTION 0
+
+// `listener` points to a `chinwag_login_listener`.
+#define CHINWAG_LISTENER_KIND_LOGIN 1
+
+// `listener` points to a `chinwag_message_listener`.
+#define CHINWAG_LISTENER_KIND_MESSAGE 2
+
+// `listener` points to a `chinwag_user_listener`.
+#define CHINWAG_LISTENER_KIND_USER 3
+
+// `listener` points to a `chinwag_group_listener`.
+#define CHINWAG_LISTENER_KIND_GROUP 4
+
+// `listener` points to a `chinwag_call_listener`.
+#define CHINWAG_LISTENER_KIND_CALL 5
+
+// `listener` points to a `chinwag_log_listener`.
+#define CHINWAG_LISTENER_KIND_LOG 6
+
 // No socket and no attempt planned: initially, after disconnect or logout.
 #define CHINWAG_CONNECTION_STATE_DISCONNECTED 0
 
@@ -785,12 +838,14 @@ uint32_t chinwag_abi_version(void);
 //   `chinwag_client_free`.
 //
 // With a saved session of this app (in `data_dir` or the app's store) the client is logged in
-// at once, without a network call, and in auto mode starts connecting. A saved session of
+// at once, without a network call, and in auto mode starts connecting: events can then arrive
+// before this returns, so register the listeners that must hear them (state changes, replayed
+// messages) in `settings->listeners` rather than after init. A saved session of
 // another app is discarded; an unreadable one is moved aside and reported via `log`.
 //
 // Errors: `NULL_ARGUMENT`, `INVALID_UTF8`, `INVALID_ARGUMENT` (bad URL, id, timing or
 // `struct_size`; the message names it), `STORAGE` (data directory), `INTERNAL`. On failure
-// no `user_data_free` of the settings runs. Thread-safe.
+// no `user_data_free` of the settings (log, store, listeners) runs. Thread-safe.
 chinwag_result chinwag_client_init(const char *app_id,
                                    const struct chinwag_settings *settings,
                                    struct chinwag_client **out);

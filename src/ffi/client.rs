@@ -14,7 +14,10 @@ use crate::completion::Callback;
 use crate::error::{Error, Result};
 use crate::ffi::errors::{chinwag_result, owned_string};
 use crate::ffi::handles::{self, chinwag_client};
-use crate::ffi::listeners::{chinwag_log_cb, chinwag_user_data_free_cb, log_listener, UserData};
+use crate::ffi::listeners::{
+    chinwag_initial_listener, chinwag_log_cb, chinwag_user_data_free_cb, initial_listener,
+    log_listener, UserData,
+};
 use crate::ffi::macros::Versioned;
 use crate::ffi::store::{chinwag_session_store, CStore};
 use crate::ffi::types::{
@@ -118,10 +121,16 @@ pub struct chinwag_settings {
     pub log: chinwag_log_cb,
     /// Passed to `log`.
     pub log_user_data: *mut c_void,
-    /// Optional; runs exactly once when the client is freed (never if init fails).
+    /// Optional; used only with `log`: runs exactly once when the client is freed (never if
+    /// init fails).
     pub log_user_data_free: chinwag_user_data_free_cb,
     /// Optional: the app's own session store (copied); NULL: the file in `data_dir`, or memory.
     pub session_store: *const chinwag_session_store,
+    /// Optional: listeners registered before anything can happen (see
+    /// `chinwag_initial_listener`): an array of `listeners_len` pointers; NULL when 0.
+    pub listeners: *const *const chinwag_initial_listener,
+    /// Number of pointers in `listeners`.
+    pub listeners_len: usize,
 }
 
 // SAFETY: `#[repr(C)]`, `struct_size: usize` first, then only integers, raw pointers and
@@ -300,12 +309,14 @@ fn completion<T: 'static, P: 'static>(
 ///   `chinwag_client_free`.
 ///
 /// With a saved session of this app (in `data_dir` or the app's store) the client is logged in
-/// at once, without a network call, and in auto mode starts connecting. A saved session of
+/// at once, without a network call, and in auto mode starts connecting: events can then arrive
+/// before this returns, so register the listeners that must hear them (state changes, replayed
+/// messages) in `settings->listeners` rather than after init. A saved session of
 /// another app is discarded; an unreadable one is moved aside and reported via `log`.
 ///
 /// Errors: `NULL_ARGUMENT`, `INVALID_UTF8`, `INVALID_ARGUMENT` (bad URL, id, timing or
 /// `struct_size`; the message names it), `STORAGE` (data directory), `INTERNAL`. On failure
-/// no `user_data_free` of the settings runs. Thread-safe.
+/// no `user_data_free` of the settings (log, store, listeners) runs. Thread-safe.
 #[no_mangle]
 pub unsafe extern "C" fn chinwag_client_init(
     app_id: *const c_char,
@@ -318,25 +329,40 @@ pub unsafe extern "C" fn chinwag_client_init(
         let out = try_out!(out);
         // SAFETY: the settings' pointers follow the API contract, as `settings` needs.
         let settings = unsafe { self::settings(&raw) }?;
-        let store_table = raw.session_store;
-        let store = if store_table.is_null() {
-            None
-        } else {
-            let session_store = store_table;
-            Some(CStore::new(try_versioned!(session_store))?)
-        };
+        // Every app pointer taken over on the way; if anything fails, none is released.
         let mut owned: Vec<Arc<UserData>> = Vec::new();
-        let mut options = InitOptions::default();
-        if let Some(store) = store {
-            owned.push(store.user_data());
-            options.store = Some(Box::new(store));
-        }
-        if raw.log.is_some() {
-            let user_data = UserData::new(raw.log_user_data, raw.log_user_data_free);
-            owned.push(user_data.clone());
-            options.log = Some(log_listener(raw.log, user_data));
-        }
-        let result = Client::init(app_id, settings, options);
+        let build = || -> Result<Client> {
+            let mut options = InitOptions::default();
+            let session_store = raw.session_store;
+            if !session_store.is_null() {
+                let store = CStore::new(try_versioned!(session_store))?;
+                owned.push(store.user_data());
+                options.store = Some(Box::new(store));
+            }
+            if raw.log.is_some() {
+                let user_data = UserData::new(raw.log_user_data, raw.log_user_data_free);
+                owned.push(user_data.clone());
+                options.log = Some(log_listener(raw.log, user_data));
+            }
+            if raw.listeners_len > 0 {
+                let listeners = raw.listeners;
+                if listeners.is_null() {
+                    return Err(crate::ffi::macros::null_argument("listeners"));
+                }
+                // SAFETY: a non-NULL `listeners` holds `listeners_len` readable pointers for
+                // the duration of the call (contract); they are copied at once.
+                let specs = unsafe { std::slice::from_raw_parts(listeners, raw.listeners_len) };
+                for spec in specs.iter().copied() {
+                    // SAFETY: each element is NULL or a valid `chinwag_initial_listener`
+                    // (contract).
+                    let initial = unsafe { initial_listener(spec) }?;
+                    owned.push(initial.user_data);
+                    options.listeners.push((initial.kind, initial.id, initial.listener));
+                }
+            }
+            Client::init(app_id, settings, options)
+        };
+        let result = build();
         if result.is_err() {
             // Nothing was registered: the app keeps its pointers.
             owned.iter().for_each(|user_data| user_data.disarm());

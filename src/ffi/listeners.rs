@@ -456,6 +456,140 @@ pub(crate) fn log_listener(on_log: chinwag_log_cb, user_data: Arc<UserData>) -> 
     })
 }
 
+/// Listener families, for `chinwag_initial_listener`. `CHINWAG_LISTENER_KIND_*`.
+pub type chinwag_listener_kind = u32;
+/// `listener` points to a `chinwag_connection_listener`.
+pub const CHINWAG_LISTENER_KIND_CONNECTION: chinwag_listener_kind = 0;
+/// `listener` points to a `chinwag_login_listener`.
+pub const CHINWAG_LISTENER_KIND_LOGIN: chinwag_listener_kind = 1;
+/// `listener` points to a `chinwag_message_listener`.
+pub const CHINWAG_LISTENER_KIND_MESSAGE: chinwag_listener_kind = 2;
+/// `listener` points to a `chinwag_user_listener`.
+pub const CHINWAG_LISTENER_KIND_USER: chinwag_listener_kind = 3;
+/// `listener` points to a `chinwag_group_listener`.
+pub const CHINWAG_LISTENER_KIND_GROUP: chinwag_listener_kind = 4;
+/// `listener` points to a `chinwag_call_listener`.
+pub const CHINWAG_LISTENER_KIND_CALL: chinwag_listener_kind = 5;
+/// `listener` points to a `chinwag_log_listener`.
+pub const CHINWAG_LISTENER_KIND_LOG: chinwag_listener_kind = 6;
+
+/// A listener that `chinwag_client_init` registers before the client can emit anything
+/// (`chinwag_settings.listeners`), so that an app restoring a session in auto mode hears its
+/// first CONNECTING and CONNECTED and the events replayed right after. Versioned: set
+/// `struct_size`. Copied by init, like the struct `listener` points to.
+///
+/// It is then an ordinary listener of that family with that id: removed with the matching
+/// `chinwag_client_remove_*_listener`, replaced by adding the same id; `user_data_free` (may be
+/// NULL) runs exactly once when it is removed or replaced or the client is freed, never if
+/// init fails.
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct chinwag_initial_listener {
+    /// `sizeof(chinwag_initial_listener)`.
+    pub struct_size: usize,
+    /// `CHINWAG_LISTENER_KIND_*`: which struct `listener` points to.
+    pub kind: chinwag_listener_kind,
+    /// The listener's id, non-empty UTF-8.
+    pub id: *const c_char,
+    /// The family's listener struct, e.g. a `const chinwag_connection_listener *`.
+    pub listener: *const c_void,
+    /// Passed to every callback.
+    pub user_data: *mut c_void,
+    pub user_data_free: chinwag_user_data_free_cb,
+}
+
+// SAFETY: `#[repr(C)]`, `struct_size: usize` first, then an integer, raw pointers and an
+// optional function pointer: every bit pattern is valid.
+unsafe impl Versioned for chinwag_initial_listener {}
+
+/// # Safety
+/// `listener` is NULL or valid for reads of its `struct_size` bytes for the call.
+unsafe fn table_of<T: Table>(
+    listener: *const T,
+    user_data: &Arc<UserData>,
+) -> Result<Box<dyn Listener>> {
+    let table = try_versioned!(listener);
+    Ok(Box::new(CListener {
+        table,
+        user_data: user_data.clone(),
+    }))
+}
+
+/// The family struct behind an initial listener's `listener` pointer.
+///
+/// # Safety
+/// `listener` points to the struct that `kind` names, readable for its `struct_size`.
+unsafe fn table_for(
+    kind: ListenerKind,
+    listener: *const c_void,
+    user_data: &Arc<UserData>,
+) -> Result<Box<dyn Listener>> {
+    // SAFETY: by this function's contract the cast names the struct `listener` points to.
+    unsafe {
+        match kind {
+            ListenerKind::Connection => {
+                table_of(listener.cast::<chinwag_connection_listener>(), user_data)
+            }
+            ListenerKind::Login => table_of(listener.cast::<chinwag_login_listener>(), user_data),
+            ListenerKind::Message => {
+                table_of(listener.cast::<chinwag_message_listener>(), user_data)
+            }
+            ListenerKind::User => table_of(listener.cast::<chinwag_user_listener>(), user_data),
+            ListenerKind::Group => table_of(listener.cast::<chinwag_group_listener>(), user_data),
+            ListenerKind::Call => table_of(listener.cast::<chinwag_call_listener>(), user_data),
+            ListenerKind::Log => table_of(listener.cast::<chinwag_log_listener>(), user_data),
+        }
+    }
+}
+
+/// One converted `chinwag_settings.listeners` element, for `InitOptions::listeners`.
+pub(crate) struct Initial {
+    pub kind: ListenerKind,
+    pub id: String,
+    pub listener: Box<dyn Listener>,
+    /// Armed: disarm it if init fails.
+    pub user_data: Arc<UserData>,
+}
+
+/// Converts one `chinwag_settings.listeners` element.
+///
+/// # Safety
+/// `spec` and the pointers in it follow the API contract (NULL or valid for the call).
+pub(crate) unsafe fn initial_listener(spec: *const chinwag_initial_listener) -> Result<Initial> {
+    let listeners = spec;
+    let spec = try_versioned!(listeners);
+    let id = spec.id;
+    let id = try_str!(id).to_string();
+    let kind = match spec.kind {
+        CHINWAG_LISTENER_KIND_CONNECTION => ListenerKind::Connection,
+        CHINWAG_LISTENER_KIND_LOGIN => ListenerKind::Login,
+        CHINWAG_LISTENER_KIND_MESSAGE => ListenerKind::Message,
+        CHINWAG_LISTENER_KIND_USER => ListenerKind::User,
+        CHINWAG_LISTENER_KIND_GROUP => ListenerKind::Group,
+        CHINWAG_LISTENER_KIND_CALL => ListenerKind::Call,
+        CHINWAG_LISTENER_KIND_LOG => ListenerKind::Log,
+        other => {
+            return Err(Error::invalid(format!(
+                "listeners[i]->kind {other} is not a CHINWAG_LISTENER_KIND_*"
+            )))
+        }
+    };
+    let listener = spec.listener;
+    if listener.is_null() {
+        return Err(crate::ffi::macros::null_argument("listeners[i]->listener"));
+    }
+    let user_data = UserData::new(spec.user_data, spec.user_data_free);
+    // SAFETY: `listener` is not NULL and, by the contract, points to the struct `kind` names.
+    let listener = unsafe { table_for(kind, listener, &user_data) };
+    let listener = registered(&user_data, listener)?;
+    Ok(Initial {
+        kind,
+        id,
+        listener,
+        user_data,
+    })
+}
+
 /// # Safety
 /// The pointers follow the API contract (NULL or valid for the call).
 unsafe fn add<T: Table>(

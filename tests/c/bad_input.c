@@ -143,6 +143,58 @@ static void init_rejects_bad_settings(void) {
     CHECK(c == NULL);
 }
 
+/* Listeners handed to init: every malformed element fails init, and then none of the
+ * elements' user_data_free runs, not even for the well-formed ones before it. */
+static void init_rejects_bad_initial_listeners(void) {
+    chinwag_client *c = NULL;
+    chinwag_settings s = test_settings(CHINWAG_CONNECT_MODE_AUTO, NULL);
+    chinwag_message_listener ml;
+    chinwag_initial_listener good, bad;
+    const chinwag_initial_listener *list[2];
+    memset(&ml, 0, sizeof ml);
+    ml.struct_size = sizeof ml;
+    memset(&good, 0, sizeof good);
+    good.struct_size = sizeof good;
+    good.kind = CHINWAG_LISTENER_KIND_MESSAGE;
+    good.id = "good";
+    good.listener = &ml;
+    good.user_data_free = count_free;
+    list[0] = &good;
+    list[1] = &bad;
+    s.listeners = list;
+    s.listeners_len = 2;
+
+    bad = good;
+    bad.kind = 42;
+    CHECK_RC(chinwag_client_init("chinwag-app", &s, &c), CHINWAG_RESULT_INVALID_ARGUMENT);
+    message_contains("CHINWAG_LISTENER_KIND_");
+    bad = good;
+    bad.listener = NULL;
+    CHECK_RC(chinwag_client_init("chinwag-app", &s, &c), CHINWAG_RESULT_NULL_ARGUMENT);
+    bad = good;
+    bad.id = "";
+    CHECK_RC(chinwag_client_init("chinwag-app", &s, &c), CHINWAG_RESULT_INVALID_ARGUMENT);
+    bad.id = BAD_UTF8;
+    CHECK_RC(chinwag_client_init("chinwag-app", &s, &c), CHINWAG_RESULT_INVALID_UTF8);
+    bad = good;
+    bad.struct_size = 4;
+    CHECK_RC(chinwag_client_init("chinwag-app", &s, &c), CHINWAG_RESULT_INVALID_ARGUMENT);
+    list[1] = NULL;
+    CHECK_RC(chinwag_client_init("chinwag-app", &s, &c), CHINWAG_RESULT_NULL_ARGUMENT);
+    s.listeners = NULL;
+    CHECK_RC(chinwag_client_init("chinwag-app", &s, &c), CHINWAG_RESULT_NULL_ARGUMENT);
+    CHECK(read_counter(&frees) == 0);
+    CHECK(c == NULL);
+
+    /* Well-formed: registered like any listener; freed with the client. */
+    s.listeners = list;
+    s.listeners_len = 1;
+    CHECK_OK(chinwag_client_init("chinwag-app", &s, &c));
+    CHECK_RC(chinwag_client_remove_message_listener(c, "other"), CHINWAG_RESULT_NOT_FOUND);
+    chinwag_client_free(c);
+    CHECK(read_counter(&frees) == 1);
+}
+
 /* Every client function given a NULL handle. */
 static void null_handle(void) {
     char *out = NULL;
@@ -170,7 +222,7 @@ static void null_handle(void) {
     CHECK_RC(chinwag_client_add_message_listener(NULL, "m", &ml, NULL, count_free), CHINWAG_RESULT_NULL_ARGUMENT);
     CHECK_RC(chinwag_client_remove_message_listener(NULL, "m"), CHINWAG_RESULT_NULL_ARGUMENT);
     message_contains("client");
-    CHECK(read_counter(&frees) == 0);
+    CHECK(read_counter(&frees) == 1);
 }
 
 /* The call family of one live client, with every kind of bad argument. */
@@ -246,12 +298,12 @@ static void bad_arguments(chinwag_client *c) {
     message_contains("struct_size");
     CHECK_RC(chinwag_client_add_user_listener(c, BAD_UTF8, &ul, NULL, count_free), CHINWAG_RESULT_INVALID_UTF8);
     CHECK_RC(chinwag_client_add_group_listener(c, "g", NULL, NULL, count_free), CHINWAG_RESULT_NULL_ARGUMENT);
-    CHECK(read_counter(&frees) == 0);
+    CHECK(read_counter(&frees) == 1);
     CHECK_OK(chinwag_client_add_call_listener(c, "k", &kl, NULL, count_free));
     CHECK_OK(chinwag_client_add_call_listener(c, "k", &kl, NULL, count_free)); /* replaces */
-    CHECK(read_counter(&frees) == 1);
-    CHECK_OK(chinwag_client_remove_call_listener(c, "k"));
     CHECK(read_counter(&frees) == 2);
+    CHECK_OK(chinwag_client_remove_call_listener(c, "k"));
+    CHECK(read_counter(&frees) == 3);
     CHECK_RC(chinwag_client_remove_call_listener(c, "k"), CHINWAG_RESULT_NOT_FOUND);
     message_contains("\"k\"");
     CHECK_RC(chinwag_client_remove_log_listener(c, ""), CHINWAG_RESULT_INVALID_ARGUMENT);
@@ -325,6 +377,7 @@ int main(int argc, char **argv) {
     printf("bad_input: library functions and init\n");
     library_functions();
     init_rejects_bad_settings();
+    init_rejects_bad_initial_listeners();
     null_handle();
 
     c = new_client(CHINWAG_CONNECT_MODE_AUTO, NULL);
@@ -352,8 +405,8 @@ int main(int argc, char **argv) {
 
     printf("bad_input: after free\n");
     chinwag_client_free(c);
-    CHECK(read_counter(&frees) == 3); /* the two call listeners and the log listener */
+    CHECK(read_counter(&frees) == 4); /* + the two call listeners and the log listener */
     after_free(c);
-    CHECK(read_counter(&frees) == 3);
+    CHECK(read_counter(&frees) == 4);
     return finish("bad_input");
 }

@@ -113,6 +113,7 @@ static const char *g_url;
 static const char *g_auth_key;
 
 static inline void read_server(int argc, char **argv) {
+    setvbuf(stdout, NULL, _IOLBF, 0); /* progress lines interleave with stderr in the logs */
     g_url = argc > 1 ? argv[1] : getenv("CHINWAG_URL");
     g_auth_key = argc > 2 ? argv[2] : getenv("CHINWAG_AUTH_KEY");
     if (g_url == NULL || g_auth_key == NULL) {
@@ -166,13 +167,20 @@ static inline void watch_state(void *user_data, const chinwag_state_change *chan
     pthread_mutex_unlock(&g_lock);
 }
 
+/* Events delivered before a listener is added are not replayed to it (init may already have
+ * started connecting): seed the watch from the current status unless an event came first. */
 static inline void add_watch(chinwag_client *c, conn_watch *w) {
     chinwag_connection_listener l;
+    chinwag_connection_state now;
     memset(&l, 0, sizeof l);
     l.struct_size = sizeof l;
     l.on_state_changed = watch_state;
     memset(w, 0, sizeof *w);
     CHECK_OK(chinwag_client_add_connection_listener(c, "watch", &l, w, NULL));
+    CHECK_OK(chinwag_client_connection_status(c, &now));
+    pthread_mutex_lock(&g_lock);
+    if (w->changes == 0) w->state = now;
+    pthread_mutex_unlock(&g_lock);
 }
 
 /* Login completion: stores the result code in an int (initially -1). */

@@ -50,7 +50,7 @@ case $mode in
         # Rust's process-wide state (the tokio runtime, lazily built statics) stays reachable at
         # exit: only definite leaks and real memory errors fail.
         wrap=(valgrind -q --error-exitcode=99 --leak-check=full --show-leak-kinds=definite
-              --errors-for-leak-kinds=definite --num-callers=30) ;;
+              --errors-for-leak-kinds=definite --num-callers=30 --fair-sched=try) ;;
     asan)
         export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0:exitcode=98}
         wrap=() ;;
@@ -63,7 +63,7 @@ failures=()
 for program in "$@"; do
     name=$(basename "$program")
     start=$(date +%s)
-    if timeout 900 "${wrap[@]}" "$program" "$url" "$key"; then
+    if timeout -k 10 600 "${wrap[@]}" "$program" "$url" "$key"; then
         passed=$((passed + 1))
         echo "run.sh: $name passed ($mode, $(( $(date +%s) - start )) s)"
     else

@@ -70,9 +70,14 @@ static void on_log(void *user_data, const chinwag_log_record *r) {
     }
 }
 
+/* A client on the memory store; its connection watch is registered by init itself, so it hears
+ * the first CONNECTING and CONNECTED of a restored session. */
 static chinwag_client *client_with(store_handle *h, conn_watch *w) {
     chinwag_settings s = test_settings(CHINWAG_CONNECT_MODE_AUTO, NULL);
     chinwag_session_store store;
+    chinwag_connection_listener l;
+    chinwag_initial_listener initial;
+    const chinwag_initial_listener *listeners[1];
     chinwag_client *c = NULL;
     memset(&store, 0, sizeof store);
     store.struct_size = sizeof store;
@@ -83,9 +88,21 @@ static chinwag_client *client_with(store_handle *h, conn_watch *w) {
     store.user_data_free = handle_free;
     s.session_store = &store;
     s.log = on_log;
+    memset(w, 0, sizeof *w);
+    memset(&l, 0, sizeof l);
+    l.struct_size = sizeof l;
+    l.on_state_changed = watch_state;
+    memset(&initial, 0, sizeof initial);
+    initial.struct_size = sizeof initial;
+    initial.kind = CHINWAG_LISTENER_KIND_CONNECTION;
+    initial.id = "watch";
+    initial.listener = &l;
+    initial.user_data = w;
+    listeners[0] = &initial;
+    s.listeners = listeners;
+    s.listeners_len = 1;
     CHECK_OK(chinwag_client_init("chinwag-app", &s, &c));
     if (c == NULL) exit(1);
-    add_watch(c, w);
     return c;
 }
 
@@ -116,6 +133,7 @@ int main(int argc, char **argv) {
     CHECK(json != NULL && strstr(json, "\"uid\":\"ivan\"") != NULL);
     chinwag_string_free(json);
     WAIT_FOR(w.state == CHINWAG_CONNECTION_STATE_CONNECTED);
+    CHECK(w.changes == 2); /* DISCONNECTED -> CONNECTING -> CONNECTED, all heard */
     printf("session_store: logout clears it\n");
     CHECK(logout_and_wait(c) == 0);
     WAIT_FOR(mem.clears == 1 && mem.json == NULL);
