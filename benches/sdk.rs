@@ -139,6 +139,9 @@ impl ServerProc {
     }
 
     fn stop(&mut self) {
+        if let Ok(Some(_)) = self.child.try_wait() {
+            return;
+        }
         let _ = Command::new("kill").args(["-TERM", &self.pid()]).status();
         let deadline = Instant::now() + Duration::from_secs(10);
         while Instant::now() < deadline {

@@ -88,8 +88,12 @@ pub async fn upgrade(
         }
     };
     let admission = admit(&app, &headers, &params).await;
+    // Small I/O buffers: chat frames are small and idle sockets are the common case, so
+    // memory per socket matters more than syscalls per large frame.
     ws.max_message_size(MAX_FRAME_BYTES)
         .max_frame_size(MAX_FRAME_BYTES)
+        .read_buffer_size(8 * 1024)
+        .write_buffer_size(8 * 1024)
         .on_upgrade(move |socket| async move {
             match admission {
                 Ok(a) => session::run(app, socket, a).await,
