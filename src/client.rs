@@ -158,14 +158,6 @@ pub struct Client {
     task_ended: Mutex<Option<std::sync::mpsc::Receiver<()>>>,
 }
 
-fn text_error(e: String) -> Error {
-    if e.contains("limit") {
-        Error::new(ErrorCode::TextTooLong, e)
-    } else {
-        Error::invalid(e)
-    }
-}
-
 fn check_id(kind: &str, value: &str) -> Result<()> {
     limits::check_id(kind, value).map_err(Error::invalid)
 }
@@ -325,10 +317,7 @@ impl Client {
             }
         };
         let inner = self.inner.clone();
-        let done = match done {
-            Some(cb) => Completer::new(inner.dispatch.clone(), cb),
-            None => Completer::ignore(inner.dispatch.clone()),
-        };
+        let done = Completer::optional(inner.dispatch.clone(), done);
         runtime.spawn(async move {
             let result = async {
                 let (token, app_id, user) = call(inner.http.clone()).await?;
@@ -368,10 +357,7 @@ impl Client {
     pub fn logout(&self, done: Option<Callback<()>>) -> Result<()> {
         let runtime = crate::runtime::get()?;
         let inner = self.inner.clone();
-        let done = match done {
-            Some(cb) => Completer::new(inner.dispatch.clone(), cb),
-            None => Completer::ignore(inner.dispatch.clone()),
-        };
+        let done = Completer::optional(inner.dispatch.clone(), done);
         inner.dispatch.bump_epoch();
         let (tx, rx) = tokio::sync::oneshot::channel();
         inner.command(Command::Logout(tx));
@@ -422,7 +408,7 @@ impl Client {
     ) -> Result<String> {
         check_id("receiver", &message.receiver)?;
         if let Some(t) = &message.text {
-            limits::check_text(t).map_err(text_error)?;
+            limits::check_text(t)?;
         }
         let muid = match &message.muid {
             Some(m) => {
@@ -439,10 +425,7 @@ impl Client {
         }
         message.muid = Some(muid.clone());
         let dispatch = self.inner.dispatch.clone();
-        let done = match done {
-            Some(cb) => Completer::new(dispatch, cb),
-            None => Completer::ignore(dispatch),
-        };
+        let done = Completer::optional(dispatch, done);
         self.inner.command(Command::Send(Pending { message, done }));
         Ok(muid)
     }
@@ -455,7 +438,7 @@ impl Client {
         text: &str,
         done: Option<Callback<Message>>,
     ) -> Result<String> {
-        limits::check_text(text).map_err(text_error)?;
+        limits::check_text(text)?;
         self.send_message(NewMessage::text(receiver_type, receiver, text), done)
     }
 

@@ -41,6 +41,14 @@ impl<T: Send + 'static> Completer<T> {
         }
     }
 
+    /// A completer for an optional callback (nobody listens when it is `None`).
+    pub fn optional(dispatch: Arc<Shared>, callback: Option<Callback<T>>) -> Self {
+        match callback {
+            Some(cb) => Completer::new(dispatch, cb),
+            None => Completer::ignore(dispatch),
+        }
+    }
+
     /// A completer nobody listens to.
     pub fn ignore(dispatch: Arc<Shared>) -> Self {
         Completer {

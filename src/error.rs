@@ -181,6 +181,17 @@ impl Error {
     }
 }
 
+impl From<chinwag_protocol::limits::TextError> for Error {
+    fn from(e: chinwag_protocol::limits::TextError) -> Self {
+        match e {
+            chinwag_protocol::limits::TextError::TooLong(_) => {
+                Error::new(ErrorCode::TextTooLong, e.to_string())
+            }
+            chinwag_protocol::limits::TextError::Empty => Error::invalid(e.to_string()),
+        }
+    }
+}
+
 impl std::fmt::Display for Error {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{}: {}", self.code.name(), self.message)

@@ -34,16 +34,30 @@ pub fn check_id(kind: &str, value: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// Why a message text was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TextError {
+    Empty,
+    /// Longer than [`MAX_TEXT_BYTES`]; carries the length in bytes.
+    TooLong(usize),
+}
+
+impl std::fmt::Display for TextError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            TextError::Empty => f.write_str("text must not be empty"),
+            TextError::TooLong(n) => write!(f, "text is {n} bytes; the limit is {MAX_TEXT_BYTES}"),
+        }
+    }
+}
+
 /// Checks a message text.
-pub fn check_text(text: &str) -> Result<(), String> {
+pub fn check_text(text: &str) -> Result<(), TextError> {
     if text.is_empty() {
-        return Err("text must not be empty".into());
+        return Err(TextError::Empty);
     }
     if text.len() > MAX_TEXT_BYTES {
-        return Err(format!(
-            "text is {} bytes; the limit is {MAX_TEXT_BYTES}",
-            text.len()
-        ));
+        return Err(TextError::TooLong(text.len()));
     }
     Ok(())
 }
@@ -66,6 +80,9 @@ mod tests {
         assert!(check_text("hi").is_ok());
         assert!(check_text("").is_err());
         assert!(check_text(&"x".repeat(MAX_TEXT_BYTES)).is_ok());
-        assert!(check_text(&"x".repeat(MAX_TEXT_BYTES + 1)).is_err());
+        assert_eq!(
+            check_text(&"x".repeat(MAX_TEXT_BYTES + 1)),
+            Err(TextError::TooLong(MAX_TEXT_BYTES + 1))
+        );
     }
 }

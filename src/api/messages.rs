@@ -35,13 +35,7 @@ impl Client {
             return Err(Error::invalid("an edit needs text, data or metadata"));
         }
         if let Some(t) = text {
-            chinwag_protocol::limits::check_text(t).map_err(|e| {
-                if e.contains("limit") {
-                    Error::new(ErrorCode::TextTooLong, e)
-                } else {
-                    Error::invalid(e)
-                }
-            })?;
+            chinwag_protocol::limits::check_text(t)?;
         }
         let frame = ClientFrame::Edit {
             req: String::new(),

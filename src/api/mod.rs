@@ -29,10 +29,7 @@ impl Client {
             .ok_or_else(|| Error::new(ErrorCode::NotLoggedIn, "log in first"))?;
         let runtime = crate::runtime::get()?;
         let dispatch = self.inner().dispatch.clone();
-        let done = match done {
-            Some(cb) => Completer::new(dispatch, cb),
-            None => Completer::ignore(dispatch),
-        };
+        let done = Completer::optional(dispatch, done);
         let http = self.inner().http.clone();
         runtime.spawn(async move {
             done.complete(call(http, session.token).await);

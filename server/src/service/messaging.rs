@@ -1,7 +1,7 @@
 //! Messages, edits, deletes, receipts, typing and transient messages.
 
 use chinwag_protocol::frames::{Feature, TransientMessage, TypingIndicator, TypingTarget};
-use chinwag_protocol::limits::check_text;
+use chinwag_protocol::limits::{check_text, TextError};
 use chinwag_protocol::model::{
     group_conversation_id, user_conversation_id, Category, Message, NewMessage, Receipt,
     ReceiptKind, ReceiverType, Scope, MEDIA_TYPES,
@@ -17,11 +17,10 @@ use super::{
 use crate::hub::Origin;
 use crate::store::{self, now_ms};
 
-fn text_error(e: String) -> ApiError {
-    if e.contains("limit") {
-        ApiError::new(ErrorCode::TextTooLong, e)
-    } else {
-        invalid(e)
+fn text_error(e: TextError) -> ApiError {
+    match e {
+        TextError::TooLong(_) => ApiError::new(ErrorCode::TextTooLong, e.to_string()),
+        TextError::Empty => invalid(e.to_string()),
     }
 }
 
