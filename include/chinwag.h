@@ -21,14 +21,65 @@
 // `chinwag_client_free`; every other `chinwag_client_*` function takes it first.
 typedef struct chinwag_client chinwag_client;
 
+// A conversation's history request: opaque.
+typedef struct chinwag_messages_request chinwag_messages_request;
+
 // The answer slot of a `load` callback: opaque; valid only during that callback, on its
 // thread. Filled with `chinwag_store_reply_set`.
 typedef struct chinwag_store_reply chinwag_store_reply;
+
+// A user list request: opaque.
+typedef struct chinwag_users_request chinwag_users_request;
 
 // The outcome of a fallible call: 0 (`CHINWAG_RESULT_OK`) or one of the `CHINWAG_RESULT_*`
 // codes. Codes are grouped by family (hundreds digit: 1 arguments, 2 client state, 3 network,
 // 4 the server said no, 5 send queue, 9 this library) and never reused.
 typedef uint32_t chinwag_result;
+
+// Whom a message, typing indicator or transient message is for. `CHINWAG_RECEIVER_TYPE_*`.
+typedef uint32_t chinwag_receiver_type;
+
+// Audio or video. `CHINWAG_CALL_TYPE_*`.
+typedef uint32_t chinwag_call_type;
+
+// An error: of a completion, or reported by a listener.
+typedef struct chinwag_error {
+  // The `CHINWAG_RESULT_*` code.
+  chinwag_result code;
+  // The code's name, e.g. `"NOT_CONNECTED"`.
+  const char *name;
+  // A readable message.
+  const char *message;
+  // `{"code":..,"name":..,"message":..}`.
+  const char *json;
+} chinwag_error;
+
+// A call's signalling state.
+typedef struct chinwag_call {
+  const char *session_id;
+  const char *initiator;
+  // `CHINWAG_RECEIVER_TYPE_*`.
+  chinwag_receiver_type receiver_type;
+  const char *receiver;
+  // `"audio"` or `"video"`.
+  const char *call_type;
+  // `"initiated"`, `"ongoing"`, `"rejected"`, `"busy"`, `"cancelled"`, `"unanswered"` or
+  // `"ended"`.
+  const char *status;
+  // Who caused the latest status change.
+  const char *by;
+  int64_t initiated_at;
+  // 0 unless joined.
+  int64_t joined_at;
+  // 0 unless ended.
+  int64_t ended_at;
+  const char *json;
+} chinwag_call;
+
+// Completion of a call operation with the call's new state; as `chinwag_user_done_cb`.
+typedef void (*chinwag_call_done_cb)(void *user_data,
+                                     const struct chinwag_error *error,
+                                     const struct chinwag_call *call);
 
 // How the client connects. `CHINWAG_CONNECT_MODE_*`.
 typedef uint32_t chinwag_connect_mode;
@@ -189,18 +240,6 @@ typedef struct chinwag_settings {
   size_t listeners_len;
 } chinwag_settings;
 
-// An error: of a completion, or reported by a listener.
-typedef struct chinwag_error {
-  // The `CHINWAG_RESULT_*` code.
-  chinwag_result code;
-  // The code's name, e.g. `"NOT_CONNECTED"`.
-  const char *name;
-  // A readable message.
-  const char *message;
-  // `{"code":..,"name":..,"message":..}`.
-  const char *json;
-} chinwag_error;
-
 // Online status of a user. `CHINWAG_USER_STATUS_*`.
 typedef uint32_t chinwag_user_status;
 
@@ -221,17 +260,24 @@ typedef struct chinwag_user {
   const char *json;
 } chinwag_user;
 
-// Completion of `chinwag_client_login` / `chinwag_client_login_with_token`: exactly one call,
-// on the dispatcher thread. On success `error` is NULL and `user` the logged-in user; on
+// Completion with a user (`chinwag_client_login`, `chinwag_client_login_with_token`,
+// `chinwag_client_get_user`): exactly one call. On success `error` is NULL and `user` set; on
 // failure (including `CANCELLED` when the client is freed first) `user` is NULL. Both are
 // valid only during the call.
-typedef void (*chinwag_login_cb)(void *user_data,
-                                 const struct chinwag_error *error,
-                                 const struct chinwag_user *user);
+typedef void (*chinwag_user_done_cb)(void *user_data,
+                                     const struct chinwag_error *error,
+                                     const struct chinwag_user *user);
 
-// Completion of `chinwag_client_logout`: exactly one call, on the dispatcher thread; `error`
-// is NULL on success, else valid only during the call (the local session is purged either way).
-typedef void (*chinwag_logout_cb)(void *user_data, const struct chinwag_error *error);
+// Completion of a login (a `chinwag_user_done_cb`).
+typedef chinwag_user_done_cb chinwag_login_cb;
+
+// Completion without a value (logout, leave a group, kick, ...): exactly one call; `error` is
+// NULL on success, else valid only during the call.
+typedef void (*chinwag_done_cb)(void *user_data, const struct chinwag_error *error);
+
+// Completion of `chinwag_client_logout` (a `chinwag_done_cb`); the local session is purged
+// either way.
+typedef chinwag_done_cb chinwag_logout_cb;
 
 // A connection state (behaviour contract, section 3). `CHINWAG_CONNECTION_STATE_*`.
 typedef uint32_t chinwag_connection_state;
@@ -241,9 +287,6 @@ typedef uint32_t chinwag_network;
 
 // A platform app-state hint. `CHINWAG_APP_STATE_*`.
 typedef uint32_t chinwag_app_state;
-
-// Whom a message, typing indicator or transient message is for. `CHINWAG_RECEIVER_TYPE_*`.
-typedef uint32_t chinwag_receiver_type;
 
 // A stored message (text, media or custom).
 typedef struct chinwag_message {
@@ -276,13 +319,127 @@ typedef struct chinwag_message {
   const char *json;
 } chinwag_message;
 
-// Completion of a send: exactly one call, on the dispatcher thread. On success `error` is
+// Completion with a message (sends, edits, deletes): exactly one call. On success `error` is
 // NULL and `message` the stored message; on failure `message` is NULL and `error` says why
-// (`QUEUE_FULL`, `QUEUE_EXPIRED`, `DISCONNECTED`, `LOGGED_OUT`, `CANCELLED`, a server
-// refusal, ...). Both are valid only during the call.
+// (`QUEUE_FULL`, `QUEUE_EXPIRED`, `DISCONNECTED`, `LOGGED_OUT`, `CANCELLED`, `FORBIDDEN`, a
+// server refusal, ...). Both are valid only during the call.
 typedef void (*chinwag_send_cb)(void *user_data,
                                 const struct chinwag_error *error,
                                 const struct chinwag_message *message);
+
+// Who may join a group. `CHINWAG_GROUP_TYPE_*`.
+typedef uint32_t chinwag_group_type;
+
+// A group.
+typedef struct chinwag_group {
+  const char *guid;
+  const char *name;
+  // `CHINWAG_GROUP_TYPE_*`.
+  chinwag_group_type group_type;
+  // Nullable.
+  const char *description;
+  // The owner's uid.
+  const char *owner;
+  uint64_t members_count;
+  int64_t created_at;
+  // The logged-in user's scope (`"participant"`, `"moderator"`, `"admin"`); NULL when not a
+  // member.
+  const char *scope;
+  // The group's metadata as JSON (`{}` when none).
+  const char *metadata_json;
+  const char *json;
+} chinwag_group;
+
+// A member of a group.
+typedef struct chinwag_group_member {
+  struct chinwag_user user;
+  // `"participant"`, `"moderator"` or `"admin"`.
+  const char *scope;
+  int64_t joined_at;
+  const char *json;
+} chinwag_group_member;
+
+// What happened to a group member. `CHINWAG_GROUP_ACTION_*`.
+typedef uint32_t chinwag_group_action;
+
+// A change to a group's membership.
+typedef struct chinwag_group_member_event {
+  // `CHINWAG_GROUP_ACTION_*`.
+  chinwag_group_action action;
+  const char *guid;
+  const char *group_name;
+  // The member affected.
+  const char *member;
+  // Who did it.
+  const char *by;
+  // Scope after the change (`"participant"`, `"moderator"`, `"admin"`); nullable.
+  const char *scope;
+  // Scope before a scope change; nullable.
+  const char *old_scope;
+  int64_t at;
+  const char *json;
+} chinwag_group_member_event;
+
+// What a receipt reports. `CHINWAG_RECEIPT_KIND_*`.
+typedef uint32_t chinwag_receipt_kind;
+
+// "`by` received (or read) everything up to `message_id` in this conversation."
+typedef struct chinwag_receipt {
+  // `CHINWAG_RECEIPT_KIND_*`.
+  chinwag_receipt_kind kind;
+  // Who received or read.
+  const char *by;
+  int64_t message_id;
+  // The sender of `message_id`.
+  const char *message_sender;
+  const char *conversation_id;
+  // `CHINWAG_RECEIVER_TYPE_*` of `message_id`.
+  chinwag_receiver_type receiver_type;
+  const char *receiver;
+  int64_t at;
+  const char *json;
+} chinwag_receipt;
+
+// Completion with a group; as `chinwag_user_done_cb`.
+typedef void (*chinwag_group_done_cb)(void *user_data,
+                                      const struct chinwag_error *error,
+                                      const struct chinwag_group *group);
+
+// A page of groups.
+typedef struct chinwag_group_page {
+  const struct chinwag_group *items;
+  size_t len;
+  // Pass as `after` to fetch the next page; NULL on the last page.
+  const char *next_after;
+  // `{"groups":[..],"next_after":..}`.
+  const char *json;
+} chinwag_group_page;
+
+// Completion with a page of groups; as `chinwag_user_done_cb`.
+typedef void (*chinwag_group_page_done_cb)(void *user_data,
+                                           const struct chinwag_error *error,
+                                           const struct chinwag_group_page *page);
+
+// The members of a group.
+typedef struct chinwag_member_list {
+  const struct chinwag_group_member *items;
+  size_t len;
+  // `{"members":[..]}`.
+  const char *json;
+} chinwag_member_list;
+
+// Completion with a list of group members; as `chinwag_user_done_cb`.
+typedef void (*chinwag_member_list_done_cb)(void *user_data,
+                                            const struct chinwag_error *error,
+                                            const struct chinwag_member_list *list);
+
+// A member's rights in a group. `CHINWAG_SCOPE_*`.
+typedef uint32_t chinwag_scope;
+
+// Completion with one group member; as `chinwag_user_done_cb`.
+typedef void (*chinwag_member_done_cb)(void *user_data,
+                                       const struct chinwag_error *error,
+                                       const struct chinwag_group_member *member);
 
 // Why the connection state changed. `CHINWAG_STATE_REASON_*`; `chinwag_state_reason_name`
 // names them.
@@ -378,26 +535,6 @@ typedef struct chinwag_typing {
 // A typing indicator event.
 typedef void (*chinwag_typing_cb)(void *user_data, const struct chinwag_typing *typing);
 
-// What a receipt reports. `CHINWAG_RECEIPT_KIND_*`.
-typedef uint32_t chinwag_receipt_kind;
-
-// "`by` received (or read) everything up to `message_id` in this conversation."
-typedef struct chinwag_receipt {
-  // `CHINWAG_RECEIPT_KIND_*`.
-  chinwag_receipt_kind kind;
-  // Who received or read.
-  const char *by;
-  int64_t message_id;
-  // The sender of `message_id`.
-  const char *message_sender;
-  const char *conversation_id;
-  // `CHINWAG_RECEIVER_TYPE_*` of `message_id`.
-  chinwag_receiver_type receiver_type;
-  const char *receiver;
-  int64_t at;
-  const char *json;
-} chinwag_receipt;
-
 // A receipt event.
 typedef void (*chinwag_receipt_cb)(void *user_data, const struct chinwag_receipt *receipt);
 
@@ -470,27 +607,6 @@ typedef struct chinwag_user_listener {
   chinwag_presence_cb on_user_offline;
 } chinwag_user_listener;
 
-// What happened to a group member. `CHINWAG_GROUP_ACTION_*`.
-typedef uint32_t chinwag_group_action;
-
-// A change to a group's membership.
-typedef struct chinwag_group_member_event {
-  // `CHINWAG_GROUP_ACTION_*`.
-  chinwag_group_action action;
-  const char *guid;
-  const char *group_name;
-  // The member affected.
-  const char *member;
-  // Who did it.
-  const char *by;
-  // Scope after the change (`"participant"`, `"moderator"`, `"admin"`); nullable.
-  const char *scope;
-  // Scope before a scope change; nullable.
-  const char *old_scope;
-  int64_t at;
-  const char *json;
-} chinwag_group_member_event;
-
 // A group membership event.
 typedef void (*chinwag_group_member_cb)(void *user_data,
                                         const struct chinwag_group_member_event *event);
@@ -507,28 +623,6 @@ typedef struct chinwag_group_listener {
   chinwag_group_member_cb on_member_scope_changed;
   chinwag_group_member_cb on_member_added;
 } chinwag_group_listener;
-
-// A call's signalling state.
-typedef struct chinwag_call {
-  const char *session_id;
-  const char *initiator;
-  // `CHINWAG_RECEIVER_TYPE_*`.
-  chinwag_receiver_type receiver_type;
-  const char *receiver;
-  // `"audio"` or `"video"`.
-  const char *call_type;
-  // `"initiated"`, `"ongoing"`, `"rejected"`, `"busy"`, `"cancelled"`, `"unanswered"` or
-  // `"ended"`.
-  const char *status;
-  // Who caused the latest status change.
-  const char *by;
-  int64_t initiated_at;
-  // 0 unless joined.
-  int64_t joined_at;
-  // 0 unless ended.
-  int64_t ended_at;
-  const char *json;
-} chinwag_call;
 
 // A call event.
 typedef void (*chinwag_call_cb)(void *user_data, const struct chinwag_call *call);
@@ -553,6 +647,73 @@ typedef struct chinwag_log_listener {
   size_t struct_size;
   chinwag_log_cb on_log;
 } chinwag_log_listener;
+
+// Options of `chinwag_messages_request_new`. Versioned: zero-initialise, set `struct_size`;
+// zero / NULL fields mean "no filter" or the default.
+typedef struct chinwag_messages_request_options {
+  // `sizeof(chinwag_messages_request_options)`.
+  size_t struct_size;
+  // Messages per page, 1-100; 0 means 30.
+  uint32_t limit;
+  // Only this category: `"message"` or `"custom"`; NULL for all.
+  const char *category;
+  // Only this type (`"text"`, `"image"`, a custom type, ...); NULL for all.
+  const char *message_type;
+  // Start paging around this message id: previous pages end below it, next pages start
+  // above it (e.g. the last message the app has, after a gap notice). 0: previous pages
+  // start from the newest message, next pages from the oldest.
+  int64_t from_message_id;
+} chinwag_messages_request_options;
+
+// A page of a conversation's history, oldest first.
+typedef struct chinwag_message_page {
+  const struct chinwag_message *items;
+  size_t len;
+  // More messages lie beyond this page in the direction fetched.
+  bool has_more;
+  // `{"messages":[..],"has_more":..}`.
+  const char *json;
+} chinwag_message_page;
+
+// Completion with a page of messages; as `chinwag_user_done_cb`.
+typedef void (*chinwag_message_page_done_cb)(void *user_data,
+                                             const struct chinwag_error *error,
+                                             const struct chinwag_message_page *page);
+
+// Options of `chinwag_users_request_new`. Versioned: zero-initialise, set `struct_size`.
+typedef struct chinwag_users_request_options {
+  // `sizeof(chinwag_users_request_options)`.
+  size_t struct_size;
+  // Users per page, 1-100; 0 means 30.
+  uint32_t limit;
+  // Only users whose uid or name contains this; NULL for all.
+  const char *search;
+  // Only `"online"` or `"offline"` users; NULL for all.
+  const char *status;
+  // Only users with this role; NULL for all.
+  const char *role;
+} chinwag_users_request_options;
+
+// A page (or complete list) of users.
+typedef struct chinwag_user_page {
+  const struct chinwag_user *items;
+  size_t len;
+  // More users can be fetched with the same request (false for complete lists).
+  bool has_more;
+  // `{"users":[..],"has_more":..}`.
+  const char *json;
+} chinwag_user_page;
+
+// Completion with a page (or list) of users; as `chinwag_user_done_cb`.
+typedef void (*chinwag_user_page_done_cb)(void *user_data,
+                                          const struct chinwag_error *error,
+                                          const struct chinwag_user_page *page);
+
+// An audio call.
+#define CHINWAG_CALL_TYPE_AUDIO 0
+
+// A video call.
+#define CHINWAG_CALL_TYPE_VIDEO 1
 
 // Login connects, init with a saved session reconnects, drops come back by themselves
 // (the behaviour contract's `auto_connect`, the default).
@@ -706,6 +867,21 @@ typedef struct chinwag_log_listener {
 // `listener` points to a `chinwag_log_listener`.
 #define CHINWAG_LISTENER_KIND_LOG 6
 
+// Anyone may join.
+#define CHINWAG_GROUP_TYPE_PUBLIC 0
+
+// Members are added by an admin.
+#define CHINWAG_GROUP_TYPE_PRIVATE 1
+
+// Reads and posts.
+#define CHINWAG_SCOPE_PARTICIPANT 0
+
+// Also kicks, bans and deletes others' messages.
+#define CHINWAG_SCOPE_MODERATOR 1
+
+// Also adds members and changes scopes.
+#define CHINWAG_SCOPE_ADMIN 2
+
 // No socket and no attempt planned: initially, after disconnect or logout.
 #define CHINWAG_CONNECTION_STATE_DISCONNECTED 0
 
@@ -829,6 +1005,55 @@ const char *chinwag_version(void);
 
 // The ABI version this library implements (`CHINWAG_ABI_VERSION`). Thread-safe.
 uint32_t chinwag_abi_version(void);
+
+// Calls a user or a group (`receiver_type`, `receiver`). The receiver's clients hear
+// `on_incoming_call_received`; `done` gets the call in status `"initiated"`. Then the caller's
+// call listener hears it accepted, rejected (or busy), or cancelled as unanswered after the
+// server's timeout (45 s by default).
+//
+// `out_session_id`: optional; receives the call's session id at once (free with
+// `chinwag_string_free`).
+chinwag_result chinwag_client_initiate_call(const struct chinwag_client *client,
+                                            chinwag_receiver_type receiver_type,
+                                            const char *receiver,
+                                            chinwag_call_type call_type,
+                                            chinwag_call_done_cb done,
+                                            void *user_data,
+                                            char **out_session_id);
+
+// Accepts incoming call `session_id`: the caller hears `on_outgoing_call_accepted`; `done`
+// gets the call in status `"ongoing"`. `FORBIDDEN` when the call is not for this user.
+chinwag_result chinwag_client_accept_call(const struct chinwag_client *client,
+                                          const char *session_id,
+                                          chinwag_call_done_cb done,
+                                          void *user_data);
+
+// Rejects incoming call `session_id`, as `"busy"` when `busy` is true, else `"rejected"`: the
+// caller hears `on_outgoing_call_rejected`.
+chinwag_result chinwag_client_reject_call(const struct chinwag_client *client,
+                                          const char *session_id,
+                                          bool busy,
+                                          chinwag_call_done_cb done,
+                                          void *user_data);
+
+// Cancels outgoing call `session_id` before it is answered: the receivers hear
+// `on_incoming_call_cancelled`.
+chinwag_result chinwag_client_cancel_call(const struct chinwag_client *client,
+                                          const char *session_id,
+                                          chinwag_call_done_cb done,
+                                          void *user_data);
+
+// Ends ongoing call `session_id` (either side): the other side hears `on_call_ended`.
+chinwag_result chinwag_client_end_call(const struct chinwag_client *client,
+                                       const char *session_id,
+                                       chinwag_call_done_cb done,
+                                       void *user_data);
+
+// The call this client is in (ringing or ongoing), as a copy the caller owns: `*out_call`
+// receives it (free with `chinwag_call_free`), or NULL when there is none. Errors:
+// `NULL_ARGUMENT`, `CLIENT_FREED`. Thread-safe.
+chinwag_result chinwag_client_active_call(const struct chinwag_client *client,
+                                          struct chinwag_call **out_call);
 
 // Creates a client for app `app_id` and writes its handle to `*out`.
 //
@@ -1013,6 +1238,60 @@ chinwag_result chinwag_client_send_transient(const struct chinwag_client *client
                                              const char *receiver,
                                              const char *data_json);
 
+// An owned copy of a message payload (e.g. one handed to a callback). `*out` receives it on
+// success; free it with `chinwag_message_free`. `src` is borrowed for the call. Errors:
+// `NULL_ARGUMENT`, `INVALID_ARGUMENT` (not a payload of this library). Thread-safe.
+chinwag_result chinwag_message_copy(const struct chinwag_message *src,
+                                    struct chinwag_message **out);
+
+// Frees a copy from `chinwag_message_copy`. NULL: no-op. Anything else than a live copy is
+// refused (see the module rules). Thread-safe.
+void chinwag_message_free(struct chinwag_message *copy);
+
+// An owned copy of a user payload; as `chinwag_message_copy`, freed with `chinwag_user_free`.
+chinwag_result chinwag_user_copy(const struct chinwag_user *src, struct chinwag_user **out);
+
+// Frees a copy from `chinwag_user_copy`; as `chinwag_message_free`.
+void chinwag_user_free(struct chinwag_user *copy);
+
+// An owned copy of a group payload; as `chinwag_message_copy`, freed with
+// `chinwag_group_free`.
+chinwag_result chinwag_group_copy(const struct chinwag_group *src, struct chinwag_group **out);
+
+// Frees a copy from `chinwag_group_copy`; as `chinwag_message_free`.
+void chinwag_group_free(struct chinwag_group *copy);
+
+// An owned copy of a group member payload (e.g. an item of a member list); as
+// `chinwag_message_copy`, freed with `chinwag_group_member_free`.
+chinwag_result chinwag_group_member_copy(const struct chinwag_group_member *src,
+                                         struct chinwag_group_member **out);
+
+// Frees a copy from `chinwag_group_member_copy`; as `chinwag_message_free`.
+void chinwag_group_member_free(struct chinwag_group_member *copy);
+
+// An owned copy of a group membership event; as `chinwag_message_copy`, freed with
+// `chinwag_group_member_event_free`.
+chinwag_result chinwag_group_member_event_copy(const struct chinwag_group_member_event *src,
+                                               struct chinwag_group_member_event **out);
+
+// Frees a copy from `chinwag_group_member_event_copy`; as `chinwag_message_free`.
+void chinwag_group_member_event_free(struct chinwag_group_member_event *copy);
+
+// An owned copy of a call payload; as `chinwag_message_copy`, freed with `chinwag_call_free`.
+chinwag_result chinwag_call_copy(const struct chinwag_call *src, struct chinwag_call **out);
+
+// Frees a copy from `chinwag_call_copy` or `chinwag_client_active_call`; as
+// `chinwag_message_free`.
+void chinwag_call_free(struct chinwag_call *copy);
+
+// An owned copy of a receipt payload; as `chinwag_message_copy`, freed with
+// `chinwag_receipt_free`.
+chinwag_result chinwag_receipt_copy(const struct chinwag_receipt *src,
+                                    struct chinwag_receipt **out);
+
+// Frees a copy from `chinwag_receipt_copy`; as `chinwag_message_free`.
+void chinwag_receipt_free(struct chinwag_receipt *copy);
+
 // The name of a result code, e.g. `"NOT_LOGGED_IN"` for `CHINWAG_RESULT_NOT_LOGGED_IN`, as a
 // static NUL-terminated string; `"UNKNOWN"` for a number that is no code.
 //
@@ -1041,6 +1320,99 @@ chinwag_result chinwag_last_error_message(char *buf, size_t len, size_t *written
 // `string` must come from this library and not be freed twice; never pass strings that were
 // borrowed in a callback. Thread-safe.
 void chinwag_string_free(char *string);
+
+// Creates group `guid` named `name` (both non-empty; `guid` of ASCII letters, digits, `-_.@`)
+// owned by the logged-in user, who becomes its admin. `done` gets the new group; `FORBIDDEN`
+// if the guid is taken. See the module rules for errors.
+chinwag_result chinwag_client_create_group(const struct chinwag_client *client,
+                                           const char *guid,
+                                           const char *name,
+                                           chinwag_group_type group_type,
+                                           chinwag_group_done_cb done,
+                                           void *user_data);
+
+// Fetches group `guid` (its `scope` says the logged-in user's rights). `done` gets the group;
+// `NOT_FOUND`, or `FORBIDDEN` for a private group the user is not in.
+chinwag_result chinwag_client_get_group(const struct chinwag_client *client,
+                                        const char *guid,
+                                        chinwag_group_done_cb done,
+                                        void *user_data);
+
+// Joins public group `guid`; members hear `on_member_joined`. `done` gets the group;
+// `FORBIDDEN` for private groups and banned users.
+chinwag_result chinwag_client_join_group(const struct chinwag_client *client,
+                                         const char *guid,
+                                         chinwag_group_done_cb done,
+                                         void *user_data);
+
+// Leaves group `guid`; the remaining members hear `on_member_left`. `FORBIDDEN` for the
+// owner and non-members.
+chinwag_result chinwag_client_leave_group(const struct chinwag_client *client,
+                                          const char *guid,
+                                          chinwag_done_cb done,
+                                          void *user_data);
+
+// Lists groups: the user's own (`joined` true) or the public ones, one page of `limit` (1-100;
+// 0 means 30) after cursor `after` (nullable: from the start; else the previous page's
+// `next_after`). `done` gets the page.
+chinwag_result chinwag_client_list_groups(const struct chinwag_client *client,
+                                          bool joined,
+                                          const char *after,
+                                          uint32_t limit,
+                                          chinwag_group_page_done_cb done,
+                                          void *user_data);
+
+// The members of group `guid`. `done` gets the list; `FORBIDDEN` for a private group the user
+// is not in.
+chinwag_result chinwag_client_group_members(const struct chinwag_client *client,
+                                            const char *guid,
+                                            chinwag_member_list_done_cb done,
+                                            void *user_data);
+
+// Adds `count` users to group `guid` (admins only): `uids[i]` with scope `scopes[i]`, or as
+// participants when `scopes` is NULL. Both arrays are borrowed for the call. Members and the
+// added users hear `on_member_added`. `done` gets the added members. `INVALID_ARGUMENT` when
+// `count` is 0 or above 100.
+chinwag_result chinwag_client_add_group_members(const struct chinwag_client *client,
+                                                const char *guid,
+                                                const char *const *uids,
+                                                const chinwag_scope *scopes,
+                                                size_t count,
+                                                chinwag_member_list_done_cb done,
+                                                void *user_data);
+
+// Kicks `uid` out of group `guid` (moderators and admins; they may rejoin a public group).
+// Members and `uid` hear `on_member_kicked`.
+chinwag_result chinwag_client_kick_group_member(const struct chinwag_client *client,
+                                                const char *guid,
+                                                const char *uid,
+                                                chinwag_done_cb done,
+                                                void *user_data);
+
+// Bans `uid` from group `guid` (moderators and admins): removed and unable to rejoin until
+// unbanned. Members and `uid` hear `on_member_banned`.
+chinwag_result chinwag_client_ban_group_member(const struct chinwag_client *client,
+                                               const char *guid,
+                                               const char *uid,
+                                               chinwag_done_cb done,
+                                               void *user_data);
+
+// Lifts the ban of `uid` in group `guid` (moderators and admins); members hear
+// `on_member_unbanned`.
+chinwag_result chinwag_client_unban_group_member(const struct chinwag_client *client,
+                                                 const char *guid,
+                                                 const char *uid,
+                                                 chinwag_done_cb done,
+                                                 void *user_data);
+
+// Changes the scope of member `uid` of group `guid` (admins only); members hear
+// `on_member_scope_changed`. `done` gets the member with the new scope.
+chinwag_result chinwag_client_change_group_member_scope(const struct chinwag_client *client,
+                                                        const char *guid,
+                                                        const char *uid,
+                                                        chinwag_scope scope,
+                                                        chinwag_member_done_cb done,
+                                                        void *user_data);
 
 // Adds (or replaces) the connection listener `id` of `client`.
 //
@@ -1259,6 +1631,99 @@ chinwag_result chinwag_client_add_log_listener(const struct chinwag_client *clie
 chinwag_result chinwag_client_remove_log_listener(const struct chinwag_client *client,
                                                   const char *id);
 
+// Sends a media message: `media_type` is `"image"`, `"video"`, `"audio"` or `"file"`, `url`
+// the attachment's address (the file itself is hosted by the app), `caption` optional text
+// (nullable), `metadata_json` an optional JSON object (nullable). Queued, completed and
+// validated as `chinwag_client_send_text`; `INVALID_ARGUMENT` for another type, an empty URL
+// or metadata that is not a JSON object. For attachment names, sizes and several attachments
+// use `chinwag_client_send_message`.
+chinwag_result chinwag_client_send_media(const struct chinwag_client *client,
+                                         chinwag_receiver_type receiver_type,
+                                         const char *receiver,
+                                         const char *media_type,
+                                         const char *url,
+                                         const char *caption,
+                                         const char *metadata_json,
+                                         chinwag_send_cb done,
+                                         void *user_data,
+                                         char **out_muid);
+
+// Edits one's own message `message_id`: new `text` (1 byte to 64 KiB; nullable), new custom
+// `data_json` (nullable) and/or new `metadata_json` (a JSON object; nullable); at least one is
+// needed. The conversation hears `on_message_edited`; `done` gets the edited message (it is
+// not echoed to this client's listener).
+//
+// A socket request: needs a CONNECTED client, never queued. Errors: `NULL_ARGUMENT`,
+// `INVALID_UTF8`, `INVALID_ARGUMENT` (id not positive, nothing to change, bad JSON),
+// `TEXT_TOO_LONG`, `NOT_LOGGED_IN`, `NOT_CONNECTED`, `CLIENT_FREED`; in `done`: `FORBIDDEN`
+// (someone else's message), `NOT_FOUND`, `NETWORK` (the socket dropped before the answer),
+// `CANCELLED`. Thread-safe; callable from any callback.
+chinwag_result chinwag_client_edit_message(const struct chinwag_client *client,
+                                           int64_t message_id,
+                                           const char *text,
+                                           const char *data_json,
+                                           const char *metadata_json,
+                                           chinwag_send_cb done,
+                                           void *user_data);
+
+// Deletes message `message_id` (soft: it stays with `deleted_at` set and no text): one's own,
+// or any in a group the user moderates. The conversation hears `on_message_deleted`; `done`
+// gets the deleted message. Otherwise as `chinwag_client_edit_message`.
+chinwag_result chinwag_client_delete_message(const struct chinwag_client *client,
+                                             int64_t message_id,
+                                             chinwag_send_cb done,
+                                             void *user_data);
+
+// Creates a history request for the conversation with a user (`CHINWAG_RECEIVER_TYPE_USER`,
+// `receiver` a uid) or of a group (`_GROUP`, a guid). `options` is optional (NULL: 30 per
+// page, no filters) and copied. `*out` receives the handle on success; free it with
+// `chinwag_messages_request_free`. Errors: `NULL_ARGUMENT`, `INVALID_UTF8`,
+// `INVALID_ARGUMENT` (bad receiver, limit, category, empty filter, negative message id).
+// Thread-safe.
+chinwag_result chinwag_messages_request_new(chinwag_receiver_type receiver_type,
+                                            const char *receiver,
+                                            const struct chinwag_messages_request_options *options,
+                                            struct chinwag_messages_request **out);
+
+// Frees a history request. NULL: no-op. Fetches already made still complete. A handle that is
+// not live only records `INVALID_ARGUMENT` as the last error. Thread-safe.
+void chinwag_messages_request_free(struct chinwag_messages_request *request);
+
+// Fetches the page of older messages: the newest page on the first call (or the page below
+// `from_message_id`), then further back on each call. `done` gets the page, oldest first;
+// `has_more` says whether older ones remain. Errors: `NULL_ARGUMENT`, `INVALID_ARGUMENT` (not
+// a live request), `NOT_LOGGED_IN`, `CLIENT_FREED`; in `done`: `FORBIDDEN` (a group the user
+// is not in), `NETWORK`, `TIMEOUT`, `CANCELLED`. Thread-safe; callable from any callback.
+chinwag_result chinwag_client_fetch_previous(const struct chinwag_client *client,
+                                             const struct chinwag_messages_request *request,
+                                             chinwag_message_page_done_cb done,
+                                             void *user_data);
+
+// Fetches the page of newer messages after the newest one fetched so far (after
+// `from_message_id` at first; from the oldest message without it). As
+// `chinwag_client_fetch_previous`; `has_more` says whether newer ones remain.
+chinwag_result chinwag_client_fetch_next(const struct chinwag_client *client,
+                                         const struct chinwag_messages_request *request,
+                                         chinwag_message_page_done_cb done,
+                                         void *user_data);
+
+// Creates a user list request. `options` is optional (NULL: 30 per page, no filters) and
+// copied. `*out` receives the handle; free it with `chinwag_users_request_free`. Errors:
+// `NULL_ARGUMENT`, `INVALID_UTF8`, `INVALID_ARGUMENT` (limit, status, empty filter).
+// Thread-safe.
+chinwag_result chinwag_users_request_new(const struct chinwag_users_request_options *options,
+                                         struct chinwag_users_request **out);
+
+// Frees a user list request; as `chinwag_messages_request_free`.
+void chinwag_users_request_free(struct chinwag_users_request *request);
+
+// Fetches the next page of users (ordered by uid); once the list is exhausted, empty pages
+// with `has_more` false. As `chinwag_client_fetch_previous` otherwise.
+chinwag_result chinwag_client_fetch_users(const struct chinwag_client *client,
+                                          const struct chinwag_users_request *request,
+                                          chinwag_user_page_done_cb done,
+                                          void *user_data);
+
 // Answers a `load` callback with the saved session's JSON (copied).
 //
 // - `reply`: the pointer the running `load` callback got; only valid during it, on its thread
@@ -1277,6 +1742,30 @@ const char *chinwag_connection_state_name(chinwag_connection_state state);
 // string; `"UNKNOWN"` for a number that is no reason. Never NULL; must not be freed.
 // Thread-safe.
 const char *chinwag_state_reason_name(chinwag_state_reason reason);
+
+// Fetches user `uid`. `done` gets the user.
+chinwag_result chinwag_client_get_user(const struct chinwag_client *client,
+                                       const char *uid,
+                                       chinwag_user_done_cb done,
+                                       void *user_data);
+
+// Makes the logged-in user and `uid` friends (mutual). `done` gets the user's friends as a
+// complete list (`has_more` false).
+chinwag_result chinwag_client_add_friend(const struct chinwag_client *client,
+                                         const char *uid,
+                                         chinwag_user_page_done_cb done,
+                                         void *user_data);
+
+// Ends the friendship of the logged-in user and `uid`.
+chinwag_result chinwag_client_remove_friend(const struct chinwag_client *client,
+                                            const char *uid,
+                                            chinwag_done_cb done,
+                                            void *user_data);
+
+// The logged-in user's friends. `done` gets them as a complete list (`has_more` false).
+chinwag_result chinwag_client_friends(const struct chinwag_client *client,
+                                      chinwag_user_page_done_cb done,
+                                      void *user_data);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -170,6 +170,34 @@ impl NewMessage {
             quoted_id: None,
         }
     }
+
+    /// A media message (`kind` one of [`MEDIA_TYPES`]) with one attachment by URL and an
+    /// optional caption.
+    pub fn media(
+        receiver_type: ReceiverType,
+        receiver: &str,
+        kind: &str,
+        attachment: Attachment,
+        caption: Option<&str>,
+    ) -> Self {
+        NewMessage {
+            kind: kind.into(),
+            text: caption.map(String::from),
+            attachments: vec![attachment],
+            ..NewMessage::text(receiver_type, receiver, "")
+        }
+    }
+
+    /// A custom message: an app-defined type with JSON data.
+    pub fn custom(receiver_type: ReceiverType, receiver: &str, kind: &str, data: Value) -> Self {
+        NewMessage {
+            category: Category::Custom,
+            kind: kind.into(),
+            text: None,
+            data: Some(data),
+            ..NewMessage::text(receiver_type, receiver, "")
+        }
+    }
 }
 
 /// A stored message.

@@ -5,13 +5,14 @@ use std::ffi::{c_char, c_void};
 use std::sync::Arc;
 use std::time::Duration;
 
-use chinwag_protocol::model::{
-    Category, NewMessage, PresenceSubscription, ReceiptKind, ReceiverType, User,
-};
+use chinwag_protocol::model::{NewMessage, PresenceSubscription, ReceiptKind, User};
 
 use crate::client::{Client, InitOptions};
-use crate::completion::Callback;
 use crate::error::{Error, Result};
+use crate::ffi::completions::{
+    chinwag_login_cb, chinwag_logout_cb, chinwag_send_cb, completion, done_completion, json_arg,
+    receiver_type,
+};
 use crate::ffi::errors::{chinwag_result, owned_string};
 use crate::ffi::handles::{self, chinwag_client};
 use crate::ffi::listeners::{
@@ -20,10 +21,7 @@ use crate::ffi::listeners::{
 };
 use crate::ffi::macros::Versioned;
 use crate::ffi::store::{chinwag_session_store, CStore};
-use crate::ffi::types::{
-    self, chinwag_connection_state, chinwag_error, chinwag_message, chinwag_receiver_type,
-    chinwag_user,
-};
+use crate::ffi::types::{self, chinwag_connection_state, chinwag_receiver_type};
 use crate::settings::{Settings, Timings};
 
 // ----- settings ----------------------------------------------------------------------------------
@@ -219,86 +217,6 @@ unsafe fn settings(s: &chinwag_settings) -> Result<Settings> {
     Ok(settings)
 }
 
-fn receiver_type(t: chinwag_receiver_type) -> Result<ReceiverType> {
-    match t {
-        types::CHINWAG_RECEIVER_TYPE_USER => Ok(ReceiverType::User),
-        types::CHINWAG_RECEIVER_TYPE_GROUP => Ok(ReceiverType::Group),
-        other => Err(Error::invalid(format!(
-            "receiver_type {other} is not a CHINWAG_RECEIVER_TYPE_*"
-        ))),
-    }
-}
-
-fn json_arg(name: &str, text: &str) -> Result<serde_json::Value> {
-    serde_json::from_str(text)
-        .map_err(|e| Error::invalid(format!("`{name}` is not valid JSON: {e}")))
-}
-
-// ----- completions -------------------------------------------------------------------------------
-
-/// Completion of `chinwag_client_login` / `chinwag_client_login_with_token`: exactly one call,
-/// on the dispatcher thread. On success `error` is NULL and `user` the logged-in user; on
-/// failure (including `CANCELLED` when the client is freed first) `user` is NULL. Both are
-/// valid only during the call.
-pub type chinwag_login_cb = Option<
-    unsafe extern "C" fn(
-        user_data: *mut c_void,
-        error: *const chinwag_error,
-        user: *const chinwag_user,
-    ),
->;
-/// Completion of `chinwag_client_logout`: exactly one call, on the dispatcher thread; `error`
-/// is NULL on success, else valid only during the call (the local session is purged either way).
-pub type chinwag_logout_cb =
-    Option<unsafe extern "C" fn(user_data: *mut c_void, error: *const chinwag_error)>;
-/// Completion of a send: exactly one call, on the dispatcher thread. On success `error` is
-/// NULL and `message` the stored message; on failure `message` is NULL and `error` says why
-/// (`QUEUE_FULL`, `QUEUE_EXPIRED`, `DISCONNECTED`, `LOGGED_OUT`, `CANCELLED`, a server
-/// refusal, ...). Both are valid only during the call.
-pub type chinwag_send_cb = Option<
-    unsafe extern "C" fn(
-        user_data: *mut c_void,
-        error: *const chinwag_error,
-        message: *const chinwag_message,
-    ),
->;
-
-/// The app's `user_data` for a completion, moved to the dispatcher thread.
-struct Context(*mut c_void);
-
-// SAFETY: the pointer is only handed back to the app's completion; the API contract makes the
-// app responsible for it being usable on the dispatcher thread.
-unsafe impl Send for Context {}
-
-impl Context {
-    fn ptr(&self) -> *mut c_void {
-        self.0
-    }
-}
-
-/// A core completion that calls a C completion `done(user_data, error, value)`.
-fn completion<T: 'static, P: 'static>(
-    done: Option<unsafe extern "C" fn(*mut c_void, *const chinwag_error, *const P)>,
-    user_data: *mut c_void,
-    payload: fn(&T) -> types::Payload<P>,
-) -> Option<Callback<T>> {
-    let done = done?;
-    let context = Context(user_data);
-    Some(Box::new(move |result: Result<T>| match result {
-        Ok(value) => {
-            let p = payload(&value);
-            // SAFETY: the app's completion of this signature with its own pointer; the payload
-            // lives until it returns.
-            unsafe { done(context.ptr(), std::ptr::null(), p.as_ptr()) }
-        }
-        Err(e) => {
-            let p = types::error(&e);
-            // SAFETY: as above, with the error payload.
-            unsafe { done(context.ptr(), p.as_ptr(), std::ptr::null()) }
-        }
-    }))
-}
-
 // ----- init and free -----------------------------------------------------------------------------
 
 /// Creates a client for app `app_id` and writes its handle to `*out`.
@@ -466,19 +384,7 @@ pub unsafe extern "C" fn chinwag_client_logout(
 ) -> chinwag_result {
     boundary!(result: {
         let client = try_client!(client);
-        let done: Option<Callback<()>> = done.map(|done| {
-            let context = Context(user_data);
-            Box::new(move |result: Result<()>| match result {
-                // SAFETY: the app's completion with its own pointer.
-                Ok(()) => unsafe { done(context.ptr(), std::ptr::null()) },
-                Err(e) => {
-                    let p = types::error(&e);
-                    // SAFETY: the app's completion with its own pointer; the error payload
-                    // lives until it returns.
-                    unsafe { done(context.ptr(), p.as_ptr()) }
-                }
-            }) as Callback<()>
-        });
+        let done = done_completion(done, user_data);
         client.logout(done)
     })
 }
@@ -664,11 +570,8 @@ pub unsafe extern "C" fn chinwag_client_send_custom(
         if custom_type.is_empty() {
             return Err(Error::invalid("custom_type must not be empty"));
         }
-        let mut message = NewMessage::text(receiver_type, receiver, "");
-        message.category = Category::Custom;
-        message.kind = custom_type.to_string();
-        message.text = None;
-        message.data = Some(json_arg("data_json", data_json)?);
+        let data = json_arg("data_json", data_json)?;
+        let message = NewMessage::custom(receiver_type, receiver, custom_type, data);
         let muid = client.send_message(message, completion(done, user_data, types::message))?;
         // SAFETY: `out_muid` follows the API contract.
         unsafe { give_muid(out_muid, &muid) };

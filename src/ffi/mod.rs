@@ -32,12 +32,20 @@
 #[macro_use]
 mod macros;
 
+pub mod calls;
 pub mod client;
+pub mod completions;
+pub mod copies;
 pub mod errors;
+pub mod groups;
 mod handles;
 pub mod listeners;
+pub mod messages;
+pub mod payloads;
+pub mod requests;
 pub mod store;
 pub mod types;
+pub mod users;
 
 use std::ffi::c_char;
 

@@ -413,3 +413,161 @@ fn panics_become_the_panic_code() {
     assert_eq!(exploding(), CHINWAG_RESULT_PANIC);
     assert!(last_error().contains("boom"));
 }
+
+/// Copies are deep, owned, typed: a copy outlives its source; freeing a borrowed payload, a
+/// copy of another type or a copy twice is refused without freeing anything.
+#[test]
+fn payload_copies_are_owned_and_frees_are_checked() {
+    use super::copies::*;
+    use super::types::{chinwag_message, chinwag_user};
+    use chinwag_protocol::model::{Category, Message, ReceiverType};
+
+    let message = Message {
+        id: 42,
+        muid: "m-1".into(),
+        sender: "alice".into(),
+        receiver_type: ReceiverType::User,
+        receiver: "bob".into(),
+        conversation_id: "alice_user_bob".into(),
+        category: Category::Message,
+        kind: "text".into(),
+        text: Some("héllo".into()),
+        data: None,
+        attachments: Vec::new(),
+        metadata: serde_json::json!({}),
+        parent_id: None,
+        quoted_id: None,
+        sent_at: 1000,
+        edited_at: None,
+        deleted_at: None,
+        deleted_by: None,
+    };
+    let borrowed = super::types::message(&message);
+    let mut copy: *mut chinwag_message = std::ptr::null_mut();
+    // SAFETY: a payload of this library and a valid out-pointer.
+    let code = unsafe { chinwag_message_copy(borrowed.as_ptr(), &mut copy) };
+    assert_eq!(code, CHINWAG_RESULT_OK);
+    drop(borrowed);
+    // SAFETY: `copy` is a live copy.
+    let (id, text) = unsafe { ((*copy).id, CStr::from_ptr((*copy).text).to_str().unwrap()) };
+    assert_eq!((id, text), (42, "héllo"));
+
+    // Another type's free refuses it and leaves it intact.
+    // SAFETY: only registered copies are dereferenced.
+    unsafe { chinwag_user_free(copy.cast::<chinwag_user>()) };
+    assert!(last_error().contains("not a live copy"), "{}", last_error());
+    // SAFETY: `copy` is still live.
+    assert_eq!(unsafe { (*copy).id }, 42);
+    // SAFETY: a live copy, freed once; the second free is refused.
+    unsafe { chinwag_message_free(copy) };
+    // SAFETY: as above.
+    unsafe { chinwag_message_free(copy) };
+    assert!(last_error().contains("freed twice"), "{}", last_error());
+    // SAFETY: NULL is a no-op.
+    unsafe { chinwag_message_free(std::ptr::null_mut()) };
+
+    // NULL and foreign structs are refused with specific codes.
+    let mut out: *mut chinwag_message = std::ptr::null_mut();
+    // SAFETY: NULL source.
+    let code = unsafe { chinwag_message_copy(std::ptr::null(), &mut out) };
+    assert_eq!(code, CHINWAG_RESULT_NULL_ARGUMENT);
+    let foreign = chinwag_message {
+        id: 1,
+        muid: std::ptr::null(),
+        sender: std::ptr::null(),
+        receiver_type: 0,
+        receiver: std::ptr::null(),
+        conversation_id: std::ptr::null(),
+        category: std::ptr::null(),
+        message_type: std::ptr::null(),
+        text: std::ptr::null(),
+        data_json: std::ptr::null(),
+        parent_id: 0,
+        sent_at: 0,
+        edited_at: 0,
+        deleted_at: 0,
+        json: c"{\"not\":\"a message\"}".as_ptr(),
+    };
+    // SAFETY: a readable struct with a NUL-terminated `json`.
+    let code = unsafe { chinwag_message_copy(&foreign, &mut out) };
+    assert_eq!(code, CHINWAG_RESULT_INVALID_ARGUMENT);
+    assert!(out.is_null(), "out-parameters are written only on success");
+}
+
+/// Request handles: options validated with specific messages; freed handles refused.
+#[test]
+fn request_handles_validate_options_and_refuse_freed_handles() {
+    use super::requests::*;
+    use super::types::CHINWAG_RECEIVER_TYPE_GROUP;
+
+    let mut request: *mut chinwag_messages_request = std::ptr::null_mut();
+    let mut options = chinwag_messages_request_options {
+        struct_size: std::mem::size_of::<chinwag_messages_request_options>(),
+        limit: 101,
+        category: std::ptr::null(),
+        message_type: std::ptr::null(),
+        from_message_id: 0,
+    };
+    // SAFETY: valid arguments (the values are what is checked).
+    let code = unsafe {
+        chinwag_messages_request_new(
+            CHINWAG_RECEIVER_TYPE_GROUP,
+            c"g1".as_ptr(),
+            &options,
+            &mut request,
+        )
+    };
+    assert_eq!(code, CHINWAG_RESULT_INVALID_ARGUMENT);
+    assert!(last_error().contains("limit 101"), "{}", last_error());
+    options.limit = 10;
+    options.category = c"bogus".as_ptr();
+    // SAFETY: as above.
+    let code = unsafe {
+        chinwag_messages_request_new(
+            CHINWAG_RECEIVER_TYPE_GROUP,
+            c"g1".as_ptr(),
+            &options,
+            &mut request,
+        )
+    };
+    assert_eq!(code, CHINWAG_RESULT_INVALID_ARGUMENT);
+    assert!(last_error().contains("category"), "{}", last_error());
+    options.category = c"custom".as_ptr();
+    // SAFETY: as above.
+    let code = unsafe { chinwag_messages_request_new(7, c"g1".as_ptr(), &options, &mut request) };
+    assert_eq!(code, CHINWAG_RESULT_INVALID_ARGUMENT);
+    // SAFETY: as above.
+    let code = unsafe {
+        chinwag_messages_request_new(
+            CHINWAG_RECEIVER_TYPE_GROUP,
+            c"g1".as_ptr(),
+            &options,
+            &mut request,
+        )
+    };
+    assert_eq!(code, CHINWAG_RESULT_OK);
+    assert!(!request.is_null());
+    // SAFETY: a live handle, freed once; then a second free is refused.
+    unsafe { chinwag_messages_request_free(request) };
+    // SAFETY: as above.
+    unsafe { chinwag_messages_request_free(request) };
+    assert!(
+        last_error().contains("not a live request"),
+        "{}",
+        last_error()
+    );
+
+    let mut users: *mut chinwag_users_request = std::ptr::null_mut();
+    let options = chinwag_users_request_options {
+        struct_size: std::mem::size_of::<chinwag_users_request_options>(),
+        limit: 0,
+        search: std::ptr::null(),
+        status: c"away".as_ptr(),
+        role: std::ptr::null(),
+    };
+    // SAFETY: valid arguments.
+    let code = unsafe { chinwag_users_request_new(&options, &mut users) };
+    assert_eq!(code, CHINWAG_RESULT_INVALID_ARGUMENT);
+    assert!(last_error().contains("online"), "{}", last_error());
+    assert!(users.is_null());
+}

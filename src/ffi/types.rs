@@ -332,27 +332,46 @@ pub(crate) fn cstring(s: &str) -> CString {
 
 /// Owns the strings a payload points to. A `CString`'s bytes live on the heap, so moving it
 /// (into the vector, or the payload around) keeps the pointers valid.
+/// Arrays of payload structs (pages and lists) live here too: a boxed slice's items stay put.
 #[derive(Default)]
-struct Strings(Vec<CString>);
+pub(crate) struct Strings {
+    strings: Vec<CString>,
+    arrays: Vec<Box<dyn std::any::Any>>,
+}
 
 impl Strings {
-    fn add(&mut self, s: &str) -> *const c_char {
+    pub(crate) fn add(&mut self, s: &str) -> *const c_char {
         let c = cstring(s);
         let p = c.as_ptr();
-        self.0.push(c);
+        self.strings.push(c);
         p
     }
 
-    fn opt(&mut self, s: Option<&str>) -> *const c_char {
+    pub(crate) fn opt(&mut self, s: Option<&str>) -> *const c_char {
         s.map_or(std::ptr::null(), |s| self.add(s))
     }
 
-    fn json<T: serde::Serialize + ?Sized>(&mut self, value: &T) -> *const c_char {
+    pub(crate) fn json<T: serde::Serialize + ?Sized>(&mut self, value: &T) -> *const c_char {
         self.add(&serde_json::to_string(value).unwrap_or_else(|_| "null".into()))
+    }
+
+    /// Keeps `items` and returns a pointer to the first (NULL when empty) and the count.
+    pub(crate) fn array<T: 'static>(&mut self, items: Vec<T>) -> (*const T, usize) {
+        if items.is_empty() {
+            return (std::ptr::null(), 0);
+        }
+        let items: Box<[T]> = items.into_boxed_slice();
+        let p = items.as_ptr();
+        let len = items.len();
+        self.arrays.push(Box::new(items));
+        (p, len)
     }
 }
 
-/// A payload with the strings it borrows from; lives for one callback.
+/// A payload with the strings it borrows from; lives for one callback, or until freed when it
+/// is an app's copy (`#[repr(C)]`: the value comes first, so a pointer to it is a pointer to
+/// the whole payload).
+#[repr(C)]
 pub(crate) struct Payload<T> {
     value: T,
     _strings: Strings,
@@ -364,7 +383,7 @@ impl<T> Payload<T> {
     }
 }
 
-fn build<T>(f: impl FnOnce(&mut Strings) -> T) -> Payload<T> {
+pub(crate) fn build<T>(f: impl FnOnce(&mut Strings) -> T) -> Payload<T> {
     let mut strings = Strings::default();
     let value = f(&mut strings);
     Payload {
@@ -416,7 +435,11 @@ pub(crate) fn state_change(c: &StateChange) -> Payload<chinwag_state_change> {
 }
 
 pub(crate) fn user(u: &User) -> Payload<chinwag_user> {
-    build(|s| chinwag_user {
+    build(|s| fill_user(s, u))
+}
+
+pub(crate) fn fill_user(s: &mut Strings, u: &User) -> chinwag_user {
+    chinwag_user {
         uid: s.add(&u.uid),
         name: s.add(&u.name),
         avatar: s.opt(u.avatar.as_deref()),
@@ -425,11 +448,15 @@ pub(crate) fn user(u: &User) -> Payload<chinwag_user> {
         last_active_at: u.last_active_at.unwrap_or(0),
         deactivated: u.deactivated,
         json: s.json(u),
-    })
+    }
 }
 
 pub(crate) fn message(m: &Message) -> Payload<chinwag_message> {
-    build(|s| chinwag_message {
+    build(|s| fill_message(s, m))
+}
+
+pub(crate) fn fill_message(s: &mut Strings, m: &Message) -> chinwag_message {
+    chinwag_message {
         id: m.id,
         muid: s.add(&m.muid),
         sender: s.add(&m.sender),
@@ -448,11 +475,15 @@ pub(crate) fn message(m: &Message) -> Payload<chinwag_message> {
         edited_at: m.edited_at.unwrap_or(0),
         deleted_at: m.deleted_at.unwrap_or(0),
         json: s.json(m),
-    })
+    }
 }
 
 pub(crate) fn receipt(r: &Receipt) -> Payload<chinwag_receipt> {
-    build(|s| chinwag_receipt {
+    build(|s| fill_receipt(s, r))
+}
+
+pub(crate) fn fill_receipt(s: &mut Strings, r: &Receipt) -> chinwag_receipt {
+    chinwag_receipt {
         kind: match r.kind {
             ReceiptKind::Delivered => CHINWAG_RECEIPT_KIND_DELIVERED,
             ReceiptKind::Read => CHINWAG_RECEIPT_KIND_READ,
@@ -465,16 +496,20 @@ pub(crate) fn receipt(r: &Receipt) -> Payload<chinwag_receipt> {
         receiver: s.add(&r.receiver),
         at: r.at,
         json: s.json(r),
-    })
+    }
 }
 
 pub(crate) fn presence(p: &Presence) -> Payload<chinwag_presence> {
-    build(|s| chinwag_presence {
+    build(|s| fill_presence(s, p))
+}
+
+pub(crate) fn fill_presence(s: &mut Strings, p: &Presence) -> chinwag_presence {
+    chinwag_presence {
         uid: s.add(&p.uid),
         status: user_status(p.status),
         last_active_at: p.last_active_at.unwrap_or(0),
         json: s.json(p),
-    })
+    }
 }
 
 pub(crate) fn typing(t: &TypingIndicator) -> Payload<chinwag_typing> {
@@ -521,7 +556,14 @@ pub(crate) fn group_action(a: GroupAction) -> chinwag_group_action {
 }
 
 pub(crate) fn group_member(g: &GroupMemberEvent) -> Payload<chinwag_group_member_event> {
-    build(|s| chinwag_group_member_event {
+    build(|s| fill_group_member(s, g))
+}
+
+pub(crate) fn fill_group_member(
+    s: &mut Strings,
+    g: &GroupMemberEvent,
+) -> chinwag_group_member_event {
+    chinwag_group_member_event {
         action: group_action(g.action),
         guid: s.add(&g.guid),
         group_name: s.add(&g.group_name),
@@ -531,11 +573,15 @@ pub(crate) fn group_member(g: &GroupMemberEvent) -> Payload<chinwag_group_member
         old_scope: s.opt(g.old_scope.map(|x| x.as_str())),
         at: g.at,
         json: s.json(g),
-    })
+    }
 }
 
 pub(crate) fn call(c: &Call) -> Payload<chinwag_call> {
-    build(|s| chinwag_call {
+    build(|s| fill_call(s, c))
+}
+
+pub(crate) fn fill_call(s: &mut Strings, c: &Call) -> chinwag_call {
+    chinwag_call {
         session_id: s.add(&c.session_id),
         initiator: s.add(&c.initiator),
         receiver_type: receiver_type(c.receiver_type),
@@ -547,7 +593,7 @@ pub(crate) fn call(c: &Call) -> Payload<chinwag_call> {
         joined_at: c.joined_at.unwrap_or(0),
         ended_at: c.ended_at.unwrap_or(0),
         json: s.json(c),
-    })
+    }
 }
 
 pub(crate) fn feature_change(
