@@ -1371,8 +1371,9 @@ chinwag_result chinwag_client_group_members(const struct chinwag_client *client,
 
 // Adds `count` users to group `guid` (admins only): `uids[i]` with scope `scopes[i]`, or as
 // participants when `scopes` is NULL. Both arrays are borrowed for the call. Members and the
-// added users hear `on_member_added`. `done` gets the added members. `INVALID_ARGUMENT` when
-// `count` is 0 or above 100.
+// added users hear `on_member_added`. `done` gets the group's members after the change. The
+// request is atomic: if one user cannot be added (unknown, banned, already a member), nobody
+// is. `INVALID_ARGUMENT` when `count` is 0.
 chinwag_result chinwag_client_add_group_members(const struct chinwag_client *client,
                                                 const char *guid,
                                                 const char *const *uids,

@@ -220,6 +220,160 @@ fn calls_ring_accept_end_and_go_unanswered() {
     rb.wait("third call", |e| matches!(e, Event::Call { kind: CallEventKind::Initiated, call } if call.session_id == sid3));
     bob.reject_call(&sid3, true, None).unwrap();
     ra.wait("busy", |e| matches!(e, Event::Call { kind: CallEventKind::Rejected, call } if call.status == CallStatus::Busy));
+
+    // Plain rejection.
+    let sid4 = alice
+        .initiate_call(ReceiverType::User, "bob", CallType::Video, None)
+        .unwrap();
+    rb.wait("fourth call", |e| matches!(e, Event::Call { kind: CallEventKind::Initiated, call } if call.session_id == sid4));
+    let (done, rx) = completion();
+    bob.reject_call(&sid4, false, Some(done)).unwrap();
+    assert_eq!(ok(rx).status, CallStatus::Rejected);
+    ra.wait("rejected", |e| matches!(e, Event::Call { kind: CallEventKind::Rejected, call } if call.session_id == sid4 && call.status == CallStatus::Rejected));
+
+    // The caller cancels before an answer: the callee hears it cancelled (not unanswered);
+    // only the caller may cancel.
+    let sid5 = alice
+        .initiate_call(ReceiverType::User, "bob", CallType::Audio, None)
+        .unwrap();
+    rb.wait("fifth call", |e| matches!(e, Event::Call { kind: CallEventKind::Initiated, call } if call.session_id == sid5));
+    let (done, rx) = completion();
+    carol.cancel_call(&sid5, Some(done)).unwrap();
+    assert_eq!(
+        err(rx).code,
+        ErrorCode::Forbidden,
+        "carol cannot cancel alice's call"
+    );
+    let (done, rx) = completion();
+    alice.cancel_call(&sid5, Some(done)).unwrap();
+    assert_eq!(ok(rx).status, CallStatus::Cancelled);
+    rb.wait("cancelled", |e| matches!(e, Event::Call { kind: CallEventKind::Cancelled, call } if call.session_id == sid5 && call.status == CallStatus::Cancelled));
+    assert!(alice.active_call().is_none());
+}
+
+#[test]
+fn group_calls_ring_every_member_and_the_first_accept_wins() {
+    let server = Server::start();
+    for u in ["alice", "bob", "carol"] {
+        server.create_user(u);
+    }
+    let (alice, ra) = connected(&server, "alice");
+    let (bob, rb) = connected(&server, "bob");
+    let (carol, rc) = connected(&server, "carol");
+    let (done, rx) = completion();
+    alice
+        .create_group("crew", "Crew", GroupType::Private, Some(done))
+        .unwrap();
+    ok(rx);
+    let (done, rx) = completion();
+    alice
+        .add_members("crew", &[("bob", None), ("carol", None)], Some(done))
+        .unwrap();
+    assert_eq!(ok(rx).len(), 3, "the whole member list after the change");
+
+    let sid = alice
+        .initiate_call(ReceiverType::Group, "crew", CallType::Audio, None)
+        .unwrap();
+    let ringing = |e: &Event| matches!(e, Event::Call { kind: CallEventKind::Initiated, call } if call.session_id == sid && call.receiver_type == ReceiverType::Group);
+    rb.wait("rings on bob", ringing);
+    rc.wait("rings on carol", ringing);
+    let (done, rx) = completion();
+    bob.accept_call(&sid, Some(done)).unwrap();
+    assert_eq!(ok(rx).status, CallStatus::Ongoing);
+    ra.wait(
+        "accepted by bob",
+        |e| matches!(e, Event::Call { kind: CallEventKind::Accepted, call } if call.by == "bob"),
+    );
+    let (done, rx) = completion();
+    carol.accept_call(&sid, Some(done)).unwrap();
+    let e = err(rx);
+    assert!(
+        matches!(e.code, ErrorCode::Forbidden | ErrorCode::ServerRejected),
+        "a second accept is refused: {e:?}"
+    );
+    let (done, rx) = completion();
+    bob.end_call(&sid, Some(done)).unwrap();
+    assert_eq!(ok(rx).status, CallStatus::Ended);
+    ra.wait(
+        "ended by bob",
+        |e| matches!(e, Event::Call { kind: CallEventKind::Ended, call } if call.session_id == sid),
+    );
+}
+
+/// Every operation checks its arguments before any network: specific codes, nothing sent.
+#[test]
+fn chat_operations_refuse_bad_input_before_the_network() {
+    let server = Server::start();
+    server.create_user("alice");
+    let (alice, _ra) = connected(&server, "alice");
+    let invalid = |r: chinwag::Result<()>, what: &str| {
+        let e = r.expect_err(what);
+        assert_eq!(e.code, ErrorCode::InvalidArgument, "{what}: {e:?}");
+    };
+    invalid(
+        alice.create_group("", "Name", GroupType::Public, None),
+        "empty guid",
+    );
+    invalid(
+        alice.create_group("g", "  ", GroupType::Public, None),
+        "blank name",
+    );
+    invalid(
+        alice.create_group("a b", "N", GroupType::Public, None),
+        "guid with a space",
+    );
+    invalid(alice.get_group("", None), "get empty guid");
+    invalid(alice.add_members("g", &[], None), "no members");
+    invalid(
+        alice.add_members("g", &[("", None)], None),
+        "empty member uid",
+    );
+    invalid(alice.kick_member("g", "", None), "kick empty uid");
+    invalid(
+        alice.change_scope("", "bob", Scope::Admin, None),
+        "scope empty guid",
+    );
+    invalid(alice.get_user("", None), "empty uid");
+    invalid(alice.add_friend("", None), "empty friend");
+    invalid(alice.accept_call("", None), "empty session id");
+    invalid(alice.delete_message(0, None), "message id 0");
+    invalid(
+        alice.edit_message(-3, Some("x"), None, None, None),
+        "negative id",
+    );
+    invalid(
+        alice.edit_message(5, None, None, None, None),
+        "edit without changes",
+    );
+    let e = alice
+        .edit_message(5, Some(&"x".repeat(70_000)), None, None, None)
+        .unwrap_err();
+    assert_eq!(e.code, ErrorCode::TextTooLong);
+    let e = alice
+        .initiate_call(ReceiverType::User, "", CallType::Audio, None)
+        .unwrap_err();
+    assert_eq!(e.code, ErrorCode::InvalidArgument);
+    assert!(MessagesRequest::new(ReceiverType::User, "").is_err());
+    let req = MessagesRequest::new(ReceiverType::User, "bob").unwrap();
+    assert_eq!(
+        req.clone().limit(0).unwrap_err().code,
+        ErrorCode::InvalidArgument
+    );
+    assert_eq!(req.limit(101).unwrap_err().code, ErrorCode::InvalidArgument);
+    let users = UsersRequest::new(UserFilters {
+        limit: Some(500),
+        ..Default::default()
+    });
+    invalid(alice.fetch_users(&users, None), "user page limit 500");
+
+    // Logged out: every operation says so.
+    let (done, rx) = completion();
+    alice.logout(Some(done)).unwrap();
+    ok(rx);
+    let e = alice.get_group("g", None).unwrap_err();
+    assert_eq!(e.code, ErrorCode::NotLoggedIn);
+    let e = alice.friends(None).unwrap_err();
+    assert_eq!(e.code, ErrorCode::NotLoggedIn);
 }
 
 #[test]

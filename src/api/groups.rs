@@ -92,7 +92,8 @@ impl Client {
         })
     }
 
-    /// Adds users (admins only), each with a scope (participant unless given).
+    /// Adds users (admins only), each with a scope (participant unless given); `done` gets the
+    /// group's members after the change. Atomic: if one cannot be added, nobody is.
     pub fn add_members(
         &self,
         guid: &str,

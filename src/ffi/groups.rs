@@ -161,8 +161,9 @@ pub unsafe extern "C" fn chinwag_client_group_members(
 
 /// Adds `count` users to group `guid` (admins only): `uids[i]` with scope `scopes[i]`, or as
 /// participants when `scopes` is NULL. Both arrays are borrowed for the call. Members and the
-/// added users hear `on_member_added`. `done` gets the added members. `INVALID_ARGUMENT` when
-/// `count` is 0 or above 100.
+/// added users hear `on_member_added`. `done` gets the group's members after the change. The
+/// request is atomic: if one user cannot be added (unknown, banned, already a member), nobody
+/// is. `INVALID_ARGUMENT` when `count` is 0.
 #[no_mangle]
 pub unsafe extern "C" fn chinwag_client_add_group_members(
     client: *const chinwag_client,
@@ -176,8 +177,8 @@ pub unsafe extern "C" fn chinwag_client_add_group_members(
     boundary!(result: {
         let client = try_client!(client);
         let guid = try_str!(guid);
-        if count == 0 || count > 100 {
-            return Err(Error::invalid(format!("count {count} is out of range: 1..=100")));
+        if count == 0 {
+            return Err(Error::invalid("count must be at least 1"));
         }
         if uids.is_null() {
             return Err(crate::ffi::macros::null_argument("uids"));
