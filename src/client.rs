@@ -20,7 +20,7 @@ use crate::dispatch::{Dispatcher, Item, Listener, Shared};
 use crate::error::{Error, ErrorCode, Result};
 use crate::event::{Event, ListenerKind, LogLevel};
 use crate::http::Http;
-use crate::settings::Settings;
+use crate::settings::{DispatchMode, Settings};
 use crate::state::{ConnectionState, Reason, StateChange};
 use crate::store::{FileStore, MemoryStore, SavedSession, SessionStore};
 
@@ -176,10 +176,14 @@ impl Client {
             tls.clone(),
             settings.timings.connect_timeout,
         )?;
-        let dispatcher = Dispatcher::start(&format!("chinwag-{app_id}")).map_err(|e| {
+        let dispatcher = match settings.dispatch {
+            DispatchMode::Thread => Dispatcher::start(&format!("chinwag-{app_id}")),
+            DispatchMode::App => Dispatcher::start_app(),
+        }
+        .map_err(|e| {
             Error::new(
                 ErrorCode::Internal,
-                format!("cannot start the dispatcher thread: {e}"),
+                format!("cannot start the dispatcher: {e}"),
             )
         })?;
         if let Some(log) = options.log {
@@ -586,9 +590,41 @@ impl Client {
         &self.inner
     }
 
-    /// Whether the calling thread is this client's dispatcher thread (inside a callback).
+    /// Whether the calling thread is the one running this client's callbacks (so it is inside
+    /// a callback): the dispatcher thread, or in app mode the thread inside [`Client::dispatch`].
     pub fn in_callback(&self) -> bool {
         self.inner.dispatch.on_dispatcher_thread()
+    }
+
+    /// Who runs this client's callbacks.
+    pub fn dispatch_mode(&self) -> DispatchMode {
+        self.inner.settings.dispatch
+    }
+
+    /// App-driven delivery ([`DispatchMode::App`]): runs up to `max` waiting items (events and
+    /// completions; 0: every item waiting when the call starts) on the calling thread, in order,
+    /// one at a time, and returns how many it took from the queue (an event dropped as stale
+    /// after `disconnect()` counts too). Call it when [`Client::dispatch_fd`] is readable; it
+    /// leaves the descriptor readable while items remain (after `max` ran), drained otherwise.
+    ///
+    /// One call at a time runs callbacks: a call from another thread while one runs waits for
+    /// it to return. If the client was closed from inside one of its callbacks, this call
+    /// finishes the close after that callback returns (completions `CANCELLED`, listeners
+    /// released, the descriptor closed).
+    ///
+    /// Errors: `INVALID_ARGUMENT` in thread mode, `REENTRANT_CALL` from inside a callback of
+    /// this client, `CLIENT_FREED` after [`Client::close`].
+    pub fn dispatch(&self, max: usize) -> Result<usize> {
+        self.inner.dispatch.dispatch(max)
+    }
+
+    /// App-driven delivery: a descriptor that is readable exactly while items wait for
+    /// [`Client::dispatch`]; `None` in thread mode and after [`Client::close`]. The client owns
+    /// it (never close it) and closes it at the end of `close`; take it out of your poller
+    /// before. Do not read it: `dispatch` drains it.
+    #[cfg(unix)]
+    pub fn dispatch_fd(&self) -> Option<std::os::fd::RawFd> {
+        self.inner.dispatch.dispatch_fd()
     }
 }
 
@@ -598,6 +634,11 @@ impl Client {
     /// unfinished) and every listener has been released. Inside a callback of this client it
     /// does not wait: the dispatcher finishes the same work after the callback returns.
     /// Later calls fail with `CLIENT_FREED` or do nothing.
+    ///
+    /// In app mode, waiting events are dropped and the completions run on the calling thread
+    /// (or on a thread that is inside [`Client::dispatch`] at that moment) before this returns;
+    /// the descriptor is closed last. From inside a callback, the `dispatch` call running it
+    /// finishes the close after the callback returns.
     pub fn close(&self) {
         self.inner.command(Command::Shutdown);
         let ended = lock(&self.task_ended).take();

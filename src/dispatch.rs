@@ -1,13 +1,26 @@
-//! The per-client dispatcher (behaviour contract, section 8): one thread runs every callback of
-//! a client, one at a time, in event order, holding no SDK lock while app code runs.
+//! The per-client dispatcher (behaviour contract, section 8): every callback of a client runs on
+//! one thread at a time, one at a time, in event order, with no SDK lock held while app code
+//! runs.
+//!
+//! Two modes ([`crate::settings::DispatchMode`]). Thread mode ([`Dispatcher::start`]): a
+//! dispatcher thread of the client's own runs the callbacks. App mode ([`Dispatcher::start_app`]):
+//! no thread is started; a readiness descriptor ([`Shared::dispatch_fd`]) is readable exactly
+//! while items wait, and [`Shared::dispatch`] runs them on the calling thread, one such call at
+//! a time (a concurrent call from another thread waits for the running one to return).
+//! Below, "the dispatching thread" is the thread that runs callbacks at that moment: the
+//! dispatcher thread, or the thread inside `dispatch` (or finishing a stop).
 //!
 //! Removal: from another thread, `remove` waits until the listener is not running and then
-//! drops it (running its `user_data_free`); from inside a callback (the dispatcher thread), the
+//! drops it (running its `user_data_free`); from inside a callback (the dispatching thread), the
 //! running listener is dropped right after its callback returns.
 //!
 //! Stopping: pending events are dropped, queued completions still run, and every completion
-//! that is still unresolved is resolved with `CANCELLED` on this thread before it ends, so a
-//! stop from another thread returns only after each completion has run exactly once.
+//! that is still unresolved is resolved with `CANCELLED` before the stop finishes, so a stop from
+//! outside a callback returns only after each completion has run exactly once. Thread mode runs
+//! them on the dispatcher thread; app mode on the stopping thread (or on a thread dispatching at
+//! that moment, which finishes the stop before the stopping thread gets its turn). A stop from
+//! inside a callback does not wait: the dispatcher thread, or the `dispatch` call running that
+//! callback, finishes it after the callback returns.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -15,7 +28,9 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, TryLockError};
 use std::thread::{JoinHandle, ThreadId};
 
+use crate::error::{Error, ErrorCode, Result};
 use crate::event::{Event, ListenerKind};
+use crate::readiness::Readiness;
 
 /// Receives events of one kind. Implemented by the FFI layer over C function pointers, and by
 /// Rust apps directly.
@@ -29,14 +44,14 @@ impl<F: FnMut(&Event) + Send> Listener for F {
     }
 }
 
-/// Work that runs once on the dispatcher thread.
+/// Work that runs once on the dispatching thread.
 pub type Thunk = Box<dyn FnOnce() + Send>;
 
 /// Takes an unresolved completion's callback and returns it bound to `CANCELLED`; `None` when
 /// it was resolved meanwhile.
 pub type Canceller = Box<dyn FnOnce() -> Option<Thunk> + Send>;
 
-/// Work for the dispatcher thread.
+/// Work for the dispatching thread.
 #[allow(clippy::large_enum_variant)] // events are the common case; boxing them costs more
 pub enum Item {
     /// An event, tagged with the connection epoch it belongs to and, for durable events, its
@@ -60,11 +75,39 @@ struct Entry {
 struct Queue {
     items: VecDeque<Item>,
     stopping: bool,
-    /// The thread has ended: completions resolved from now on run on the resolving thread.
+    /// Stopped for good: completions resolved from now on run on the resolving thread.
     exited: bool,
     /// Completions not resolved yet, oldest first; cancelled when the dispatcher stops.
     pending: BTreeMap<u64, Canceller>,
     next_completion: u64,
+    /// App mode: readable while `items` is not empty; closed (dropped) once stopped.
+    readiness: Option<Readiness>,
+}
+
+impl Queue {
+    fn push(&mut self, item: Item) {
+        self.items.push_back(item);
+        if let Some(r) = &mut self.readiness {
+            r.raise();
+        }
+    }
+
+    /// Stopping: the next queued item; once none is left, the unresolved completions are
+    /// cancelled and queued; `None` when there are none either (and from then on `exited`).
+    fn next_when_stopping(&mut self) -> Option<Item> {
+        loop {
+            if let Some(item) = self.items.pop_front() {
+                return Some(item);
+            }
+            let pending = std::mem::take(&mut self.pending);
+            let cancelled: Vec<Thunk> = pending.into_values().filter_map(|c| c()).collect();
+            if cancelled.is_empty() {
+                self.exited = true;
+                return None;
+            }
+            self.items.extend(cancelled.into_iter().map(Item::Run));
+        }
+    }
 }
 
 struct Listeners {
@@ -81,33 +124,77 @@ pub struct Shared {
     epoch: AtomicU64,
     /// Highest durable sequence handed to the app (the resume position worth saving).
     delivered: AtomicU64,
+    /// The thread that runs callbacks: the dispatcher thread for its whole life (thread mode);
+    /// the thread inside `dispatch` or finishing a stop, `None` otherwise (app mode).
     thread: Mutex<Option<ThreadId>>,
+    /// App mode only: held by each `dispatch` call (and the stop) for its whole run, so one
+    /// thread at a time runs callbacks.
+    turn: Option<Mutex<()>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
+/// Marks the calling thread as the dispatching one (app mode) until dropped.
+struct Running<'a>(&'a Shared);
+
+impl<'a> Running<'a> {
+    fn enter(shared: &'a Shared) -> Running<'a> {
+        *lock(&shared.thread) = Some(std::thread::current().id());
+        Running(shared)
+    }
+}
+
+impl Drop for Running<'_> {
+    fn drop(&mut self) {
+        *lock(&self.0.thread) = None;
+    }
+}
+
 impl Shared {
+    fn new(readiness: Option<Readiness>) -> Arc<Shared> {
+        let app = readiness.is_some();
+        Arc::new(Shared {
+            queue: Mutex::new(Queue {
+                items: VecDeque::new(),
+                stopping: false,
+                exited: false,
+                pending: BTreeMap::new(),
+                next_completion: 0,
+                readiness,
+            }),
+            ready: Condvar::new(),
+            listeners: Mutex::new(Listeners {
+                list: Vec::new(),
+                closed: false,
+            }),
+            epoch: AtomicU64::new(0),
+            delivered: AtomicU64::new(0),
+            thread: Mutex::new(None),
+            turn: app.then(|| Mutex::new(())),
+        })
+    }
+
     pub fn post(&self, item: Item) {
         let mut q = lock(&self.queue);
         if q.stopping {
             match item {
-                // Completions still run exactly once: on the dispatcher while it drains, on
-                // the caller's thread once it has ended.
+                // Completions still run exactly once: by the stop while it drains, on the
+                // caller's thread once it has finished.
                 Item::Run(f) if q.exited => {
                     drop(q);
                     f();
                 }
                 Item::Run(f) => {
-                    q.items.push_back(Item::Run(f));
+                    q.push(Item::Run(f));
                     self.ready.notify_one();
                 }
                 Item::Event { .. } => {}
             }
             return;
         }
-        q.items.push_back(item);
+        q.push(item);
         self.ready.notify_one();
     }
 
@@ -143,7 +230,7 @@ impl Shared {
             drop(canceller);
             thunk();
         } else {
-            q.items.push_back(Item::Run(thunk));
+            q.push(Item::Run(thunk));
             self.ready.notify_one();
         }
     }
@@ -174,8 +261,138 @@ impl Shared {
         self.delivered.fetch_max(seq, Ordering::SeqCst);
     }
 
+    /// Whether the calling thread is the one running this client's callbacks (so it is inside
+    /// one of them, or inside the dispatcher's own work between them).
     pub fn on_dispatcher_thread(&self) -> bool {
         *lock(&self.thread) == Some(std::thread::current().id())
+    }
+
+    /// Whether the app drives delivery (app mode).
+    pub fn app_driven(&self) -> bool {
+        self.turn.is_some()
+    }
+
+    /// App mode: the descriptor that is readable while items wait; `None` in thread mode and
+    /// once stopped (it is closed then).
+    #[cfg(unix)]
+    pub fn dispatch_fd(&self) -> Option<std::os::fd::RawFd> {
+        lock(&self.queue).readiness.as_ref().map(|r| r.fd())
+    }
+
+    /// App mode: whether a byte is pending on the descriptor.
+    #[cfg(all(test, unix))]
+    fn raised(&self) -> bool {
+        lock(&self.queue)
+            .readiness
+            .as_ref()
+            .is_some_and(|r| r.is_raised())
+    }
+
+    /// App mode: runs up to `max` waiting items (0: the items waiting when it starts) on the
+    /// calling thread, in order, and returns how many it took from the queue (a delivered
+    /// event, an event dropped as stale, a completion). Leaves the descriptor readable if
+    /// items remain, drained otherwise. When it finds the dispatcher stopping (a stop from
+    /// inside one of its callbacks, or from another thread meanwhile) it finishes the stop.
+    ///
+    /// Errors: `INVALID_ARGUMENT` in thread mode, `REENTRANT_CALL` from inside a callback of
+    /// this client, `CLIENT_FREED` once stopped. A call from another thread while one runs
+    /// waits for it to return.
+    pub fn dispatch(&self, max: usize) -> Result<usize> {
+        let Some(turn) = &self.turn else {
+            return Err(Error::invalid(
+                "dispatch needs the app dispatch mode: this client runs its callbacks on its own \
+                 dispatcher thread",
+            ));
+        };
+        if self.on_dispatcher_thread() {
+            return Err(Error::new(
+                ErrorCode::ReentrantCall,
+                "dispatch was called from inside a callback of the same client: return from the \
+                 callback instead; the next dispatch runs what is waiting",
+            ));
+        }
+        let _turn = lock(turn);
+        let limit = {
+            let q = lock(&self.queue);
+            if q.exited {
+                return Err(Error::new(ErrorCode::ClientFreed, "the client was freed"));
+            }
+            if max == 0 {
+                q.items.len()
+            } else {
+                max
+            }
+        };
+        let _running = Running::enter(self);
+        let mut taken = 0;
+        while taken < limit {
+            let item = {
+                let mut q = lock(&self.queue);
+                if q.stopping {
+                    break;
+                }
+                q.items.pop_front()
+            };
+            let Some(item) = item else {
+                break;
+            };
+            taken += 1;
+            self.run_item(item);
+        }
+        {
+            let mut guard = lock(&self.queue);
+            let q = &mut *guard;
+            if !q.stopping {
+                if let Some(r) = &mut q.readiness {
+                    r.lower();
+                    if !q.items.is_empty() {
+                        r.raise();
+                    }
+                }
+                return Ok(taken);
+            }
+        }
+        Ok(taken + self.finish_stop())
+    }
+
+    /// Runs one item on the dispatching thread; events are dropped once stopping.
+    fn run_item(&self, item: Item) {
+        match item {
+            Item::Run(f) => {
+                let _ = catch_unwind(AssertUnwindSafe(f));
+            }
+            Item::Event { epoch, seq, event } => {
+                if !self.is_stopping() {
+                    self.deliver(epoch, seq, &event);
+                }
+            }
+        }
+    }
+
+    /// App mode, with the turn held and the calling thread dispatching: runs what the stop
+    /// leaves (queued completions, then the unresolved ones cancelled), releases the
+    /// listeners, then closes the descriptor. Returns how many items it took; nothing to do
+    /// once done.
+    fn finish_stop(&self) -> usize {
+        let mut taken = 0;
+        loop {
+            let item = {
+                let mut q = lock(&self.queue);
+                if q.exited {
+                    return taken;
+                }
+                q.next_when_stopping()
+            };
+            let Some(item) = item else {
+                break;
+            };
+            taken += 1;
+            self.run_item(item);
+        }
+        release_all(self);
+        let readiness = lock(&self.queue).readiness.take();
+        drop(readiness);
+        taken
     }
 
     /// Adds a listener; an existing one with the same kind and id is removed (and released)
@@ -290,31 +507,17 @@ impl Shared {
     }
 }
 
-/// Owns the dispatcher thread of one client.
+/// Owns the dispatching side of one client: its dispatcher thread (thread mode), or the
+/// readiness descriptor that app threads poll (app mode).
 pub struct Dispatcher {
     shared: Arc<Shared>,
     thread: Option<JoinHandle<()>>,
 }
 
 impl Dispatcher {
+    /// Thread mode: starts the client's dispatcher thread.
     pub fn start(name: &str) -> std::io::Result<Dispatcher> {
-        let shared = Arc::new(Shared {
-            queue: Mutex::new(Queue {
-                items: VecDeque::new(),
-                stopping: false,
-                exited: false,
-                pending: BTreeMap::new(),
-                next_completion: 0,
-            }),
-            ready: Condvar::new(),
-            listeners: Mutex::new(Listeners {
-                list: Vec::new(),
-                closed: false,
-            }),
-            epoch: AtomicU64::new(0),
-            delivered: AtomicU64::new(0),
-            thread: Mutex::new(None),
-        });
+        let shared = Shared::new(None);
         let s = shared.clone();
         let thread = std::thread::Builder::new()
             .name(name.into())
@@ -323,6 +526,14 @@ impl Dispatcher {
         Ok(Dispatcher {
             shared,
             thread: Some(thread),
+        })
+    }
+
+    /// App mode: no thread; the app runs the items with [`Shared::dispatch`].
+    pub fn start_app() -> std::io::Result<Dispatcher> {
+        Ok(Dispatcher {
+            shared: Shared::new(Some(Readiness::new()?)),
+            thread: None,
         })
     }
 
@@ -342,10 +553,10 @@ impl Dispatcher {
         self.shared.remove(kind, id)
     }
 
-    /// Stops the thread after the current callback. Called on the dispatcher thread (the app
-    /// freed the client from a callback), it does not wait; elsewhere it joins the thread.
-    /// Pending events are dropped; queued completions run, unresolved ones are cancelled;
-    /// listeners are released.
+    /// Stops after the current callback. Called on the dispatching thread (the app freed the
+    /// client from a callback), it does not wait; elsewhere it joins the thread (thread mode)
+    /// or waits for its turn and finishes the stop itself (app mode). Pending events are
+    /// dropped; queued completions run, unresolved ones are cancelled; listeners are released.
     pub fn stop(&mut self) {
         {
             let mut q = lock(&self.shared.queue);
@@ -356,6 +567,12 @@ impl Dispatcher {
             if !self.shared.on_dispatcher_thread() {
                 let _ = t.join();
                 release_all(&self.shared);
+            }
+        } else if let Some(turn) = &self.shared.turn {
+            if !self.shared.on_dispatcher_thread() {
+                let _turn = lock(turn);
+                let _running = Running::enter(&self.shared);
+                self.shared.finish_stop();
             }
         }
     }
@@ -379,6 +596,7 @@ fn release_all(shared: &Shared) {
     }
 }
 
+/// The dispatcher thread (thread mode).
 fn run(shared: Arc<Shared>) {
     loop {
         let item = {
@@ -389,29 +607,14 @@ fn run(shared: Arc<Shared>) {
                 }
                 if q.stopping {
                     // Everything queued ran: cancel what is still unresolved, then end.
-                    let pending = std::mem::take(&mut q.pending);
-                    let cancelled: Vec<Thunk> = pending.into_values().filter_map(|c| c()).collect();
-                    if cancelled.is_empty() {
-                        q.exited = true;
-                        break None;
-                    }
-                    q.items.extend(cancelled.into_iter().map(Item::Run));
-                    continue;
+                    break q.next_when_stopping();
                 }
                 q = shared.ready.wait(q).unwrap_or_else(|p| p.into_inner());
             }
         };
-        let stopping = lock(&shared.queue).stopping;
         match item {
             None => break,
-            Some(Item::Run(f)) => {
-                let _ = catch_unwind(AssertUnwindSafe(f));
-            }
-            Some(Item::Event { epoch, seq, event }) => {
-                if !stopping {
-                    shared.deliver(epoch, seq, &event);
-                }
-            }
+            Some(item) => shared.run_item(item),
         }
     }
     // Release here too: when the client was freed from inside a callback nobody joins us.
@@ -600,5 +803,182 @@ mod tests {
         shared.post(Item::Run(Box::new(move || tx2.send(99).unwrap())));
         let got: Vec<i32> = rx.try_iter().collect();
         assert_eq!(got, (0..10).chain([99]).collect::<Vec<_>>());
+    }
+
+    // ----- app mode --------------------------------------------------------------------------
+
+    fn post_logs(shared: &Shared, range: std::ops::Range<u64>) {
+        for n in range {
+            shared.post(Item::Event {
+                epoch: 0,
+                seq: None,
+                event: log_event(n),
+            });
+        }
+    }
+
+    /// A connection listener that reports (thread, message) of each error event.
+    fn reporter(tx: mpsc::Sender<(ThreadId, String)>) -> Box<dyn Listener> {
+        Box::new(move |e: &Event| {
+            if let Event::ConnectionError(err) = e {
+                let _ = tx.send((std::thread::current().id(), err.message.clone()));
+            }
+        })
+    }
+
+    #[test]
+    #[cfg(unix)]
+    fn app_mode_runs_items_on_the_calling_thread_in_order_within_max() {
+        let d = Dispatcher::start_app().unwrap();
+        let shared = d.shared();
+        assert!(shared.dispatch_fd().is_some());
+        let (tx, rx) = mpsc::channel();
+        d.add(ListenerKind::Connection, "r", reporter(tx));
+        assert_eq!(shared.dispatch(0), Ok(0));
+        assert!(!shared.raised());
+        post_logs(&shared, 0..5);
+        assert!(shared.raised(), "raised when the queue turned non-empty");
+        assert_eq!(rx.try_recv().ok(), None, "nothing runs before dispatch");
+        assert_eq!(shared.dispatch(2), Ok(2));
+        assert!(shared.raised(), "still raised: three wait");
+        assert_eq!(shared.dispatch(0), Ok(3));
+        assert!(!shared.raised(), "drained");
+        let me = std::thread::current().id();
+        let got: Vec<_> = rx.try_iter().collect();
+        assert_eq!(got, (0..5).map(|n| (me, n.to_string())).collect::<Vec<_>>());
+        // 0 takes only what waits when the call starts.
+        post_logs(&shared, 5..7);
+        assert_eq!(shared.dispatch(0), Ok(2));
+        assert_eq!(shared.dispatch(1), Ok(0));
+    }
+
+    #[test]
+    fn dispatch_needs_app_mode_and_refuses_reentry() {
+        let d = Dispatcher::start("t").unwrap();
+        assert_eq!(
+            d.shared().dispatch(0).map_err(|e| e.code),
+            Err(ErrorCode::InvalidArgument)
+        );
+
+        let d = Dispatcher::start_app().unwrap();
+        let shared = d.shared();
+        let (tx, rx) = mpsc::channel();
+        let weak = Arc::downgrade(&shared);
+        d.add(
+            ListenerKind::Connection,
+            "r",
+            Box::new(move |_: &Event| {
+                let s = weak.upgrade().unwrap();
+                tx.send((s.on_dispatcher_thread(), s.dispatch(0).map_err(|e| e.code)))
+                    .unwrap();
+            }),
+        );
+        post_logs(&shared, 0..2);
+        assert!(!shared.on_dispatcher_thread());
+        assert_eq!(shared.dispatch(0), Ok(2));
+        assert!(!shared.on_dispatcher_thread());
+        let got: Vec<_> = rx.try_iter().collect();
+        assert_eq!(got, vec![(true, Err(ErrorCode::ReentrantCall)); 2]);
+    }
+
+    #[test]
+    fn app_stop_runs_completions_on_the_stopping_thread_and_closes() {
+        use crate::completion::Completer;
+        let mut d = Dispatcher::start_app().unwrap();
+        let shared = d.shared();
+        let (tx, rx) = mpsc::channel();
+        let me = std::thread::current().id();
+        let mut completers = Vec::new();
+        for n in 0..3 {
+            let tx = tx.clone();
+            completers.push(Completer::<u32>::new(
+                shared.clone(),
+                Box::new(move |r| {
+                    tx.send((n, r.map_err(|e| e.code), std::thread::current().id()))
+                        .unwrap()
+                }),
+            ));
+        }
+        completers.remove(1).complete(Ok(7));
+        let (ltx, lrx) = mpsc::channel();
+        d.add(ListenerKind::Message, "x", Box::new(Dropped(ltx)));
+        post_logs(&shared, 0..3);
+        d.stop();
+        let mut got: Vec<_> = rx.try_iter().collect();
+        got.sort_by_key(|(n, _, _)| *n);
+        assert_eq!(
+            got,
+            vec![
+                (0, Err(ErrorCode::Cancelled), me),
+                (1, Ok(7), me),
+                (2, Err(ErrorCode::Cancelled), me)
+            ],
+            "each ran once, on the stopping thread, before stop returned"
+        );
+        assert_eq!(lrx.try_recv(), Ok("dropped"), "listeners released");
+        #[cfg(unix)]
+        assert_eq!(shared.dispatch_fd(), None, "closed");
+        assert_eq!(
+            shared.dispatch(0).map_err(|e| e.code),
+            Err(ErrorCode::ClientFreed)
+        );
+        drop(completers);
+        assert_eq!(rx.try_recv().ok(), None);
+    }
+
+    #[test]
+    fn app_stop_inside_a_callback_is_finished_by_that_dispatch() {
+        use crate::completion::Completer;
+        let d = Arc::new(Mutex::new(Some(Dispatcher::start_app().unwrap())));
+        let shared = lock(&d).as_ref().unwrap().shared();
+        let (tx, rx) = mpsc::channel::<String>();
+        let pending = {
+            let tx = tx.clone();
+            Completer::<u32>::new(
+                shared.clone(),
+                Box::new(move |r| {
+                    tx.send(format!("completion {:?}", r.map_err(|e| e.code)))
+                        .unwrap()
+                }),
+            )
+        };
+        let (holder, tx2) = (d.clone(), tx.clone());
+        let stopper: Box<dyn Listener> = Box::new(move |e: &Event| {
+            if let Event::ConnectionError(err) = e {
+                tx2.send(format!("event {}", err.message)).unwrap();
+                if err.message == "1" {
+                    // As Client::close does: taken out first, then stopped.
+                    let taken = lock(&holder).take();
+                    if let Some(mut d) = taken {
+                        d.stop();
+                    }
+                    tx2.send("stop returned".into()).unwrap();
+                }
+            }
+        });
+        shared
+            .add(ListenerKind::Connection, "stopper", stopper)
+            .ok()
+            .unwrap();
+        post_logs(&shared, 0..4);
+        let taken = shared.dispatch(0).unwrap();
+        assert!(taken >= 2, "took {taken}");
+        let got: Vec<_> = rx.try_iter().collect();
+        assert_eq!(
+            got,
+            vec![
+                "event 0",
+                "event 1",
+                "stop returned",
+                "completion Err(Cancelled)"
+            ],
+            "deferred: the rest dropped, the completion cancelled after the callback returned"
+        );
+        assert_eq!(
+            shared.dispatch(0).map_err(|e| e.code),
+            Err(ErrorCode::ClientFreed)
+        );
+        drop(pending);
+        assert_eq!(rx.try_recv().ok(), None, "exactly once");
     }
 }

@@ -2,7 +2,8 @@
 //!
 //! The core (this crate minus [`ffi`]) knows nothing of C: [`Client`] runs one connection task
 //! per client on a process-wide tokio runtime and delivers [`Event`]s to [`Listener`]s on a
-//! dispatcher thread of its own. The [`ffi`] module converts that API to the C ABI in
+//! dispatcher thread of its own, or, with [`DispatchMode::App`], on the app's thread that calls
+//! [`Client::dispatch`]. The [`ffi`] module converts that API to the C ABI in
 //! `include/chinwag.h`.
 
 // `unsafe` and exported symbols live in `ffi` only (which allows them).
@@ -18,6 +19,7 @@ pub mod error;
 pub mod event;
 pub mod ffi;
 mod http;
+mod readiness;
 mod runtime;
 pub mod settings;
 pub mod state;
@@ -30,7 +32,7 @@ pub use client::{Client, InitOptions};
 pub use dispatch::Listener;
 pub use error::{Error, ErrorCode, Result};
 pub use event::{Event, ListenerKind, LogLevel};
-pub use settings::{Settings, Timings};
+pub use settings::{DispatchMode, Settings, Timings};
 pub use state::{ConnectionState, Reason, StateChange};
 pub use store::{SavedSession, SessionStore};
 

@@ -56,6 +56,18 @@ impl Default for Timings {
     }
 }
 
+/// Who runs a client's callbacks (behaviour contract, section 8).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum DispatchMode {
+    /// A dispatcher thread of the client's own runs every callback (the default).
+    #[default]
+    Thread,
+    /// The app drives delivery: no dispatcher thread is started; callbacks run on the thread
+    /// that calls [`crate::Client::dispatch`], which the app calls when
+    /// [`crate::Client::dispatch_fd`] is readable (or on its own schedule).
+    App,
+}
+
 /// Everything `init` takes besides the app id.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Settings {
@@ -71,6 +83,8 @@ pub struct Settings {
     pub timings: Timings,
     /// Sends that may wait while (re)connecting. Default 1000.
     pub queue_capacity: usize,
+    /// Who runs the callbacks. Default: the client's own dispatcher thread.
+    pub dispatch: DispatchMode,
 }
 
 impl Settings {
@@ -83,6 +97,7 @@ impl Settings {
             extra_ca_pem: Vec::new(),
             timings: Timings::default(),
             queue_capacity: 1000,
+            dispatch: DispatchMode::Thread,
         }
     }
 

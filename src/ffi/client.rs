@@ -129,11 +129,17 @@ pub struct chinwag_settings {
     pub listeners: *const *const chinwag_initial_listener,
     /// Number of pointers in `listeners`.
     pub listeners_len: usize,
+    /// `CHINWAG_DISPATCH_MODE_THREAD` (default: the client's own thread runs the callbacks) or
+    /// `CHINWAG_DISPATCH_MODE_APP` (the app runs them with `chinwag_client_dispatch`).
+    pub dispatch_mode: crate::ffi::dispatch::chinwag_dispatch_mode,
 }
 
 // SAFETY: `#[repr(C)]`, `struct_size: usize` first, then only integers, raw pointers and
 // optional function pointers: every bit pattern is valid.
-unsafe impl Versioned for chinwag_settings {}
+unsafe impl Versioned for chinwag_settings {
+    /// Apps built before `dispatch_mode` was appended pass the smaller struct (thread mode).
+    const MIN_SIZE: usize = std::mem::offset_of!(chinwag_settings, dispatch_mode);
+}
 
 fn ms(value: u32, default: Duration) -> Duration {
     if value == 0 {
@@ -214,6 +220,7 @@ unsafe fn settings(s: &chinwag_settings) -> Result<Settings> {
     if s.queue_capacity != 0 {
         settings.queue_capacity = s.queue_capacity as usize;
     }
+    settings.dispatch = crate::ffi::dispatch::dispatch_mode(s.dispatch_mode)?;
     Ok(settings)
 }
 

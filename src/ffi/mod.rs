@@ -18,7 +18,8 @@
 //!   API hands over to own are freed with `chinwag_string_free`.
 //! - Callbacks run on the client's dispatcher thread, one at a time, in event order; a callback
 //!   may call any function of this API. `user_data` pointers are passed to that thread as they
-//!   are: the app makes them safe to use there.
+//!   are: the app makes them safe to use there. With `CHINWAG_DISPATCH_MODE_APP` the app's
+//!   thread calling `chinwag_client_dispatch` takes that role (see `dispatch`).
 //! - All functions are thread-safe.
 
 #![allow(unsafe_code)]
@@ -36,6 +37,7 @@ pub mod calls;
 pub mod client;
 pub mod completions;
 pub mod copies;
+pub mod dispatch;
 pub mod errors;
 pub mod groups;
 mod handles;
