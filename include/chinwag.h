@@ -171,6 +171,9 @@ typedef struct chinwag_initial_listener {
   chinwag_user_data_free_cb user_data_free;
 } chinwag_initial_listener;
 
+// Who runs a client's callbacks (`chinwag_settings.dispatch_mode`). `CHINWAG_DISPATCH_MODE_*`.
+typedef uint32_t chinwag_dispatch_mode;
+
 // Settings of `chinwag_client_init`. Versioned: zero-initialise it, set `struct_size` to
 // `sizeof(chinwag_settings)` and `server_url`; every zero field means its default. Copied by
 // `chinwag_client_init` (strings included): it need not outlive the call.
@@ -238,6 +241,9 @@ typedef struct chinwag_settings {
   const struct chinwag_initial_listener *const *listeners;
   // Number of pointers in `listeners`.
   size_t listeners_len;
+  // `CHINWAG_DISPATCH_MODE_THREAD` (default: the client's own thread runs the callbacks) or
+  // `CHINWAG_DISPATCH_MODE_APP` (the app runs them with `chinwag_client_dispatch`).
+  chinwag_dispatch_mode dispatch_mode;
 } chinwag_settings;
 
 // Online status of a user. `CHINWAG_USER_STATUS_*`.
@@ -747,6 +753,18 @@ typedef void (*chinwag_user_page_done_cb)(void *user_data,
 // The app went to the background: close after the grace period.
 #define CHINWAG_APP_STATE_BACKGROUND 1
 
+// A dispatcher thread of the client's own runs every callback (the default).
+#define CHINWAG_DISPATCH_MODE_THREAD 0
+
+// The app drives delivery: no dispatcher thread is started. `chinwag_client_dispatch_fd` gives
+// a descriptor that is readable while events or completions wait, and
+// `chinwag_client_dispatch` runs them on the calling thread. In this mode "the dispatcher
+// thread" in this header means the thread inside `chinwag_client_dispatch` (or inside
+// `chinwag_client_free`, which runs the last completions): every guarantee stated for it holds
+// (one callback at a time, event order, no SDK lock held during callbacks, removal and free
+// from inside a callback deferred until it returns, completions exactly once).
+#define CHINWAG_DISPATCH_MODE_APP 1
+
 // Success.
 #define CHINWAG_RESULT_OK 0
 
@@ -1011,6 +1029,10 @@ uint32_t chinwag_abi_version(void);
 // call listener hears it accepted, rejected (or busy), or cancelled as unanswered after the
 // server's timeout (45 s by default).
 //
+// The call is the client's active call as soon as this returns (`chinwag_client_active_call`;
+// another call at once gets `CALL_IN_PROGRESS`, even before the server answered); a call the
+// server refuses (`FORBIDDEN`, `NOT_FOUND` in `done`) leaves no active call behind.
+//
 // `out_session_id`: optional; receives the call's session id at once (free with
 // `chinwag_string_free`).
 chinwag_result chinwag_client_initiate_call(const struct chinwag_client *client,
@@ -1049,7 +1071,9 @@ chinwag_result chinwag_client_end_call(const struct chinwag_client *client,
                                        chinwag_call_done_cb done,
                                        void *user_data);
 
-// The call this client is in (ringing or ongoing), as a copy the caller owns: `*out_call`
+// The call this client is in: one it started (ringing or ongoing) or accepted. An incoming
+// call that is only ringing is not active until accepted (the app may be offered several).
+// A copy the caller owns: `*out_call`
 // receives it (free with `chinwag_call_free`), or NULL when there is none. Errors:
 // `NULL_ARGUMENT`, `CLIENT_FREED`. Thread-safe.
 chinwag_result chinwag_client_active_call(const struct chinwag_client *client,
@@ -1292,6 +1316,45 @@ chinwag_result chinwag_receipt_copy(const struct chinwag_receipt *src,
 // Frees a copy from `chinwag_receipt_copy`; as `chinwag_message_free`.
 void chinwag_receipt_free(struct chinwag_receipt *copy);
 
+// The file descriptor of a client in `CHINWAG_DISPATCH_MODE_APP`, written to `*out_fd`: it is
+// readable exactly while events or completions wait for `chinwag_client_dispatch`
+// (level-triggered: it stays readable until a dispatch call has run everything that waited).
+//
+// Watch it for reading only (`poll`/`select`/epoll/kqueue, asyncio's `loop.add_reader`) and
+// never read, write or close it: the client owns it. It stays open, with the same number,
+// until the client is freed: `chinwag_client_free` closes it before it returns (called outside
+// a callback); a free from inside a callback leaves that to the `chinwag_client_dispatch` call
+// running the callback, before it returns. Remove it from the poller first. Close-on-exec.
+//
+// Errors: `NULL_ARGUMENT`, `CLIENT_FREED`, `INVALID_ARGUMENT` (the client is in
+// `CHINWAG_DISPATCH_MODE_THREAD`, or the platform has no such descriptor). Thread-safe.
+chinwag_result chinwag_client_dispatch_fd(const struct chinwag_client *client, int *out_fd);
+
+// Runs waiting events and completions of a client in `CHINWAG_DISPATCH_MODE_APP` on the
+// calling thread, in order, one at a time, then returns. Call it when the descriptor of
+// `chinwag_client_dispatch_fd` is readable (calling it when nothing waits is harmless).
+//
+// - `max_items`: run at most this many; 0 runs every item waiting when the call starts (items
+//   arriving meanwhile wait for the next call, so the call always ends). With items left over,
+//   the descriptor stays readable.
+// - `out_ran`: optional; receives the number of items taken from the queue (an event dropped
+//   because `chinwag_client_disconnect` was called after it arrived counts too).
+//
+// Callbacks may call any function of this API except this one on the same client
+// (`REENTRANT_CALL`): removing listeners, disconnecting and freeing the client included. A
+// free from inside a callback is finished by this call after the callback returns: later
+// events are dropped, the remaining completions run (`CANCELLED` if unfinished), listeners
+// are released and the descriptor is closed before this returns `CHINWAG_RESULT_OK`; the
+// handle is invalid afterwards.
+//
+// Threads: any thread, but one at a time per client: a call from another thread while one
+// runs waits until it returns. Errors: `NULL_ARGUMENT`, `CLIENT_FREED`, `INVALID_ARGUMENT`
+// (the client is in `CHINWAG_DISPATCH_MODE_THREAD`), `REENTRANT_CALL` (called from inside a
+// callback of this client).
+chinwag_result chinwag_client_dispatch(const struct chinwag_client *client,
+                                       size_t max_items,
+                                       size_t *out_ran);
+
 // The name of a result code, e.g. `"NOT_LOGGED_IN"` for `CHINWAG_RESULT_NOT_LOGGED_IN`, as a
 // static NUL-terminated string; `"UNKNOWN"` for a number that is no code.
 //
@@ -1322,8 +1385,9 @@ chinwag_result chinwag_last_error_message(char *buf, size_t len, size_t *written
 void chinwag_string_free(char *string);
 
 // Creates group `guid` named `name` (both non-empty; `guid` of ASCII letters, digits, `-_.@`)
-// owned by the logged-in user, who becomes its admin. `done` gets the new group; `FORBIDDEN`
-// if the guid is taken. See the module rules for errors.
+// owned by the logged-in user, who becomes its admin. `done` gets the new group;
+// `SERVER_REJECTED` (the message names `GROUP_EXISTS`) if the guid is taken. See the module
+// rules for errors.
 chinwag_result chinwag_client_create_group(const struct chinwag_client *client,
                                            const char *guid,
                                            const char *name,

@@ -3,16 +3,24 @@
 
 use std::sync::Arc;
 
-use rustls::ClientConfig;
+use once_cell::sync::Lazy;
+use rustls::{ClientConfig, RootCertStore};
 
 use crate::error::{Error, ErrorCode, Result};
 
-pub fn client_config(extra_ca_pem: &[u8]) -> Result<Arc<ClientConfig>> {
-    let mut roots = rustls::RootCertStore::empty();
-    let native = rustls_native_certs::load_native_certs();
-    for cert in native.certs {
+/// The system's roots, read once per process: reading and parsing them costs milliseconds
+/// (seconds under valgrind), and every client init needs them.
+static SYSTEM_ROOTS: Lazy<RootCertStore> = Lazy::new(|| {
+    let mut roots = RootCertStore::empty();
+    for cert in rustls_native_certs::load_native_certs().certs {
+        // A system certificate rustls cannot use is skipped; the others still count.
         let _ = roots.add(cert);
     }
+    roots
+});
+
+pub fn client_config(extra_ca_pem: &[u8]) -> Result<Arc<ClientConfig>> {
+    let mut roots = SYSTEM_ROOTS.clone();
     if !extra_ca_pem.is_empty() {
         let mut reader = std::io::BufReader::new(extra_ca_pem);
         let mut added = 0;

@@ -166,6 +166,11 @@ fn calls_ring_accept_end_and_go_unanswered() {
     let sid = alice
         .initiate_call(ReceiverType::User, "bob", CallType::Video, Some(done))
         .unwrap();
+    // At once, before the server answered: the one call slot is already taken.
+    let e = alice
+        .initiate_call(ReceiverType::User, "carol", CallType::Audio, None)
+        .unwrap_err();
+    assert_eq!(e.code, ErrorCode::CallInProgress);
     assert_eq!(ok(rx).status, CallStatus::Initiated);
     assert_eq!(alice.active_call().map(|c| c.session_id), Some(sid.clone()));
     let e = alice

@@ -4,6 +4,9 @@
 //!
 //! `tests/c/run.sh` starts it with a pipe on stdin, reads the line, runs the C programs with
 //! `CHINWAG_URL` and `CHINWAG_AUTH_KEY`, then closes the pipe (and stops it by PID if needed).
+//!
+//! `CHINWAG_TEST_CALL_TIMEOUT_MS`, when set, replaces the server's unanswered-call timeout
+//! (45 s by default), so that tests and the demo can show an unanswered call in seconds.
 
 use std::io::{Read, Write};
 
@@ -17,10 +20,28 @@ const CAST: &[&str] = &[
     "niaj", "olivia", "peggy", "rupert", "sybil", "trent", "victor", "walter", "zoe",
 ];
 
+/// The unanswered-call timeout from `CHINWAG_TEST_CALL_TIMEOUT_MS`, if set.
+fn call_timeout_ms() -> Result<Option<u64>, String> {
+    match std::env::var("CHINWAG_TEST_CALL_TIMEOUT_MS") {
+        Err(std::env::VarError::NotPresent) => Ok(None),
+        Ok(v) if v.trim().is_empty() => Ok(None),
+        Ok(v) => match v.trim().parse::<u64>() {
+            Ok(ms) if ms > 0 => Ok(Some(ms)),
+            _ => Err(format!(
+                "CHINWAG_TEST_CALL_TIMEOUT_MS={v:?} is not a positive number of milliseconds"
+            )),
+        },
+        Err(e) => Err(format!("CHINWAG_TEST_CALL_TIMEOUT_MS: {e}")),
+    }
+}
+
 async fn run() -> Result<(), String> {
     let mut config = Config::local(AUTH_KEY, API_KEY);
     // Every C program logs in several times from 127.0.0.1.
     config.login_per_minute = 100_000;
+    if let Some(ms) = call_timeout_ms()? {
+        config.call_timeout = std::time::Duration::from_millis(ms);
+    }
     let server = chinwag_server::start(config).await?;
     let args: Vec<String> = std::env::args().skip(1).collect();
     let users: Vec<&str> = if args.is_empty() {

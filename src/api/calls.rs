@@ -9,6 +9,12 @@ use crate::client::Client;
 use crate::completion::Callback;
 use crate::error::{Error, ErrorCode, Result};
 
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
 fn call_of(event: WireEvent) -> Result<Call> {
     match event {
         WireEvent::CallInitiated(c)
@@ -29,12 +35,17 @@ pub fn is_active(status: CallStatus) -> bool {
 }
 
 impl Client {
-    /// The call this client is in (ringing or ongoing), if any.
+    /// The call this client is in: one it started (ringing or ongoing) or accepted. A ringing
+    /// incoming call is not active until accepted.
     pub fn active_call(&self) -> Option<Call> {
         self.inner().active_call()
     }
 
     /// Calls a user or a group. Fails with `CALL_IN_PROGRESS` while another call is active.
+    ///
+    /// The call is this client's active call from the moment this returns (a second call at
+    /// once, even before the server answered the first, gets `CALL_IN_PROGRESS`), with the
+    /// server's state once it answers; a refused or failed call leaves no active call behind.
     pub fn initiate_call(
         &self,
         receiver_type: ReceiverType,
@@ -43,13 +54,50 @@ impl Client {
         done: Option<Callback<Call>>,
     ) -> Result<String> {
         chinwag_protocol::limits::check_id("receiver", receiver).map_err(Error::invalid)?;
-        if let Some(active) = self.active_call() {
-            return Err(Error::new(
-                ErrorCode::CallInProgress,
-                format!("call {} is still active", active.session_id),
-            ));
-        }
+        let me = self
+            .inner()
+            .session()
+            .ok_or_else(|| Error::new(ErrorCode::NotLoggedIn, "log in first"))?
+            .user
+            .uid;
         let session_id = crate::client::new_muid();
+        let pending = Call {
+            session_id: session_id.clone(),
+            initiator: me.clone(),
+            receiver_type,
+            receiver: receiver.to_string(),
+            call_type,
+            status: CallStatus::Initiated,
+            by: me,
+            initiated_at: now_ms(),
+            joined_at: None,
+            ended_at: None,
+            metadata: serde_json::json!({}),
+        };
+        // Claim the one call slot atomically: `note_call` takes it only if it is free, so of
+        // two racing calls exactly one sees its own session afterwards.
+        let inner = self.inner().clone();
+        inner.note_call(&pending, true);
+        match self.active_call() {
+            Some(active) if active.session_id == session_id => {}
+            Some(active) => {
+                return Err(Error::new(
+                    ErrorCode::CallInProgress,
+                    format!("call {} is still active", active.session_id),
+                ))
+            }
+            None => {
+                return Err(Error::new(
+                    ErrorCode::CallInProgress,
+                    "another call is starting",
+                ))
+            }
+        }
+        let release = move |inner: &crate::client::Inner, call: &Call| {
+            let mut gone = call.clone();
+            gone.status = CallStatus::Cancelled;
+            inner.note_call(&gone, true);
+        };
         let frame = ClientFrame::CallInitiate {
             req: String::new(),
             session_id: Some(session_id.clone()),
@@ -58,12 +106,29 @@ impl Client {
             receiver: receiver.to_string(),
             metadata: None,
         };
-        self.request(frame, done, call_of)?;
+        let claimed = pending.clone();
+        let holder = inner.clone();
+        let finish: Callback<Call> = Box::new(move |result: Result<Call>| {
+            if result.is_err() {
+                // Refused (FORBIDDEN, NOT_FOUND, ...) or never answered: the slot is free again.
+                release(&holder, &claimed);
+            }
+            if let Some(done) = done {
+                done(result);
+            }
+        });
+        if let Err(e) = self.socket_request(frame, Some(finish), call_of) {
+            release(&inner, &pending);
+            return Err(e);
+        }
         Ok(session_id)
     }
 
     /// Accepts an incoming call. Fails with `CALL_IN_PROGRESS` while another call is active.
     pub fn accept_call(&self, session_id: &str, done: Option<Callback<Call>>) -> Result<()> {
+        chinwag_protocol::limits::check_id("call session id", session_id)
+            .map_err(Error::invalid)?;
+        self.require_session()?;
         if let Some(active) = self.active_call() {
             if active.session_id != session_id {
                 return Err(Error::new(
@@ -134,6 +199,6 @@ impl Client {
             _ => String::new(),
         };
         chinwag_protocol::limits::check_id("call session id", &sid).map_err(Error::invalid)?;
-        self.request(frame, done, call_of)
+        self.socket_request(frame, done, call_of)
     }
 }

@@ -44,7 +44,7 @@ impl Client {
             data,
             metadata,
         };
-        self.request(frame, done, message_of)
+        self.socket_request(frame, done, message_of)
     }
 
     /// Soft-deletes a message (one's own, or any in a group one moderates).
@@ -52,7 +52,7 @@ impl Client {
         if message_id <= 0 {
             return Err(Error::invalid("message id must be positive"));
         }
-        self.request(
+        self.socket_request(
             ClientFrame::Delete {
                 req: String::new(),
                 message_id,

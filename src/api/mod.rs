@@ -38,6 +38,29 @@ impl Client {
     }
 }
 
+impl Client {
+    /// A socket request of the chat surface (calls, edits, deletes): `NOT_LOGGED_IN` without a
+    /// session (as the REST operations and sends say), else as [`Client::request`]
+    /// (`NOT_CONNECTED` unless CONNECTED).
+    pub(crate) fn socket_request<T: Send + 'static>(
+        &self,
+        frame: chinwag_protocol::ClientFrame,
+        done: Option<Callback<T>>,
+        map: impl FnOnce(chinwag_protocol::Event) -> Result<T> + Send + 'static,
+    ) -> Result<()> {
+        self.require_session()?;
+        self.request(frame, done, map)
+    }
+
+    /// `NOT_LOGGED_IN` unless a user is logged in.
+    pub(crate) fn require_session(&self) -> Result<()> {
+        match self.inner().session() {
+            Some(_) => Ok(()),
+            None => Err(Error::new(ErrorCode::NotLoggedIn, "log in first")),
+        }
+    }
+}
+
 /// Percent-encodes a path segment (ids are validated, but stay safe).
 pub(crate) fn segment(s: &str) -> String {
     s.bytes()

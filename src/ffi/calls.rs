@@ -5,9 +5,10 @@
 //! Synchronous errors: `NULL_ARGUMENT`, `INVALID_UTF8`, `INVALID_ARGUMENT`, `NOT_LOGGED_IN`,
 //! `NOT_CONNECTED`, `CALL_IN_PROGRESS` (another call is active), `CLIENT_FREED`. When a function
 //! returns `CHINWAG_RESULT_OK`, the optional completion `done` is called exactly once with
-//! `user_data` and the call's new state, or an error: `FORBIDDEN` (not your call, or not in a
-//! state that allows it), `NOT_FOUND` (no such call), `NETWORK` (the socket dropped before the
-//! answer), `CANCELLED`. The other side hears the change through its call listener; the caller
+//! `user_data` and the call's new state, or an error: `FORBIDDEN` (not your call: only the
+//! callee accepts or rejects, only the caller cancels), `SERVER_REJECTED` (the call's state does
+//! not allow it, e.g. ending a call nobody answered; the message names `CALL_STATE`),
+//! `NOT_FOUND` (no such call), `NETWORK` (the socket dropped before the answer), `CANCELLED`. The other side hears the change through its call listener; the caller
 //! hears it only through `done`. Thread-safe; callable from any callback.
 
 use std::ffi::{c_char, c_void};
@@ -42,6 +43,10 @@ fn call_type(t: chinwag_call_type) -> Result<CallType> {
 /// `on_incoming_call_received`; `done` gets the call in status `"initiated"`. Then the caller's
 /// call listener hears it accepted, rejected (or busy), or cancelled as unanswered after the
 /// server's timeout (45 s by default).
+///
+/// The call is the client's active call as soon as this returns (`chinwag_client_active_call`;
+/// another call at once gets `CALL_IN_PROGRESS`, even before the server answered); a call the
+/// server refuses (`FORBIDDEN`, `NOT_FOUND` in `done`) leaves no active call behind.
 ///
 /// `out_session_id`: optional; receives the call's session id at once (free with
 /// `chinwag_string_free`).
@@ -138,7 +143,9 @@ pub unsafe extern "C" fn chinwag_client_end_call(
     })
 }
 
-/// The call this client is in (ringing or ongoing), as a copy the caller owns: `*out_call`
+/// The call this client is in: one it started (ringing or ongoing) or accepted. An incoming
+/// call that is only ringing is not active until accepted (the app may be offered several).
+/// A copy the caller owns: `*out_call`
 /// receives it (free with `chinwag_call_free`), or NULL when there is none. Errors:
 /// `NULL_ARGUMENT`, `CLIENT_FREED`. Thread-safe.
 #[no_mangle]

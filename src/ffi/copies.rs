@@ -5,7 +5,9 @@
 //!
 //! Copies are tracked by address and type, so freeing a pointer that is not a live copy of that
 //! type (a borrowed payload, a copy freed twice, a copy of another type) is refused: nothing is
-//! freed and `INVALID_ARGUMENT` becomes the thread's last error. `free(NULL)` is a no-op.
+//! freed and `INVALID_ARGUMENT` becomes the thread's last error. `free(NULL)` is a no-op. The
+//! registry keeps the addresses hidden (see [`hidden`]), so a copy that is never freed shows up
+//! as a leak in valgrind and LeakSanitizer.
 //! Copies may be read and freed on any thread.
 
 use std::any::TypeId;
@@ -25,7 +27,16 @@ use crate::ffi::types::{
     Payload,
 };
 
+/// Live copies by (hidden) address.
 static COPIES: Lazy<Mutex<HashMap<usize, TypeId>>> = Lazy::new(|| Mutex::new(HashMap::new()));
+
+/// The key under which a registry of this library keeps an address it handed out: the address
+/// with its bits flipped by a fixed pattern, so that the registry holds no pointer to the
+/// allocation. A copy or handle the app forgets to free is then reported as lost by leak
+/// checkers (valgrind, LeakSanitizer) instead of staying reachable through the registry.
+pub(crate) fn hidden(addr: usize) -> usize {
+    addr ^ (usize::MAX / 0xff * 0x5a)
+}
 
 fn copies() -> MutexGuard<'static, HashMap<usize, TypeId>> {
     COPIES.lock().unwrap_or_else(|p| p.into_inner())
@@ -35,7 +46,7 @@ fn copies() -> MutexGuard<'static, HashMap<usize, TypeId>> {
 /// (`Payload` is `#[repr(C)]` with the value first).
 fn keep<T: 'static>(payload: Payload<T>) -> *mut T {
     let ptr = Box::into_raw(Box::new(payload));
-    copies().insert(ptr as usize, TypeId::of::<T>());
+    copies().insert(hidden(ptr as usize), TypeId::of::<T>());
     ptr.cast()
 }
 
@@ -80,8 +91,9 @@ unsafe fn release<T: 'static>(copy: *mut T, name: &str) {
     }
     let live = {
         let mut map = copies();
-        match map.get(&(copy as usize)) {
-            Some(t) if *t == TypeId::of::<T>() => map.remove(&(copy as usize)).is_some(),
+        let key = hidden(copy as usize);
+        match map.get(&key) {
+            Some(t) if *t == TypeId::of::<T>() => map.remove(&key).is_some(),
             _ => false,
         }
     };

@@ -43,8 +43,9 @@ fn scope(s: chinwag_scope) -> Result<Scope> {
 }
 
 /// Creates group `guid` named `name` (both non-empty; `guid` of ASCII letters, digits, `-_.@`)
-/// owned by the logged-in user, who becomes its admin. `done` gets the new group; `FORBIDDEN`
-/// if the guid is taken. See the module rules for errors.
+/// owned by the logged-in user, who becomes its admin. `done` gets the new group;
+/// `SERVER_REJECTED` (the message names `GROUP_EXISTS`) if the guid is taken. See the module
+/// rules for errors.
 #[no_mangle]
 pub unsafe extern "C" fn chinwag_client_create_group(
     client: *const chinwag_client,

@@ -20,6 +20,7 @@ use crate::error::{Error, Result};
 use crate::ffi::completions::{
     chinwag_message_page_done_cb, chinwag_user_page_done_cb, completion, receiver_type,
 };
+use crate::ffi::copies::hidden;
 use crate::ffi::errors::chinwag_result;
 use crate::ffi::groups::page_limit;
 use crate::ffi::handles::chinwag_client;
@@ -80,7 +81,8 @@ pub struct chinwag_users_request_options {
 // SAFETY: as for `chinwag_messages_request_options`.
 unsafe impl Versioned for chinwag_users_request_options {}
 
-/// Live request handles by address. The FFI never reads through a handle.
+/// Live request handles by (hidden) address, so that a handle never freed shows up as a leak
+/// (see `copies::hidden`). The FFI never reads through a handle.
 struct Registry<T>(Lazy<Mutex<HashMap<usize, T>>>);
 
 impl<T: Clone> Registry<T> {
@@ -96,7 +98,7 @@ impl<T: Clone> Registry<T> {
         if handle == 0 {
             return Err(crate::ffi::macros::null_argument(name));
         }
-        self.map().get(&handle).cloned().ok_or_else(|| {
+        self.map().get(&hidden(handle)).cloned().ok_or_else(|| {
             Error::invalid(format!(
                 "`{name}` is not a live request: freed or never created"
             ))
@@ -160,7 +162,7 @@ pub unsafe extern "C" fn chinwag_messages_request_new(
         let handle = Box::into_raw(Box::new(chinwag_messages_request {
             _serial: SERIAL.fetch_add(1, Ordering::Relaxed),
         }));
-        MESSAGES.map().insert(handle as usize, request);
+        MESSAGES.map().insert(hidden(handle as usize), request);
         // SAFETY: `out` is not NULL (checked) and valid for a pointer write (contract).
         unsafe { *out = handle };
         Ok(())
@@ -175,7 +177,7 @@ pub unsafe extern "C" fn chinwag_messages_request_free(request: *mut chinwag_mes
         if request.is_null() {
             return;
         }
-        if MESSAGES.map().remove(&(request as usize)).is_some() {
+        if MESSAGES.map().remove(&hidden(request as usize)).is_some() {
             // SAFETY: the handle was live, so `Box::into_raw` made it; it just left the
             // registry under the lock, so it is freed once.
             drop(unsafe { Box::from_raw(request) });
@@ -253,7 +255,7 @@ pub unsafe extern "C" fn chinwag_users_request_new(
         let handle = Box::into_raw(Box::new(chinwag_users_request {
             _serial: SERIAL.fetch_add(1, Ordering::Relaxed),
         }));
-        USERS.map().insert(handle as usize, UsersRequest::new(filters));
+        USERS.map().insert(hidden(handle as usize), UsersRequest::new(filters));
         // SAFETY: `out` is not NULL (checked) and valid for a pointer write (contract).
         unsafe { *out = handle };
         Ok(())
@@ -267,7 +269,7 @@ pub unsafe extern "C" fn chinwag_users_request_free(request: *mut chinwag_users_
         if request.is_null() {
             return;
         }
-        if USERS.map().remove(&(request as usize)).is_some() {
+        if USERS.map().remove(&hidden(request as usize)).is_some() {
             // SAFETY: as in `chinwag_messages_request_free`.
             drop(unsafe { Box::from_raw(request) });
         } else {

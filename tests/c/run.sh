@@ -8,6 +8,10 @@
 # server/examples/serve_for_tests (built by the Makefile): it prints `URL AUTH_KEY` and serves
 # until its stdin closes. Each program gets URL and AUTH_KEY as arguments and in CHINWAG_URL /
 # CHINWAG_AUTH_KEY. The server is stopped at the end (stdin closed, then by PID if needed).
+#
+# CHINWAG_TEST_CALL_TIMEOUT_MS (default 5000 here; the server's own default is 45 s) is the
+# server's unanswered-call timeout, so that the programs can show an unanswered call quickly;
+# the programs see the same variable.
 set -euo pipefail
 
 mode=${1:?usage: run.sh plain|valgrind|asan PROGRAM...}
@@ -15,6 +19,8 @@ shift
 root=$(cd "$(dirname "$0")/../.." && pwd)
 server_bin=${CHINWAG_TEST_SERVER:-$root/target/debug/examples/serve_for_tests}
 [ -x "$server_bin" ] || { echo "run.sh: $server_bin is missing (cargo build -p chinwag-server --example serve_for_tests)"; exit 1; }
+
+export CHINWAG_TEST_CALL_TIMEOUT_MS=${CHINWAG_TEST_CALL_TIMEOUT_MS:-5000}
 
 log=$(mktemp)
 coproc SERVER { exec "$server_bin" 2>"$log"; }
@@ -42,7 +48,7 @@ if ! read -r -t 60 url key <&"${SERVER[0]}"; then
     exit 1
 fi
 export CHINWAG_URL=$url CHINWAG_AUTH_KEY=$key
-echo "run.sh: server at $url ($mode)"
+echo "run.sh: server at $url ($mode; unanswered calls end after ${CHINWAG_TEST_CALL_TIMEOUT_MS} ms)"
 
 case $mode in
     plain) wrap=() ;;
