@@ -10,9 +10,13 @@ PY := $(VENV)/bin/python
 BUILD := target/debug
 CWARN := -Wall -Wextra -Werror -pedantic
 # C tests and examples: built plain (run under valgrind) and with AddressSanitizer.
-CTESTS := version bad_input hard_cases session_store
-CEXAMPLES := quickstart manual_connection
+CTESTS := version bad_input hard_cases session_store app_dispatch chat_surface chat_calls
+CEXAMPLES := quickstart manual_connection group_call
 CDIR := $(BUILD)/ctests
+# The test server's unanswered-call timeout (its default is 45 s): short, so that the tests and
+# examples/c/group_call.c show an unanswered call quickly; the tests keep a margin for valgrind.
+TEST_CALL_TIMEOUT_MS ?= 5000
+DEMO_CALL_TIMEOUT_MS ?= 3000
 CLINK := -L$(BUILD) -lchinwag -Wl,-rpath,$(CURDIR)/$(BUILD) -pthread
 ASAN_CC ?= $(shell command -v clang >/dev/null 2>&1 && echo clang || echo $(CC))
 ASAN_FLAGS := -g -fsanitize=address -fno-omit-frame-pointer
@@ -23,7 +27,7 @@ PROFILE_DIR := $(if $(filter release,$(PROFILE)),release,debug)
 VERSION := $(shell sed -n 's/^version = "\([^"]*\)".*/\1/p' Cargo.toml | head -n1)
 INSTALL_TEST := $(CURDIR)/$(BUILD)/install-test
 
-.PHONY: all build test demo bench lint rust-test header-check c-test interop-test venv clean \
+.PHONY: all build test demo bench lint rust-test header-check c-test interop-test python-test venv clean \
 	install install-test c-build c-examples c-symbols serve-helper test-faults
 
 all: build
@@ -35,7 +39,7 @@ demo: c-examples
 	$(CARGO) run -q -p chinwag-server --example demo
 	@echo
 	@echo "== the C examples, against an embedded server =="
-	tests/c/run.sh plain $(addprefix $(CDIR)/,$(CEXAMPLES))
+	CHINWAG_TEST_CALL_TIMEOUT_MS=$(DEMO_CALL_TIMEOUT_MS) tests/c/run.sh plain $(addprefix $(CDIR)/,$(CEXAMPLES))
 
 # Figures, not assertions: SDK login/round trip/library size, and server throughput.
 bench:
@@ -44,7 +48,7 @@ bench:
 	$(CARGO) bench --bench sdk
 	$(CARGO) bench -p chinwag-server --bench throughput
 
-test: lint rust-test header-check c-test interop-test
+test: lint rust-test header-check c-test interop-test python-test
 	@echo "make test: all suites passed"
 
 lint:
@@ -91,8 +95,8 @@ c-symbols: build
 # Every C test and example under valgrind, then built with AddressSanitizer, then the
 # installed copy (shared and static) through pkg-config.
 c-test: c-build c-symbols
-	tests/c/run.sh valgrind $(addprefix $(CDIR)/,$(CTESTS) $(CEXAMPLES))
-	tests/c/run.sh asan $(addprefix $(CDIR)/asan/,$(CTESTS) $(CEXAMPLES))
+	CHINWAG_TEST_CALL_TIMEOUT_MS=$(TEST_CALL_TIMEOUT_MS) tests/c/run.sh valgrind $(addprefix $(CDIR)/,$(CTESTS) $(CEXAMPLES))
+	CHINWAG_TEST_CALL_TIMEOUT_MS=$(TEST_CALL_TIMEOUT_MS) tests/c/run.sh asan $(addprefix $(CDIR)/asan/,$(CTESTS) $(CEXAMPLES))
 	$(MAKE) --no-print-directory install-test
 
 # Installs libchinwag.so/.a, include/chinwag.h and lib/pkgconfig/chinwag.pc under PREFIX.
@@ -127,14 +131,23 @@ install-test: build serve-helper
 
 venv: $(VENV)/.ready
 
-$(VENV)/.ready: tests/interop/requirements.txt
+$(VENV)/.ready: tests/interop/requirements.txt bindings/python/requirements-test.txt
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -r tests/interop/requirements.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check -r tests/interop/requirements.txt \
+	  -r bindings/python/requirements-test.txt
 	touch $@
 
 interop-test: venv
 	$(CARGO) build -p chinwag-server
 	CHINWAG_SERVER_BIN=$(CURDIR)/$(BUILD)/chinwag-server $(PY) -m pytest -q tests/interop
+
+# The Python binding (bindings/python): installed into the venv from its pyproject.toml, then
+# its pytest suite against the debug library and a real chinwag-server (see its README.md).
+python-test: venv build
+	rm -rf bindings/python/build
+	$(PY) -m pip install --quiet --disable-pip-version-check --force-reinstall --no-deps ./bindings/python
+	CHINWAG_LIBRARY=$(CURDIR)/$(BUILD)/libchinwag.so CHINWAG_SERVER_BIN=$(CURDIR)/$(BUILD)/chinwag-server \
+	  $(PY) -m pytest -q bindings/python/tests
 
 # Real network and process faults between real processes: network namespaces joined by a veth
 # pair, iptables loss and blackholes, link down/up, server SIGKILL, SIGSTOP, token revocation.
