@@ -8,17 +8,32 @@
 //! of a connected client over 10 s; server restart to CONNECTED again; server memory per idle
 //! socket at 10,000 sockets. Loopback only, bounded in time and count.
 //!
+//! The scenarios whose path differs between the APIs (login, round trip, one-way throughput,
+//! fan-out) run twice: through the Rust API and through the C ABI (`cabi`: the exported
+//! `chinwag_*` functions with `extern "C"` callbacks, as a C app calls them); the two round
+//! trips alternate in blocks, so that the machine's load falls on both alike. The others
+//! (idle clients, idle CPU, restart, server memory) measure the core and the server, the same
+//! under either API, and run once, through the Rust API.
+//!
 //! Run: `make bench` (builds the release server and library first), or
 //! `cargo bench --bench sdk -- --quick` for smaller counts.
 
+// `unsafe` only where the C ABI needs it (in `cabi`), each block with its reason.
+#![deny(unsafe_op_in_unsafe_fn)]
+#![deny(clippy::undocumented_unsafe_blocks)]
+
+// Under benches/sdk/, not benches/, so that cargo does not take it for a bench of its own.
+#[path = "sdk/cabi.rs"]
+mod cabi;
+
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 
-use chinwag::protocol::model::ReceiverType;
+use chinwag::protocol::model::{Message, ReceiverType};
 use chinwag::{Client, ConnectionState, Event, InitOptions, ListenerKind, Settings};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value};
@@ -34,6 +49,72 @@ struct Sizes {
     fanout_messages: usize,
     idle_clients: usize,
     server_sockets: usize,
+}
+
+/// Completions of the measured sends (both APIs): every one must succeed, with stored ids
+/// increasing in send order. Completions run one at a time on the sender's dispatcher thread.
+#[derive(Default)]
+struct Sends {
+    ok: AtomicUsize,
+    failed: AtomicUsize,
+    reordered: AtomicUsize,
+    last_id: AtomicI64,
+    first_error: Mutex<Option<String>>,
+}
+
+impl Sends {
+    fn record(&self, result: std::result::Result<i64, String>) {
+        match result {
+            Ok(id) => {
+                if self.last_id.swap(id, Ordering::SeqCst) >= id {
+                    self.reordered.fetch_add(1, Ordering::SeqCst);
+                }
+                self.ok.fetch_add(1, Ordering::SeqCst);
+            }
+            Err(e) => {
+                if let Ok(mut first) = self.first_error.lock() {
+                    first.get_or_insert(e);
+                }
+                self.failed.fetch_add(1, Ordering::SeqCst);
+            }
+        }
+    }
+
+    /// A Rust completion that records into `sends`.
+    fn completion(sends: &Arc<Sends>) -> Option<chinwag::completion::Callback<Message>> {
+        let sends = sends.clone();
+        Some(Box::new(move |r: chinwag::Result<Message>| {
+            sends.record(r.map(|m| m.id).map_err(|e| e.to_string()))
+        }))
+    }
+
+    /// Waits (bounded) until `n` sends completed; panics unless all succeeded in order.
+    fn expect_all(&self, n: usize, what: &str) {
+        let deadline = Instant::now() + WAIT;
+        while self.ok.load(Ordering::SeqCst) + self.failed.load(Ordering::SeqCst) < n
+            && Instant::now() < deadline
+        {
+            std::thread::park_timeout(Duration::from_millis(5));
+        }
+        let (ok, failed) = (
+            self.ok.load(Ordering::SeqCst),
+            self.failed.load(Ordering::SeqCst),
+        );
+        let first = self
+            .first_error
+            .lock()
+            .map(|e| e.clone())
+            .unwrap_or_default();
+        assert!(
+            ok == n && failed == 0,
+            "{what}: {ok} of {n} sends completed OK, {failed} failed (first: {first:?})"
+        );
+        assert_eq!(
+            self.reordered.load(Ordering::SeqCst),
+            0,
+            "{what}: stored ids out of send order"
+        );
+    }
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
@@ -336,51 +417,101 @@ async fn floor_throughput(n: usize) -> f64 {
 
 // ----- Chinwag scenarios --------------------------------------------------------------------
 
-fn round_trips(url: &str, n: usize, warmup: usize) -> Vec<Duration> {
-    let alice = client(url);
-    let bob = client(url);
-    login(&alice, "alice");
-    login(&bob, "bob");
-    let bob_weak: Weak<Client> = Arc::downgrade(&bob);
-    bob.add_listener(
-        ListenerKind::Message,
-        "echo",
-        Box::new(move |e: &Event| {
-            if let (Event::Message(m), Some(b)) = (e, bob_weak.upgrade()) {
-                if let Some(text) = &m.text {
-                    let _ = b.send_text(ReceiverType::User, "alice", text, None);
-                }
-            }
-        }),
-    )
-    .expect("listener");
-    let (tx, rx) = mpsc::channel::<(String, Instant)>();
-    alice
-        .add_listener(
+/// A -> server -> B's callback -> server -> A's callback through the Rust API, one at a time.
+struct RoundTrip {
+    alice: Arc<Client>,
+    _bob: Arc<Client>,
+    peer: String,
+    rx: mpsc::Receiver<(String, Instant)>,
+    sends: Arc<Sends>,
+    next: usize,
+}
+
+impl RoundTrip {
+    /// `a` sends to `b`, whose listener echoes each text back to `a`.
+    fn new(url: &str, a: &str, b: &str) -> RoundTrip {
+        let alice = client(url);
+        let bob = client(url);
+        login(&alice, a);
+        login(&bob, b);
+        let bob_weak: Weak<Client> = Arc::downgrade(&bob);
+        let back = a.to_string();
+        bob.add_listener(
             ListenerKind::Message,
-            "rtt",
+            "echo",
             Box::new(move |e: &Event| {
-                if let Event::Message(m) = e {
-                    let _ = tx.send((m.text.clone().unwrap_or_default(), Instant::now()));
+                if let (Event::Message(m), Some(b)) = (e, bob_weak.upgrade()) {
+                    if let Some(text) = &m.text {
+                        let _ = b.send_text(ReceiverType::User, &back, text, None);
+                    }
                 }
             }),
         )
         .expect("listener");
-    let mut out = Vec::with_capacity(n);
-    for i in 0..warmup + n {
-        let text = format!("message number {i}");
-        let start = Instant::now();
+        let (tx, rx) = mpsc::channel::<(String, Instant)>();
         alice
-            .send_text(ReceiverType::User, "bob", &text, None)
-            .expect("send");
-        let (echo, at) = rx.recv_timeout(WAIT).expect("echo");
-        assert_eq!(echo, text, "echoes arrive in order");
-        if i >= warmup {
-            out.push(at - start);
+            .add_listener(
+                ListenerKind::Message,
+                "rtt",
+                Box::new(move |e: &Event| {
+                    if let Event::Message(m) = e {
+                        let _ = tx.send((m.text.clone().unwrap_or_default(), Instant::now()));
+                    }
+                }),
+            )
+            .expect("listener");
+        RoundTrip {
+            alice,
+            _bob: bob,
+            peer: b.to_string(),
+            rx,
+            sends: Arc::new(Sends::default()),
+            next: 0,
         }
     }
-    out.sort();
-    out
+
+    fn once(&mut self) -> Duration {
+        let text = format!("message number {}", self.next);
+        self.next += 1;
+        let start = Instant::now();
+        self.alice
+            .send_text(
+                ReceiverType::User,
+                &self.peer,
+                &text,
+                Sends::completion(&self.sends),
+            )
+            .expect("send");
+        let (echo, at) = self.rx.recv_timeout(WAIT).expect("echo");
+        assert_eq!(echo, text, "echoes arrive in order");
+        at - start
+    }
+
+    fn finish(self) {
+        self.sends.expect_all(self.next, "round trip");
+    }
+}
+
+/// Round trips through both APIs, interleaved so that a change in the machine's load falls on
+/// both alike: `warmup` of each (not counted), then ten alternating blocks, `n` of each in all.
+/// Returns (Rust, C ABI), sorted.
+fn round_trips(url: &str, n: usize, warmup: usize) -> (Vec<Duration>, Vec<Duration>) {
+    let mut rust = RoundTrip::new(url, "alice", "bob");
+    let mut c = cabi::RoundTrip::new(url, "calice", "cbob");
+    for _ in 0..warmup {
+        rust.once();
+        c.once();
+    }
+    let (mut r_out, mut c_out) = (Vec::with_capacity(n), Vec::with_capacity(n));
+    let blocks = 10;
+    for b in 0..blocks {
+        let size = n / blocks + usize::from(b < n % blocks);
+        r_out.extend((0..size).map(|_| rust.once()));
+        c_out.extend((0..size).map(|_| c.once()));
+    }
+    rust.finish();
+    c.finish();
+    (sorted(r_out), sorted(c_out))
 }
 
 fn throughput(url: &str, n: usize) -> f64 {
@@ -412,15 +543,22 @@ fn throughput(url: &str, n: usize) -> f64 {
         }),
     )
     .expect("listener");
+    let sends = Arc::new(Sends::default());
     let start = Instant::now();
     for i in 0..n {
         alice
-            .send_text(ReceiverType::User, "bob", &format!("tp {i}"), None)
+            .send_text(
+                ReceiverType::User,
+                "bob",
+                &format!("tp {i}"),
+                Sends::completion(&sends),
+            )
             .expect("send");
     }
     let done = rx
         .recv_timeout(Duration::from_secs(600))
         .expect("all delivered");
+    sends.expect_all(n, "one-way");
     n as f64 / (done - start).as_secs_f64()
 }
 
@@ -493,7 +631,53 @@ fn fanout(url: &str, rest: &Rest, members: usize, messages: usize) -> (f64, u64)
     (rate, total)
 }
 
+/// One line of the table: the floor (when the bench has one), the figure through each API
+/// (with its ratio to the floor), and C ABI / Rust API.
+struct Row {
+    scenario: String,
+    floor: String,
+    rust: String,
+    /// `None`: the figure does not depend on the API (measured once, through the Rust API).
+    c_abi: Option<String>,
+    c_vs_rust: String,
+}
+
+impl Row {
+    fn single(scenario: String, figure: String) -> Row {
+        Row {
+            scenario,
+            floor: "-".into(),
+            rust: figure,
+            c_abi: None,
+            c_vs_rust: "-".into(),
+        }
+    }
+}
+
+fn c_vs_rust(c: f64, rust: f64) -> String {
+    format!("{:.2}", c / rust.max(1e-12))
+}
+
+fn sorted(mut v: Vec<Duration>) -> Vec<Duration> {
+    v.sort();
+    v
+}
+
+fn latencies(sorted: &[Duration]) -> Value {
+    json!({"p50": ms(percentile(sorted, 0.5)), "p90": ms(percentile(sorted, 0.9)),
+           "p99": ms(percentile(sorted, 0.99)), "max": ms(percentile(sorted, 1.0))})
+}
+
+/// The 1, 5 and 15 minute load averages: other work on the machine shows here.
+fn loadavg() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_default()
+}
+
 fn main() {
+    let began = Instant::now();
+    let load_at_start = loadavg();
     let quick = std::env::args().any(|a| a == "--quick");
     let sizes = if quick {
         Sizes {
@@ -525,7 +709,7 @@ fn main() {
         url: server.url.clone(),
     };
     rest.users("", 0);
-    for uid in ["alice", "bob"] {
+    for uid in ["alice", "bob", "calice", "cbob"] {
         rest.call(
             reqwest::Method::POST,
             "/v1/users",
@@ -534,70 +718,42 @@ fn main() {
     }
     let url = server.url.clone();
     let mut results = serde_json::Map::new();
-    let mut rows: Vec<(String, String, String)> = Vec::new();
+    let mut rows: Vec<Row> = Vec::new();
 
-    // 1. Login to CONNECTED.
-    let mut logins: Vec<Duration> = (0..30).map(|_| login(&client(&url), "alice")).collect();
-    logins.sort();
-    rows.push((
-        "login -> CONNECTED p50 / p99".into(),
+    // 1. Login to CONNECTED (a fresh client each time, freed after).
+    let logins = sorted((0..30).map(|_| login(&client(&url), "alice")).collect());
+    let c_logins = sorted(
+        (0..30)
+            .map(|_| cabi::login(&cabi::CClient::init(&url), "alice"))
+            .collect(),
+    );
+    let p50_p99 = |d: &[Duration]| {
         format!(
             "{:.2} / {:.2} ms",
-            ms(percentile(&logins, 0.5)),
-            ms(percentile(&logins, 0.99))
-        ),
-        "-".into(),
-    ));
+            ms(percentile(d, 0.5)),
+            ms(percentile(d, 0.99))
+        )
+    };
+    rows.push(Row {
+        scenario: "login -> CONNECTED p50 / p99 (30 runs)".into(),
+        floor: "-".into(),
+        rust: p50_p99(&logins),
+        c_abi: Some(p50_p99(&c_logins)),
+        c_vs_rust: c_vs_rust(ms(percentile(&c_logins, 0.5)), ms(percentile(&logins, 0.5))),
+    });
     results.insert(
         "login_connected_ms".into(),
-        json!({"p50": ms(percentile(&logins, 0.5)), "p99": ms(percentile(&logins, 0.99))}),
+        json!({"runs": 30,
+               "rust": {"p50": ms(percentile(&logins, 0.5)), "p99": ms(percentile(&logins, 0.99))},
+               "c_abi": {"p50": ms(percentile(&c_logins, 0.5)), "p99": ms(percentile(&c_logins, 0.99))}}),
     );
 
-    // 2. Round trips, and the floor's.
-    let rtts = round_trips(&url, sizes.round_trips, 200);
-    let floor_rtts = rest.rt.block_on(floor_round_trips(sizes.round_trips, 200));
-    for (label, p) in [("p50", 0.5), ("p90", 0.9), ("p99", 0.99), ("max", 1.0)] {
-        let (c, f) = (ms(percentile(&rtts, p)), ms(percentile(&floor_rtts, p)));
-        rows.push((
-            format!("round trip A->B->A {label} ({} msgs)", sizes.round_trips),
-            format!("{c:.3} ms (floor {f:.3})"),
-            format!("{:.1}x", c / f.max(1e-9)),
-        ));
-    }
-    results.insert(
-        "round_trip_ms".into(),
-        json!({"n": sizes.round_trips, "p50": ms(percentile(&rtts, 0.5)), "p90": ms(percentile(&rtts, 0.9)), "p99": ms(percentile(&rtts, 0.99)), "max": ms(percentile(&rtts, 1.0)),
-               "floor": {"p50": ms(percentile(&floor_rtts, 0.5)), "p90": ms(percentile(&floor_rtts, 0.9)), "p99": ms(percentile(&floor_rtts, 0.99)), "max": ms(percentile(&floor_rtts, 1.0))}}),
-    );
-
-    // 3. One-way throughput.
-    let rate = throughput(&url, sizes.throughput);
-    let floor_rate = rest.rt.block_on(floor_throughput(sizes.throughput));
-    rows.push((
-        format!("one-way A->B, persisted ({} msgs)", sizes.throughput),
-        format!("{rate:.0} msgs/s (floor {floor_rate:.0})"),
-        format!("{:.2}x of floor", rate / floor_rate),
-    ));
-    results.insert(
-        "throughput_msgs_per_s".into(),
-        json!({"n": sizes.throughput, "chinwag": rate, "floor": floor_rate}),
-    );
-
-    // 4. Group fan-out.
-    for members in [100usize, sizes.idle_clients.max(100)] {
-        let (rate, total) = fanout(&url, &rest, members, sizes.fanout_messages);
-        rows.push((
-            format!("group fan-out, {members} members"),
-            format!("{rate:.0} deliveries/s ({total} deliveries)"),
-            "-".into(),
-        ));
-        results.insert(format!("fanout_{members}_deliveries_per_s"), json!(rate));
-    }
-
-    // 5. Idle clients in one process.
+    // 5. Idle clients in one process. Measured early, before the fan-outs start and free
+    // 2,000 clients: new clients would reuse that freed heap and look smaller than they are.
+    // (Its row goes after the fan-out's, in the order.)
+    rest.users("idle-", sizes.idle_clients);
     let before_rss = proc_status("self", "VmRSS:");
     let before_threads = proc_status("self", "Threads:");
-    rest.users("idle-", sizes.idle_clients);
     let idle: Vec<Arc<Client>> = (0..sizes.idle_clients)
         .map(|i| {
             let c = client(&url);
@@ -608,16 +764,80 @@ fn main() {
     let rss = proc_status("self", "VmRSS:").saturating_sub(before_rss);
     let threads = proc_status("self", "Threads:").saturating_sub(before_threads);
     let per_client_kib = rss as f64 / sizes.idle_clients as f64;
-    rows.push((
+    let idle_row = Row::single(
         format!("{} idle clients in one process", sizes.idle_clients),
         format!(
             "{per_client_kib:.0} KiB RSS and {:.2} threads per client",
             threads as f64 / sizes.idle_clients as f64
         ),
-        "-".into(),
-    ));
+    );
     results.insert("idle_clients".into(), json!({"n": sizes.idle_clients, "rss_kib_per_client": per_client_kib, "threads_per_client": threads as f64 / sizes.idle_clients as f64}));
     drop(idle);
+
+    // 2. Round trips through each API, and the floor's.
+    let warmup = 200;
+    let (rtts, c_rtts) = round_trips(&url, sizes.round_trips, warmup);
+    let floor_rtts = rest
+        .rt
+        .block_on(floor_round_trips(sizes.round_trips, warmup));
+    for (label, p) in [("p50", 0.5), ("p90", 0.9), ("p99", 0.99), ("max", 1.0)] {
+        let (r, c, f) = (
+            ms(percentile(&rtts, p)),
+            ms(percentile(&c_rtts, p)),
+            ms(percentile(&floor_rtts, p)),
+        );
+        rows.push(Row {
+            scenario: format!("round trip A->B->A {label} ({} msgs)", sizes.round_trips),
+            floor: format!("{f:.3} ms"),
+            rust: format!("{r:.3} ms ({:.1}x)", r / f.max(1e-9)),
+            c_abi: Some(format!("{c:.3} ms ({:.1}x)", c / f.max(1e-9))),
+            c_vs_rust: c_vs_rust(c, r),
+        });
+    }
+    results.insert(
+        "round_trip_ms".into(),
+        json!({"n": sizes.round_trips, "warmup": warmup,
+               "rust": latencies(&rtts), "c_abi": latencies(&c_rtts), "floor": latencies(&floor_rtts)}),
+    );
+
+    // 3. One-way throughput.
+    let rate = throughput(&url, sizes.throughput);
+    let c_rate = cabi::throughput(&url, sizes.throughput);
+    let floor_rate = rest.rt.block_on(floor_throughput(sizes.throughput));
+    rows.push(Row {
+        scenario: format!("one-way A->B, persisted ({} msgs)", sizes.throughput),
+        floor: format!("{floor_rate:.0} msgs/s"),
+        rust: format!("{rate:.0} msgs/s ({:.3}x)", rate / floor_rate),
+        c_abi: Some(format!("{c_rate:.0} msgs/s ({:.3}x)", c_rate / floor_rate)),
+        c_vs_rust: c_vs_rust(c_rate, rate),
+    });
+    results.insert(
+        "throughput_msgs_per_s".into(),
+        json!({"n": sizes.throughput, "rust": rate, "c_abi": c_rate, "floor": floor_rate}),
+    );
+
+    // 4. Group fan-out (the C variant reuses the members the Rust one created).
+    // (Quick mode has 100 idle clients: one group size, not the same group twice.)
+    let mut group_sizes = vec![100usize, sizes.idle_clients.max(100)];
+    group_sizes.dedup();
+    for members in group_sizes {
+        let (rate, total) = fanout(&url, &rest, members, sizes.fanout_messages);
+        let (c_rate, _) = cabi::fanout(&url, members, sizes.fanout_messages);
+        rows.push(Row {
+            scenario: format!("group fan-out, {members} members ({total} deliveries)"),
+            floor: "-".into(),
+            rust: format!("{rate:.0} deliveries/s"),
+            c_abi: Some(format!("{c_rate:.0} deliveries/s")),
+            c_vs_rust: c_vs_rust(c_rate, rate),
+        });
+        results.insert(
+            format!("fanout_{members}_deliveries_per_s"),
+            json!({"members": members, "messages": sizes.fanout_messages, "deliveries": total,
+                   "rust": rate, "c_abi": c_rate}),
+        );
+    }
+
+    rows.push(idle_row);
 
     // 6. Idle CPU of one connected client over 10 s.
     let one = client(&url);
@@ -626,10 +846,9 @@ fn main() {
     let (_never_tx, never_rx) = mpsc::channel::<()>();
     let _ = never_rx.recv_timeout(Duration::from_secs(10));
     let cpu_ms = (cpu_ticks() - ticks) as f64 * 10.0;
-    rows.push((
+    rows.push(Row::single(
         "idle connected client, CPU over 10 s".into(),
         format!("{cpu_ms:.0} ms ({:.3} %)", cpu_ms / 100.0),
-        "-".into(),
     ));
     results.insert("idle_cpu_ms_per_10s".into(), json!(cpu_ms));
 
@@ -662,10 +881,9 @@ fn main() {
         }
     };
     let restart_ms = ms(back.saturating_duration_since(started));
-    rows.push((
+    rows.push(Row::single(
         "server restart -> CONNECTED again".into(),
         format!("{restart_ms:.0} ms (includes the first retry's jitter, U(0, 1 s))"),
-        "-".into(),
     ));
     results.insert("restart_to_connected_ms".into(), json!(restart_ms));
     drop(one);
@@ -702,13 +920,12 @@ fn main() {
     });
     let with = proc_status(&server_pid, "VmRSS:");
     let per_socket = with.saturating_sub(base) as f64 / sizes.server_sockets as f64;
-    rows.push((
+    rows.push(Row::single(
         format!(
             "server RSS per idle socket ({} sockets)",
             sizes.server_sockets
         ),
         format!("{per_socket:.1} KiB"),
-        "-".into(),
     ));
     results.insert(
         "server_kib_per_idle_socket".into(),
@@ -735,22 +952,54 @@ fn main() {
             meta.len()
         };
         let _ = std::fs::remove_file(&stripped);
-        rows.push((
+        rows.push(Row::single(
             "libchinwag.so, release, stripped".into(),
             format!("{:.2} MiB", size as f64 / 1048576.0),
-            "-".into(),
         ));
         results.insert("library_stripped_bytes".into(), json!(size));
     }
     server.stop();
+    let elapsed = began.elapsed().as_secs_f64();
+    let cpus = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let mem_kib = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|m| {
+            m.lines()
+                .find(|l| l.starts_with("MemTotal:"))
+                .and_then(|l| l.split_whitespace().nth(1).and_then(|v| v.parse().ok()))
+        })
+        .unwrap_or(0u64);
+    results.insert(
+        "run".into(),
+        json!({"mode": if quick { "quick" } else { "full" }, "elapsed_s": elapsed,
+               "cpus": cpus, "mem_total_kib": mem_kib,
+               "loadavg_start": load_at_start, "loadavg_end": loadavg()}),
+    );
 
     println!(
-        "\nChinwag benchmark ({} mode), loopback, server with sync=FULL",
+        "\nChinwag benchmark ({} mode, {elapsed:.0} s), loopback, {cpus} CPUs, server with sync=FULL",
         if quick { "quick" } else { "full" }
     );
-    println!("{:<48} {:<46} vs floor", "scenario", "figure");
-    for (a, b, c) in &rows {
-        println!("{a:<48} {b:<46} {c}");
+    println!(
+        "load average at start {load_at_start}, at end {}",
+        loadavg()
+    );
+    println!("(x): Chinwag / floor. C/Rust: the C ABI's figure / the Rust API's.");
+    println!(
+        "{:<50} {:<15} {:<24} {:<24} C/Rust",
+        "scenario", "floor", "Rust API", "C ABI"
+    );
+    for r in &rows {
+        match &r.c_abi {
+            Some(c) => println!(
+                "{:<50} {:<15} {:<24} {:<24} {}",
+                r.scenario, r.floor, r.rust, c, r.c_vs_rust
+            ),
+            None => println!(
+                "{:<50} {:<15} {}  (one row: the same through either API)",
+                r.scenario, r.floor, r.rust
+            ),
+        }
     }
     let out = target_dir()
         .parent()

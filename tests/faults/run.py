@@ -753,12 +753,14 @@ def case_freeze_long(case, count):
     freeze_case(case, count, (PING_MS + SERVER_GRACE_MS) / 1000 + 2.5, must_reconnect=True)
 
 
-REVOKE_WATCH_S = 8
+# The issue's promise: FAILED, then no retry for a minute. The receiver's deadline leaves room
+# for the whole watch after the stream's first quarter.
+REVOKE_WATCH_S = 60
 
 
 def case_token_revoked(case, count):
     case.start_server(count=count)
-    rp, rl, sp, sl = case.start_stream(count)
+    rp, rl, sp, sl = case.start_stream(count, deadline_s=REVOKE_WATCH_S + 120)
     case.wait_messages(rl, count // 4, 30, rp)
     case.ensure_connected((rp, rl))
     mark = len(rl.poll())
@@ -769,8 +771,11 @@ def case_token_revoked(case, count):
         raise Fail(f"FAILED with reason {failed['reason']}, expected AUTH_REJECTED: {failed}")
     rl.wait(lambda it: it.get("ev") == "session_expired", 3, "the session-expired notice", start=mark, proc=rp)
     t_failed = failed["t"] / 1000
-    # The contract says no retry at all (a real app would wait a minute); we watch a bounded window.
+    # The contract says no retry at all; the issue asks for none within a minute: we watch
+    # REVOKE_WATCH_S (60 s) after FAILED, with the receiver alive all along.
     time.sleep(max(0.0, t_failed + REVOKE_WATCH_S - time.time()))
+    if not rp.alive():
+        raise Fail(f"{rp.name} exited during the {REVOKE_WATCH_S}s watch ({rp.popen.returncode})\n{rp.stderr_tail()}")
     after = [it for it in rl.states(mark)]
     if [s["cur"] for s in after] != ["FAILED"]:
         raise Fail(f"expected FAILED and nothing after it for {REVOKE_WATCH_S}s, got {[(s['prev'], s['cur'], s['reason']) for s in after]}")
