@@ -19,24 +19,33 @@ static SYSTEM_ROOTS: Lazy<RootCertStore> = Lazy::new(|| {
     roots
 });
 
+/// The configuration without extra CAs, shared by every client that has none: one root store
+/// per process instead of one per client (a root store is a few hundred KiB).
+static SYSTEM_ONLY: Lazy<Result<Arc<ClientConfig>>> =
+    Lazy::new(|| with_roots(SYSTEM_ROOTS.clone()));
+
 pub fn client_config(extra_ca_pem: &[u8]) -> Result<Arc<ClientConfig>> {
-    let mut roots = SYSTEM_ROOTS.clone();
-    if !extra_ca_pem.is_empty() {
-        let mut reader = std::io::BufReader::new(extra_ca_pem);
-        let mut added = 0;
-        for cert in rustls_pemfile::certs(&mut reader) {
-            let cert = cert.map_err(|e| {
-                Error::invalid(format!("extra CA certificate is not valid PEM: {e}"))
-            })?;
-            roots
-                .add(cert)
-                .map_err(|e| Error::invalid(format!("extra CA certificate rejected: {e}")))?;
-            added += 1;
-        }
-        if added == 0 {
-            return Err(Error::invalid("extra CA data holds no PEM certificate"));
-        }
+    if extra_ca_pem.is_empty() {
+        return SYSTEM_ONLY.clone();
     }
+    let mut roots = SYSTEM_ROOTS.clone();
+    let mut reader = std::io::BufReader::new(extra_ca_pem);
+    let mut added = 0;
+    for cert in rustls_pemfile::certs(&mut reader) {
+        let cert = cert
+            .map_err(|e| Error::invalid(format!("extra CA certificate is not valid PEM: {e}")))?;
+        roots
+            .add(cert)
+            .map_err(|e| Error::invalid(format!("extra CA certificate rejected: {e}")))?;
+        added += 1;
+    }
+    if added == 0 {
+        return Err(Error::invalid("extra CA data holds no PEM certificate"));
+    }
+    with_roots(roots)
+}
+
+fn with_roots(roots: RootCertStore) -> Result<Arc<ClientConfig>> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let config = ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()

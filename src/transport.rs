@@ -90,6 +90,10 @@ pub async fn open(t: Target) -> Result<(Socket, Accepted), AttemptError> {
     let mut config = WebSocketConfig::default();
     config.max_message_size = Some(MAX_FRAME_BYTES * 4);
     config.max_frame_size = Some(MAX_FRAME_BYTES * 4);
+    // Small I/O buffers (the default read buffer is 128 KiB): chat frames are small and an app
+    // may hold many idle clients; larger frames still arrive, in more reads.
+    config.read_buffer_size = 8 * 1024;
+    config.write_buffer_size = 8 * 1024;
     let connector = tokio_tungstenite::Connector::Rustls(t.tls);
     let (mut socket, _) = tokio_tungstenite::connect_async_tls_with_config(
         request,
