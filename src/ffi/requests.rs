@@ -94,6 +94,30 @@ impl<T: Clone> Registry<T> {
         self.0.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// Registers a new handle for `value`.
+    fn insert<H>(&self, handle: H, value: T) -> *mut H {
+        let handle = Box::into_raw(Box::new(handle));
+        self.map().insert(hidden(handle as usize), value);
+        handle
+    }
+
+    /// Frees a live handle of this registry; anything else only records `INVALID_ARGUMENT`.
+    /// NULL: no-op. Each registry holds handles of one type `H`.
+    fn release<H>(&self, handle: *mut H, function: &str) {
+        if handle.is_null() {
+            return;
+        }
+        if self.map().remove(&hidden(handle as usize)).is_some() {
+            // SAFETY: the handle was live, so `insert::<H>` made it with `Box::into_raw`; it
+            // just left the registry under the lock, so it is freed once.
+            drop(unsafe { Box::from_raw(handle) });
+        } else {
+            crate::ffi::errors::record(&Error::invalid(format!(
+                "{function}: not a live request (freed twice?)"
+            )));
+        }
+    }
+
     fn get(&self, handle: usize, name: &str) -> Result<T> {
         if handle == 0 {
             return Err(crate::ffi::macros::null_argument(name));
@@ -159,10 +183,8 @@ pub unsafe extern "C" fn chinwag_messages_request_new(
                 id => return Err(Error::invalid(format!("from_message_id {id} is negative"))),
             }
         }
-        let handle = Box::into_raw(Box::new(chinwag_messages_request {
-            _serial: SERIAL.fetch_add(1, Ordering::Relaxed),
-        }));
-        MESSAGES.map().insert(hidden(handle as usize), request);
+        let serial = SERIAL.fetch_add(1, Ordering::Relaxed);
+        let handle = MESSAGES.insert(chinwag_messages_request { _serial: serial }, request);
         // SAFETY: `out` is not NULL (checked) and valid for a pointer write (contract).
         unsafe { *out = handle };
         Ok(())
@@ -174,18 +196,7 @@ pub unsafe extern "C" fn chinwag_messages_request_new(
 #[no_mangle]
 pub unsafe extern "C" fn chinwag_messages_request_free(request: *mut chinwag_messages_request) {
     boundary!(value(()): {
-        if request.is_null() {
-            return;
-        }
-        if MESSAGES.map().remove(&hidden(request as usize)).is_some() {
-            // SAFETY: the handle was live, so `Box::into_raw` made it; it just left the
-            // registry under the lock, so it is freed once.
-            drop(unsafe { Box::from_raw(request) });
-        } else {
-            crate::ffi::errors::record(&Error::invalid(
-                "chinwag_messages_request_free: not a live request (freed twice?)",
-            ));
-        }
+        MESSAGES.release(request, "chinwag_messages_request_free")
     })
 }
 
@@ -252,10 +263,8 @@ pub unsafe extern "C" fn chinwag_users_request_new(
             }
             filters.role = opt_filter("role", try_opt_str!(role))?;
         }
-        let handle = Box::into_raw(Box::new(chinwag_users_request {
-            _serial: SERIAL.fetch_add(1, Ordering::Relaxed),
-        }));
-        USERS.map().insert(hidden(handle as usize), UsersRequest::new(filters));
+        let serial = SERIAL.fetch_add(1, Ordering::Relaxed);
+        let handle = USERS.insert(chinwag_users_request { _serial: serial }, UsersRequest::new(filters));
         // SAFETY: `out` is not NULL (checked) and valid for a pointer write (contract).
         unsafe { *out = handle };
         Ok(())
@@ -266,17 +275,7 @@ pub unsafe extern "C" fn chinwag_users_request_new(
 #[no_mangle]
 pub unsafe extern "C" fn chinwag_users_request_free(request: *mut chinwag_users_request) {
     boundary!(value(()): {
-        if request.is_null() {
-            return;
-        }
-        if USERS.map().remove(&hidden(request as usize)).is_some() {
-            // SAFETY: as in `chinwag_messages_request_free`.
-            drop(unsafe { Box::from_raw(request) });
-        } else {
-            crate::ffi::errors::record(&Error::invalid(
-                "chinwag_users_request_free: not a live request (freed twice?)",
-            ));
-        }
+        USERS.release(request, "chinwag_users_request_free")
     })
 }
 
