@@ -120,6 +120,30 @@ impl Inner {
         lock(&self.active_call).clone()
     }
 
+    /// Takes the one call slot for `call` if it is free; otherwise gives back the session id
+    /// of the call in it.
+    pub fn claim_call(
+        &self,
+        call: chinwag_protocol::model::Call,
+    ) -> std::result::Result<(), String> {
+        let mut active = lock(&self.active_call);
+        match active.as_ref() {
+            Some(other) => Err(other.session_id.clone()),
+            None => {
+                *active = Some(call);
+                Ok(())
+            }
+        }
+    }
+
+    /// Frees the call slot if call `session_id` still holds it.
+    pub fn release_call(&self, session_id: &str) {
+        let mut active = lock(&self.active_call);
+        if active.as_ref().is_some_and(|a| a.session_id == session_id) {
+            *active = None;
+        }
+    }
+
     /// Tracks the one call this client is in, from every call event it sees.
     pub fn note_call(&self, call: &chinwag_protocol::model::Call, ours: bool) {
         let mut active = lock(&self.active_call);

@@ -74,30 +74,14 @@ impl Client {
             ended_at: None,
             metadata: serde_json::json!({}),
         };
-        // Claim the one call slot atomically: `note_call` takes it only if it is free, so of
-        // two racing calls exactly one sees its own session afterwards.
+        // Claimed before the frame goes out, so a second call at once is refused here.
         let inner = self.inner().clone();
-        inner.note_call(&pending, true);
-        match self.active_call() {
-            Some(active) if active.session_id == session_id => {}
-            Some(active) => {
-                return Err(Error::new(
-                    ErrorCode::CallInProgress,
-                    format!("call {} is still active", active.session_id),
-                ))
-            }
-            None => {
-                return Err(Error::new(
-                    ErrorCode::CallInProgress,
-                    "another call is starting",
-                ))
-            }
+        if let Err(active) = inner.claim_call(pending) {
+            return Err(Error::new(
+                ErrorCode::CallInProgress,
+                format!("call {active} is still active"),
+            ));
         }
-        let release = move |inner: &crate::client::Inner, call: &Call| {
-            let mut gone = call.clone();
-            gone.status = CallStatus::Cancelled;
-            inner.note_call(&gone, true);
-        };
         let frame = ClientFrame::CallInitiate {
             req: String::new(),
             session_id: Some(session_id.clone()),
@@ -106,19 +90,18 @@ impl Client {
             receiver: receiver.to_string(),
             metadata: None,
         };
-        let claimed = pending.clone();
-        let holder = inner.clone();
+        let (holder, sid) = (inner.clone(), session_id.clone());
         let finish: Callback<Call> = Box::new(move |result: Result<Call>| {
             if result.is_err() {
                 // Refused (FORBIDDEN, NOT_FOUND, ...) or never answered: the slot is free again.
-                release(&holder, &claimed);
+                holder.release_call(&sid);
             }
             if let Some(done) = done {
                 done(result);
             }
         });
         if let Err(e) = self.socket_request(frame, Some(finish), call_of) {
-            release(&inner, &pending);
+            inner.release_call(&session_id);
             return Err(e);
         }
         Ok(session_id)
