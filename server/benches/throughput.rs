@@ -7,7 +7,7 @@
 
 use std::time::{Duration, Instant};
 
-use chinwag_server::{Config, DbLocation};
+use chinwag_server::{Config, DbLocation, Durability};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value};
 use tokio_tungstenite::tungstenite::Message;
@@ -52,11 +52,11 @@ struct Outcome {
     elapsed: Duration,
 }
 
-async fn run(n: usize, window: usize, sync_full: bool) -> Outcome {
+async fn run(n: usize, window: usize, durability: Durability) -> Outcome {
     let dir = tempfile::tempdir().expect("tempdir");
     let mut cfg = Config::local("k", "a");
     cfg.db = DbLocation::File(dir.path().join("bench.sqlite3"));
-    cfg.sync_full = sync_full;
+    cfg.durability = durability;
     cfg.login_per_minute = 1000;
     let server = chinwag_server::start(cfg).await.expect("server");
     let http = reqwest::Client::new();
@@ -128,9 +128,12 @@ async fn main() {
         "{:<16} {:>8} {:>12} {:>10}",
         "sync", "window", "msgs/s", "elapsed"
     );
-    for (sync_full, label) in [(true, "FULL (fsync)"), (false, "NORMAL")] {
+    for (durability, label) in [
+        (Durability::Power, "power"),
+        (Durability::Process, "process"),
+    ] {
         for window in [1usize, 64] {
-            let o = run(n, window, sync_full).await;
+            let o = run(n, window, durability).await;
             println!(
                 "{label:<16} {window:>8} {:>12.0} {:>9.2}s",
                 o.rate,

@@ -13,6 +13,42 @@ pub enum DbLocation {
     File(PathBuf),
 }
 
+/// What an acknowledged write survives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Durability {
+    /// A power cut or kernel crash: SQLite `synchronous=FULL`, one fsync per group commit.
+    #[default]
+    Power,
+    /// A crash or `kill -9` of the server process, not of the machine: `synchronous=NORMAL`
+    /// (the WAL is written at commit and fsynced at checkpoints).
+    Process,
+}
+
+impl Durability {
+    pub fn parse(s: &str) -> Option<Durability> {
+        match s {
+            "power" | "full" => Some(Durability::Power),
+            "process" | "normal" => Some(Durability::Process),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Durability::Power => "power",
+            Durability::Process => "process",
+        }
+    }
+
+    /// The SQLite `synchronous` setting that gives it.
+    pub fn synchronous(self) -> &'static str {
+        match self {
+            Durability::Power => "FULL",
+            Durability::Process => "NORMAL",
+        }
+    }
+}
+
 /// PEM files for TLS.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TlsFiles {
@@ -55,8 +91,14 @@ pub struct Config {
     pub max_malformed: u32,
     /// Frames that may wait for a slow socket before it is closed (it resumes later).
     pub socket_queue: usize,
-    /// `synchronous=FULL` (fsync on every commit) instead of `NORMAL`.
-    pub sync_full: bool,
+    /// What an acknowledged write survives.
+    pub durability: Durability,
+    /// Durable requests (sends, edits, receipts, calls) one socket may have waiting for their
+    /// commit; beyond it the session stops reading that socket until one is answered.
+    pub max_in_flight: usize,
+    /// Test hook: every group commit waits this long first (a slow disk on purpose).
+    #[doc(hidden)]
+    pub test_commit_delay: Option<Duration>,
 }
 
 impl Config {
@@ -89,7 +131,9 @@ impl Config {
             login_per_minute: 60,
             max_malformed: 10,
             socket_queue: 4096,
-            sync_full: true,
+            durability: Durability::Power,
+            max_in_flight: 256,
+            test_commit_delay: None,
         }
     }
 }

@@ -10,17 +10,76 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use chinwag_protocol::close;
 use chinwag_protocol::model::{Presence, PresenceSubscription, UserStatus};
-use chinwag_protocol::{EventFrame, ServerFrame};
+use chinwag_protocol::ServerFrame;
 use tokio::sync::{mpsc, watch};
 
+use crate::service::Deliveries;
 use crate::store::now_ms;
 
-/// A frame waiting for a socket. `seq` is set for durable events and acks that carry one, so a
-/// session can skip what its replay already sent.
+/// A frame waiting for a socket. `seq` is set for durable events, so a session can skip what its
+/// replay already sent.
 #[derive(Debug, Clone)]
 pub struct Outbound {
     pub seq: Option<u64>,
-    pub text: Arc<str>,
+    pub payload: Payload,
+}
+
+/// A frame's text, or the parts it is made of: durable events keep their body shared by every
+/// recipient, and only the few bytes that differ per socket are written around it.
+#[derive(Debug, Clone)]
+pub enum Payload {
+    Text(Arc<str>),
+    /// `{"type":"event","seq":N,` + the body's fields.
+    Event {
+        seq: u64,
+        body: Arc<str>,
+    },
+    /// `{"type":"ack","req":R,"result":{"seq":N,` + the body's fields + `}`.
+    Ack {
+        req: String,
+        seq: u64,
+        body: Arc<str>,
+    },
+}
+
+impl Outbound {
+    fn text(text: Arc<str>) -> Self {
+        Outbound {
+            seq: None,
+            payload: Payload::Text(text),
+        }
+    }
+
+    /// The frame as sent.
+    pub fn to_text(&self) -> String {
+        // A body is a serialized `Event`: a JSON object, so it starts with `{`.
+        fn fields(body: &str) -> &str {
+            body.strip_prefix('{').unwrap_or("}")
+        }
+        match &self.payload {
+            Payload::Text(t) => t.to_string(),
+            Payload::Event { seq, body } => {
+                let mut s = String::with_capacity(body.len() + 32);
+                s.push_str("{\"type\":\"event\",\"seq\":");
+                s.push_str(&seq.to_string());
+                s.push(',');
+                s.push_str(fields(body));
+                s
+            }
+            Payload::Ack { req, seq, body } => {
+                let req = serde_json::Value::String(req.clone()).to_string();
+                let mut s = String::with_capacity(body.len() + req.len() + 48);
+                s.push_str("{\"type\":\"ack\",\"req\":");
+                s.push_str(&req);
+                s.push_str(",\"result\":{\"seq\":");
+                s.push_str(&seq.to_string());
+                s.push(',');
+                s.push_str(fields(body));
+                s.push('}');
+                s
+            }
+        }
+    }
 }
 
 /// Why the server closes a socket.
@@ -139,46 +198,63 @@ impl Hub {
         self.lock().values().map(|u| u.sessions.len()).sum()
     }
 
-    /// Queues durable events for their recipients. The origin socket gets its own copy as an
-    /// ack (so it is not echoed back); the origin user's copy is returned.
-    pub fn deliver(
-        &self,
-        frames: Vec<(String, EventFrame)>,
-        origin: &Origin,
-    ) -> Option<EventFrame> {
+    /// Queues durable events for their recipients. The origin socket gets its copy of the
+    /// first event as the ack (so it is not echoed back); a request that stored nothing new is
+    /// acked with `answer`, or without a result.
+    pub fn deliver(&self, d: &Deliveries, origin: &Origin) {
         let users = self.lock();
-        let mut own = None;
-        for (uid, frame) in frames {
-            let is_origin_user = uid == origin.uid;
-            if let Some(user) = users.get(&uid) {
-                let seq = Some(frame.seq);
-                let mut event_text = None;
+        let ack_to = origin.session.zip(origin.req.as_ref());
+        let mut acked = false;
+        for fanned in &d.events {
+            for (uid, seq) in &fanned.seqs {
+                let Some(user) = users.get(uid) else { continue };
+                let is_origin_user = *uid == origin.uid;
                 for (id, slot) in &user.sessions {
-                    let ack_req = origin
-                        .req
-                        .as_ref()
-                        .filter(|_| is_origin_user && origin.session == Some(*id));
-                    if let Some(req) = ack_req {
-                        // Acks are answers, not replayable events: never filtered by the
-                        // session's replay window (a repeated muid acks with an old seq).
-                        let text = serialize(&ServerFrame::Ack {
-                            req: req.clone(),
-                            result: Some(frame.clone()),
-                        });
-                        push(slot, Outbound { seq: None, text });
-                    } else {
-                        let text = event_text
-                            .get_or_insert_with(|| serialize(&ServerFrame::Event(frame.clone())))
-                            .clone();
-                        push(slot, Outbound { seq, text });
-                    }
+                    let payload = match ack_to {
+                        Some((session, req)) if !acked && is_origin_user && session == *id => {
+                            acked = true;
+                            // Acks are answers, not replayable events: never filtered by the
+                            // session's replay window (a repeated muid acks with an old seq).
+                            push(
+                                slot,
+                                Outbound {
+                                    seq: None,
+                                    payload: Payload::Ack {
+                                        req: req.clone(),
+                                        seq: *seq,
+                                        body: fanned.body.clone(),
+                                    },
+                                },
+                            );
+                            continue;
+                        }
+                        _ => Payload::Event {
+                            seq: *seq,
+                            body: fanned.body.clone(),
+                        },
+                    };
+                    push(
+                        slot,
+                        Outbound {
+                            seq: Some(*seq),
+                            payload,
+                        },
+                    );
                 }
             }
-            if is_origin_user {
-                own = Some(frame);
+        }
+        if let (false, Some((session, req))) = (acked, ack_to) {
+            if let Some(slot) = users
+                .get(&origin.uid)
+                .and_then(|u| u.sessions.get(&session))
+            {
+                let ack = ServerFrame::Ack {
+                    req: req.clone(),
+                    result: d.answer.clone(),
+                };
+                push(slot, Outbound::text(serialize(&ack)));
             }
         }
-        own
     }
 
     /// Queues a frame to one socket.
@@ -189,7 +265,7 @@ impl Hub {
                 slot,
                 Outbound {
                     seq,
-                    text: serialize(frame),
+                    payload: Payload::Text(serialize(frame)),
                 },
             );
         }
@@ -208,13 +284,7 @@ impl Hub {
             if let Some(user) = users.get(uid) {
                 for (id, slot) in &user.sessions {
                     if Some(*id) != except_session {
-                        push(
-                            slot,
-                            Outbound {
-                                seq: None,
-                                text: text.clone(),
-                            },
-                        );
+                        push(slot, Outbound::text(text.clone()));
                     }
                 }
             }
@@ -226,13 +296,7 @@ impl Hub {
         let text = serialize(frame);
         for user in self.lock().values() {
             for slot in user.sessions.values() {
-                push(
-                    slot,
-                    Outbound {
-                        seq: None,
-                        text: text.clone(),
-                    },
-                );
+                push(slot, Outbound::text(text.clone()));
             }
         }
     }
@@ -251,13 +315,7 @@ impl Hub {
             }
             for slot in user.sessions.values() {
                 if covers(slot, uid, role) {
-                    push(
-                        slot,
-                        Outbound {
-                            seq: None,
-                            text: text.clone(),
-                        },
-                    );
+                    push(slot, Outbound::text(text.clone()));
                 }
             }
         }

@@ -95,7 +95,13 @@ fn load_tls(files: &TlsFiles) -> Result<TlsAcceptor, String> {
 /// Opens the database, binds the port and starts serving in the current tokio runtime.
 pub async fn start(config: Config) -> Result<ServerHandle, String> {
     let tls = config.tls.as_ref().map(load_tls).transpose()?;
-    let store = Store::open(&config.db, config.sync_full)?;
+    let store = Store::open(
+        &config.db,
+        config.durability,
+        store::writer::Tuning {
+            commit_delay: config.test_commit_delay,
+        },
+    )?;
     let listener = TcpListener::bind(config.listen)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
@@ -155,8 +161,7 @@ async fn serve(
     }
     conns.abort_all();
     while conns.join_next().await.is_some() {}
-    let store = app.store.clone();
-    let _ = tokio::task::spawn_blocking(move || store.checkpoint()).await;
+    app.store.checkpoint().await;
     tracing::info!("server stopped");
 }
 
@@ -212,14 +217,38 @@ async fn housekeeping(app: AppRef) {
     let mut tick = tokio::time::interval(Duration::from_secs(60));
     loop {
         tick.tick().await;
-        let keep = app.config.replay_limit;
-        if let Err(e) = app
-            .store
-            .run(move |c| Ok(store::events::prune(c, keep)?))
-            .await
-        {
-            tracing::warn!(error = %e, "event pruning failed");
-        }
+        prune_events(&app).await;
         app.prune_throttles();
+    }
+}
+
+/// Events pruned per writer job: small enough that the writer is never held for long.
+const PRUNE_CHUNK: usize = 2_000;
+/// Events younger than this are kept even beyond the replay window, so a replay that has
+/// announced its count never loses a row while it streams.
+const PRUNE_MIN_AGE_MS: i64 = 60 * 60 * 1000;
+
+async fn prune_events(app: &AppRef) {
+    let keep = app.config.replay_limit;
+    loop {
+        let pruned = app
+            .store
+            .run(move |c| {
+                Ok(store::events::prune(
+                    c,
+                    keep,
+                    PRUNE_MIN_AGE_MS,
+                    PRUNE_CHUNK,
+                )?)
+            })
+            .await;
+        match pruned {
+            Ok(n) if n == PRUNE_CHUNK => continue,
+            Ok(_) => break,
+            Err(e) => {
+                tracing::warn!(error = %e, "event pruning failed");
+                break;
+            }
+        }
     }
 }

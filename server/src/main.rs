@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use chinwag_server::{Config, DbLocation, FeatureLimit, TlsFiles};
+use chinwag_server::{Config, DbLocation, Durability, FeatureLimit, TlsFiles};
 use clap::Parser;
 
 /// The self-hostable Chinwag chat server: REST and WebSocket on one port, state in SQLite.
@@ -57,9 +57,15 @@ struct Args {
     /// Login attempts per client IP per minute.
     #[arg(long, default_value_t = 60)]
     login_per_minute: u32,
-    /// `full` fsyncs every commit; `normal` survives a crash of the process but not of the machine.
-    #[arg(long, default_value = "full", value_parser = ["full", "normal"])]
-    sync: String,
+    /// What an acknowledged message survives: `power` (a power cut: one fsync per group commit)
+    /// or `process` (a crash or kill -9 of the server, not of the machine). `--sync full|normal`
+    /// is the old spelling of the same setting.
+    #[arg(long, alias = "sync", env = "CHINWAG_DURABILITY", default_value = "power",
+          value_parser = ["power", "process", "full", "normal"])]
+    durability: String,
+    /// Durable requests one socket may have waiting for their commit.
+    #[arg(long, default_value_t = 256)]
+    max_in_flight: usize,
     /// Log filter (tracing syntax), e.g. `info` or `chinwag_server=debug`.
     #[arg(long, env = "CHINWAG_LOG", default_value = "info")]
     log: String,
@@ -118,7 +124,8 @@ fn config_from(args: &Args) -> Result<(Config, bool), String> {
         window,
     };
     config.login_per_minute = args.login_per_minute;
-    config.sync_full = args.sync == "full";
+    config.durability = Durability::parse(&args.durability).unwrap_or_default();
+    config.max_in_flight = args.max_in_flight.max(1);
     Ok((config, args.dev))
 }
 

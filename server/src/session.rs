@@ -2,18 +2,20 @@
 //! heartbeat, and the close.
 
 use std::collections::HashSet;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::Poll;
 use std::time::Duration;
 
 use axum::extract::ws::{CloseFrame, Message as WsMessage, WebSocket};
 use chinwag_protocol::frames::{Gap, Resume, ResumeStatus};
 use chinwag_protocol::model::{PresenceSubscription, User, UserStatus};
-use chinwag_protocol::{
-    close, ApiError, ClientFrame, ErrorCode, EventFrame, ServerFrame, PROTOCOL_VERSION,
-};
+use chinwag_protocol::{close, ApiError, ClientFrame, ErrorCode, ServerFrame, PROTOCOL_VERSION};
+use futures_util::stream::{FuturesUnordered, StreamExt};
 use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 
-use crate::hub::{CloseReason, Origin, Outbound, SessionSlot};
+use crate::hub::{CloseReason, Origin, Outbound, Payload, SessionSlot};
 use crate::service::calls::CallAction;
 use crate::service::AppRef;
 use crate::store::{self, now_ms};
@@ -46,6 +48,113 @@ fn close_frame(code: u16, reason: &str) -> WsMessage {
     }))
 }
 
+/// Events read from the log per chunk of a replay, and the bytes after which a chunk stops: a
+/// replay never holds more than about this much of a user's log in memory.
+const REPLAY_CHUNK_ROWS: usize = 128;
+const REPLAY_CHUNK_BYTES: usize = 1 << 20;
+
+/// What a resume from `requested` gets when the user's log ends at `current`: the resume header
+/// (its count filled in by the caller) and the seq after which to replay.
+fn resume_position(requested: Option<u64>, current: u64, limit: u64) -> (Resume, u64) {
+    let header = |status, after_seq, gap| Resume {
+        status,
+        after_seq,
+        replay_count: 0,
+        gap,
+        last_seq: current,
+    };
+    match requested {
+        None => (header(ResumeStatus::Fresh, None, None), current),
+        // The server's log is behind the client (it was reset): start over from here.
+        Some(s) if s > current => (header(ResumeStatus::Fresh, Some(s), None), current),
+        Some(s) if current - s > limit => {
+            let from = current - limit;
+            let gap = Gap {
+                from_seq: s + 1,
+                to_seq: from,
+            };
+            (header(ResumeStatus::Gap, Some(s), Some(gap)), from)
+        }
+        Some(s) => (header(ResumeStatus::Complete, Some(s), None), s),
+    }
+}
+
+/// A durable request on its way through the writer.
+type InFlight = Pin<Box<dyn Future<Output = ()> + Send>>;
+
+/// The future of a durable request (one that the writer stores and answers, ack or error, in
+/// request order), or the frame back when it is ephemeral.
+fn durable(app: AppRef, origin: Origin, frame: ClientFrame) -> Result<InFlight, Box<ClientFrame>> {
+    // The writer has answered the socket when these finish; their results are for REST callers.
+    Ok(match frame {
+        ClientFrame::Send { message, .. } => Box::pin(async move {
+            let _ = app.send_message(origin, message).await;
+        }),
+        ClientFrame::Edit {
+            message_id,
+            text,
+            data,
+            metadata,
+            ..
+        } => Box::pin(async move {
+            let edit = chinwag_protocol::rest::EditMessage {
+                text,
+                data,
+                metadata,
+            };
+            let _ = app.edit_message(origin, message_id, edit).await;
+        }),
+        ClientFrame::Delete { message_id, .. } => Box::pin(async move {
+            let _ = app.delete_message(origin, message_id).await;
+        }),
+        ClientFrame::Receipt {
+            kind, message_id, ..
+        } => Box::pin(async move {
+            let _ = app.receipt(origin, kind, message_id).await;
+        }),
+        ClientFrame::CallInitiate {
+            session_id,
+            call_type,
+            receiver_type,
+            receiver,
+            metadata,
+            ..
+        } => Box::pin(async move {
+            let _ = app
+                .initiate_call(
+                    origin,
+                    session_id,
+                    call_type,
+                    receiver_type,
+                    receiver,
+                    metadata,
+                )
+                .await;
+        }),
+        ClientFrame::CallAccept { session_id, .. } => Box::pin(async move {
+            let _ = app
+                .call_action(origin, session_id, CallAction::Accept)
+                .await;
+        }),
+        ClientFrame::CallReject {
+            session_id, status, ..
+        } => Box::pin(async move {
+            let _ = app
+                .call_action(origin, session_id, CallAction::Reject(status))
+                .await;
+        }),
+        ClientFrame::CallCancel { session_id, .. } => Box::pin(async move {
+            let _ = app
+                .call_action(origin, session_id, CallAction::Cancel)
+                .await;
+        }),
+        ClientFrame::CallEnd { session_id, .. } => Box::pin(async move {
+            let _ = app.call_action(origin, session_id, CallAction::End).await;
+        }),
+        other => return Err(Box::new(other)),
+    })
+}
+
 /// Closes a socket that was not admitted.
 pub async fn refuse(mut socket: WebSocket, code: u16, reason: String) {
     let _ = socket.send(close_frame(code, &reason)).await;
@@ -59,7 +168,7 @@ pub async fn run(app: AppRef, mut socket: WebSocket, adm: Admission) {
     let friends: HashSet<String> = if adm.presence == PresenceSubscription::Friends {
         let u = uid.clone();
         app.store
-            .run(move |c| Ok(store::friends::list(c, &u)?))
+            .read(move |c| Ok(store::friends::list(c, &u)?))
             .await
             .unwrap_or_default()
             .into_iter()
@@ -161,7 +270,7 @@ impl Session<'_> {
         mut rx: mpsc::Receiver<Outbound>,
         mut close_rx: watch::Receiver<Option<CloseReason>>,
     ) -> End {
-        // Snapshot: the user's newest seq and what to replay. Live events at or below it are
+        // Snapshot: the user's newest seq and how much to replay. Live events at or below it are
         // already covered (the socket was registered before the snapshot was read).
         let limit = self.app.config.replay_limit;
         let uid = self.uid.clone();
@@ -169,62 +278,15 @@ impl Session<'_> {
         let snapshot = self
             .app
             .store
-            .run(move |c| {
+            .read(move |c| {
                 let current = store::users::last_seq(c, &uid)?;
-                let (resume, from) = match requested {
-                    None => (
-                        Resume {
-                            status: ResumeStatus::Fresh,
-                            after_seq: None,
-                            replay_count: 0,
-                            gap: None,
-                            last_seq: current,
-                        },
-                        current,
-                    ),
-                    // The server's log is behind the client (it was reset): start over from here.
-                    Some(s) if s > current => (
-                        Resume {
-                            status: ResumeStatus::Fresh,
-                            after_seq: Some(s),
-                            replay_count: 0,
-                            gap: None,
-                            last_seq: current,
-                        },
-                        current,
-                    ),
-                    Some(s) if current - s > limit => {
-                        let from = current - limit;
-                        (
-                            Resume {
-                                status: ResumeStatus::Gap,
-                                after_seq: Some(s),
-                                replay_count: limit,
-                                gap: Some(Gap {
-                                    from_seq: s + 1,
-                                    to_seq: from,
-                                }),
-                                last_seq: current,
-                            },
-                            from,
-                        )
-                    }
-                    Some(s) => (
-                        Resume {
-                            status: ResumeStatus::Complete,
-                            after_seq: Some(s),
-                            replay_count: current - s,
-                            gap: None,
-                            last_seq: current,
-                        },
-                        s,
-                    ),
-                };
-                let events = store::events::range(c, &uid, from, current)?;
-                Ok((resume, events))
+                let (mut resume, from) = resume_position(requested, current, limit);
+                // Pruned rows cannot be replayed; the count says what really follows.
+                resume.replay_count = store::events::count(c, &uid, from, current)?;
+                Ok((resume, from))
             })
             .await;
-        let (mut resume, events): (Resume, Vec<EventFrame>) = match snapshot {
+        let (resume, from) = match snapshot {
             Ok(s) => s,
             Err(e) => {
                 return End::Close(CloseReason {
@@ -233,8 +295,6 @@ impl Session<'_> {
                 })
             }
         };
-        // Pruned rows cannot be replayed; the count says what really follows.
-        resume.replay_count = events.len() as u64;
         let covered = resume.last_seq;
         let accept = ServerFrame::Accept {
             session_id: format!("{}", self.session_id),
@@ -251,10 +311,8 @@ impl Session<'_> {
         if let Err(end) = self.send_frame(socket, &accept).await {
             return end;
         }
-        for e in events {
-            if let Err(end) = self.send_frame(socket, &ServerFrame::Event(e)).await {
-                return end;
-            }
+        if let Err(end) = self.replay(socket, from, covered).await {
+            return end;
         }
         if let Err(end) = self
             .send_frame(socket, &ServerFrame::ReplayDone { last_seq: covered })
@@ -297,7 +355,7 @@ impl Session<'_> {
                 if out.seq.is_some_and(|s| s <= covered) {
                     continue;
                 }
-                let text = WsMessage::Text(out.text.to_string().into());
+                let text = WsMessage::Text(out.to_text().into());
                 match tokio::time::timeout_at(deadline, socket.send(text)).await {
                     Ok(Ok(())) => {}
                     _ => break,
@@ -305,6 +363,50 @@ impl Session<'_> {
             }
         }
         end
+    }
+
+    /// Sends the user's events in `(from, covered]`, read in bounded chunks as the socket takes
+    /// them, never the whole range at once.
+    async fn replay(&self, socket: &mut WebSocket, from: u64, covered: u64) -> Result<(), End> {
+        let mut after = from;
+        while after < covered {
+            let uid = self.uid.clone();
+            let chunk = self
+                .app
+                .store
+                .read(move |c| {
+                    Ok(store::events::range(
+                        c,
+                        &uid,
+                        after,
+                        covered,
+                        REPLAY_CHUNK_ROWS,
+                        REPLAY_CHUNK_BYTES,
+                    )?)
+                })
+                .await
+                .map_err(|e| {
+                    End::Close(CloseReason {
+                        code: close::INTERNAL_ERROR,
+                        reason: e.message,
+                    })
+                })?;
+            let Some(&(last, _)) = chunk.last() else {
+                break;
+            };
+            for (seq, body) in chunk {
+                let frame = Outbound {
+                    seq: Some(seq),
+                    payload: Payload::Event {
+                        seq,
+                        body: body.into(),
+                    },
+                };
+                self.send(socket, frame.to_text()).await?;
+            }
+            after = last;
+        }
+        Ok(())
     }
 
     /// Live traffic until either side ends the session.
@@ -319,9 +421,14 @@ impl Session<'_> {
         let bound = ping_every + self.app.config.heartbeat_grace;
         let mut last_inbound = Instant::now();
         let mut ticker = tokio::time::interval_at(Instant::now() + ping_every, ping_every);
+        let max_in_flight = self.app.config.max_in_flight;
+        // Durable requests waiting for their commit.
+        let mut in_flight = FuturesUnordered::<InFlight>::new();
         loop {
             tokio::select! {
-                inbound = socket.recv() => {
+                // Beyond the bound of requests waiting for their commit, stop reading: TCP pushes
+                // back on the client instead of the server buffering without limit.
+                inbound = socket.recv(), if in_flight.len() < max_in_flight => {
                     let msg = match inbound {
                         Some(Ok(msg)) => msg,
                         Some(Err(e)) if e.to_string().to_lowercase().contains("too long") || e.to_string().contains("limit") => {
@@ -332,7 +439,7 @@ impl Session<'_> {
                     last_inbound = Instant::now();
                     match msg {
                         WsMessage::Text(text) => {
-                            if let Some(end) = self.handle_text(text.as_str()).await {
+                            if let Some(end) = self.handle_text(text.as_str(), &mut in_flight).await {
                                 return end;
                             }
                         }
@@ -345,12 +452,13 @@ impl Session<'_> {
                         WsMessage::Close(_) => return End::Peer,
                     }
                 }
+                Some(()) = in_flight.next(), if !in_flight.is_empty() => {}
                 out = rx.recv() => {
                     let Some(out) = out else { return End::Peer };
                     if out.seq.is_some_and(|s| s <= covered) {
                         continue;
                     }
-                    if let Err(end) = self.send(socket, out.text.to_string()).await {
+                    if let Err(end) = self.send(socket, out.to_text()).await {
                         return end;
                     }
                 }
@@ -389,7 +497,11 @@ impl Session<'_> {
         })
     }
 
-    async fn handle_text(&mut self, text: &str) -> Option<End> {
+    async fn handle_text(
+        &mut self,
+        text: &str,
+        in_flight: &mut FuturesUnordered<InFlight>,
+    ) -> Option<End> {
         let frame = match serde_json::from_str::<ClientFrame>(text) {
             Ok(f) => f,
             Err(e) => {
@@ -402,80 +514,33 @@ impl Session<'_> {
         };
         self.malformed = 0;
         let req = frame.req().map(String::from);
-        if let Err(error) = self.dispatch(frame).await {
-            self.reply(&ServerFrame::Error { req, error });
+        let origin = self.origin(req.as_deref());
+        match durable(self.app.clone(), origin, frame) {
+            Ok(mut request) => {
+                // Poll once now: that runs its checks and queues it for the writer, so requests
+                // reach the writer, and are answered by it, in the order they were read.
+                let pending =
+                    std::future::poll_fn(|cx| Poll::Ready(request.as_mut().poll(cx).is_pending()))
+                        .await;
+                if pending {
+                    in_flight.push(request);
+                }
+            }
+            Err(frame) => {
+                if let Err(error) = self.ephemeral(*frame).await {
+                    self.reply(&ServerFrame::Error { req, error });
+                }
+            }
         }
         None
     }
 
-    /// Runs one request. Durable ones are acked by the hub (in sequence order); ephemeral ones
-    /// with a request id are acked here.
-    async fn dispatch(&self, frame: ClientFrame) -> Result<(), ApiError> {
+    /// Runs a request that is never stored; ones with a request id are acked here, at once.
+    async fn ephemeral(&self, frame: ClientFrame) -> Result<(), ApiError> {
         let app = self.app;
         let req = frame.req().map(String::from);
         let origin = self.origin(req.as_deref());
         match frame {
-            ClientFrame::Send { message, .. } => app.send_message(origin, message).await.map(drop),
-            ClientFrame::Edit {
-                message_id,
-                text,
-                data,
-                metadata,
-                ..
-            } => app
-                .edit_message(
-                    origin,
-                    message_id,
-                    chinwag_protocol::rest::EditMessage {
-                        text,
-                        data,
-                        metadata,
-                    },
-                )
-                .await
-                .map(drop),
-            ClientFrame::Delete { message_id, .. } => {
-                app.delete_message(origin, message_id).await.map(drop)
-            }
-            ClientFrame::Receipt {
-                kind, message_id, ..
-            } => app.receipt(origin, kind, message_id).await.map(drop),
-            ClientFrame::CallInitiate {
-                session_id,
-                call_type,
-                receiver_type,
-                receiver,
-                metadata,
-                ..
-            } => app
-                .initiate_call(
-                    origin,
-                    session_id,
-                    call_type,
-                    receiver_type,
-                    receiver,
-                    metadata,
-                )
-                .await
-                .map(drop),
-            ClientFrame::CallAccept { session_id, .. } => app
-                .call_action(origin, session_id, CallAction::Accept)
-                .await
-                .map(drop),
-            ClientFrame::CallReject {
-                session_id, status, ..
-            } => app
-                .call_action(origin, session_id, CallAction::Reject(status))
-                .await
-                .map(drop),
-            ClientFrame::CallCancel { session_id, .. } => app
-                .call_action(origin, session_id, CallAction::Cancel)
-                .await
-                .map(drop),
-            ClientFrame::CallEnd { session_id, .. } => app
-                .call_action(origin, session_id, CallAction::End)
-                .await
-                .map(drop),
             ClientFrame::TypingStart(t) => self.ack_after(req, app.typing(&origin, t, true).await),
             ClientFrame::TypingEnd(t) => self.ack_after(req, app.typing(&origin, t, false).await),
             ClientFrame::Transient {
@@ -488,6 +553,10 @@ impl Session<'_> {
                 app.transient(&origin, receiver_type, receiver, data).await,
             ),
             ClientFrame::Ping { .. } => self.ack_after(req, Ok(())),
+            _ => Err(ApiError::new(
+                ErrorCode::Internal,
+                "a durable request reached the ephemeral path",
+            )),
         }
     }
 

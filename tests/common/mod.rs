@@ -56,7 +56,7 @@ impl Server {
     /// A server on a database file in `dir`, so it can be restarted with its data.
     pub fn with_db_in(dir: &std::path::Path, mut config: Config) -> Server {
         config.db = DbLocation::File(dir.join("chinwag.db"));
-        config.sync_full = false;
+        config.durability = chinwag_server::Durability::Process;
         Self::with(config)
     }
 

@@ -7,7 +7,10 @@ use chinwag_protocol::model::{Call, CallStatus, CallType, ReceiverType, RejectSt
 use chinwag_protocol::{ApiError, ErrorCode, Event, EventFrame};
 use rusqlite::Connection;
 
-use super::{check_can_address, check_id, check_json, fan_out, invalid, participants, App, AppRef};
+use super::{
+    check_can_address, check_id, check_json, fan_out, invalid, participants, App, AppRef,
+    Deliveries,
+};
 use crate::hub::Origin;
 use crate::store::{self, now_ms};
 
@@ -120,14 +123,16 @@ impl App {
         metadata: Option<serde_json::Value>,
     ) -> Result<EventFrame, ApiError> {
         let session_id = session_id.unwrap_or_else(|| store::tokens::generate()[..32].to_string());
-        check_id("session_id", &session_id)?;
-        if let Some(m) = &metadata {
-            check_json("metadata", m, true)?;
-        }
+        // A failure goes through the writer too, so that socket answers keep request order.
+        let check = check_id("session_id", &session_id).and_then(|()| match &metadata {
+            Some(m) => check_json("metadata", m, true),
+            None => Ok(()),
+        });
         let uid = origin.uid.clone();
         let sid = session_id.clone();
         let (_, own) = self
             .commit(origin, move |c| {
+                check?;
                 check_can_address(c, receiver_type, &receiver, &uid)?;
                 let call = Call {
                     session_id: sid.clone(),
@@ -186,7 +191,7 @@ impl App {
     pub async fn get_call(&self, uid: &str, session_id: &str) -> Result<Call, ApiError> {
         let (uid, sid) = (uid.to_string(), session_id.to_string());
         self.store
-            .run(move |c| {
+            .read(move |c| {
                 let call = require_call(c, &sid)?;
                 if call.initiator != uid && !is_callee(c, &call, &uid)? {
                     return Err(ApiError::new(
@@ -212,10 +217,10 @@ impl App {
             let result = app
                 .commit(system, move |c| {
                     let Some(mut call) = store::calls::get(c, &session_id)? else {
-                        return Ok(((), Vec::new()));
+                        return Ok(((), Deliveries::default()));
                     };
                     if call.status != CallStatus::Initiated {
-                        return Ok(((), Vec::new()));
+                        return Ok(((), Deliveries::default()));
                     }
                     call.status = CallStatus::Unanswered;
                     call.ended_at = Some(now_ms());
@@ -233,7 +238,7 @@ impl App {
 
     /// Re-arms the timeouts of calls still ringing when the server last stopped.
     pub async fn resume_call_timeouts(self: &AppRef) -> Result<(), ApiError> {
-        let pending = self.store.run(|c| Ok(store::calls::ringing(c)?)).await?;
+        let pending = self.store.read(|c| Ok(store::calls::ringing(c)?)).await?;
         let timeout = self.config.call_timeout.as_millis() as i64;
         for (sid, initiated_at) in pending {
             let left = (initiated_at + timeout - now_ms()).max(0) as u64;

@@ -13,7 +13,6 @@ use super::{
     check_id, check_json, check_name, fan_out, invalid, page_limit, require_member, App, Deliveries,
 };
 use crate::hub::Origin;
-use crate::store::DbError;
 use crate::store::{self, now_ms};
 
 fn require_group(conn: &Connection, guid: &str) -> Result<Group, ApiError> {
@@ -116,15 +115,13 @@ impl App {
         let g = group.clone();
         self.store
             .run(move |c| {
-                let tx = c.transaction().map_err(DbError::from)?;
-                if !store::groups::insert(&tx, &g)? {
+                if !store::groups::insert(c, &g)? {
                     return Err(ApiError::new(
                         ErrorCode::GroupExists,
                         format!("group {:?} already exists", g.guid),
                     ));
                 }
-                store::groups::add_member(&tx, &g.guid, &g.owner, Scope::Admin, now)?;
-                tx.commit().map_err(DbError::from)?;
+                store::groups::add_member(c, &g.guid, &g.owner, Scope::Admin, now)?;
                 Ok(())
             })
             .await?;
@@ -135,7 +132,7 @@ impl App {
     pub async fn get_group(&self, uid: &str, guid: &str) -> Result<Group, ApiError> {
         let (uid, guid) = (uid.to_string(), guid.to_string());
         self.store
-            .run(move |c| {
+            .read(move |c| {
                 let mut g = require_group(c, &guid)?;
                 g.scope = store::groups::scope_of(c, &guid, &uid)?;
                 if g.kind == GroupType::Private && g.scope.is_none() {
@@ -153,7 +150,7 @@ impl App {
         let limit = page_limit(q.limit)?;
         let uid = uid.to_string();
         self.store
-            .run(move |c| {
+            .read(move |c| {
                 // One group beyond the page tells whether there is a next page.
                 let mut groups = store::groups::list(
                     c,
@@ -181,7 +178,7 @@ impl App {
         let guid = guid.to_string();
         let members = self
             .store
-            .run(move |c| {
+            .read(move |c| {
                 let mut out = Vec::new();
                 for (m, scope, joined_at) in store::groups::members(c, &guid)? {
                     if let Some(user) = store::users::get(c, &m)? {
@@ -285,7 +282,7 @@ impl App {
             if require_member(c, &g, &u)? < Scope::Admin {
                 return Err(forbidden("only admins can add members"));
             }
-            let mut deliveries = Vec::new();
+            let mut deliveries = Deliveries::default();
             let now = now_ms();
             for m in &members {
                 require_user(c, &m.uid)?;

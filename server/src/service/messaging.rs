@@ -12,7 +12,7 @@ use rusqlite::Connection;
 
 use super::{
     check_can_address, check_id, check_json, fan_out, invalid, page_limit, participants,
-    require_member, App,
+    require_member, App, Deliveries,
 };
 use crate::hub::Origin;
 use crate::store::{self, now_ms};
@@ -22,6 +22,23 @@ fn text_error(e: TextError) -> ApiError {
         TextError::TooLong(_) => ApiError::new(ErrorCode::TextTooLong, e.to_string()),
         TextError::Empty => invalid(e.to_string()),
     }
+}
+
+/// Checks the shape of an edit before anything touches the database.
+fn check_edit(edit: &EditMessage) -> Result<(), ApiError> {
+    if edit.text.is_none() && edit.data.is_none() && edit.metadata.is_none() {
+        return Err(invalid("an edit needs text, data or metadata"));
+    }
+    if let Some(t) = &edit.text {
+        check_text(t).map_err(text_error)?;
+    }
+    if let Some(d) = &edit.data {
+        check_json("data", d, false)?;
+    }
+    if let Some(m) = &edit.metadata {
+        check_json("metadata", m, true)?;
+    }
+    Ok(())
 }
 
 /// Checks the shape of a new message before anything touches the database.
@@ -93,12 +110,6 @@ fn receiver_type_param(s: &str) -> Result<ReceiverType, ApiError> {
         .ok_or_else(|| invalid(format!("receiver_type {s:?} is not user or group")))
 }
 
-enum Stored {
-    New,
-    /// The (sender, muid) pair was stored before: answer with the stored copy.
-    Repeat(Box<EventFrame>),
-}
-
 impl App {
     /// Stores a message once per (sender, muid) and delivers it to the conversation.
     pub async fn send_message(
@@ -106,20 +117,33 @@ impl App {
         origin: Origin,
         msg: NewMessage,
     ) -> Result<EventFrame, ApiError> {
-        validate_new(&msg)?;
+        // Checked here, off the writer; a failure still goes through it, so that over a socket
+        // every answer keeps request order.
+        let check = validate_new(&msg);
+        let weight = super::DEFAULT_WEIGHT
+            + msg.text.as_ref().map_or(0, String::len)
+            + msg.data.as_ref().map_or(0, |_| 1024)
+            + msg.attachments.len() * 256;
         let sender = origin.uid.clone();
-        let (stored, own) = self
-            .commit(origin.clone(), move |c| {
+        let (_, own) = self
+            .commit_sized(origin, weight, move |c| {
+                check?;
                 let muid = msg
                     .muid
                     .clone()
                     .unwrap_or_else(|| store::tokens::generate()[..32].to_string());
                 if let Some((existing, seq)) = store::messages::by_muid(c, &sender, &muid)? {
-                    let frame = EventFrame {
+                    let answer = EventFrame {
                         seq,
                         event: Event::Message(existing),
                     };
-                    return Ok((Stored::Repeat(Box::new(frame)), Vec::new()));
+                    return Ok((
+                        (),
+                        Deliveries {
+                            answer: Some(answer),
+                            ..Deliveries::default()
+                        },
+                    ));
                 }
                 check_can_address(c, msg.receiver_type, &msg.receiver, &sender)?;
                 let conversation_id = match msg.receiver_type {
@@ -160,30 +184,18 @@ impl App {
                 let recipients =
                     participants(c, message.receiver_type, &message.receiver, &sender)?;
                 let deliveries = fan_out(c, &recipients, &Event::Message(message.clone()))?;
-                if let Some((_, f)) = deliveries.iter().find(|(u, _)| *u == sender) {
-                    store::messages::set_sender_seq(c, message.id, f.seq)?;
+                if let Some(seq) = deliveries.seq_of(&sender) {
+                    store::messages::set_sender_seq(c, message.id, seq)?;
                 }
-                Ok((Stored::New, deliveries))
+                Ok(((), deliveries))
             })
             .await?;
-        match stored {
-            Stored::Repeat(frame) => {
-                if let (Some(session), Some(req)) = (origin.session, origin.req) {
-                    let ack = ServerFrame::Ack {
-                        req,
-                        result: Some((*frame).clone()),
-                    };
-                    self.hub.send_to_session(&origin.uid, session, &ack, None);
-                }
-                Ok(*frame)
-            }
-            Stored::New => own.ok_or_else(|| {
-                ApiError::new(
-                    ErrorCode::Internal,
-                    "message stored without a copy for its sender",
-                )
-            }),
-        }
+        own.ok_or_else(|| {
+            ApiError::new(
+                ErrorCode::Internal,
+                "message stored without a copy for its sender",
+            )
+        })
     }
 
     /// Edits one's own message and tells the conversation.
@@ -193,21 +205,11 @@ impl App {
         id: i64,
         edit: EditMessage,
     ) -> Result<EventFrame, ApiError> {
-        if edit.text.is_none() && edit.data.is_none() && edit.metadata.is_none() {
-            return Err(invalid("an edit needs text, data or metadata"));
-        }
-        if let Some(t) = &edit.text {
-            check_text(t).map_err(text_error)?;
-        }
-        if let Some(d) = &edit.data {
-            check_json("data", d, false)?;
-        }
-        if let Some(m) = &edit.metadata {
-            check_json("metadata", m, true)?;
-        }
+        let check = check_edit(&edit);
         let uid = origin.uid.clone();
         let (_, own) = self
             .commit(origin, move |c| {
+                check?;
                 let mut m = require_message(c, id)?;
                 require_access(c, &m, &uid)?;
                 if m.sender != uid {
@@ -297,10 +299,11 @@ impl App {
         kind: ReceiptKind,
         message_id: i64,
     ) -> Result<EventFrame, ApiError> {
-        self.check_feature(&origin.uid, Feature::Receipts)?;
+        let check = self.check_feature(&origin.uid, Feature::Receipts);
         let uid = origin.uid.clone();
         let (_, own) = self
             .commit(origin, move |c| {
+                check?;
                 let m = require_message(c, message_id)?;
                 require_access(c, &m, &uid)?;
                 if m.sender == uid {
@@ -337,7 +340,7 @@ impl App {
     ) -> Result<Vec<String>, ApiError> {
         let (s, r) = (sender.to_string(), receiver.to_string());
         self.store
-            .run(move |c| {
+            .read(move |c| {
                 check_can_address(c, receiver_type, &r, &s)?;
                 let mut people = participants(c, receiver_type, &r, &s)?;
                 people.retain(|u| *u != s);
@@ -412,7 +415,7 @@ impl App {
         }
         let uid = uid.to_string();
         self.store
-            .run(move |c| {
+            .read(move |c| {
                 let conversation_id = match receiver_type {
                     ReceiverType::User => user_conversation_id(&uid, &q.receiver),
                     ReceiverType::Group => {
@@ -443,7 +446,7 @@ impl App {
     pub async fn get_message(&self, uid: &str, id: i64) -> Result<Message, ApiError> {
         let uid = uid.to_string();
         self.store
-            .run(move |c| {
+            .read(move |c| {
                 let m = require_message(c, id)?;
                 require_access(c, &m, &uid)?;
                 Ok(m)

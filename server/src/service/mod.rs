@@ -10,12 +10,12 @@ pub mod users;
 use std::sync::Arc;
 
 use chinwag_protocol::model::{ReceiverType, Scope};
-use chinwag_protocol::{ApiError, ErrorCode, Event, EventFrame};
+use chinwag_protocol::{ApiError, ErrorCode, Event, EventFrame, ServerFrame};
 use rusqlite::Connection;
+use tokio::sync::oneshot;
 
 use crate::config::Config;
 use crate::hub::{Hub, Origin};
-use crate::store::DbError;
 use crate::store::{self, Store};
 use throttle::{LoginLimiter, Throttle};
 
@@ -30,8 +30,54 @@ pub struct App {
 
 pub type AppRef = Arc<App>;
 
-/// Durable events produced inside a transaction, each already in its recipient's log.
-pub type Deliveries = Vec<(String, EventFrame)>;
+/// One durable event as stored: its body serialized once (the same bytes go to every recipient's
+/// log and every socket) and each recipient's sequence number for it.
+pub struct Fanned {
+    pub event: Event,
+    pub body: Arc<str>,
+    pub seqs: Vec<(String, u64)>,
+}
+
+/// What a durable request produced inside its transaction.
+#[derive(Default)]
+pub struct Deliveries {
+    pub events: Vec<Fanned>,
+    /// The answer for a request that stored nothing new (a repeated muid): its original copy.
+    pub answer: Option<EventFrame>,
+}
+
+impl Deliveries {
+    pub fn extend(&mut self, other: Deliveries) {
+        self.events.extend(other.events);
+        self.answer = self.answer.take().or(other.answer);
+    }
+
+    /// `uid`'s sequence number for the first event that reached it.
+    pub fn seq_of(&self, uid: &str) -> Option<u64> {
+        self.events
+            .iter()
+            .find_map(|f| f.seqs.iter().find(|(u, _)| u == uid).map(|(_, s)| *s))
+    }
+
+    /// The copy of the first event that reached `uid`, or the stored answer.
+    fn copy_for(&self, uid: &str) -> Option<EventFrame> {
+        self.events
+            .iter()
+            .find_map(|f| {
+                f.seqs
+                    .iter()
+                    .find(|(u, _)| u == uid)
+                    .map(|(_, seq)| EventFrame {
+                        seq: *seq,
+                        event: f.event.clone(),
+                    })
+            })
+            .or_else(|| self.answer.clone())
+    }
+}
+
+/// Rough bytes of a request, for the writer's batch bound.
+pub const DEFAULT_WEIGHT: usize = 256;
 
 impl App {
     pub fn new(config: Config, store: Store) -> AppRef {
@@ -44,9 +90,10 @@ impl App {
         })
     }
 
-    /// Runs `f` in one transaction, commits, then queues the events it produced for their
-    /// recipients while still holding the database lock, so every socket sees each user's
-    /// events in sequence order. Returns `f`'s value and the origin user's copy of the event.
+    /// Runs `f` on the writer, in the next group commit, then hands the events it produced to
+    /// the sockets in commit order (so every socket sees each user's events in sequence order)
+    /// and answers the request: over a socket the writer itself sends the ack or the error, in
+    /// request order; the caller gets `f`'s value and the origin user's copy of the event.
     pub async fn commit<T, F>(
         &self,
         origin: Origin,
@@ -56,33 +103,114 @@ impl App {
         T: Send + 'static,
         F: FnOnce(&Connection) -> Result<(T, Deliveries), ApiError> + Send + 'static,
     {
-        let hub = self.hub.clone();
-        self.store
-            .run(move |conn| {
-                let tx = conn.transaction().map_err(DbError::from)?;
-                let (value, deliveries) = f(&tx)?;
-                tx.commit().map_err(DbError::from)?;
-                let own = hub.deliver(deliveries, &origin);
-                Ok((value, own))
-            })
-            .await
+        self.commit_sized(origin, DEFAULT_WEIGHT, f).await
+    }
+
+    /// [`App::commit`] for a request of about `weight` bytes.
+    pub async fn commit_sized<T, F>(
+        &self,
+        origin: Origin,
+        weight: usize,
+        f: F,
+    ) -> Result<(T, Option<EventFrame>), ApiError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<(T, Deliveries), ApiError> + Send + 'static,
+    {
+        let (tx, rx) = oneshot::channel();
+        let job = CommitJob {
+            f: Some(f),
+            done: None,
+            origin,
+            hub: self.hub.clone(),
+            weight,
+            reply: Some(tx),
+        };
+        self.store.submit(Box::new(job)).await?;
+        rx.await
+            .map_err(|_| ApiError::new(ErrorCode::Internal, "storage is shutting down"))?
     }
 }
 
-/// Appends `event` to the log of every recipient.
+type CommitReply<T> = oneshot::Sender<Result<(T, Option<EventFrame>), ApiError>>;
+
+/// A request of [`App::commit`] as the writer runs it.
+struct CommitJob<T, F> {
+    f: Option<F>,
+    done: Option<(T, Deliveries)>,
+    origin: Origin,
+    hub: Arc<Hub>,
+    weight: usize,
+    reply: Option<CommitReply<T>>,
+}
+
+impl<T, F> store::Job for CommitJob<T, F>
+where
+    T: Send + 'static,
+    F: FnOnce(&Connection) -> Result<(T, Deliveries), ApiError> + Send + 'static,
+{
+    fn run(&mut self, conn: &Connection) -> Result<(), ApiError> {
+        let f = self
+            .f
+            .take()
+            .ok_or_else(|| ApiError::new(ErrorCode::Internal, "job ran twice"))?;
+        self.done = Some(f(conn)?);
+        Ok(())
+    }
+
+    fn finish(mut self: Box<Self>, outcome: Result<(), ApiError>) {
+        let result = match (outcome, self.done.take()) {
+            (Ok(()), Some((value, deliveries))) => {
+                self.hub.deliver(&deliveries, &self.origin);
+                Ok((value, deliveries.copy_for(&self.origin.uid)))
+            }
+            (Ok(()), None) => Err(ApiError::new(ErrorCode::Internal, "job left no value")),
+            (Err(e), _) => Err(e),
+        };
+        if let (Err(error), Some(session)) = (&result, self.origin.session) {
+            self.hub.send_to_session(
+                &self.origin.uid,
+                session,
+                &ServerFrame::Error {
+                    req: self.origin.req.clone(),
+                    error: error.clone(),
+                },
+                None,
+            );
+        }
+        if let Some(reply) = self.reply.take() {
+            let _ = reply.send(result);
+        }
+    }
+
+    fn weight(&self) -> usize {
+        self.weight
+    }
+}
+
+/// Stores `event` once and appends it to the log of every recipient.
 pub fn fan_out(
     conn: &Connection,
     recipients: &[String],
     event: &Event,
 ) -> Result<Deliveries, ApiError> {
-    let mut out = Vec::with_capacity(recipients.len());
+    let body: Arc<str> = serde_json::to_string(event)
+        .map_err(|e| ApiError::new(ErrorCode::Internal, format!("event encoding failed: {e}")))?
+        .into();
+    let body_id = store::events::insert_body(conn, &body)?;
+    let at = store::now_ms();
+    let mut seqs = Vec::with_capacity(recipients.len());
     for uid in recipients {
-        out.push((
-            uid.clone(),
-            store::events::append(conn, uid, event.clone())?,
-        ));
+        seqs.push((uid.clone(), store::events::append(conn, uid, body_id, at)?));
     }
-    Ok(out)
+    Ok(Deliveries {
+        events: vec![Fanned {
+            event: event.clone(),
+            body,
+            seqs,
+        }],
+        answer: None,
+    })
 }
 
 /// Who takes part in a conversation: both users, or the group's current members.

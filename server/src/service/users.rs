@@ -10,7 +10,6 @@ use chinwag_protocol::{ApiError, ErrorCode};
 use rusqlite::Connection;
 
 use super::{check_id, check_json, check_name, invalid, page_limit, App};
-use crate::store::DbError;
 use crate::store::{self, tokens};
 
 fn not_found(uid: &str) -> ApiError {
@@ -74,7 +73,7 @@ impl App {
 
     pub async fn get_user(&self, uid: &str) -> Result<User, ApiError> {
         let uid = uid.to_string();
-        let user = self.store.run(move |c| require_user(c, &uid)).await?;
+        let user = self.store.read(move |c| require_user(c, &uid)).await?;
         Ok(self.with_status(user))
     }
 
@@ -134,7 +133,7 @@ impl App {
             let (search, role, cursor) = (q.search.clone(), q.role.clone(), after.clone());
             let batch = self
                 .store
-                .run(move |c| {
+                .read(move |c| {
                     Ok(store::users::list(
                         c,
                         search.as_deref(),
@@ -219,7 +218,7 @@ impl App {
         let h = hash.clone();
         let user = self
             .store
-            .run(move |c| {
+            .read(move |c| {
                 let uid = tokens::owner(c, &h)?.ok_or_else(|| {
                     ApiError::new(ErrorCode::InvalidToken, "the token is unknown or revoked")
                 })?;
@@ -291,12 +290,10 @@ impl App {
         self.store
             .run(move |c| {
                 require_user(c, &u)?;
-                let tx = c.transaction().map_err(DbError::from)?;
                 for f in &fs {
-                    require_user(&tx, f)?;
-                    store::friends::add(&tx, &u, f)?;
+                    require_user(c, f)?;
+                    store::friends::add(c, &u, f)?;
                 }
-                tx.commit().map_err(DbError::from)?;
                 Ok(())
             })
             .await?;
@@ -322,7 +319,7 @@ impl App {
         let u = uid.to_string();
         let users = self
             .store
-            .run(move |c| {
+            .read(move |c| {
                 require_user(c, &u)?;
                 let mut out = Vec::new();
                 for f in store::friends::list(c, &u)? {

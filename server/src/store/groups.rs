@@ -1,6 +1,10 @@
 //! Groups, their members and their bans.
 
 use chinwag_protocol::model::{Group, GroupType, Scope};
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::sync::Arc;
+
 use rusqlite::{params, Connection, OptionalExtension, Row};
 
 use super::json_column;
@@ -120,13 +124,60 @@ pub fn members(conn: &Connection, guid: &str) -> DbResult<Vec<(String, Scope, i6
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
+thread_local! {
+    /// Member lists for fan-out, kept only on the writer thread: every membership change runs
+    /// there and drops its group's entry, and a rolled-back job or batch drops them all, so the
+    /// cache never disagrees with what is committed (or about to be, in this transaction).
+    static MEMBERS: RefCell<Option<HashMap<String, Arc<[String]>>>> = const { RefCell::new(None) };
+}
+
+/// Turns the member cache on for the calling thread (the writer).
+pub fn enable_member_cache() {
+    MEMBERS.with(|m| *m.borrow_mut() = Some(HashMap::new()));
+}
+
+/// Empties the member cache (after a rollback).
+pub fn forget_cached_members() {
+    MEMBERS.with(|m| {
+        if let Some(cache) = m.borrow_mut().as_mut() {
+            cache.clear();
+        }
+    });
+}
+
+fn forget_members_of(guid: &str) {
+    MEMBERS.with(|m| {
+        if let Some(cache) = m.borrow_mut().as_mut() {
+            cache.remove(guid);
+        }
+    });
+}
+
 pub fn member_uids(conn: &Connection, guid: &str) -> DbResult<Vec<String>> {
+    let cached = MEMBERS.with(|m| m.borrow().as_ref().map(|c| c.get(guid).cloned()));
+    match cached {
+        Some(Some(list)) => return Ok(list.to_vec()),
+        // Not the writer: no cache.
+        None => return query_member_uids(conn, guid),
+        Some(None) => {}
+    }
+    let list: Arc<[String]> = query_member_uids(conn, guid)?.into();
+    MEMBERS.with(|m| {
+        if let Some(cache) = m.borrow_mut().as_mut() {
+            cache.insert(guid.to_string(), list.clone());
+        }
+    });
+    Ok(list.to_vec())
+}
+
+fn query_member_uids(conn: &Connection, guid: &str) -> DbResult<Vec<String>> {
     let mut stmt = conn.prepare_cached("SELECT uid FROM group_members WHERE guid = ?1")?;
     let rows = stmt.query_map([guid], |r| r.get(0))?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
 pub fn add_member(conn: &Connection, guid: &str, uid: &str, scope: Scope, at: i64) -> DbResult<()> {
+    forget_members_of(guid);
     conn.execute(
         "INSERT OR REPLACE INTO group_members (guid, uid, scope, joined_at) VALUES (?1, ?2, ?3, ?4)",
         params![guid, uid, scope.as_str(), at],
@@ -135,6 +186,7 @@ pub fn add_member(conn: &Connection, guid: &str, uid: &str, scope: Scope, at: i6
 }
 
 pub fn remove_member(conn: &Connection, guid: &str, uid: &str) -> DbResult<()> {
+    forget_members_of(guid);
     conn.execute(
         "DELETE FROM group_members WHERE guid = ?1 AND uid = ?2",
         params![guid, uid],

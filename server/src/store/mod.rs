@@ -1,5 +1,7 @@
-//! SQLite storage: one connection behind a mutex, versioned migrations, and one module per table
-//! family. All functions here are blocking; async code reaches them through [`Store::run`].
+//! SQLite storage: one writer thread that commits in groups (`writer`), a small pool of
+//! read-only connections for everything that only reads, versioned migrations, and one module per
+//! table family. The functions in the table modules are blocking; async code reaches them through
+//! [`Store::run`] (writes) and [`Store::read`] (reads).
 
 pub mod calls;
 pub mod events;
@@ -8,21 +10,56 @@ pub mod groups;
 pub mod messages;
 pub mod tokens;
 pub mod users;
+pub mod writer;
 
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
 use chinwag_protocol::{ApiError, ErrorCode};
-use rusqlite::Connection;
+use rusqlite::{Connection, OpenFlags};
+use tokio::sync::{mpsc, oneshot, Semaphore};
 
-use crate::config::DbLocation;
+use crate::config::{DbLocation, Durability};
+pub use writer::Job;
+use writer::Request;
 
 /// Schema versions, applied in order; `PRAGMA user_version` records how many ran.
-const MIGRATIONS: &[&str] = &[include_str!("migrations/001_initial.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("migrations/001_initial.sql"),
+    include_str!("migrations/002_event_bodies.sql"),
+];
 
-/// The database. Cloning shares the same connection.
+/// Read-only connections open at once: reads never wait for the writer, and a flood of reads
+/// cannot open a connection each.
+const READERS: usize = 4;
+
+/// The database. Cloning shares the writer and the readers.
 #[derive(Clone)]
 pub struct Store {
-    conn: Arc<Mutex<Connection>>,
+    writer: mpsc::Sender<Request>,
+    readers: Arc<Readers>,
+}
+
+struct Readers {
+    path: PathBuf,
+    idle: Mutex<Vec<Connection>>,
+    permits: Semaphore,
+    /// Removes the file of a `DbLocation::Memory` database when the last handle goes.
+    _scratch: Option<Scratch>,
+}
+
+/// A database file that lives only as long as the server (`DbLocation::Memory`): a real file, so
+/// the writer and the readers share it like any other.
+struct Scratch(PathBuf);
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        for suffix in ["", "-wal", "-shm"] {
+            let mut p = self.0.clone().into_os_string();
+            p.push(suffix);
+            let _ = std::fs::remove_file(p);
+        }
+    }
 }
 
 /// A storage failure. Callers see it as an internal error; the detail goes to the log.
@@ -44,55 +81,178 @@ impl From<DbError> for ApiError {
     }
 }
 
+fn storage_gone() -> ApiError {
+    ApiError::new(ErrorCode::Internal, "storage is shutting down")
+}
+
 impl Store {
-    /// Opens (creating if needed) and migrates the database.
-    pub fn open(location: &DbLocation, sync_full: bool) -> Result<Store, String> {
-        let conn = match location {
-            DbLocation::Memory => Connection::open_in_memory(),
-            DbLocation::File(path) => Connection::open(path),
-        }
-        .map_err(|e| format!("cannot open database: {e}"))?;
-        let sync = if sync_full { "FULL" } else { "NORMAL" };
+    /// Opens (creating if needed) and migrates the database, and starts its writer.
+    pub fn open(
+        location: &DbLocation,
+        durability: Durability,
+        tuning: writer::Tuning,
+    ) -> Result<Store, String> {
+        let (path, scratch, sync) = match location {
+            DbLocation::Memory => {
+                let path = std::env::temp_dir().join(format!(
+                    "chinwag-{}-{}.sqlite3",
+                    std::process::id(),
+                    &tokens::generate()[..16]
+                ));
+                // Nothing to keep across a crash: no fsync at all.
+                (path.clone(), Some(Scratch(path)), "OFF")
+            }
+            DbLocation::File(path) => (path.clone(), None, durability.synchronous()),
+        };
+        let conn = Connection::open(&path).map_err(|e| format!("cannot open database: {e}"))?;
         conn.execute_batch(&format!(
             "PRAGMA journal_mode=WAL; PRAGMA synchronous={sync}; PRAGMA foreign_keys=ON; \
              PRAGMA busy_timeout=5000;"
         ))
         .map_err(|e| format!("cannot configure database: {e}"))?;
         migrate(&conn).map_err(|e| format!("database migration failed: {e}"))?;
+        let writer = writer::spawn(conn, tuning)?;
         Ok(Store {
-            conn: Arc::new(Mutex::new(conn)),
+            writer,
+            readers: Arc::new(Readers {
+                path,
+                idle: Mutex::new(Vec::new()),
+                permits: Semaphore::new(READERS),
+                _scratch: scratch,
+            }),
         })
     }
 
-    /// Locks the connection on the current (blocking) thread.
-    pub fn lock(&self) -> MutexGuard<'_, Connection> {
-        // A panic while holding the lock leaves SQLite consistent (transactions roll back on
-        // drop), so a poisoned lock is still safe to use.
-        self.conn.lock().unwrap_or_else(|p| p.into_inner())
+    /// Queues a job for the writer; waits while the writer's queue is full.
+    pub async fn submit(&self, job: Box<dyn Job>) -> Result<(), ApiError> {
+        // The common case queues without an await point, so a session that polls a request
+        // once has queued it before it reads the next one.
+        match self.writer.try_send(Request::Job(job)) {
+            Ok(()) => Ok(()),
+            Err(mpsc::error::TrySendError::Full(request)) => {
+                self.writer.send(request).await.map_err(|_| storage_gone())
+            }
+            Err(mpsc::error::TrySendError::Closed(_)) => Err(storage_gone()),
+        }
     }
 
-    /// Runs `f` with the connection on tokio's blocking pool.
+    /// Runs `f` on the writer, inside a transaction (in a savepoint of its own: an error rolls
+    /// back only what `f` did), and returns its value once the transaction committed.
     pub async fn run<T, F>(&self, f: F) -> Result<T, ApiError>
     where
         T: Send + 'static,
-        F: FnOnce(&mut Connection) -> Result<T, ApiError> + Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, ApiError> + Send + 'static,
     {
-        let store = self.clone();
-        tokio::task::spawn_blocking(move || f(&mut store.lock()))
-            .await
-            .map_err(|e| {
-                tracing::error!(error = %e, "storage task failed");
-                ApiError::new(ErrorCode::Internal, "storage task failed")
-            })?
+        let (tx, rx) = oneshot::channel();
+        self.submit(Box::new(FnJob {
+            f: Some(f),
+            value: None,
+            reply: Some(tx),
+        }))
+        .await?;
+        rx.await.map_err(|_| storage_gone())?
     }
 
-    /// Moves the WAL into the main file, so a copy of the file alone is complete.
-    pub fn checkpoint(&self) {
-        if let Err(e) = self
+    /// Runs a read-only `f` on one of the read connections, off the writer. It sees what was
+    /// committed when it started.
+    pub async fn read<T, F>(&self, f: F) -> Result<T, ApiError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, ApiError> + Send + 'static,
+    {
+        let readers = self.readers.clone();
+        let _permit = readers
+            .permits
+            .acquire()
+            .await
+            .map_err(|_| storage_gone())?;
+        let readers2 = readers.clone();
+        tokio::task::spawn_blocking(move || {
+            let conn = match readers2.take() {
+                Ok(c) => c,
+                Err(e) => return Err(ApiError::from(e)),
+            };
+            let result = f(&conn);
+            readers2.give_back(conn);
+            result
+        })
+        .await
+        .map_err(|e| {
+            tracing::error!(error = %e, "read task failed");
+            ApiError::new(ErrorCode::Internal, "storage task failed")
+        })?
+    }
+
+    /// Moves the WAL into the main file, so a copy of the file alone is complete. Waits for the
+    /// writer to finish what was queued before.
+    pub async fn checkpoint(&self) {
+        let (tx, rx) = oneshot::channel();
+        let raw: writer::Raw = Box::new(move |conn: &mut Connection| {
+            if let Err(e) = conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);") {
+                tracing::warn!(error = %e, "checkpoint failed");
+            }
+            let _ = tx.send(());
+        });
+        if self.writer.send(Request::Raw(raw)).await.is_ok() {
+            let _ = rx.await;
+        }
+    }
+}
+
+impl Readers {
+    fn take(&self) -> DbResult<Connection> {
+        if let Some(c) = self.idle.lock().unwrap_or_else(|p| p.into_inner()).pop() {
+            return Ok(c);
+        }
+        open_reader(&self.path)
+    }
+
+    fn give_back(&self, conn: Connection) {
+        self.idle
             .lock()
-            .execute_batch("PRAGMA wal_checkpoint(TRUNCATE);")
-        {
-            tracing::warn!(error = %e, "checkpoint failed");
+            .unwrap_or_else(|p| p.into_inner())
+            .push(conn);
+    }
+}
+
+fn open_reader(path: &Path) -> DbResult<Connection> {
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    conn.execute_batch("PRAGMA busy_timeout=5000; PRAGMA query_only=ON;")?;
+    Ok(conn)
+}
+
+/// A closure run by the writer, answering through a channel.
+struct FnJob<T, F> {
+    f: Option<F>,
+    value: Option<T>,
+    reply: Option<oneshot::Sender<Result<T, ApiError>>>,
+}
+
+impl<T, F> Job for FnJob<T, F>
+where
+    T: Send + 'static,
+    F: FnOnce(&Connection) -> Result<T, ApiError> + Send + 'static,
+{
+    fn run(&mut self, conn: &Connection) -> Result<(), ApiError> {
+        let f = self
+            .f
+            .take()
+            .ok_or_else(|| ApiError::new(ErrorCode::Internal, "job ran twice"))?;
+        self.value = Some(f(conn)?);
+        Ok(())
+    }
+
+    fn finish(mut self: Box<Self>, outcome: Result<(), ApiError>) {
+        let result = outcome.and_then(|()| {
+            self.value
+                .take()
+                .ok_or_else(|| ApiError::new(ErrorCode::Internal, "job left no value"))
+        });
+        if let Some(reply) = self.reply.take() {
+            let _ = reply.send(result);
         }
     }
 }

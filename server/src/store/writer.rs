@@ -1,0 +1,156 @@
+//! The one writer: a thread that owns the write connection and commits in groups.
+//!
+//! Requests arrive on a bounded channel. The thread blocks for the first, takes whatever else is
+//! already queued (up to a count and a byte bound), runs each in its own savepoint inside one
+//! transaction, commits once (one fsync under `synchronous=FULL`), and only then finishes them in
+//! queue order. No timer: at low load a batch is one request and the latency is one commit; under
+//! load batches grow by themselves.
+
+use std::panic::AssertUnwindSafe;
+use std::time::Duration;
+
+use chinwag_protocol::{ApiError, ErrorCode};
+use rusqlite::Connection;
+use tokio::sync::mpsc;
+
+use super::DbError;
+
+/// Requests waiting for the writer before senders have to wait.
+pub const QUEUE: usize = 4096;
+/// Most requests in one transaction.
+const MAX_BATCH: usize = 512;
+/// Most request bytes (as estimated by each job) in one transaction.
+const MAX_BATCH_BYTES: usize = 8 << 20;
+
+/// One durable request.
+pub trait Job: Send {
+    /// Runs inside the batch's transaction, in a savepoint of its own: an error rolls back this
+    /// job's changes only.
+    fn run(&mut self, conn: &Connection) -> Result<(), ApiError>;
+    /// Called on the writer thread after the batch committed (with the job's own result) or
+    /// failed to commit (with that error), in queue order. This is where events are handed to
+    /// the sockets, so their order is commit order.
+    fn finish(self: Box<Self>, outcome: Result<(), ApiError>);
+    /// A rough size in bytes, for the batch bound.
+    fn weight(&self) -> usize {
+        256
+    }
+}
+
+/// Work that needs the connection outside any transaction (a WAL checkpoint).
+pub type Raw = Box<dyn FnOnce(&mut Connection) + Send>;
+
+pub enum Request {
+    Job(Box<dyn Job>),
+    Raw(Raw),
+}
+
+/// Test hook: how long every commit is held back (a slow disk, on purpose).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Tuning {
+    pub commit_delay: Option<Duration>,
+}
+
+/// Starts the writer thread. It ends when every sender is dropped.
+pub fn spawn(conn: Connection, tuning: Tuning) -> Result<mpsc::Sender<Request>, String> {
+    let (tx, rx) = mpsc::channel(QUEUE);
+    std::thread::Builder::new()
+        .name("chinwag-writer".into())
+        .spawn(move || {
+            super::groups::enable_member_cache();
+            Writer { conn, rx, tuning }.run()
+        })
+        .map_err(|e| format!("cannot start the database writer: {e}"))?;
+    Ok(tx)
+}
+
+struct Writer {
+    conn: Connection,
+    rx: mpsc::Receiver<Request>,
+    tuning: Tuning,
+}
+
+impl Writer {
+    fn run(mut self) {
+        let mut batch: Vec<Box<dyn Job>> = Vec::with_capacity(MAX_BATCH);
+        let mut next: Option<Request> = None;
+        loop {
+            let first = match next.take() {
+                Some(r) => r,
+                None => match self.rx.blocking_recv() {
+                    Some(r) => r,
+                    None => return,
+                },
+            };
+            let first = match first {
+                Request::Raw(f) => {
+                    f(&mut self.conn);
+                    continue;
+                }
+                Request::Job(j) => j,
+            };
+            let mut bytes = first.weight();
+            batch.push(first);
+            while batch.len() < MAX_BATCH && bytes < MAX_BATCH_BYTES {
+                match self.rx.try_recv() {
+                    Ok(Request::Job(j)) => {
+                        bytes += j.weight();
+                        batch.push(j);
+                    }
+                    // A raw request waits until this batch is done, keeping queue order.
+                    Ok(raw) => {
+                        next = Some(raw);
+                        break;
+                    }
+                    Err(_) => break,
+                }
+            }
+            self.commit_batch(&mut batch);
+        }
+    }
+
+    fn commit_batch(&mut self, batch: &mut Vec<Box<dyn Job>>) {
+        let results = match self.run_batch(batch) {
+            Ok(results) => results,
+            Err(e) => {
+                tracing::error!(error = %e.0, jobs = batch.len(), "batch commit failed");
+                let _ = self.conn.execute_batch("ROLLBACK");
+                super::groups::forget_cached_members();
+                let err = ApiError::new(ErrorCode::Internal, "database error");
+                batch.iter().map(|_| Err(err.clone())).collect()
+            }
+        };
+        for (job, result) in batch.drain(..).zip(results) {
+            job.finish(result);
+        }
+    }
+
+    fn run_batch(
+        &mut self,
+        batch: &mut [Box<dyn Job>],
+    ) -> Result<Vec<Result<(), ApiError>>, DbError> {
+        self.conn.execute_batch("BEGIN IMMEDIATE")?;
+        let mut results = Vec::with_capacity(batch.len());
+        for job in batch.iter_mut() {
+            self.conn.execute_batch("SAVEPOINT job")?;
+            let conn = &self.conn;
+            let result = std::panic::catch_unwind(AssertUnwindSafe(|| job.run(conn)))
+                .unwrap_or_else(|_| {
+                    tracing::error!("a storage job panicked; its changes are rolled back");
+                    Err(ApiError::new(ErrorCode::Internal, "storage job failed"))
+                });
+            if result.is_err() {
+                self.conn.execute_batch("ROLLBACK TO job")?;
+                // Cached membership may reflect the rolled-back changes.
+                super::groups::forget_cached_members();
+            }
+            self.conn.execute_batch("RELEASE job")?;
+            results.push(result);
+        }
+        if let Some(delay) = self.tuning.commit_delay {
+            std::thread::sleep(delay);
+        }
+        self.conn.execute_batch("COMMIT")?;
+        Ok(results)
+    }
+}
