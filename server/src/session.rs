@@ -12,6 +12,7 @@ use chinwag_protocol::frames::{Gap, Resume, ResumeStatus};
 use chinwag_protocol::model::{PresenceSubscription, User, UserStatus};
 use chinwag_protocol::{close, ApiError, ClientFrame, ErrorCode, ServerFrame, PROTOCOL_VERSION};
 use futures_util::stream::{FuturesUnordered, StreamExt};
+use futures_util::SinkExt;
 use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 
@@ -253,6 +254,44 @@ impl Session<'_> {
         }
     }
 
+    /// Writes `first` and whatever else is already queued (up to a bound) with one flush, so a
+    /// busy socket costs one write per burst rather than one per frame.
+    async fn write_queued(
+        &self,
+        socket: &mut WebSocket,
+        first: Outbound,
+        rx: &mut mpsc::Receiver<Outbound>,
+        covered: u64,
+    ) -> Result<(), End> {
+        const MAX_FRAMES: usize = 64;
+        const MAX_BYTES: usize = 256 * 1024;
+        let bound = self.app.config.ping_interval + self.app.config.heartbeat_grace;
+        let write = async {
+            let (mut frames, mut bytes) = (0, 0);
+            let mut next = Some(first);
+            while let Some(out) = next.take() {
+                if !out.seq.is_some_and(|s| s <= covered) {
+                    let text = out.to_text();
+                    bytes += text.len();
+                    frames += 1;
+                    socket.feed(WsMessage::Text(text.into())).await?;
+                }
+                if frames < MAX_FRAMES && bytes < MAX_BYTES {
+                    next = rx.try_recv().ok();
+                }
+            }
+            socket.flush().await
+        };
+        match tokio::time::timeout(bound, write).await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(_)) => Err(End::Peer),
+            Err(_) => Err(End::Close(CloseReason {
+                code: close::HEARTBEAT_TIMEOUT,
+                reason: "send timed out".into(),
+            })),
+        }
+    }
+
     async fn send_frame(&self, socket: &mut WebSocket, frame: &ServerFrame) -> Result<(), End> {
         let text = serde_json::to_string(frame).map_err(|_| {
             End::Close(CloseReason {
@@ -455,10 +494,7 @@ impl Session<'_> {
                 Some(()) = in_flight.next(), if !in_flight.is_empty() => {}
                 out = rx.recv() => {
                     let Some(out) = out else { return End::Peer };
-                    if out.seq.is_some_and(|s| s <= covered) {
-                        continue;
-                    }
-                    if let Err(end) = self.send(socket, out.to_text()).await {
+                    if let Err(end) = self.write_queued(socket, out, rx, covered).await {
                         return end;
                     }
                 }

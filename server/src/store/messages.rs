@@ -39,22 +39,18 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<Message> {
 }
 
 pub fn get(conn: &Connection, id: i64) -> DbResult<Option<Message>> {
-    conn.query_row(
-        &format!("SELECT {COLUMNS} FROM messages WHERE id = ?1"),
-        [id],
-        from_row,
-    )
-    .optional()
-    .map_err(DbError)
+    conn.prepare_cached(&format!("SELECT {COLUMNS} FROM messages WHERE id = ?1"))?
+        .query_row([id], from_row)
+        .optional()
+        .map_err(DbError)
 }
 
 /// The message a sender already stored under this muid, with the sender's sequence number.
 pub fn by_muid(conn: &Connection, sender: &str, muid: &str) -> DbResult<Option<(Message, u64)>> {
-    conn.query_row(
-        &format!("SELECT {COLUMNS}, sender_seq FROM messages WHERE sender = ?1 AND muid = ?2"),
-        params![sender, muid],
-        |r| Ok((from_row(r)?, r.get(18)?)),
-    )
+    conn.prepare_cached(&format!(
+        "SELECT {COLUMNS}, sender_seq FROM messages WHERE sender = ?1 AND muid = ?2"
+    ))?
+    .query_row(params![sender, muid], |r| Ok((from_row(r)?, r.get(18)?)))
     .optional()
     .map_err(DbError)
 }

@@ -33,6 +33,9 @@ const MIGRATIONS: &[&str] = &[
 /// cannot open a connection each.
 const READERS: usize = 4;
 
+/// Prepared statements kept per connection: every statement the server runs fits.
+const STATEMENT_CACHE: usize = 128;
+
 /// The database. Cloning shares the writer and the readers.
 #[derive(Clone)]
 pub struct Store {
@@ -111,6 +114,7 @@ impl Store {
         ))
         .map_err(|e| format!("cannot configure database: {e}"))?;
         migrate(&conn).map_err(|e| format!("database migration failed: {e}"))?;
+        conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
         let writer = writer::spawn(conn, tuning)?;
         Ok(Store {
             writer,
@@ -221,6 +225,7 @@ fn open_reader(path: &Path) -> DbResult<Connection> {
         OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )?;
     conn.execute_batch("PRAGMA busy_timeout=5000; PRAGMA query_only=ON;")?;
+    conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
     Ok(conn)
 }
 

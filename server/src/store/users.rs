@@ -34,7 +34,8 @@ pub fn get(conn: &Connection, uid: &str) -> DbResult<Option<User>> {
 
 pub fn exists(conn: &Connection, uid: &str) -> DbResult<bool> {
     Ok(conn
-        .query_row("SELECT 1 FROM users WHERE uid = ?1", [uid], |_| Ok(()))
+        .prepare_cached("SELECT 1 FROM users WHERE uid = ?1")?
+        .query_row([uid], |_| Ok(()))
         .optional()?
         .is_some())
 }
@@ -115,17 +116,15 @@ pub fn list(
 
 /// Hands out the user's next event sequence number.
 pub fn next_seq(conn: &Connection, uid: &str) -> DbResult<u64> {
-    conn.query_row(
+    conn.prepare_cached(
         "UPDATE users SET last_seq = last_seq + 1 WHERE uid = ?1 RETURNING last_seq",
-        [uid],
-        |r| r.get(0),
-    )
+    )?
+    .query_row([uid], |r| r.get(0))
     .map_err(DbError)
 }
 
 pub fn last_seq(conn: &Connection, uid: &str) -> DbResult<u64> {
-    conn.query_row("SELECT last_seq FROM users WHERE uid = ?1", [uid], |r| {
-        r.get(0)
-    })
-    .map_err(DbError)
+    conn.prepare_cached("SELECT last_seq FROM users WHERE uid = ?1")?
+        .query_row([uid], |r| r.get(0))
+        .map_err(DbError)
 }

@@ -132,7 +132,7 @@ impl Writer {
         self.conn.execute_batch("BEGIN IMMEDIATE")?;
         let mut results = Vec::with_capacity(batch.len());
         for job in batch.iter_mut() {
-            self.conn.execute_batch("SAVEPOINT job")?;
+            self.conn.prepare_cached("SAVEPOINT job")?.execute([])?;
             let conn = &self.conn;
             let result = std::panic::catch_unwind(AssertUnwindSafe(|| job.run(conn)))
                 .unwrap_or_else(|_| {
@@ -140,11 +140,11 @@ impl Writer {
                     Err(ApiError::new(ErrorCode::Internal, "storage job failed"))
                 });
             if result.is_err() {
-                self.conn.execute_batch("ROLLBACK TO job")?;
+                self.conn.prepare_cached("ROLLBACK TO job")?.execute([])?;
                 // Cached membership may reflect the rolled-back changes.
                 super::groups::forget_cached_members();
             }
-            self.conn.execute_batch("RELEASE job")?;
+            self.conn.prepare_cached("RELEASE job")?.execute([])?;
             results.push(result);
         }
         if let Some(delay) = self.tuning.commit_delay {
