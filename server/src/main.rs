@@ -54,12 +54,39 @@ struct Args {
     /// Transient messages per user per 10 s.
     #[arg(long, default_value_t = 50)]
     transient_limit: u32,
-    /// Login attempts per client IP per minute.
-    #[arg(long, default_value_t = 60)]
-    login_per_minute: u32,
     /// `full` fsyncs every commit; `normal` survives a crash of the process but not of the machine.
     #[arg(long, default_value = "full", value_parser = ["full", "normal"])]
     sync: String,
+
+    // --- Connections, credentials and admission (issue 16, part A) ---
+    /// A request's headers must arrive within this long once it started (ms).
+    #[arg(long, default_value_t = 10_000)]
+    header_read_timeout_ms: u64,
+    /// A request's body must arrive within this long after its headers (ms).
+    #[arg(long, default_value_t = 30_000)]
+    body_read_timeout_ms: u64,
+    /// An HTTP connection with no request in progress is closed after this long (ms).
+    #[arg(long, default_value_t = 60_000)]
+    idle_timeout_ms: u64,
+    /// Open connections at most (keep it below the open-file limit, `ulimit -n`).
+    #[arg(long, default_value_t = 10_000)]
+    max_connections: usize,
+    /// Open connections per client IP address.
+    #[arg(long, default_value_t = 256)]
+    max_connections_per_ip: usize,
+    /// WebSocket upgrade attempts per client address per 10 s.
+    #[arg(long, default_value_t = 120)]
+    upgrades_per_ip: u32,
+    /// Open WebSocket connections per user.
+    #[arg(long, default_value_t = 10)]
+    max_sockets_per_user: usize,
+    /// Failed credential checks (keys, tokens, logins) per client address per minute.
+    #[arg(long, alias = "login-per-minute", default_value_t = 30)]
+    auth_failures_per_minute: u32,
+    /// A reverse proxy whose X-Forwarded-For is believed (repeatable; comma-separated in env).
+    #[arg(long, env = "CHINWAG_TRUSTED_PROXY", value_delimiter = ',')]
+    trusted_proxy: Vec<std::net::IpAddr>,
+
     /// Log filter (tracing syntax), e.g. `info` or `chinwag_server=debug`.
     #[arg(long, env = "CHINWAG_LOG", default_value = "info")]
     log: String,
@@ -117,7 +144,20 @@ fn config_from(args: &Args) -> Result<(Config, bool), String> {
         limit: args.transient_limit,
         window,
     };
-    config.login_per_minute = args.login_per_minute;
+
+    // --- Connections, credentials and admission (issue 16, part A) ---
+    config.header_read_timeout = Duration::from_millis(args.header_read_timeout_ms.max(100));
+    config.body_read_timeout = Duration::from_millis(args.body_read_timeout_ms.max(100));
+    config.idle_timeout = Duration::from_millis(args.idle_timeout_ms.max(100));
+    config.max_connections = args.max_connections.max(1);
+    config.max_connections_per_ip = args.max_connections_per_ip.max(1);
+    config.upgrades_per_ip = FeatureLimit {
+        limit: args.upgrades_per_ip,
+        window,
+    };
+    config.max_sockets_per_user = args.max_sockets_per_user.max(1);
+    config.auth_failures_per_minute = args.auth_failures_per_minute;
+    config.trusted_proxies = args.trusted_proxy.clone();
     config.sync_full = args.sync == "full";
     Ok((config, args.dev))
 }

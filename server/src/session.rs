@@ -13,13 +13,15 @@ use chinwag_protocol::{
 use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 
-use crate::hub::{CloseReason, Origin, Outbound, SessionSlot};
+use crate::hub::{AdmissionTicket, CloseReason, Origin, Outbound, SessionSlot};
 use crate::service::calls::CallAction;
 use crate::service::AppRef;
 use crate::store::{self, now_ms};
 
 /// What the upgrade handler learned about an admitted socket.
 pub struct Admission {
+    /// Taken before the token was read; consumed by the registration.
+    pub ticket: Option<AdmissionTicket>,
     pub user: User,
     pub token_hash: String,
     pub presence: PresenceSubscription,
@@ -53,7 +55,7 @@ pub async fn refuse(mut socket: WebSocket, code: u16, reason: String) {
     let _ = tokio::time::timeout(Duration::from_secs(1), socket.recv()).await;
 }
 
-pub async fn run(app: AppRef, mut socket: WebSocket, adm: Admission) {
+pub async fn run(app: AppRef, mut socket: WebSocket, mut adm: Admission) {
     let uid = adm.user.uid.clone();
     let role = adm.user.role.clone();
     let friends: HashSet<String> = if adm.presence == PresenceSubscription::Friends {
@@ -76,7 +78,23 @@ pub async fn run(app: AppRef, mut socket: WebSocket, adm: Admission) {
         presence: adm.presence.clone(),
         friends,
     };
-    let (session_id, first) = app.hub.register(&uid, &role, slot);
+    let registered = match adm.ticket.take() {
+        Some(ticket) => {
+            app.hub
+                .register(ticket, &uid, &role, slot, app.config.max_sockets_per_user)
+        }
+        None => Err(CloseReason {
+            code: close::INTERNAL_ERROR,
+            reason: "admission without a ticket".into(),
+        }),
+    };
+    let (session_id, first) = match registered {
+        Ok(r) => r,
+        Err(reason) => {
+            tracing::debug!(uid, code = reason.code, "socket refused at registration");
+            return refuse(socket, reason.code, reason.reason).await;
+        }
+    };
     if first {
         app.hub.publish_presence(&uid, &role, UserStatus::Online);
     }
@@ -233,6 +251,11 @@ impl Session<'_> {
                 })
             }
         };
+        // A revocation answered while the snapshot was read must not see its events sent: the
+        // snapshot may hold events committed after it.
+        if let Some(reason) = close_rx.borrow_and_update().clone() {
+            return End::Close(reason);
+        }
         // Pruned rows cannot be replayed; the count says what really follows.
         resume.replay_count = events.len() as u64;
         let covered = resume.last_seq;
@@ -330,6 +353,11 @@ impl Session<'_> {
                         _ => return End::Peer,
                     };
                     last_inbound = Instant::now();
+                    // Once the socket is being closed (say, its token revoked), no request of
+                    // its is served, even if the frame won the race against the close.
+                    if let Some(reason) = close_rx.borrow().clone() {
+                        return End::Close(reason);
+                    }
                     match msg {
                         WsMessage::Text(text) => {
                             if let Some(end) = self.handle_text(text.as_str()).await {
