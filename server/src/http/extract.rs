@@ -177,7 +177,13 @@ impl FromRequestParts<AppRef> for Caller {
         check_app(app, &parts.headers)?;
         let ClientIp(ip) = ClientIp::from_request_parts(parts, app).await?;
         if let Some(key) = header(&parts.headers, API_KEY_HEADER) {
-            app.check_key(key, &app.config.api_key, ip, ErrorCode::InvalidApiKey, "API key")?;
+            app.check_key(
+                key,
+                &app.config.api_key,
+                ip,
+                ErrorCode::InvalidApiKey,
+                "API key",
+            )?;
             return Ok(Caller::Admin);
         }
         let token = bearer(&parts.headers).ok_or_else(|| {

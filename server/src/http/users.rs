@@ -44,12 +44,20 @@ pub async fn create(
     let api = headers.get("x-api-key").and_then(|v| v.to_str().ok());
     let auth = headers.get("x-auth-key").and_then(|v| v.to_str().ok());
     match (api, auth) {
-        (Some(k), _) => {
-            app.check_key(k, &app.config.api_key, ip, ErrorCode::InvalidApiKey, "API key")?
-        }
-        (None, Some(k)) => {
-            app.check_key(k, &app.config.auth_key, ip, ErrorCode::InvalidAuthKey, "auth key")?
-        }
+        (Some(k), _) => app.check_key(
+            k,
+            &app.config.api_key,
+            ip,
+            ErrorCode::InvalidApiKey,
+            "API key",
+        )?,
+        (None, Some(k)) => app.check_key(
+            k,
+            &app.config.auth_key,
+            ip,
+            ErrorCode::InvalidAuthKey,
+            "auth key",
+        )?,
         (None, None) => {
             return Err(
                 ApiError::new(ErrorCode::Unauthorized, "send X-Api-Key or X-Auth-Key").into(),

@@ -39,7 +39,10 @@ impl App {
         use sha2::{Digest, Sha256};
         let a = Sha256::digest(presented.as_bytes());
         let b = Sha256::digest(expected.as_bytes());
-        let diff = a.iter().zip(b.iter()).fold(0u8, |acc, (x, y)| acc | (x ^ y));
+        let diff = a
+            .iter()
+            .zip(b.iter())
+            .fold(0u8, |acc, (x, y)| acc | (x ^ y));
         // An empty configured key switches that kind of access off.
         std::hint::black_box(diff) == 0 && !expected.is_empty()
     }
@@ -242,7 +245,13 @@ impl App {
     ) -> Result<TokenResponse, ApiError> {
         // Only failed attempts count: a busy address (a proxy, an office) that logs in
         // correctly is never locked out.
-        self.check_key(auth_key, &self.config.auth_key, ip, ErrorCode::InvalidAuthKey, "auth key")?;
+        self.check_key(
+            auth_key,
+            &self.config.auth_key,
+            ip,
+            ErrorCode::InvalidAuthKey,
+            "auth key",
+        )?;
         check_id("uid", uid)?;
         self.mint_token(uid).await
     }
@@ -274,7 +283,6 @@ impl App {
         let h = token_hash.to_string();
         self.store.run(move |c| Ok(tokens::revoke(c, &h)?)).await?;
         self.hub
-            
             .revoke_token(token_hash, close::TOKEN_INVALID, "logged out");
         Ok(())
     }
