@@ -15,3 +15,9 @@ mod store;
 
 pub use config::{Config, DbLocation, FeatureLimit, TlsFiles};
 pub use listener::{start, ServerHandle};
+
+/// Every HTTP endpoint the server serves, as (method, path template such as
+/// `/v1/users/{uid}`); the router is built from the same table.
+pub fn routes() -> Vec<(axum::http::Method, &'static str)> {
+    http::routes()
+}
