@@ -29,7 +29,11 @@ fn endpoints() -> Vec<(Method, &'static str, MethodRouter<AppRef>)> {
         (Method::GET, "/v1/users", get(users::list)),
         (Method::GET, "/v1/users/{uid}", get(users::get)),
         (Method::PATCH, "/v1/users/{uid}", patch(users::update)),
-        (Method::POST, "/v1/users/{uid}/tokens", post(users::mint_token)),
+        (
+            Method::POST,
+            "/v1/users/{uid}/tokens",
+            post(users::mint_token),
+        ),
         (
             Method::DELETE,
             "/v1/users/{uid}/tokens",
@@ -40,7 +44,11 @@ fn endpoints() -> Vec<(Method, &'static str, MethodRouter<AppRef>)> {
             "/v1/users/{uid}/deactivate",
             post(users::deactivate),
         ),
-        (Method::POST, "/v1/users/{uid}/activate", post(users::activate)),
+        (
+            Method::POST,
+            "/v1/users/{uid}/activate",
+            post(users::activate),
+        ),
         (
             Method::GET,
             "/v1/users/{uid}/friends",
@@ -61,7 +69,11 @@ fn endpoints() -> Vec<(Method, &'static str, MethodRouter<AppRef>)> {
         (Method::GET, "/v1/groups/{guid}", get(groups::get)),
         (Method::POST, "/v1/groups/{guid}/join", post(groups::join)),
         (Method::POST, "/v1/groups/{guid}/leave", post(groups::leave)),
-        (Method::GET, "/v1/groups/{guid}/members", get(groups::members)),
+        (
+            Method::GET,
+            "/v1/groups/{guid}/members",
+            get(groups::members),
+        ),
         (
             Method::POST,
             "/v1/groups/{guid}/members",
@@ -79,8 +91,16 @@ fn endpoints() -> Vec<(Method, &'static str, MethodRouter<AppRef>)> {
         (Method::POST, "/v1/messages", post(messages::send)),
         (Method::GET, "/v1/messages/{id}", get(messages::get)),
         (Method::PATCH, "/v1/messages/{id}", patch(messages::edit)),
-        (Method::DELETE, "/v1/messages/{id}", delete(messages::delete)),
-        (Method::GET, "/v1/calls/{session_id}", get(messages::get_call)),
+        (
+            Method::DELETE,
+            "/v1/messages/{id}",
+            delete(messages::delete),
+        ),
+        (
+            Method::GET,
+            "/v1/calls/{session_id}",
+            get(messages::get_call),
+        ),
         (Method::POST, "/v1/admin/throttle", post(admin::throttle)),
         (Method::GET, chinwag_protocol::WS_PATH, get(ws::upgrade)),
     ]
