@@ -82,5 +82,9 @@ mod tests {
             CloseAction::RetryWithBackoff
         );
         assert_eq!(action_for(4999, ""), CloseAction::RetryWithBackoff);
+        assert_eq!(
+            action_for(TOO_MANY_SOCKETS, ""),
+            CloseAction::RetryWithBackoff
+        );
     }
 }

@@ -539,7 +539,7 @@ async fn socket_matrix() {
     let mut n = 100_000;
     let mut wrong = Vec::new();
     for row in SOCKET {
-        for caller in 0..CALLERS.len() {
+        for (caller, who) in CALLERS.iter().enumerate() {
             n += 1;
             let fx = fixture(&server, n).await;
             let want = match caller {
@@ -551,10 +551,7 @@ async fn socket_matrix() {
             let frame = expand(&server, &fx, row.frame).await;
             let got = socket_cell(&server, &shared, caller, &fx, Some(&frame)).await;
             if got != want {
-                wrong.push(format!(
-                    "{} as {}: want {want:?}, got {got:?}",
-                    row.kind, CALLERS[caller]
-                ));
+                wrong.push(format!("{} as {who}: want {want:?}, got {got:?}", row.kind));
             }
         }
     }
