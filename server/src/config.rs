@@ -57,13 +57,13 @@ pub struct Config {
     pub sync_full: bool,
 
     // --- Connections, credentials and admission (issue 16, part A) ---
-    /// A connection waiting for a request (fresh, or idle between keep-alive requests) that has
-    /// started sending one must finish its headers within this long.
+    /// A fresh connection must have sent its first request's headers this long after it was
+    /// accepted (TLS handshake included); a later request, this long after its first byte.
     pub header_read_timeout: Duration,
     /// A request's body must have arrived completely this long after its headers.
     pub body_read_timeout: Duration,
-    /// A keep-alive connection with no request in progress and no byte received is closed after
-    /// this long (also bounds a fresh connection that never sends a byte).
+    /// A keep-alive connection with no request in progress and no byte received since its last
+    /// answer is closed after this long.
     pub idle_timeout: Duration,
     /// Open connections (HTTP and WebSocket) at most; beyond it new ones are closed at once.
     pub max_connections: usize,

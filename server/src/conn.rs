@@ -101,7 +101,9 @@ impl Activity {
             start: Instant::now(),
             in_flight: AtomicUsize::new(0),
             idle_since_ms: AtomicU64::new(0),
-            head_started_ms: AtomicU64::new(NONE),
+            // A fresh connection is waiting for its first request from the start: it gets the
+            // header bound, not the (longer) keep-alive idle bound.
+            head_started_ms: AtomicU64::new(0),
         })
     }
 
@@ -134,8 +136,9 @@ impl Activity {
         RequestGuard(self.clone())
     }
 
-    /// Resolves when the connection has been idle (no request, no byte) for `idle`, or has
-    /// been sending the headers of its next request for longer than `header`.
+    /// Resolves when the connection has been idle (no request in progress, no byte since its
+    /// last answer) for `idle`, or has been sending the headers of its next request for longer
+    /// than `header` (for the first request: since the connection was accepted).
     pub async fn expired(&self, idle: Duration, header: Duration) {
         loop {
             let deadline = if self.in_flight.load(Ordering::Acquire) > 0 {

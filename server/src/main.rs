@@ -59,13 +59,14 @@ struct Args {
     sync: String,
 
     // --- Connections, credentials and admission (issue 16, part A) ---
-    /// A request's headers must arrive within this long once it started (ms).
+    /// A request's headers must arrive within this long after its first byte (the first
+    /// request's: after the connection was accepted) (ms).
     #[arg(long, default_value_t = 10_000)]
     header_read_timeout_ms: u64,
     /// A request's body must arrive within this long after its headers (ms).
     #[arg(long, default_value_t = 30_000)]
     body_read_timeout_ms: u64,
-    /// An HTTP connection with no request in progress is closed after this long (ms).
+    /// A keep-alive connection idle since its last answer is closed after this long (ms).
     #[arg(long, default_value_t = 60_000)]
     idle_timeout_ms: u64,
     /// Open connections at most (keep it below the open-file limit, `ulimit -n`).

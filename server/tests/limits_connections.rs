@@ -97,7 +97,11 @@ async fn headers_sent_one_byte_at_a_time_are_cut_off() {
 
 #[tokio::test]
 async fn a_connection_that_never_sends_is_closed() {
-    let server = TestServer::with(quick_timeouts()).await;
+    // The header bound applies from the accept: a long keep-alive idle bound does not help a
+    // connection that never sent a request.
+    let mut cfg = quick_timeouts();
+    cfg.idle_timeout = Duration::from_secs(30);
+    let server = TestServer::with(cfg).await;
     let mut conns = Vec::new();
     for _ in 0..20 {
         conns.push(TcpStream::connect(addr(&server)).await.unwrap());
@@ -112,7 +116,10 @@ async fn a_connection_that_never_sends_is_closed() {
 
 #[tokio::test]
 async fn an_idle_keep_alive_connection_is_closed() {
-    let server = TestServer::with(quick_timeouts()).await;
+    // The idle bound, not the header bound, closes a connection between requests.
+    let mut cfg = quick_timeouts();
+    cfg.header_read_timeout = Duration::from_secs(30);
+    let server = TestServer::with(cfg).await;
     let mut s = TcpStream::connect(addr(&server)).await.unwrap();
     assert!(health_on(&mut s).await.contains("200"));
     // Still usable right away (keep-alive), then closed once idle.
