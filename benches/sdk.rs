@@ -181,6 +181,15 @@ impl ServerProc {
                 API,
                 "--login-per-minute",
                 "1000000",
+                // 10,000 sockets from 127.0.0.1, several per user.
+                "--max-connections",
+                "100000",
+                "--max-connections-per-ip",
+                "100000",
+                "--upgrades-per-ip",
+                "1000000",
+                "--max-sockets-per-user",
+                "100000",
                 "--log",
                 "warn",
             ])

@@ -19,7 +19,12 @@ pub const TOO_MANY_MALFORMED: u16 = 4001;
 /// durable events it missed on resume.
 pub const SLOW_CONSUMER: u16 = 4002;
 
-/// The server is overloaded; the reason holds the delay in milliseconds.
+/// The user already has as many open sockets as the server allows (`--max-sockets-per-user`);
+/// reconnect with backoff (one of the others may close meanwhile).
+pub const TOO_MANY_SOCKETS: u16 = 4003;
+
+/// The server is overloaded, or the client address made too many upgrade attempts or failed
+/// credential checks; the reason holds the delay in milliseconds.
 pub const TRY_AGAIN_LATER: u16 = 4100;
 
 /// The upgrade request was malformed (bad query parameter).
@@ -77,5 +82,9 @@ mod tests {
             CloseAction::RetryWithBackoff
         );
         assert_eq!(action_for(4999, ""), CloseAction::RetryWithBackoff);
+        assert_eq!(
+            action_for(TOO_MANY_SOCKETS, ""),
+            CloseAction::RetryWithBackoff
+        );
     }
 }

@@ -57,7 +57,7 @@ async fn run(n: usize, window: usize, durability: Durability) -> Outcome {
     let mut cfg = Config::local("k", "a");
     cfg.db = DbLocation::File(dir.path().join("bench.sqlite3"));
     cfg.durability = durability;
-    cfg.login_per_minute = 1000;
+    cfg.auth_failures_per_minute = 1000;
     let server = chinwag_server::start(cfg).await.expect("server");
     let http = reqwest::Client::new();
     let (ta, tb) = (

@@ -37,8 +37,12 @@ fn call_timeout_ms() -> Result<Option<u64>, String> {
 
 async fn run() -> Result<(), String> {
     let mut config = Config::local(AUTH_KEY, API_KEY);
-    // Every C program logs in several times from 127.0.0.1.
-    config.login_per_minute = 100_000;
+    // Every C program logs in, connects and reconnects many times from 127.0.0.1 (and some
+    // test bad credentials on purpose).
+    config.auth_failures_per_minute = 100_000;
+    config.upgrades_per_ip.limit = 100_000;
+    config.max_connections_per_ip = 100_000;
+    config.max_sockets_per_user = 10_000;
     if let Some(ms) = call_timeout_ms()? {
         config.call_timeout = std::time::Duration::from_millis(ms);
     }

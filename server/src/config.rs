@@ -1,6 +1,6 @@
 //! Server settings. The binary fills them from flags and environment; tests build them directly.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -85,8 +85,6 @@ pub struct Config {
     pub typing_limit: FeatureLimit,
     pub receipts_limit: FeatureLimit,
     pub transient_limit: FeatureLimit,
-    /// Login attempts allowed per client IP address per minute.
-    pub login_per_minute: u32,
     /// Malformed frames in a row after which the socket is closed.
     pub max_malformed: u32,
     /// Frames that may wait for a slow socket before it is closed (it resumes later).
@@ -99,6 +97,30 @@ pub struct Config {
     /// Test hook: every group commit waits this long first (a slow disk on purpose).
     #[doc(hidden)]
     pub test_commit_delay: Option<Duration>,
+
+    // --- Connections, credentials and admission (issue 16, part A) ---
+    /// A fresh connection must have sent its first request's headers this long after it was
+    /// accepted (TLS handshake included); a later request, this long after its first byte.
+    pub header_read_timeout: Duration,
+    /// A request's body must have arrived completely this long after its headers.
+    pub body_read_timeout: Duration,
+    /// A keep-alive connection with no request in progress and no byte received since its last
+    /// answer is closed after this long.
+    pub idle_timeout: Duration,
+    /// Open connections (HTTP and WebSocket) at most; beyond it new ones are closed at once.
+    pub max_connections: usize,
+    /// Open connections per client IP address (the TCP peer; trusted proxies are exempt).
+    pub max_connections_per_ip: usize,
+    /// WebSocket upgrade attempts per client address per window.
+    pub upgrades_per_ip: FeatureLimit,
+    /// Open sockets per user; the one beyond is closed with `close::TOO_MANY_SOCKETS`.
+    pub max_sockets_per_user: usize,
+    /// Failed credential checks (keys, tokens, logins) per client address per minute; beyond
+    /// it every credential from that address is answered `429 RATE_LIMITED`.
+    pub auth_failures_per_minute: u32,
+    /// Peers whose `X-Forwarded-For` is believed (a reverse proxy in front of the server).
+    /// Empty: the client address is always the TCP peer.
+    pub trusted_proxies: Vec<IpAddr>,
 }
 
 impl Config {
@@ -128,12 +150,25 @@ impl Config {
                 limit: 50,
                 window: Duration::from_secs(10),
             },
-            login_per_minute: 60,
             max_malformed: 10,
             socket_queue: 4096,
             durability: Durability::Power,
             max_in_flight: 256,
             test_commit_delay: None,
+
+            // --- Connections, credentials and admission (issue 16, part A) ---
+            header_read_timeout: Duration::from_secs(10),
+            body_read_timeout: Duration::from_secs(30),
+            idle_timeout: Duration::from_secs(60),
+            max_connections: 10_000,
+            max_connections_per_ip: 256,
+            upgrades_per_ip: FeatureLimit {
+                limit: 120,
+                window: Duration::from_secs(10),
+            },
+            max_sockets_per_user: 10,
+            auth_failures_per_minute: 30,
+            trusted_proxies: Vec::new(),
         }
     }
 }

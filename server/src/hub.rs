@@ -4,7 +4,7 @@
 //! queued without blocking; a socket whose queue is full is closed (it gets its durable events
 //! back on resume), so one slow reader never stalls anyone else.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -125,6 +125,45 @@ struct UserSlot {
 pub struct Hub {
     users: Mutex<HashMap<String, UserSlot>>,
     next_id: AtomicU64,
+    /// Locked after `users` when both are needed.
+    revocations: Mutex<Revocations>,
+}
+
+/// Revocations and deactivations that admissions still in progress must see. A socket's
+/// credentials are read from the database before it is registered; a revocation committed in
+/// between closes no socket (there is none yet), so `register` checks these records under the
+/// hub lock and refuses the socket instead.
+#[derive(Default)]
+struct Revocations {
+    /// Bumped by every revocation.
+    epoch: u64,
+    /// Epochs at which admissions in progress took their ticket, with how many took each.
+    pending: BTreeMap<u64, usize>,
+    /// Revocations newer than the oldest pending ticket, oldest first.
+    records: Vec<(u64, Revoked)>,
+}
+
+enum Revoked {
+    /// Every socket of the user (all tokens revoked, or deactivated).
+    User { uid: String, close: CloseReason },
+    /// Sockets using one token (logout).
+    Token { hash: String, close: CloseReason },
+}
+
+/// Taken before an admission reads the socket's credentials, consumed by [`Hub::register`].
+/// Dropping it (the client went away before the upgrade finished) releases it.
+pub struct AdmissionTicket {
+    hub: Arc<Hub>,
+    epoch: u64,
+    live: bool,
+}
+
+impl Drop for AdmissionTicket {
+    fn drop(&mut self) {
+        if self.live {
+            self.hub.release_ticket(self.epoch);
+        }
+    }
 }
 
 fn serialize(frame: &ServerFrame) -> Arc<str> {
@@ -135,6 +174,11 @@ fn serialize(frame: &ServerFrame) -> Arc<str> {
 }
 
 fn push(slot: &SessionSlot, out: Outbound) {
+    // A socket being closed (revoked, deactivated, too slow, shutdown) gets nothing queued
+    // after the close was decided: what came before is flushed, nothing after.
+    if slot.close.borrow().is_some() {
+        return;
+    }
     if let Err(mpsc::error::TrySendError::Full(_)) = slot.tx.try_send(out) {
         slot.close.send_replace(Some(CloseReason {
             code: close::SLOW_CONSUMER,
@@ -157,10 +201,81 @@ impl Hub {
         self.users.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Adds a socket; returns its session id and whether the user just came online.
-    pub fn register(&self, uid: &str, role: &str, slot: SessionSlot) -> (u64, bool) {
-        let id = self.next_id.fetch_add(1, Ordering::Relaxed) + 1;
+    /// Starts an admission: call before reading the socket's credentials.
+    pub fn admission_ticket(self: &Arc<Self>) -> AdmissionTicket {
+        let mut r = self.revocations.lock().unwrap_or_else(|p| p.into_inner());
+        let epoch = r.epoch;
+        *r.pending.entry(epoch).or_insert(0) += 1;
+        AdmissionTicket {
+            hub: self.clone(),
+            epoch,
+            live: true,
+        }
+    }
+
+    fn release_ticket(&self, epoch: u64) {
+        let mut r = self.revocations.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(n) = r.pending.get_mut(&epoch) {
+            *n -= 1;
+            if *n == 0 {
+                r.pending.remove(&epoch);
+            }
+        }
+        // Records at or below the oldest pending ticket can no longer refuse anyone.
+        match r.pending.keys().next().copied() {
+            Some(oldest) => r.records.retain(|(e, _)| *e > oldest),
+            None => r.records.clear(),
+        }
+    }
+
+    /// Records a revocation; the caller holds the `users` lock, so no registration interleaves.
+    fn record(&self, what: Revoked) {
+        let mut r = self.revocations.lock().unwrap_or_else(|p| p.into_inner());
+        r.epoch += 1;
+        if !r.pending.is_empty() {
+            let epoch = r.epoch;
+            r.records.push((epoch, what));
+        }
+    }
+
+    /// Adds a socket; returns its session id and whether the user just came online. Refuses it
+    /// when its token was revoked or its user deactivated after the ticket was taken, or when the
+    /// user already has `max_sockets` sockets.
+    pub fn register(
+        &self,
+        mut ticket: AdmissionTicket,
+        uid: &str,
+        role: &str,
+        slot: SessionSlot,
+        max_sockets: usize,
+    ) -> Result<(u64, bool), CloseReason> {
         let mut users = self.lock();
+        ticket.live = false;
+        let refusal = {
+            let r = self.revocations.lock().unwrap_or_else(|p| p.into_inner());
+            r.records
+                .iter()
+                .filter(|(e, _)| *e > ticket.epoch)
+                .find_map(|(_, what)| match what {
+                    Revoked::User { uid: u, close } if u == uid => Some(close.clone()),
+                    Revoked::Token { hash, close } if *hash == slot.token_hash => {
+                        Some(close.clone())
+                    }
+                    _ => None,
+                })
+        };
+        self.release_ticket(ticket.epoch);
+        if let Some(reason) = refusal {
+            return Err(reason);
+        }
+        let open = users.get(uid).map_or(0, |u| u.sessions.len());
+        if open >= max_sockets {
+            return Err(CloseReason {
+                code: close::TOO_MANY_SOCKETS,
+                reason: format!("{uid:?} already has {open} open sockets (the limit)"),
+            });
+        }
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed) + 1;
         let user = users.entry(uid.to_string()).or_insert_with(|| UserSlot {
             role: role.to_string(),
             sessions: HashMap::new(),
@@ -168,7 +283,7 @@ impl Hub {
         user.role = role.to_string();
         let first = user.sessions.is_empty();
         user.sessions.insert(id, slot);
-        (id, first)
+        Ok((id, first))
     }
 
     /// Removes a socket; returns whether it was the user's last one.
@@ -356,27 +471,41 @@ impl Hub {
         }
     }
 
-    /// Closes every socket of a user.
-    pub fn close_user(&self, uid: &str, code: u16, reason: &str) {
-        if let Some(user) = self.lock().get(uid) {
+    /// Closes every socket of a user (all tokens revoked, or deactivated), including sockets
+    /// whose admission is still in progress.
+    pub fn revoke_user(&self, uid: &str, code: u16, reason: &str) {
+        let users = self.lock();
+        let close = CloseReason {
+            code,
+            reason: reason.to_string(),
+        };
+        self.record(Revoked::User {
+            uid: uid.to_string(),
+            close: close.clone(),
+        });
+        if let Some(user) = users.get(uid) {
             for slot in user.sessions.values() {
-                slot.close.send_replace(Some(CloseReason {
-                    code,
-                    reason: reason.to_string(),
-                }));
+                slot.close.send_replace(Some(close.clone()));
             }
         }
     }
 
-    /// Closes every socket authenticated with this token.
-    pub fn close_token(&self, token_hash: &str, code: u16, reason: &str) {
-        for user in self.lock().values() {
+    /// Closes every socket authenticated with this token, including sockets whose admission is
+    /// still in progress.
+    pub fn revoke_token(&self, token_hash: &str, code: u16, reason: &str) {
+        let users = self.lock();
+        let close = CloseReason {
+            code,
+            reason: reason.to_string(),
+        };
+        self.record(Revoked::Token {
+            hash: token_hash.to_string(),
+            close: close.clone(),
+        });
+        for user in users.values() {
             for slot in user.sessions.values() {
                 if slot.token_hash == token_hash {
-                    slot.close.send_replace(Some(CloseReason {
-                        code,
-                        reason: reason.to_string(),
-                    }));
+                    slot.close.send_replace(Some(close.clone()));
                 }
             }
         }

@@ -5,6 +5,7 @@
 //! [`ServerHandle`] with the bound address, which is how tests and the SDK's demo embed it.
 
 pub mod config;
+mod conn;
 mod http;
 mod hub;
 mod listener;
@@ -14,3 +15,9 @@ mod store;
 
 pub use config::{Config, DbLocation, Durability, FeatureLimit, TlsFiles};
 pub use listener::{start, ServerHandle};
+
+/// Every HTTP endpoint the server serves, as (method, path template such as
+/// `/v1/users/{uid}`); the router is built from the same table.
+pub fn routes() -> Vec<(axum::http::Method, &'static str)> {
+    http::routes()
+}

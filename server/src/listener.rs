@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::oneshot;
 use tokio::task::{JoinHandle, JoinSet};
@@ -13,6 +13,7 @@ use tokio_rustls::TlsAcceptor;
 use tower::ServiceExt;
 
 use crate::config::{Config, TlsFiles};
+use crate::conn::{Activity, ConnLimits, DeadlineBody, Guarded, Refused};
 use crate::http::{self, PeerAddr};
 use crate::service::{App, AppRef};
 use crate::store::{self, Store};
@@ -124,6 +125,37 @@ pub async fn start(config: Config) -> Result<ServerHandle, String> {
     })
 }
 
+/// Logs a repeated warning at most once per interval, with how many were left out.
+struct Quiet {
+    every: Duration,
+    last: Option<tokio::time::Instant>,
+    suppressed: u64,
+}
+
+impl Quiet {
+    fn new(every: Duration) -> Self {
+        Quiet {
+            every,
+            last: None,
+            suppressed: 0,
+        }
+    }
+
+    /// Whether to log now; if so, also how many occurrences were suppressed since the last one.
+    fn tick(&mut self) -> Option<u64> {
+        let now = tokio::time::Instant::now();
+        if self
+            .last
+            .is_some_and(|l| now.duration_since(l) < self.every)
+        {
+            self.suppressed += 1;
+            return None;
+        }
+        self.last = Some(now);
+        Some(std::mem::take(&mut self.suppressed))
+    }
+}
+
 async fn serve(
     app: AppRef,
     listener: TcpListener,
@@ -133,17 +165,54 @@ async fn serve(
 ) {
     let mut conns = JoinSet::new();
     let housekeeping = tokio::spawn(housekeeping(app.clone()));
+    let limits = ConnLimits::new(
+        app.config.max_connections,
+        app.config.max_connections_per_ip,
+        app.config.trusted_proxies.clone(),
+    );
+    let mut accept_errors = Quiet::new(Duration::from_secs(10));
+    let mut refusals = Quiet::new(Duration::from_secs(10));
+    // Backoff after failed accepts (usually out of file descriptors): doubles while they
+    // continue, so a full descriptor table neither spins nor floods the log.
+    let mut backoff = Duration::from_millis(10);
     loop {
         tokio::select! {
             _ = &mut stop => break,
             accepted = listener.accept() => match accepted {
                 Ok((stream, peer)) => {
-                    conns.spawn(serve_connection(stream, peer, router.clone(), tls.clone()));
+                    backoff = Duration::from_millis(10);
+                    // Over a cap the connection is accepted and closed at once: the kernel's
+                    // backlog does not fill up, the client learns at once, and connections
+                    // already open (keep-alive, sockets) go on being served.
+                    match limits.admit(peer.ip()) {
+                        Ok(permit) => {
+                            let stream = Guarded::new(stream, Activity::new(), permit);
+                            conns.spawn(serve_connection(
+                                app.clone(),
+                                stream,
+                                peer,
+                                router.clone(),
+                                tls.clone(),
+                            ));
+                        }
+                        Err(why) => {
+                            drop(stream);
+                            if let Some(more) = refusals.tick() {
+                                let cap = match why {
+                                    Refused::Total => "--max-connections",
+                                    Refused::PerIp => "--max-connections-per-ip",
+                                };
+                                tracing::warn!(%peer, cap, suppressed = more, "connection refused: at the cap");
+                            }
+                        }
+                    }
                 }
                 Err(e) => {
-                    // Usually out of file descriptors: back off instead of spinning.
-                    tracing::warn!(error = %e, "accept failed");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    if let Some(more) = accept_errors.tick() {
+                        tracing::warn!(error = %e, suppressed = more, "accept failed");
+                    }
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(Duration::from_secs(1));
                 }
             },
             Some(_) = conns.join_next(), if !conns.is_empty() => {}
@@ -165,50 +234,79 @@ async fn serve(
     tracing::info!("server stopped");
 }
 
+/// Serves HTTP on one connection until the peer leaves, the connection upgrades to a
+/// WebSocket (which then lives on in its own task), or the watchdog finds it idle or slow.
+async fn serve_http<S>(
+    app: &AppRef,
+    io: S,
+    activity: Arc<Activity>,
+    peer: SocketAddr,
+    router: Router,
+) where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let body_bound = app.config.body_read_timeout;
+    let service_activity = activity.clone();
+    let service = hyper::service::service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
+        let request = service_activity.request();
+        let (mut parts, body) = req.into_parts();
+        parts.extensions.insert(PeerAddr(peer));
+        let req = hyper::Request::from_parts(parts, DeadlineBody::new(body, body_bound));
+        let router = router.clone();
+        async move {
+            let response = router.oneshot(req).await;
+            drop(request);
+            response
+        }
+    });
+    let (idle, header) = (app.config.idle_timeout, app.config.header_read_timeout);
+    let mut builder = hyper::server::conn::http1::Builder::new();
+    // hyper's own header timer runs from the moment it waits for a request, idle time
+    // included; it is the backstop, the watchdog below enforces each bound on its own.
+    builder
+        .timer(TokioTimer::new())
+        .header_read_timeout(idle + header);
+    let conn = builder
+        .serve_connection(TokioIo::new(io), service)
+        .with_upgrades();
+    tokio::select! {
+        result = conn => {
+            if let Err(e) = result {
+                tracing::debug!(%peer, error = %e, "connection ended with an error");
+            }
+        }
+        _ = activity.expired(idle, header) => {
+            tracing::debug!(%peer, "connection closed: idle, or headers too slow");
+        }
+    }
+}
+
 async fn serve_connection(
-    stream: TcpStream,
+    app: AppRef,
+    stream: Guarded<TcpStream>,
     peer: SocketAddr,
     router: Router,
     tls: Option<TlsAcceptor>,
 ) {
-    let _ = stream.set_nodelay(true);
-    let service =
-        hyper::service::service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
-            req.extensions_mut().insert(PeerAddr(peer));
-            router.clone().oneshot(req)
-        });
-    let builder = hyper::server::conn::http1::Builder::new();
-    let result =
-        match tls {
-            None => {
-                builder
-                    .serve_connection(TokioIo::new(stream), service)
-                    .with_upgrades()
-                    .await
-            }
-            Some(acceptor) => {
-                let tls_stream =
-                    match tokio::time::timeout(Duration::from_secs(10), acceptor.accept(stream))
-                        .await
-                    {
-                        Ok(Ok(s)) => s,
-                        Ok(Err(e)) => {
-                            tracing::debug!(%peer, error = %e, "TLS handshake failed");
-                            return;
-                        }
-                        Err(_) => {
-                            tracing::debug!(%peer, "TLS handshake timed out");
-                            return;
-                        }
-                    };
-                builder
-                    .serve_connection(TokioIo::new(tls_stream), service)
-                    .with_upgrades()
-                    .await
-            }
-        };
-    if let Err(e) = result {
-        tracing::debug!(%peer, error = %e, "connection ended with an error");
+    let activity = stream.activity();
+    let _ = stream.get_ref().set_nodelay(true);
+    match tls {
+        None => serve_http(&app, stream, activity, peer, router).await,
+        Some(acceptor) => {
+            let handshake = app.config.header_read_timeout;
+            let tls_stream = match tokio::time::timeout(handshake, acceptor.accept(stream)).await {
+                Ok(Ok(s)) => s,
+                Ok(Err(e)) => {
+                    tracing::debug!(%peer, error = %e, "TLS handshake failed");
+                    return;
+                }
+                Err(_) => {
+                    tracing::debug!(%peer, "TLS handshake timed out");
+                    return;
+                }
+            };
+            serve_http(&app, tls_stream, activity, peer, router).await
+        }
     }
 }
 

@@ -54,9 +54,6 @@ struct Args {
     /// Transient messages per user per 10 s.
     #[arg(long, default_value_t = 50)]
     transient_limit: u32,
-    /// Login attempts per client IP per minute.
-    #[arg(long, default_value_t = 60)]
-    login_per_minute: u32,
     /// What an acknowledged message survives: `power` (a power cut: one fsync per group commit)
     /// or `process` (a crash or kill -9 of the server, not of the machine). `--sync full|normal`
     /// is the old spelling of the same setting.
@@ -66,6 +63,37 @@ struct Args {
     /// Durable requests one socket may have waiting for their commit.
     #[arg(long, default_value_t = 256)]
     max_in_flight: usize,
+
+    // --- Connections, credentials and admission (issue 16, part A) ---
+    /// A request's headers must arrive within this long after its first byte (the first
+    /// request's: after the connection was accepted) (ms).
+    #[arg(long, default_value_t = 10_000)]
+    header_read_timeout_ms: u64,
+    /// A request's body must arrive within this long after its headers (ms).
+    #[arg(long, default_value_t = 30_000)]
+    body_read_timeout_ms: u64,
+    /// A keep-alive connection idle since its last answer is closed after this long (ms).
+    #[arg(long, default_value_t = 60_000)]
+    idle_timeout_ms: u64,
+    /// Open connections at most (keep it below the open-file limit, `ulimit -n`).
+    #[arg(long, default_value_t = 10_000)]
+    max_connections: usize,
+    /// Open connections per client IP address.
+    #[arg(long, default_value_t = 256)]
+    max_connections_per_ip: usize,
+    /// WebSocket upgrade attempts per client address per 10 s.
+    #[arg(long, default_value_t = 120)]
+    upgrades_per_ip: u32,
+    /// Open WebSocket connections per user.
+    #[arg(long, default_value_t = 10)]
+    max_sockets_per_user: usize,
+    /// Failed credential checks (keys, tokens, logins) per client address per minute.
+    #[arg(long, alias = "login-per-minute", default_value_t = 30)]
+    auth_failures_per_minute: u32,
+    /// A reverse proxy whose X-Forwarded-For is believed (repeatable; comma-separated in env).
+    #[arg(long, env = "CHINWAG_TRUSTED_PROXY", value_delimiter = ',')]
+    trusted_proxy: Vec<std::net::IpAddr>,
+
     /// Log filter (tracing syntax), e.g. `info` or `chinwag_server=debug`.
     #[arg(long, env = "CHINWAG_LOG", default_value = "info")]
     log: String,
@@ -123,9 +151,22 @@ fn config_from(args: &Args) -> Result<(Config, bool), String> {
         limit: args.transient_limit,
         window,
     };
-    config.login_per_minute = args.login_per_minute;
     config.durability = Durability::parse(&args.durability).unwrap_or_default();
     config.max_in_flight = args.max_in_flight.max(1);
+
+    // --- Connections, credentials and admission (issue 16, part A) ---
+    config.header_read_timeout = Duration::from_millis(args.header_read_timeout_ms.max(100));
+    config.body_read_timeout = Duration::from_millis(args.body_read_timeout_ms.max(100));
+    config.idle_timeout = Duration::from_millis(args.idle_timeout_ms.max(100));
+    config.max_connections = args.max_connections.max(1);
+    config.max_connections_per_ip = args.max_connections_per_ip.max(1);
+    config.upgrades_per_ip = FeatureLimit {
+        limit: args.upgrades_per_ip,
+        window,
+    };
+    config.max_sockets_per_user = args.max_sockets_per_user.max(1);
+    config.auth_failures_per_minute = args.auth_failures_per_minute;
+    config.trusted_proxies = args.trusted_proxy.clone();
     Ok((config, args.dev))
 }
 

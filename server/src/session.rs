@@ -16,13 +16,15 @@ use futures_util::SinkExt;
 use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 
-use crate::hub::{CloseReason, Origin, Outbound, Payload, SessionSlot};
+use crate::hub::{AdmissionTicket, CloseReason, Origin, Outbound, Payload, SessionSlot};
 use crate::service::calls::CallAction;
 use crate::service::AppRef;
 use crate::store::{self, now_ms};
 
 /// What the upgrade handler learned about an admitted socket.
 pub struct Admission {
+    /// Taken before the token was read; consumed by the registration.
+    pub ticket: Option<AdmissionTicket>,
     pub user: User,
     pub token_hash: String,
     pub presence: PresenceSubscription,
@@ -163,7 +165,7 @@ pub async fn refuse(mut socket: WebSocket, code: u16, reason: String) {
     let _ = tokio::time::timeout(Duration::from_secs(1), socket.recv()).await;
 }
 
-pub async fn run(app: AppRef, mut socket: WebSocket, adm: Admission) {
+pub async fn run(app: AppRef, mut socket: WebSocket, mut adm: Admission) {
     let uid = adm.user.uid.clone();
     let role = adm.user.role.clone();
     let friends: HashSet<String> = if adm.presence == PresenceSubscription::Friends {
@@ -186,7 +188,23 @@ pub async fn run(app: AppRef, mut socket: WebSocket, adm: Admission) {
         presence: adm.presence.clone(),
         friends,
     };
-    let (session_id, first) = app.hub.register(&uid, &role, slot);
+    let registered = match adm.ticket.take() {
+        Some(ticket) => {
+            app.hub
+                .register(ticket, &uid, &role, slot, app.config.max_sockets_per_user)
+        }
+        None => Err(CloseReason {
+            code: close::INTERNAL_ERROR,
+            reason: "admission without a ticket".into(),
+        }),
+    };
+    let (session_id, first) = match registered {
+        Ok(r) => r,
+        Err(reason) => {
+            tracing::debug!(uid, code = reason.code, "socket refused at registration");
+            return refuse(socket, reason.code, reason.reason).await;
+        }
+    };
     if first {
         app.hub.publish_presence(&uid, &role, UserStatus::Online);
     }
@@ -270,7 +288,7 @@ impl Session<'_> {
             let (mut frames, mut bytes) = (0, 0);
             let mut next = Some(first);
             while let Some(out) = next.take() {
-                if !out.seq.is_some_and(|s| s <= covered) {
+                if out.seq.is_none_or(|s| s > covered) {
                     let text = out.to_text();
                     bytes += text.len();
                     frames += 1;
@@ -334,6 +352,11 @@ impl Session<'_> {
                 })
             }
         };
+        // A revocation answered while the snapshot was read must not see its events sent: the
+        // snapshot may cover events committed after it.
+        if let Some(reason) = close_rx.borrow_and_update().clone() {
+            return End::Close(reason);
+        }
         let covered = resume.last_seq;
         let accept = ServerFrame::Accept {
             session_id: format!("{}", self.session_id),
@@ -350,7 +373,7 @@ impl Session<'_> {
         if let Err(end) = self.send_frame(socket, &accept).await {
             return end;
         }
-        if let Err(end) = self.replay(socket, from, covered).await {
+        if let Err(end) = self.replay(socket, &mut close_rx, from, covered).await {
             return end;
         }
         if let Err(end) = self
@@ -406,7 +429,13 @@ impl Session<'_> {
 
     /// Sends the user's events in `(from, covered]`, read in bounded chunks as the socket takes
     /// them, never the whole range at once.
-    async fn replay(&self, socket: &mut WebSocket, from: u64, covered: u64) -> Result<(), End> {
+    async fn replay(
+        &self,
+        socket: &mut WebSocket,
+        close_rx: &mut watch::Receiver<Option<CloseReason>>,
+        from: u64,
+        covered: u64,
+    ) -> Result<(), End> {
         let mut after = from;
         while after < covered {
             let uid = self.uid.clone();
@@ -430,6 +459,10 @@ impl Session<'_> {
                         reason: e.message,
                     })
                 })?;
+            // As after the snapshot: a revocation answered while this chunk was read stops it.
+            if let Some(reason) = close_rx.borrow_and_update().clone() {
+                return Err(End::Close(reason));
+            }
             let Some(&(last, _)) = chunk.last() else {
                 break;
             };
@@ -476,6 +509,11 @@ impl Session<'_> {
                         _ => return End::Peer,
                     };
                     last_inbound = Instant::now();
+                    // Once the socket is being closed (say, its token revoked), no request of
+                    // its is served, even if the frame won the race against the close.
+                    if let Some(reason) = close_rx.borrow().clone() {
+                        return End::Close(reason);
+                    }
                     match msg {
                         WsMessage::Text(text) => {
                             if let Some(end) = self.handle_text(text.as_str(), &mut in_flight).await {

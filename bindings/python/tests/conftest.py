@@ -67,6 +67,10 @@ class Server:
                 "--api-key", API_KEY,
                 "--app-id", APP_ID,
                 "--login-per-minute", "1000000",
+                # Every test connects from 127.0.0.1: lift the per-address caps.
+                "--upgrades-per-ip", "1000000",
+                "--max-connections-per-ip", "100000",
+                "--max-sockets-per-user", "1000",
                 "--log", "warn",
                 *self.extra_args,
             ],

@@ -1,7 +1,7 @@
 //! Request extractors that answer every failure with the JSON error body, and the error type
 //! handlers return.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
@@ -54,6 +54,45 @@ impl<S: Send + Sync> FromRequestParts<S> for PeerAddr {
             .get::<PeerAddr>()
             .copied()
             .ok_or_else(|| ApiError::new(ErrorCode::Internal, "peer address unknown").into())
+    }
+}
+
+/// The client's address, for the per-address limits: the TCP peer, or, when the peer is a
+/// trusted proxy (`Config::trusted_proxies`), the nearest `X-Forwarded-For` entry that is not
+/// itself a trusted proxy. Entries are read right to left, since a client can put anything at
+/// the left of the header but each trusted proxy appends the address it saw.
+#[derive(Debug, Clone, Copy)]
+pub struct ClientIp(pub IpAddr);
+
+pub fn client_ip(app: &App, headers: &HeaderMap, peer: IpAddr) -> IpAddr {
+    let trusted = &app.config.trusted_proxies;
+    if !trusted.contains(&peer) {
+        return peer;
+    }
+    let hops: Vec<&str> = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .collect();
+    for hop in hops.iter().rev() {
+        match hop.parse::<IpAddr>() {
+            Ok(ip) if trusted.contains(&ip) => continue,
+            Ok(ip) => return ip,
+            // Unreadable: count it against the proxy rather than let it pick a fresh bucket.
+            Err(_) => return peer,
+        }
+    }
+    peer
+}
+
+impl FromRequestParts<AppRef> for ClientIp {
+    type Rejection = HttpError;
+
+    async fn from_request_parts(parts: &mut Parts, app: &AppRef) -> Result<Self, Self::Rejection> {
+        let peer = PeerAddr::from_request_parts(parts, app).await?;
+        Ok(ClientIp(client_ip(app, &parts.headers, peer.0.ip())))
     }
 }
 
@@ -136,12 +175,16 @@ impl FromRequestParts<AppRef> for Caller {
 
     async fn from_request_parts(parts: &mut Parts, app: &AppRef) -> Result<Self, Self::Rejection> {
         check_app(app, &parts.headers)?;
+        let ClientIp(ip) = ClientIp::from_request_parts(parts, app).await?;
         if let Some(key) = header(&parts.headers, API_KEY_HEADER) {
-            return if App::key_matches(key, &app.config.api_key) {
-                Ok(Caller::Admin)
-            } else {
-                Err(ApiError::new(ErrorCode::InvalidApiKey, "the API key does not match").into())
-            };
+            app.check_key(
+                key,
+                &app.config.api_key,
+                ip,
+                ErrorCode::InvalidApiKey,
+                "API key",
+            )?;
+            return Ok(Caller::Admin);
         }
         let token = bearer(&parts.headers).ok_or_else(|| {
             ApiError::new(
@@ -149,7 +192,7 @@ impl FromRequestParts<AppRef> for Caller {
                 "send Authorization: Bearer <token> or X-Api-Key",
             )
         })?;
-        let (user, token_hash) = app.authenticate(token).await?;
+        let (user, token_hash) = app.authenticate_from(token, ip).await?;
         Ok(Caller::User {
             uid: user.uid,
             token_hash,

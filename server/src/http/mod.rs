@@ -7,7 +7,8 @@ mod messages;
 mod users;
 mod ws;
 
-use axum::routing::{get, post, put};
+use axum::http::Method;
+use axum::routing::MethodRouter;
 use axum::Router;
 use chinwag_protocol::rest::Health;
 use chinwag_protocol::{ApiError, ErrorCode};
@@ -15,53 +16,108 @@ use chinwag_protocol::{ApiError, ErrorCode};
 use crate::service::AppRef;
 pub use extract::{HttpError, PeerAddr};
 
-pub fn router(app: AppRef) -> Router {
-    Router::new()
-        .route("/v1/health", get(health))
-        .route("/v1/login", post(users::login))
-        .route("/v1/logout", post(users::logout))
-        .route("/v1/me", get(users::me))
-        .route("/v1/users", post(users::create).get(users::list))
-        .route("/v1/users/{uid}", get(users::get).patch(users::update))
-        .route(
+/// Every endpoint: method, path, handler. The router is built from this table and
+/// [`routes`] lists it, so a test that walks `routes()` sees every endpoint the server serves.
+fn endpoints() -> Vec<(Method, &'static str, MethodRouter<AppRef>)> {
+    use axum::routing::{delete, get, patch, post, put};
+    vec![
+        (Method::GET, "/v1/health", get(health)),
+        (Method::POST, "/v1/login", post(users::login)),
+        (Method::POST, "/v1/logout", post(users::logout)),
+        (Method::GET, "/v1/me", get(users::me)),
+        (Method::POST, "/v1/users", post(users::create)),
+        (Method::GET, "/v1/users", get(users::list)),
+        (Method::GET, "/v1/users/{uid}", get(users::get)),
+        (Method::PATCH, "/v1/users/{uid}", patch(users::update)),
+        (
+            Method::POST,
             "/v1/users/{uid}/tokens",
-            post(users::mint_token).delete(users::revoke_tokens),
-        )
-        .route("/v1/users/{uid}/deactivate", post(users::deactivate))
-        .route("/v1/users/{uid}/activate", post(users::activate))
-        .route(
+            post(users::mint_token),
+        ),
+        (
+            Method::DELETE,
+            "/v1/users/{uid}/tokens",
+            delete(users::revoke_tokens),
+        ),
+        (
+            Method::POST,
+            "/v1/users/{uid}/deactivate",
+            post(users::deactivate),
+        ),
+        (
+            Method::POST,
+            "/v1/users/{uid}/activate",
+            post(users::activate),
+        ),
+        (
+            Method::GET,
             "/v1/users/{uid}/friends",
-            get(users::list_friends).post(users::add_friends),
-        )
-        .route(
+            get(users::list_friends),
+        ),
+        (
+            Method::POST,
+            "/v1/users/{uid}/friends",
+            post(users::add_friends),
+        ),
+        (
+            Method::DELETE,
             "/v1/users/{uid}/friends/{friend}",
-            axum::routing::delete(users::remove_friend),
-        )
-        .route("/v1/groups", post(groups::create).get(groups::list))
-        .route("/v1/groups/{guid}", get(groups::get))
-        .route("/v1/groups/{guid}/join", post(groups::join))
-        .route("/v1/groups/{guid}/leave", post(groups::leave))
-        .route(
+            delete(users::remove_friend),
+        ),
+        (Method::POST, "/v1/groups", post(groups::create)),
+        (Method::GET, "/v1/groups", get(groups::list)),
+        (Method::GET, "/v1/groups/{guid}", get(groups::get)),
+        (Method::POST, "/v1/groups/{guid}/join", post(groups::join)),
+        (Method::POST, "/v1/groups/{guid}/leave", post(groups::leave)),
+        (
+            Method::GET,
             "/v1/groups/{guid}/members",
-            get(groups::members).post(groups::add_members),
-        )
-        .route("/v1/groups/{guid}/kick", post(groups::kick))
-        .route("/v1/groups/{guid}/ban", post(groups::ban))
-        .route("/v1/groups/{guid}/unban", post(groups::unban))
-        .route(
+            get(groups::members),
+        ),
+        (
+            Method::POST,
+            "/v1/groups/{guid}/members",
+            post(groups::add_members),
+        ),
+        (Method::POST, "/v1/groups/{guid}/kick", post(groups::kick)),
+        (Method::POST, "/v1/groups/{guid}/ban", post(groups::ban)),
+        (Method::POST, "/v1/groups/{guid}/unban", post(groups::unban)),
+        (
+            Method::PUT,
             "/v1/groups/{guid}/members/{uid}/scope",
             put(groups::change_scope),
-        )
-        .route("/v1/messages", get(messages::history).post(messages::send))
-        .route(
+        ),
+        (Method::GET, "/v1/messages", get(messages::history)),
+        (Method::POST, "/v1/messages", post(messages::send)),
+        (Method::GET, "/v1/messages/{id}", get(messages::get)),
+        (Method::PATCH, "/v1/messages/{id}", patch(messages::edit)),
+        (
+            Method::DELETE,
             "/v1/messages/{id}",
-            get(messages::get)
-                .patch(messages::edit)
-                .delete(messages::delete),
-        )
-        .route("/v1/calls/{session_id}", get(messages::get_call))
-        .route("/v1/admin/throttle", post(admin::throttle))
-        .route(chinwag_protocol::WS_PATH, get(ws::upgrade))
+            delete(messages::delete),
+        ),
+        (
+            Method::GET,
+            "/v1/calls/{session_id}",
+            get(messages::get_call),
+        ),
+        (Method::POST, "/v1/admin/throttle", post(admin::throttle)),
+        (Method::GET, chinwag_protocol::WS_PATH, get(ws::upgrade)),
+    ]
+}
+
+/// Every endpoint the router serves, as (method, path template).
+pub fn routes() -> Vec<(Method, &'static str)> {
+    endpoints().into_iter().map(|(m, p, _)| (m, p)).collect()
+}
+
+pub fn router(app: AppRef) -> Router {
+    let mut router = Router::new();
+    for (_, path, handler) in endpoints() {
+        // The same path under several methods: axum merges the method routers.
+        router = router.route(path, handler);
+    }
+    router
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(app)

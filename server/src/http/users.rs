@@ -10,18 +10,18 @@ use chinwag_protocol::rest::{
 use chinwag_protocol::{ApiError, ErrorCode};
 
 use super::extract::{
-    check_app, AdminCaller, Body, Caller, HttpResult, Params, PeerAddr, UserCaller,
+    check_app, AdminCaller, Body, Caller, ClientIp, HttpResult, Params, UserCaller,
 };
-use crate::service::{App, AppRef};
+use crate::service::AppRef;
 
 pub async fn login(
     State(app): State<AppRef>,
-    peer: PeerAddr,
+    ClientIp(ip): ClientIp,
     headers: HeaderMap,
     Body(req): Body<LoginRequest>,
 ) -> HttpResult<Json<TokenResponse>> {
     check_app(&app, &headers)?;
-    Ok(Json(app.login(&req.uid, &req.auth_key, peer.0.ip()).await?))
+    Ok(Json(app.login(&req.uid, &req.auth_key, ip).await?))
 }
 
 pub async fn logout(State(app): State<AppRef>, caller: UserCaller) -> HttpResult<StatusCode> {
@@ -36,29 +36,33 @@ pub async fn me(State(app): State<AppRef>, caller: UserCaller) -> HttpResult<Jso
 /// Creating users takes the API key or, for development, the auth key.
 pub async fn create(
     State(app): State<AppRef>,
+    ClientIp(ip): ClientIp,
     headers: HeaderMap,
     Body(req): Body<CreateUser>,
 ) -> HttpResult<(StatusCode, Json<User>)> {
     check_app(&app, &headers)?;
     let api = headers.get("x-api-key").and_then(|v| v.to_str().ok());
     let auth = headers.get("x-auth-key").and_then(|v| v.to_str().ok());
-    let allowed = match (api, auth) {
-        (Some(k), _) if App::key_matches(k, &app.config.api_key) => true,
-        (Some(_), _) => {
+    match (api, auth) {
+        (Some(k), _) => app.check_key(
+            k,
+            &app.config.api_key,
+            ip,
+            ErrorCode::InvalidApiKey,
+            "API key",
+        )?,
+        (None, Some(k)) => app.check_key(
+            k,
+            &app.config.auth_key,
+            ip,
+            ErrorCode::InvalidAuthKey,
+            "auth key",
+        )?,
+        (None, None) => {
             return Err(
-                ApiError::new(ErrorCode::InvalidApiKey, "the API key does not match").into(),
+                ApiError::new(ErrorCode::Unauthorized, "send X-Api-Key or X-Auth-Key").into(),
             )
         }
-        (None, Some(k)) if App::key_matches(k, &app.config.auth_key) => true,
-        (None, Some(_)) => {
-            return Err(
-                ApiError::new(ErrorCode::InvalidAuthKey, "the auth key does not match").into(),
-            )
-        }
-        (None, None) => false,
-    };
-    if !allowed {
-        return Err(ApiError::new(ErrorCode::Unauthorized, "send X-Api-Key or X-Auth-Key").into());
     }
     Ok((StatusCode::CREATED, Json(app.create_user(req).await?)))
 }

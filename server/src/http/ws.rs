@@ -3,6 +3,7 @@
 //! browser clients (which cannot read HTTP errors of an upgrade) learn why.
 
 use std::collections::HashMap;
+use std::net::IpAddr;
 
 use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::{Query, State};
@@ -12,18 +13,28 @@ use chinwag_protocol::limits::MAX_FRAME_BYTES;
 use chinwag_protocol::model::PresenceSubscription;
 use chinwag_protocol::{close, ApiError, ErrorCode, PROTOCOL_VERSION};
 
-use super::extract::{bearer, HttpError};
+use super::extract::{bearer, ClientIp, HttpError};
 use crate::service::AppRef;
 use crate::session::{self, Admission};
 
 /// Why a socket is refused: close code and reason.
 type Refusal = (u16, String);
 
+/// A `RATE_LIMITED` answer as a close: "try again later", the reason being the delay in ms.
+fn later(e: &ApiError) -> Refusal {
+    (
+        close::TRY_AGAIN_LATER,
+        e.retry_after_ms.unwrap_or(5_000).to_string(),
+    )
+}
+
 async fn admit(
     app: &AppRef,
     headers: &HeaderMap,
     params: &HashMap<String, String>,
+    ip: IpAddr,
 ) -> Result<Admission, Refusal> {
+    app.upgrades.hit(ip).map_err(|e| later(&e))?;
     let bad = |m: String| (close::BAD_REQUEST, m);
     let version = params.get("v").map(String::as_str).unwrap_or("1");
     if version != PROTOCOL_VERSION.to_string() {
@@ -58,12 +69,20 @@ async fn admit(
                 "no token: send Authorization: Bearer or ?token=".to_string(),
             )
         })?;
-    let (user, token_hash) = app.authenticate(token).await.map_err(|e| match e.code {
-        ErrorCode::UserDeactivated => (close::USER_DEACTIVATED, e.message),
-        ErrorCode::InvalidToken => (close::TOKEN_INVALID, e.message),
-        _ => (close::INTERNAL_ERROR, e.message),
-    })?;
+    // Taken before the token is read, so that a revocation committed between this read and
+    // the socket's registration still refuses it (see `Hub::register`).
+    let ticket = app.hub.admission_ticket();
+    let (user, token_hash) = app
+        .authenticate_from(token, ip)
+        .await
+        .map_err(|e| match e.code {
+            ErrorCode::UserDeactivated => (close::USER_DEACTIVATED, e.message),
+            ErrorCode::InvalidToken => (close::TOKEN_INVALID, e.message),
+            ErrorCode::RateLimited => later(&e),
+            _ => (close::INTERNAL_ERROR, e.message),
+        })?;
     Ok(Admission {
+        ticket: Some(ticket),
         user,
         token_hash,
         presence,
@@ -73,6 +92,7 @@ async fn admit(
 
 pub async fn upgrade(
     State(app): State<AppRef>,
+    ClientIp(ip): ClientIp,
     headers: HeaderMap,
     Query(params): Query<HashMap<String, String>>,
     ws: Result<WebSocketUpgrade, axum::extract::ws::rejection::WebSocketUpgradeRejection>,
@@ -87,7 +107,7 @@ pub async fn upgrade(
             .into_response()
         }
     };
-    let admission = admit(&app, &headers, &params).await;
+    let admission = admit(&app, &headers, &params, ip).await;
     // Small I/O buffers: chat frames are small and idle sockets are the common case, so
     // memory per socket matters more than syscalls per large frame.
     ws.max_message_size(MAX_FRAME_BYTES)

@@ -17,7 +17,7 @@ use tokio::sync::oneshot;
 use crate::config::Config;
 use crate::hub::{Hub, Origin};
 use crate::store::{self, Store};
-use throttle::{LoginLimiter, Throttle};
+use throttle::{AddrLimiter, Throttle};
 
 /// Shared state of one running server.
 pub struct App {
@@ -25,7 +25,10 @@ pub struct App {
     pub store: Store,
     pub hub: Arc<Hub>,
     pub throttle: Throttle,
-    pub login_limiter: LoginLimiter,
+    /// Failed credential checks per client address.
+    pub auth_failures: AddrLimiter,
+    /// WebSocket upgrade attempts per client address.
+    pub upgrades: AddrLimiter,
 }
 
 pub type AppRef = Arc<App>;
@@ -83,7 +86,16 @@ impl App {
     pub fn new(config: Config, store: Store) -> AppRef {
         Arc::new(App {
             throttle: Throttle::default(),
-            login_limiter: LoginLimiter::new(config.login_per_minute),
+            auth_failures: AddrLimiter::new(
+                config.auth_failures_per_minute,
+                std::time::Duration::from_secs(60),
+                "failed credential checks",
+            ),
+            upgrades: AddrLimiter::new(
+                config.upgrades_per_ip.limit,
+                config.upgrades_per_ip.window,
+                "WebSocket upgrade attempts",
+            ),
             config,
             store,
             hub: Arc::new(Hub::default()),

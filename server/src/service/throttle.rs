@@ -1,6 +1,6 @@
 //! Rate limits: per-user windows for the ephemeral features (answered with a `throttled` frame,
-//! never by dropping durable messages), server-wide switches set by the operator, and a per-IP
-//! login limit.
+//! never by dropping durable messages), server-wide switches set by the operator, and per-address limits on failed credential
+//! checks and WebSocket upgrades.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -164,52 +164,82 @@ impl App {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .retain(|_, w| now.duration_since(w.start) < longest);
-        self.login_limiter.prune(now);
+        self.auth_failures.prune(now);
+        self.upgrades.prune(now);
     }
 }
 
-/// Fixed one-minute windows of login attempts per client IP address.
-pub struct LoginLimiter {
-    per_minute: u32,
+/// Fixed windows of counted events per client address: failed credential checks, WebSocket
+/// upgrade attempts.
+pub struct AddrLimiter {
+    limit: u32,
+    window: Duration,
+    /// What the 429 message says is being counted.
+    what: &'static str,
     windows: Mutex<HashMap<IpAddr, (Instant, u32)>>,
 }
 
-impl LoginLimiter {
-    pub fn new(per_minute: u32) -> Self {
-        LoginLimiter {
-            per_minute,
+impl AddrLimiter {
+    pub fn new(limit: u32, window: Duration, what: &'static str) -> Self {
+        AddrLimiter {
+            limit,
+            window,
+            what,
             windows: Mutex::new(HashMap::new()),
         }
     }
 
-    /// Counts an attempt; over the limit, fails with `RATE_LIMITED` and the wait.
+    fn refused(&self, ip: IpAddr, wait: Duration) -> ApiError {
+        ApiError::new(
+            ErrorCode::RateLimited,
+            format!(
+                "too many {} from {ip}; retry in {} s",
+                self.what,
+                wait.as_secs() + 1
+            ),
+        )
+        .retry_after((wait.as_millis() as u64).max(1))
+    }
+
+    /// Fails with `RATE_LIMITED` and the wait while the address has used up its window;
+    /// counts nothing.
     pub fn check(&self, ip: IpAddr) -> Result<(), ApiError> {
+        let now = Instant::now();
+        let map = self.windows.lock().unwrap_or_else(|p| p.into_inner());
+        match map.get(&ip) {
+            Some((start, count))
+                if now.duration_since(*start) < self.window && *count >= self.limit =>
+            {
+                Err(self.refused(ip, (*start + self.window).saturating_duration_since(now)))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Counts one event for the address.
+    pub fn count(&self, ip: IpAddr) {
         let now = Instant::now();
         let mut map = self.windows.lock().unwrap_or_else(|p| p.into_inner());
         let (start, count) = map.entry(ip).or_insert((now, 0));
-        if now.duration_since(*start) >= Duration::from_secs(60) {
+        if now.duration_since(*start) >= self.window {
             *start = now;
             *count = 0;
         }
-        *count += 1;
-        if *count > self.per_minute {
-            let wait = (*start + Duration::from_secs(60)).saturating_duration_since(now);
-            return Err(ApiError::new(
-                ErrorCode::RateLimited,
-                format!(
-                    "too many login attempts from {ip}; retry in {} s",
-                    wait.as_secs() + 1
-                ),
-            )
-            .retry_after(wait.as_millis() as u64));
-        }
+        *count = count.saturating_add(1);
+    }
+
+    /// Counts one event, failing when it is beyond the limit.
+    pub fn hit(&self, ip: IpAddr) -> Result<(), ApiError> {
+        self.check(ip)?;
+        self.count(ip);
         Ok(())
     }
 
     fn prune(&self, now: Instant) {
+        let window = self.window;
         self.windows
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .retain(|_, (start, _)| now.duration_since(*start) < Duration::from_secs(60));
+            .retain(|_, (start, _)| now.duration_since(*start) < window);
     }
 }

@@ -181,6 +181,11 @@ impl Ws {
         Ws { inner, next_req: 0 }
     }
 
+    /// Wraps a socket opened by other means (say, with extra headers).
+    pub fn from_stream(inner: WebSocketStream<MaybeTlsStream<TcpStream>>) -> Ws {
+        Ws { inner, next_req: 0 }
+    }
+
     pub async fn send(&mut self, frame: Value) {
         self.inner
             .send(Message::Text(frame.to_string().into()))
