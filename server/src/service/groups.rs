@@ -10,7 +10,8 @@ use rusqlite::Connection;
 
 use super::users::require_user;
 use super::{
-    check_id, check_json, check_name, fan_out, invalid, page_limit, require_member, App, Deliveries,
+    check_field, check_id, check_name, check_profile_json, fan_out, invalid, page_limit,
+    require_member, App, Deliveries,
 };
 use crate::hub::Origin;
 use crate::store::DbError;
@@ -100,7 +101,12 @@ impl App {
         check_id("guid", &req.guid)?;
         check_name("name", &req.name)?;
         let metadata = req.metadata.unwrap_or_else(|| serde_json::json!({}));
-        check_json("metadata", &metadata, true)?;
+        check_profile_json("metadata", &metadata)?;
+        check_field(
+            "description",
+            req.description.as_deref(),
+            chinwag_protocol::limits::MAX_DESCRIPTION_BYTES,
+        )?;
         let now = now_ms();
         let group = Group {
             guid: req.guid,

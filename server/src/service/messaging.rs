@@ -1,7 +1,9 @@
 //! Messages, edits, deletes, receipts, typing and transient messages.
 
 use chinwag_protocol::frames::{Feature, TransientMessage, TypingIndicator, TypingTarget};
-use chinwag_protocol::limits::{check_text, TextError};
+use chinwag_protocol::limits::{
+    check_attachment, check_text, TextError, MAX_ATTACHMENTS, MAX_MESSAGE_BYTES,
+};
 use chinwag_protocol::model::{
     group_conversation_id, user_conversation_id, Category, Message, NewMessage, Receipt,
     ReceiptKind, ReceiverType, Scope, MEDIA_TYPES,
@@ -59,13 +61,32 @@ fn validate_new(m: &NewMessage) -> Result<(), ApiError> {
             }
         }
     }
+    if m.attachments.len() > MAX_ATTACHMENTS {
+        return Err(invalid(format!(
+            "a message has at most {MAX_ATTACHMENTS} attachments, not {}",
+            m.attachments.len()
+        )));
+    }
     for a in &m.attachments {
-        if a.url.trim().is_empty() {
-            return Err(invalid("an attachment needs a url"));
-        }
+        check_attachment(a).map_err(invalid)?;
     }
     if let Some(md) = &m.metadata {
         check_json("metadata", md, true)?;
+    }
+    Ok(())
+}
+
+/// Checks the total size of a message as stored and sent, so that any event carrying it fits in
+/// the frame every client accepts (`limits::MAX_INBOUND_FRAME_BYTES`).
+fn check_message_size(m: &Message) -> Result<(), ApiError> {
+    let size = serde_json::to_vec(m)
+        .map_err(|e| ApiError::new(ErrorCode::Internal, e.to_string()))?
+        .len();
+    if size > MAX_MESSAGE_BYTES {
+        return Err(ApiError::new(
+            ErrorCode::MessageTooLarge,
+            format!("the message is {size} bytes serialized; the limit is {MAX_MESSAGE_BYTES}"),
+        ));
     }
     Ok(())
 }
@@ -156,6 +177,7 @@ impl App {
                     deleted_at: None,
                     deleted_by: None,
                 };
+                check_message_size(&message)?;
                 message.id = store::messages::insert(c, &message)?;
                 let recipients =
                     participants(c, message.receiver_type, &message.receiver, &sender)?;
@@ -235,6 +257,7 @@ impl App {
                     m.metadata = md;
                 }
                 m.edited_at = Some(now_ms());
+                check_message_size(&m)?;
                 store::messages::update(c, &m)?;
                 let recipients = participants(c, m.receiver_type, &m.receiver, &m.sender)?;
                 Ok(((), fan_out(c, &recipients, &Event::MessageEdited(m))?))

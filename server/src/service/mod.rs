@@ -9,6 +9,7 @@ pub mod users;
 
 use std::sync::Arc;
 
+use chinwag_protocol::limits;
 use chinwag_protocol::model::{ReceiverType, Scope};
 use chinwag_protocol::{ApiError, ErrorCode, Event, EventFrame};
 use rusqlite::Connection;
@@ -155,20 +156,41 @@ pub fn check_id(kind: &str, value: &str) -> Result<(), ApiError> {
     chinwag_protocol::limits::check_id(kind, value).map_err(invalid)
 }
 
-/// Checks a JSON value meant for `metadata` (an object) or custom `data` (any value).
+/// Checks a JSON value meant for `metadata` (an object) or custom `data` (any value): at most
+/// 64 KiB serialized and 32 levels deep, so its stored event can always be read back.
 pub fn check_json(
     kind: &str,
     value: &serde_json::Value,
     must_be_object: bool,
 ) -> Result<(), ApiError> {
+    check_json_within(kind, value, must_be_object, limits::MAX_JSON_BYTES)
+}
+
+/// [`check_json`] for the `metadata` of a user or group, which every list page carries.
+pub fn check_profile_json(kind: &str, value: &serde_json::Value) -> Result<(), ApiError> {
+    check_json_within(kind, value, true, limits::MAX_PROFILE_JSON_BYTES)
+}
+
+fn check_json_within(
+    kind: &str,
+    value: &serde_json::Value,
+    must_be_object: bool,
+    max_bytes: usize,
+) -> Result<(), ApiError> {
     if must_be_object && !value.is_object() {
         return Err(invalid(format!("{kind} must be a JSON object")));
     }
-    let size = value.to_string().len();
-    if size > chinwag_protocol::limits::MAX_JSON_BYTES {
+    let depth = limits::json_depth(value);
+    if depth > limits::MAX_JSON_DEPTH {
         return Err(invalid(format!(
-            "{kind} is {size} bytes; the limit is {}",
-            chinwag_protocol::limits::MAX_JSON_BYTES
+            "{kind} nests {depth} levels deep; the limit is {}",
+            limits::MAX_JSON_DEPTH
+        )));
+    }
+    let size = value.to_string().len();
+    if size > max_bytes {
+        return Err(invalid(format!(
+            "{kind} is {size} bytes; the limit is {max_bytes}"
         )));
     }
     Ok(())
@@ -187,13 +209,18 @@ pub fn page_limit(limit: Option<u32>) -> Result<u32, ApiError> {
     }
 }
 
-/// Checks a display name (user or group).
+/// Checks a display name (user or group); see [`limits::check_display_name`].
 pub fn check_name(kind: &str, name: &str) -> Result<(), ApiError> {
-    if name.trim().is_empty() {
-        return Err(invalid(format!("{kind} must not be empty")));
+    limits::check_display_name(kind, name).map_err(invalid)
+}
+
+/// Checks an optional text field of a profile or group against its byte limit.
+pub fn check_field(kind: &str, value: Option<&str>, max: usize) -> Result<(), ApiError> {
+    match value {
+        Some(v) if v.len() > max => Err(invalid(format!(
+            "{kind} is {} bytes; the limit is {max}",
+            v.len()
+        ))),
+        _ => Ok(()),
     }
-    if name.len() > 200 {
-        return Err(invalid(format!("{kind} is longer than 200 bytes")));
-    }
-    Ok(())
 }

@@ -9,9 +9,10 @@ use chinwag_protocol::rest::{CreateUser, ListUsersQuery, TokenResponse, UpdateUs
 use chinwag_protocol::{ApiError, ErrorCode};
 use rusqlite::Connection;
 
-use super::{check_id, check_json, check_name, invalid, page_limit, App};
+use super::{check_field, check_id, check_name, check_profile_json, invalid, page_limit, App};
 use crate::store::DbError;
 use crate::store::{self, tokens};
+use chinwag_protocol::limits::MAX_URL_BYTES;
 
 fn not_found(uid: &str) -> ApiError {
     ApiError::new(ErrorCode::UserNotFound, format!("no user {uid:?}"))
@@ -47,7 +48,8 @@ impl App {
         let role = req.role.unwrap_or_else(|| "default".into());
         check_id("role", &role)?;
         let metadata = req.metadata.unwrap_or_else(|| serde_json::json!({}));
-        check_json("metadata", &metadata, true)?;
+        check_profile_json("metadata", &metadata)?;
+        check_field("avatar", req.avatar.as_deref(), MAX_URL_BYTES)?;
         let user = User {
             uid: req.uid,
             name: req.name,
@@ -86,8 +88,9 @@ impl App {
             check_id("role", role)?;
         }
         if let Some(m) = &req.metadata {
-            check_json("metadata", m, true)?;
+            check_profile_json("metadata", m)?;
         }
+        check_field("avatar", req.avatar.as_deref(), MAX_URL_BYTES)?;
         let uid = uid.to_string();
         let user = self
             .store

@@ -17,7 +17,10 @@ use rusqlite::Connection;
 use crate::config::DbLocation;
 
 /// Schema versions, applied in order; `PRAGMA user_version` records how many ran.
-const MIGRATIONS: &[&str] = &[include_str!("migrations/001_initial.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("migrations/001_initial.sql"),
+    include_str!("migrations/003_ids_nocase.sql"),
+];
 
 /// The database. Cloning shares the same connection.
 #[derive(Clone)]

@@ -1,0 +1,296 @@
+//! Size, depth and quota limits on what a user can make the server store (issue 16: findings 2,
+//! 3, 4, 7, 11, 12, 13), against the real server.
+mod common;
+
+use chinwag_protocol::limits::{MAX_JSON_BYTES, MAX_JSON_DEPTH, MAX_MESSAGE_BYTES, MAX_TEXT_BYTES};
+use common::*;
+use reqwest::{Method, RequestBuilder};
+use serde_json::{json, Value};
+
+async fn exchange(rb: RequestBuilder) -> (u16, Value) {
+    let r = rb.send().await.expect("request sent");
+    let status = r.status().as_u16();
+    let text = r.text().await.expect("body read");
+    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+}
+
+async fn post_message(server: &TestServer, token: &str, body: Value) -> (u16, Value) {
+    exchange(server.user(token, Method::POST, "/v1/messages").json(&body)).await
+}
+
+async fn history(server: &TestServer, token: &str, with: &str) -> Vec<Value> {
+    let (s, v) = exchange(server.user(
+        token,
+        Method::GET,
+        &format!("/v1/messages?receiver_type=user&receiver={with}&limit=100"),
+    ))
+    .await;
+    assert_eq!(s, 200, "{v}");
+    v["messages"].as_array().cloned().unwrap_or_default()
+}
+
+fn nested(depth: usize) -> Value {
+    let mut v = json!(1);
+    for _ in 0..depth {
+        v = json!([v]);
+    }
+    v
+}
+
+fn attachment(i: usize) -> Value {
+    json!({"url": format!("https://files.example/{i}.png"), "name": format!("{i}.png"), "mime_type": "image/png", "size": 1000})
+}
+
+#[tokio::test]
+async fn attachments_are_bounded_in_count_and_field_size() {
+    let server = TestServer::start().await;
+    let alice = server.user_token("alice").await;
+    server.create_user("bob").await;
+    let msg = |attachments: Vec<Value>| json!({"receiver_type": "user", "receiver": "bob", "type": "image", "attachments": attachments});
+    // The probe's shape: hundreds of attachments in one message.
+    let (s, v) = post_message(&server, &alice, msg((0..190).map(attachment).collect())).await;
+    assert_eq!(
+        (s, v["code"].as_str()),
+        (400, Some("INVALID_ARGUMENT")),
+        "{v}"
+    );
+    assert!(
+        v["message"].as_str().unwrap_or("").contains("at most 10"),
+        "{v}"
+    );
+
+    let mut long_url = attachment(0);
+    long_url["url"] = json!(format!("https://x.example/{}", "a".repeat(3000)));
+    let mut long_name = attachment(0);
+    long_name["name"] = json!("n".repeat(256));
+    let mut long_mime = attachment(0);
+    long_mime["mime_type"] = json!("m".repeat(256));
+    for (what, a) in [("url", long_url), ("name", long_name), ("mime", long_mime)] {
+        let (s, v) = post_message(&server, &alice, msg(vec![a])).await;
+        assert_eq!(
+            (s, v["code"].as_str()),
+            (400, Some("INVALID_ARGUMENT")),
+            "{what}: {v}"
+        );
+    }
+    assert!(history(&server, &alice, "bob").await.is_empty());
+
+    let (s, v) = post_message(&server, &alice, msg((0..10).map(attachment).collect())).await;
+    assert_eq!(s, 201, "ten attachments are fine: {v}");
+}
+
+/// A message of about `total` serialized bytes, every field within its own limit: a text of
+/// control characters (each serializes as `\u0001`, the worst expansion a text can have), data,
+/// ten attachments, and metadata padding for the rest.
+fn message_of_size(receiver: &str, total: usize) -> Value {
+    let text = "\u{1}".repeat(MAX_TEXT_BYTES);
+    let data = json!("d".repeat(MAX_JSON_BYTES - 2));
+    let attachments: Vec<Value> = (0..10)
+        .map(|i| json!({"url": format!("https://f.example/{i}/{}", "u".repeat(2000))}))
+        .collect();
+    let sized = json!({"text": text, "data": data, "attachments": attachments});
+    // What the stored message holds besides those fields (ids, stamps, names), about.
+    let fixed = 300;
+    let pad = total - serde_json::to_vec(&sized).unwrap().len() - fixed;
+    assert!(pad < MAX_JSON_BYTES, "the padding fits the metadata limit");
+    json!({"receiver_type": "user", "receiver": receiver, "category": "custom", "type": "blob",
+           "text": sized["text"], "data": sized["data"], "attachments": sized["attachments"],
+           "metadata": {"p": "m".repeat(pad)}})
+}
+
+#[tokio::test]
+async fn a_message_above_the_stored_size_limit_is_refused_and_never_stored() {
+    let server = TestServer::start().await;
+    let alice = server.user_token("alice").await;
+    let bob = server.user_token("bob").await;
+
+    // Every field within its own limit, the whole above the stored-message limit.
+    let (s, v) = post_message(
+        &server,
+        &alice,
+        message_of_size("bob", MAX_MESSAGE_BYTES + 8 * 1024),
+    )
+    .await;
+    assert_eq!(
+        (s, v["code"].as_str()),
+        (413, Some("MESSAGE_TOO_LARGE")),
+        "{v}"
+    );
+    assert!(history(&server, &bob, "alice").await.is_empty());
+    let (mut b, _) = server.connect_with(&bob, "last_seq=0").await;
+    assert!(b.replay().await.is_empty(), "nothing was stored for bob");
+
+    // Just under the limit is stored and delivered live in one frame.
+    let (s, v) = post_message(
+        &server,
+        &alice,
+        message_of_size("bob", MAX_MESSAGE_BYTES - 2 * 1024),
+    )
+    .await;
+    assert_eq!(s, 201, "{}", v["message"]);
+    let size = serde_json::to_vec(&v["data"]).unwrap().len();
+    assert!(
+        size > MAX_MESSAGE_BYTES - 8 * 1024 && size <= MAX_MESSAGE_BYTES,
+        "{size}"
+    );
+    let live = b.expect_event("message").await;
+    assert_eq!(live["data"]["id"], v["data"]["id"]);
+
+    // An edit cannot grow it past the limit either; the stored copy is unchanged.
+    let id = v["data"]["id"].as_i64().unwrap();
+    let (s, e) = exchange(
+        server
+            .user(&alice, Method::PATCH, &format!("/v1/messages/{id}"))
+            .json(&json!({"metadata": {"p": "m".repeat(MAX_JSON_BYTES - 20)}})),
+    )
+    .await;
+    assert_eq!(
+        (s, e["code"].as_str()),
+        (413, Some("MESSAGE_TOO_LARGE")),
+        "{e}"
+    );
+    let stored = history(&server, &bob, "alice").await;
+    assert_eq!(stored.len(), 1);
+    assert!(stored[0]["edited_at"].is_null());
+}
+
+#[tokio::test]
+async fn json_nested_beyond_the_depth_limit_is_refused_and_at_the_limit_is_replayed() {
+    let server = TestServer::start().await;
+    let alice = server.user_token("alice").await;
+    let bob = server.user_token("bob").await;
+    let custom = |data: Value| json!({"receiver_type": "user", "receiver": "bob", "category": "custom", "type": "deep", "data": data});
+    // The probe: 126 levels are still parseable, but the stored event carrying them is not.
+    let (s, v) = post_message(&server, &alice, custom(nested(126))).await;
+    assert_eq!(
+        (s, v["code"].as_str()),
+        (400, Some("INVALID_ARGUMENT")),
+        "{v}"
+    );
+    let (s, v) = post_message(
+        &server,
+        &alice,
+        json!({"receiver_type": "user", "receiver": "bob", "text": "hi", "metadata": {"m": nested(MAX_JSON_DEPTH)}}),
+    )
+    .await;
+    assert_eq!(
+        (s, v["code"].as_str()),
+        (400, Some("INVALID_ARGUMENT")),
+        "metadata too: {v}"
+    );
+    // Over a socket the answer is an error frame.
+    let (mut a, _) = server.connect(&alice).await;
+    a.replay().await;
+    let err = a
+        .request(json!({"type": "send", "message": custom(nested(MAX_JSON_DEPTH + 1))}))
+        .await;
+    assert_eq!(
+        (err["type"].as_str(), err["code"].as_str()),
+        (Some("error"), Some("INVALID_ARGUMENT")),
+        "{err}"
+    );
+    assert!(history(&server, &bob, "alice").await.is_empty());
+
+    let (s, v) = post_message(&server, &alice, custom(nested(MAX_JSON_DEPTH))).await;
+    assert_eq!(s, 201, "{v}");
+    let (mut b, _) = server.connect_with(&bob, "last_seq=0").await;
+    let replayed = b.replay().await;
+    assert_eq!(
+        replayed.len(),
+        1,
+        "the stored event is readable and replayed"
+    );
+    assert_eq!(replayed[0]["data"]["data"], nested(MAX_JSON_DEPTH));
+}
+
+#[tokio::test]
+async fn profile_and_group_fields_are_bounded() {
+    let server = TestServer::start().await;
+    let alice = server.user_token("alice").await;
+    let big = "x".repeat(1_900_000);
+    for (what, body) in [
+        (
+            "avatar",
+            json!({"avatar": format!("https://a.example/{big}")}),
+        ),
+        ("metadata", json!({"metadata": {"bio": "b".repeat(9000)}})),
+        ("name", json!({"name": "n".repeat(201)})),
+    ] {
+        let (s, v) = exchange(
+            server
+                .user(&alice, Method::PATCH, "/v1/users/alice")
+                .json(&body),
+        )
+        .await;
+        assert_eq!(
+            (s, v["code"].as_str()),
+            (400, Some("INVALID_ARGUMENT")),
+            "{what}: {v}"
+        );
+    }
+    let (s, v) = exchange(
+        server
+            .user(&alice, Method::POST, "/v1/groups")
+            .json(&json!({"guid": "g1", "name": "G", "description": big})),
+    )
+    .await;
+    assert_eq!(
+        (s, v["code"].as_str()),
+        (400, Some("INVALID_ARGUMENT")),
+        "{v}"
+    );
+    let (s, v) = exchange(
+        server
+            .user(&alice, Method::POST, "/v1/groups")
+            .json(&json!({"guid": "g1", "name": "G", "description": "d".repeat(4096)})),
+    )
+    .await;
+    assert_eq!(s, 201, "a description at the limit is fine: {v}");
+}
+
+#[tokio::test]
+async fn display_names_and_ids_follow_the_unicode_and_grammar_rules() {
+    let server = TestServer::start().await;
+    let create = |uid: &str, name: &str| {
+        server
+            .admin(Method::POST, "/v1/users")
+            .json(&json!({"uid": uid, "name": name}))
+    };
+    for name in [
+        "nul\0byte",
+        "invoice\u{202E}fdp.exe",
+        "a\u{2066}b",
+        "\u{200B}\u{200C}\u{200D}",
+        "\u{FEFF}",
+        " \u{2060} ",
+    ] {
+        let (s, v) = exchange(create("ok1", name)).await;
+        assert_eq!(
+            (s, v["code"].as_str()),
+            (400, Some("INVALID_ARGUMENT")),
+            "{name:?}: {v}"
+        );
+    }
+    for uid in [".", "..", "_", "-", ".alice", "_x"] {
+        let (s, v) = exchange(create(uid, "Name")).await;
+        assert_eq!(
+            (s, v["code"].as_str()),
+            (400, Some("INVALID_ARGUMENT")),
+            "{uid:?}: {v}"
+        );
+    }
+    let (s, _) = exchange(create("alice", "Zoë \u{1F680} שלום")).await;
+    assert_eq!(s, 201);
+    // Ids are unique regardless of case.
+    let (s, v) = exchange(create("ALICE", "Impostor")).await;
+    assert_eq!((s, v["code"].as_str()), (409, Some("USER_EXISTS")), "{v}");
+    let token = server.login("alice").await;
+    server.group(&token, "Team", &[]).await;
+    let (s, v) = exchange(
+        server
+            .user(&token, Method::POST, "/v1/groups")
+            .json(&json!({"guid": "team", "name": "Other"})),
+    )
+    .await;
+    assert_eq!((s, v["code"].as_str()), (409, Some("GROUP_EXISTS")), "{v}");
+}
