@@ -57,6 +57,18 @@ pub struct Config {
     pub socket_queue: usize,
     /// `synchronous=FULL` (fsync on every commit) instead of `NORMAL`.
     pub sync_full: bool,
+
+    // --- Quotas (issue 16, part B); each documented in docs/protocol.md "Limits" ---
+    /// Durable sends (messages, edits, deletes) per user per window; over it, `RATE_LIMITED`.
+    pub send_limit: FeatureLimit,
+    /// Call initiations per user per window; over it, `RATE_LIMITED`.
+    pub call_limit: FeatureLimit,
+    /// Groups one user may own; over it, `QUOTA_EXCEEDED`.
+    pub max_groups_owned: u32,
+    /// Members of one group; over it, `QUOTA_EXCEEDED`.
+    pub max_group_members: u32,
+    /// Groups one user may be a member of; over it, `QUOTA_EXCEEDED`.
+    pub max_groups_joined: u32,
 }
 
 impl Config {
@@ -90,6 +102,19 @@ impl Config {
             max_malformed: 10,
             socket_queue: 4096,
             sync_full: true,
+
+            // --- Quotas (issue 16, part B) ---
+            send_limit: FeatureLimit {
+                limit: 500,
+                window: Duration::from_secs(10),
+            },
+            call_limit: FeatureLimit {
+                limit: 20,
+                window: Duration::from_secs(60),
+            },
+            max_groups_owned: 100,
+            max_group_members: 1000,
+            max_groups_joined: 1000,
         }
     }
 }

@@ -60,6 +60,22 @@ struct Args {
     /// `full` fsyncs every commit; `normal` survives a crash of the process but not of the machine.
     #[arg(long, default_value = "full", value_parser = ["full", "normal"])]
     sync: String,
+    // --- Quotas (issue 16, part B) ---
+    /// Durable sends (messages, edits, deletes) per user per 10 s.
+    #[arg(long, env = "CHINWAG_SEND_LIMIT", default_value_t = 500)]
+    send_limit: u32,
+    /// Call initiations per user per minute.
+    #[arg(long, env = "CHINWAG_CALL_LIMIT", default_value_t = 20)]
+    call_limit: u32,
+    /// Groups one user may own.
+    #[arg(long, env = "CHINWAG_MAX_GROUPS_OWNED", default_value_t = 100)]
+    max_groups_owned: u32,
+    /// Members of one group.
+    #[arg(long, env = "CHINWAG_MAX_GROUP_MEMBERS", default_value_t = 1000)]
+    max_group_members: u32,
+    /// Groups one user may be a member of.
+    #[arg(long, env = "CHINWAG_MAX_GROUPS_JOINED", default_value_t = 1000)]
+    max_groups_joined: u32,
     /// Log filter (tracing syntax), e.g. `info` or `chinwag_server=debug`.
     #[arg(long, env = "CHINWAG_LOG", default_value = "info")]
     log: String,
@@ -119,6 +135,18 @@ fn config_from(args: &Args) -> Result<(Config, bool), String> {
     };
     config.login_per_minute = args.login_per_minute;
     config.sync_full = args.sync == "full";
+    // --- Quotas (issue 16, part B) ---
+    config.send_limit = FeatureLimit {
+        limit: args.send_limit,
+        window,
+    };
+    config.call_limit = FeatureLimit {
+        limit: args.call_limit,
+        window: Duration::from_secs(60),
+    };
+    config.max_groups_owned = args.max_groups_owned;
+    config.max_group_members = args.max_group_members;
+    config.max_groups_joined = args.max_groups_joined;
     Ok((config, args.dev))
 }
 

@@ -294,3 +294,190 @@ async fn display_names_and_ids_follow_the_unicode_and_grammar_rules() {
     .await;
     assert_eq!((s, v["code"].as_str()), (409, Some("GROUP_EXISTS")), "{v}");
 }
+
+async fn create_users(server: &TestServer, prefix: &str, n: usize) -> Vec<String> {
+    let uids: Vec<String> = (0..n).map(|i| format!("{prefix}{i:04}")).collect();
+    for chunk in uids.chunks(50) {
+        let creates = chunk.iter().map(|u| {
+            server
+                .admin(Method::POST, "/v1/users")
+                .json(&json!({"uid": u, "name": u}))
+                .send()
+        });
+        for r in futures_util::future::join_all(creates).await {
+            assert_eq!(r.expect("create sent").status(), 201);
+        }
+    }
+    uids
+}
+
+fn event_rows(db: &std::path::Path) -> i64 {
+    let conn = rusqlite::Connection::open(db).expect("open the server's database");
+    conn.query_row("SELECT COUNT(*) FROM events", [], |r| r.get(0))
+        .expect("count events")
+}
+
+fn members_body(uids: &[String]) -> Value {
+    json!({"members": uids.iter().map(|u| json!({"uid": u})).collect::<Vec<_>>()})
+}
+
+#[tokio::test]
+async fn adding_many_members_is_linear_and_lets_other_requests_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("chat.sqlite3");
+    let mut cfg = config();
+    cfg.db = chinwag_server::DbLocation::File(db.clone());
+    cfg.sync_full = false;
+    let server = TestServer::with(cfg).await;
+    let owner = server.user_token("owner").await;
+    let watcher = server.user_token("watcher").await;
+    let bob = server.user_token("bob").await;
+    server.group(&owner, "big", &["watcher"]).await;
+    let uids = create_users(&server, "m", 700).await;
+
+    // 300 members in one request: one announcement per member per chunk of 100, not one per
+    // added member per member (the probe saw 501,500 rows for 1,000).
+    let before = event_rows(&db);
+    let (s, v) = exchange(
+        server
+            .user(&owner, Method::POST, "/v1/groups/big/members")
+            .json(&members_body(&uids[..300])),
+    )
+    .await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["members"].as_array().map(Vec::len), Some(302));
+    let written = event_rows(&db) - before;
+    assert!(
+        written <= 2 * 302 + 10,
+        "{written} event rows for adding 300 members"
+    );
+
+    // The watcher hears each added member, batched per chunk.
+    let (mut w, _) = server.connect_with(&watcher, "last_seq=0").await;
+    let replay = w.replay().await;
+    let added: usize = replay
+        .iter()
+        .filter(|f| f["event"] == "group_member" && f["data"]["action"] == "added")
+        .map(|f| f["data"]["added"].as_array().map_or(1, Vec::len))
+        .sum();
+    assert_eq!(added, 1 + 300, "watcher itself, then the 300");
+
+    // The rest in one request, while bob writes: bob's message reaches the watcher between the
+    // chunks' announcements, not after all of them.
+    let (mut b, _) = server.connect(&bob).await;
+    b.replay().await;
+    let rest = members_body(&uids[300..]);
+    let add = server
+        .user(&owner, Method::POST, "/v1/groups/big/members")
+        .json(&rest)
+        .send();
+    let add = tokio::spawn(add);
+    let first = w.expect_event("group_member").await;
+    let req = b.req();
+    b.send(json!({"type": "send", "req": req, "message": {
+        "receiver_type": "user", "receiver": "watcher", "text": "still here"}}))
+        .await;
+    let mut announcements_after_bob = 0;
+    let mut saw_bob = false;
+    let mut announced = first["data"]["added"].as_array().map_or(1, Vec::len);
+    while announced < uids.len() - 300 {
+        let f = w.next_frame().await;
+        if f["type"] != "event" {
+            continue;
+        }
+        if f["event"] == "message" && f["data"]["sender"] == "bob" {
+            saw_bob = true;
+        } else if f["event"] == "group_member" {
+            announced += f["data"]["added"].as_array().map_or(1, Vec::len);
+            if saw_bob {
+                announcements_after_bob += 1;
+            }
+        }
+    }
+    let r = add.await.unwrap().expect("add answered");
+    assert_eq!(r.status(), 200);
+    assert!(
+        saw_bob && announcements_after_bob > 0,
+        "bob's message waited for the whole add (seen: {saw_bob})"
+    );
+}
+
+#[tokio::test]
+async fn group_and_membership_quotas_hold() {
+    let mut cfg = config();
+    cfg.max_groups_owned = 3;
+    cfg.max_group_members = 4;
+    cfg.max_groups_joined = 5;
+    let server = TestServer::with(cfg).await;
+    let alice = server.user_token("alice").await;
+    let bob = server.user_token("bob").await;
+    let uids = create_users(&server, "u", 6).await;
+    for g in ["g1", "g2", "g3"] {
+        server.group(&alice, g, &[]).await;
+    }
+    let create = |guid: &str| {
+        server
+            .user(&alice, Method::POST, "/v1/groups")
+            .json(&json!({"guid": guid, "name": "G", "type": "public"}))
+    };
+    let (s, v) = exchange(create("g4")).await;
+    assert_eq!(
+        (s, v["code"].as_str()),
+        (403, Some("QUOTA_EXCEEDED")),
+        "owned: {v}"
+    );
+
+    // Members per group: the owner and three more; a fourth is refused whole, by add or join.
+    let (s, v) = exchange(
+        server
+            .user(&alice, Method::POST, "/v1/groups/g1/members")
+            .json(&members_body(&uids[..4])),
+    )
+    .await;
+    assert_eq!(
+        (s, v["code"].as_str()),
+        (403, Some("QUOTA_EXCEEDED")),
+        "members: {v}"
+    );
+    let (s, v) = exchange(
+        server
+            .user(&alice, Method::POST, "/v1/groups/g1/members")
+            .json(&members_body(&uids[..3])),
+    )
+    .await;
+    assert_eq!(s, 200, "{v}");
+    let (s, v) = exchange(server.user(&bob, Method::POST, "/v1/groups/g1/join")).await;
+    assert_eq!(
+        (s, v["code"].as_str()),
+        (403, Some("QUOTA_EXCEEDED")),
+        "join: {v}"
+    );
+
+    // Groups joined per user: bob owns two and is added to three, then no more.
+    let bob_groups = ["b1", "b2"];
+    for g in bob_groups {
+        server.group(&bob, g, &[]).await;
+    }
+    for g in ["g2", "g3"] {
+        let (s, v) = exchange(
+            server
+                .user(&alice, Method::POST, &format!("/v1/groups/{g}/members"))
+                .json(&json!({"members": [{"uid": "bob"}]})),
+        )
+        .await;
+        assert_eq!(s, 200, "{v}");
+    }
+    let other = server.login(&uids[5]).await;
+    server.group(&other, "x1", &["bob"]).await;
+    let (s, v) = exchange(
+        server
+            .user(&bob, Method::POST, "/v1/groups")
+            .json(&json!({"guid": "b3", "name": "B"})),
+    )
+    .await;
+    assert_eq!(
+        (s, v["code"].as_str()),
+        (403, Some("QUOTA_EXCEEDED")),
+        "joined: {v}"
+    );
+}

@@ -7,6 +7,7 @@ use chinwag_protocol::model::{Call, CallStatus, CallType, ReceiverType, RejectSt
 use chinwag_protocol::{ApiError, ErrorCode, Event, EventFrame};
 use rusqlite::Connection;
 
+use super::quota::Durable;
 use super::{check_can_address, check_id, check_json, fan_out, invalid, participants, App, AppRef};
 use crate::hub::Origin;
 use crate::store::{self, now_ms};
@@ -124,6 +125,7 @@ impl App {
         if let Some(m) = &metadata {
             check_json("metadata", m, true)?;
         }
+        self.check_durable(&origin.uid, Durable::CallInitiate)?;
         let uid = origin.uid.clone();
         let sid = session_id.clone();
         let (_, own) = self
@@ -143,8 +145,10 @@ impl App {
                     metadata: metadata.unwrap_or_else(|| serde_json::json!({})),
                 };
                 if !store::calls::insert(c, &call)? {
+                    // Whose call holds the id is not the caller's business: the same answer
+                    // whoever it belongs to.
                     return Err(invalid(format!(
-                        "call session id {sid:?} is already in use"
+                        "call session id {sid:?} is not available; choose another or omit it"
                     )));
                 }
                 let recipients = participants(c, receiver_type, &receiver, &uid)?;

@@ -12,6 +12,7 @@ use chinwag_protocol::rest::{EditMessage, HistoryQuery, MessageList};
 use chinwag_protocol::{ApiError, ErrorCode, Event, EventFrame, ServerFrame};
 use rusqlite::Connection;
 
+use super::quota::Durable;
 use super::{
     check_can_address, check_id, check_json, fan_out, invalid, page_limit, participants,
     require_member, App,
@@ -128,6 +129,7 @@ impl App {
         msg: NewMessage,
     ) -> Result<EventFrame, ApiError> {
         validate_new(&msg)?;
+        self.check_durable(&origin.uid, Durable::Send)?;
         let sender = origin.uid.clone();
         let (stored, own) = self
             .commit(origin.clone(), move |c| {
@@ -227,6 +229,7 @@ impl App {
         if let Some(m) = &edit.metadata {
             check_json("metadata", m, true)?;
         }
+        self.check_durable(&origin.uid, Durable::Send)?;
         let uid = origin.uid.clone();
         let (_, own) = self
             .commit(origin, move |c| {
@@ -273,6 +276,7 @@ impl App {
 
     /// Soft-deletes a message: its sender, or a group's moderators and admins.
     pub async fn delete_message(&self, origin: Origin, id: i64) -> Result<EventFrame, ApiError> {
+        self.check_durable(&origin.uid, Durable::Send)?;
         let uid = origin.uid.clone();
         let (_, own) = self
             .commit(origin, move |c| {

@@ -4,6 +4,7 @@
 pub mod calls;
 pub mod groups;
 pub mod messaging;
+pub mod quota;
 pub mod throttle;
 pub mod users;
 
@@ -27,6 +28,7 @@ pub struct App {
     pub hub: Arc<Hub>,
     pub throttle: Throttle,
     pub login_limiter: LoginLimiter,
+    pub quotas: quota::Quotas,
 }
 
 pub type AppRef = Arc<App>;
@@ -39,6 +41,7 @@ impl App {
         Arc::new(App {
             throttle: Throttle::default(),
             login_limiter: LoginLimiter::new(config.login_per_minute),
+            quotas: quota::Quotas::default(),
             config,
             store,
             hub: Arc::new(Hub::default()),

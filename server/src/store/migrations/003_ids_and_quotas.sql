@@ -15,3 +15,4 @@ WHEN EXISTS (SELECT 1 FROM groups WHERE guid = NEW.guid COLLATE NOCASE)
 BEGIN
     SELECT RAISE(IGNORE);
 END;
+CREATE INDEX groups_by_owner ON groups (owner);
