@@ -481,3 +481,119 @@ async fn group_and_membership_quotas_hold() {
         "joined: {v}"
     );
 }
+
+#[tokio::test]
+async fn durable_sends_and_call_initiations_are_rate_limited_per_user() {
+    let mut cfg = config();
+    cfg.send_limit.limit = 20;
+    cfg.call_limit.limit = 3;
+    let server = TestServer::with(cfg).await;
+    let mallory = server.user_token("mallory").await;
+    let alice = server.user_token("alice").await;
+    let (mut m, _) = server.connect(&mallory).await;
+    m.replay().await;
+    // The probe's flood, bounded: 30 messages at once; the first 20 are stored.
+    let mut codes = Vec::new();
+    for i in 0..30 {
+        let r = m
+            .request(json!({"type": "send", "message": {"receiver_type": "user", "receiver": "alice", "text": format!("spam {i}")}}))
+            .await;
+        codes.push(r["code"].as_str().unwrap_or("ok").to_string());
+        if r["type"] == "error" {
+            assert!(
+                r["retry_after_ms"]
+                    .as_u64()
+                    .is_some_and(|ms| ms > 0 && ms <= 10_000),
+                "{r}"
+            );
+        }
+    }
+    assert_eq!(codes.iter().filter(|c| *c == "ok").count(), 20, "{codes:?}");
+    assert!(codes[20..].iter().all(|c| c == "RATE_LIMITED"), "{codes:?}");
+    // REST shares the window; edits and deletes count too.
+    let (s, v) = post_message(
+        &server,
+        &mallory,
+        json!({"receiver_type": "user", "receiver": "alice", "text": "x"}),
+    )
+    .await;
+    assert_eq!((s, v["code"].as_str()), (429, Some("RATE_LIMITED")), "{v}");
+    let (s, _) = exchange(server.user(&mallory, Method::DELETE, "/v1/messages/1")).await;
+    assert_eq!(s, 429);
+    assert_eq!(history(&server, &alice, "mallory").await.len(), 20);
+    // Another user is not affected.
+    let (s, _) = post_message(
+        &server,
+        &alice,
+        json!({"receiver_type": "user", "receiver": "mallory", "text": "hi"}),
+    )
+    .await;
+    assert_eq!(s, 201);
+
+    let mut results = Vec::new();
+    for i in 0..5 {
+        let r = m
+            .request(json!({"type": "call_initiate", "session_id": format!("c{i}"), "call_type": "audio", "receiver_type": "user", "receiver": "alice"}))
+            .await;
+        results.push(r["code"].as_str().unwrap_or("ok").to_string());
+    }
+    assert_eq!(results, ["ok", "ok", "ok", "RATE_LIMITED", "RATE_LIMITED"]);
+}
+
+#[tokio::test]
+async fn a_moderator_cannot_lift_a_ban_made_by_the_owner_or_an_admin() {
+    let server = TestServer::start().await;
+    let owner = server.user_token("owner").await;
+    let admin = server.user_token("admin").await;
+    let moder = server.user_token("moder").await;
+    for u in ["t1", "t2", "t3"] {
+        server.create_user(u).await;
+    }
+    server
+        .group(&owner, "g", &["admin", "moder", "t1", "t2", "t3"])
+        .await;
+    for (who, scope) in [("admin", "admin"), ("moder", "moderator")] {
+        let (s, v) = exchange(
+            server
+                .user(
+                    &owner,
+                    Method::PUT,
+                    &format!("/v1/groups/g/members/{who}/scope"),
+                )
+                .json(&json!({"scope": scope})),
+        )
+        .await;
+        assert_eq!(s, 200, "{v}");
+    }
+    let act = |token: &str, action: &str, uid: &str| {
+        server
+            .user(token, Method::POST, &format!("/v1/groups/g/{action}"))
+            .json(&json!({"uid": uid}))
+    };
+    assert_eq!(exchange(act(&owner, "ban", "t1")).await.0, 204);
+    assert_eq!(exchange(act(&admin, "ban", "t2")).await.0, 204);
+    assert_eq!(exchange(act(&moder, "ban", "t3")).await.0, 204);
+
+    let (s, v) = exchange(act(&moder, "unban", "t1")).await;
+    assert_eq!(
+        (s, v["code"].as_str()),
+        (403, Some("FORBIDDEN")),
+        "owner's ban: {v}"
+    );
+    let (s, v) = exchange(act(&moder, "unban", "t2")).await;
+    assert_eq!(
+        (s, v["code"].as_str()),
+        (403, Some("FORBIDDEN")),
+        "admin's ban: {v}"
+    );
+    let (s, v) = exchange(act(&admin, "unban", "t1")).await;
+    assert_eq!(
+        (s, v["code"].as_str()),
+        (403, Some("FORBIDDEN")),
+        "admin vs owner's ban: {v}"
+    );
+    // Equal or higher rank lifts it.
+    assert_eq!(exchange(act(&moder, "unban", "t3")).await.0, 204);
+    assert_eq!(exchange(act(&admin, "unban", "t2")).await.0, 204);
+    assert_eq!(exchange(act(&owner, "unban", "t1")).await.0, 204);
+}
