@@ -181,6 +181,9 @@ impl ServerProc {
                 API,
                 "--login-per-minute",
                 "1000000",
+                // Throughput runs send far more than a chat user would.
+                "--send-limit",
+                "1000000000",
                 "--log",
                 "warn",
             ])

@@ -353,7 +353,10 @@ impl App {
         for m in &members {
             check_id("uid", &m.uid)?;
             if !seen.insert(m.uid.as_str()) {
-                return Err(invalid(format!("{:?} is listed twice", m.uid)));
+                return Err(ApiError::new(
+                    ErrorCode::AlreadyMember,
+                    format!("{:?} is listed twice", m.uid),
+                ));
             }
         }
         let quotas = (self.config.max_group_members, self.config.max_groups_joined);
