@@ -1636,16 +1636,17 @@ async fn get_group_hides_private_groups_from_non_members() {
     let g = ok(server.user(&bob, Method::GET, "/v1/groups/secret"), 200).await;
     assert_eq!(g["scope"], "participant");
     assert_eq!(g["members_count"], 2);
+    // A private group is answered like one that does not exist (issue 16, finding 9).
     fails(
         server.user(&carol, Method::GET, "/v1/groups/secret"),
-        403,
-        "NOT_A_MEMBER",
+        404,
+        "GROUP_NOT_FOUND",
     )
     .await;
     fails(
         server.user(&carol, Method::GET, "/v1/groups/secret/members"),
-        403,
-        "NOT_A_MEMBER",
+        404,
+        "GROUP_NOT_FOUND",
     )
     .await;
     // Public groups are visible to anyone, without a scope for non-members.
@@ -1701,10 +1702,11 @@ async fn join_and_leave_groups() {
         "ALREADY_MEMBER",
     )
     .await;
+    // A private group is answered like one that does not exist (issue 16, finding 9).
     fails(
         server.user(&bob, Method::POST, "/v1/groups/closed/join"),
-        403,
-        "FORBIDDEN",
+        404,
+        "GROUP_NOT_FOUND",
     )
     .await;
     fails(
@@ -1744,8 +1746,8 @@ async fn join_and_leave_groups() {
     .await;
     fails(
         server.user(&bob, Method::POST, "/v1/groups/closed/leave"),
-        403,
-        "NOT_A_MEMBER",
+        404,
+        "GROUP_NOT_FOUND",
     )
     .await;
     fails(
@@ -1834,10 +1836,11 @@ async fn add_members_is_for_admins() {
         "FORBIDDEN",
     )
     .await;
+    // g is private: to a non-member it does not exist (issue 16, finding 9).
     fails(
         add(&erin, json!({"members": [{"uid": "dave"}]})),
-        403,
-        "NOT_A_MEMBER",
+        404,
+        "GROUP_NOT_FOUND",
     )
     .await;
     fails(

@@ -8,6 +8,7 @@ use chinwag_protocol::rest::{CreateGroup, GroupList, ListGroupsQuery, MemberList
 use chinwag_protocol::{ApiError, ErrorCode, Event};
 use rusqlite::Connection;
 
+use super::group_not_found;
 use super::quota;
 use super::users::require_user;
 use super::{
@@ -205,10 +206,8 @@ impl App {
                 let mut g = require_group(c, &guid)?;
                 g.scope = store::groups::scope_of(c, &guid, &uid)?;
                 if g.kind == GroupType::Private && g.scope.is_none() {
-                    return Err(ApiError::new(
-                        ErrorCode::NotAMember,
-                        format!("group {guid:?} is private"),
-                    ));
+                    // The same answer as a group that does not exist.
+                    return Err(group_not_found(&guid));
                 }
                 Ok(g)
             })
@@ -291,9 +290,8 @@ impl App {
                 ));
             }
             if group.kind == GroupType::Private {
-                return Err(forbidden(format!(
-                    "group {g:?} is private: an admin must add you"
-                )));
+                // Only members know a private group exists; an admin adds members.
+                return Err(group_not_found(&g));
             }
             quota::check_group_room(c, &g, 1, max_members)?;
             quota::check_may_join(c, &u, max_joined)?;

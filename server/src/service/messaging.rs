@@ -106,7 +106,14 @@ fn require_access(conn: &Connection, m: &Message, uid: &str) -> Result<Option<Sc
             ErrorCode::MessageNotFound,
             format!("no message {}", m.id),
         )),
-        ReceiverType::Group => require_member(conn, &m.receiver, uid).map(Some),
+        // A private group the caller cannot see: not even which group the message is in.
+        ReceiverType::Group => match require_member(conn, &m.receiver, uid) {
+            Err(e) if e.code == ErrorCode::GroupNotFound => Err(ApiError::new(
+                ErrorCode::MessageNotFound,
+                format!("no message {}", m.id),
+            )),
+            other => other.map(Some),
+        },
     }
 }
 

@@ -11,7 +11,7 @@ pub mod users;
 use std::sync::Arc;
 
 use chinwag_protocol::limits;
-use chinwag_protocol::model::{ReceiverType, Scope};
+use chinwag_protocol::model::{GroupType, ReceiverType, Scope};
 use chinwag_protocol::{ApiError, ErrorCode, Event, EventFrame};
 use rusqlite::Connection;
 
@@ -130,25 +130,30 @@ pub fn check_can_address(
 }
 
 /// The caller's scope in a group, or why the caller has none.
+/// A private group is answered as missing to whoever is neither in it nor banned from it, so
+/// its existence does not leak.
 pub fn require_member(conn: &Connection, guid: &str, uid: &str) -> Result<Scope, ApiError> {
-    if store::groups::get(conn, guid)?.is_none() {
-        return Err(ApiError::new(
-            ErrorCode::GroupNotFound,
-            format!("no group {guid:?}"),
-        ));
-    }
+    let Some(group) = store::groups::get(conn, guid)? else {
+        return Err(group_not_found(guid));
+    };
     if store::groups::is_banned(conn, guid, uid)? {
         return Err(ApiError::new(
             ErrorCode::Banned,
             format!("{uid:?} is banned from group {guid:?}"),
         ));
     }
-    store::groups::scope_of(conn, guid, uid)?.ok_or_else(|| {
-        ApiError::new(
+    match store::groups::scope_of(conn, guid, uid)? {
+        Some(scope) => Ok(scope),
+        None if group.kind == GroupType::Private => Err(group_not_found(guid)),
+        None => Err(ApiError::new(
             ErrorCode::NotAMember,
             format!("{uid:?} is not a member of group {guid:?}"),
-        )
-    })
+        )),
+    }
+}
+
+pub fn group_not_found(guid: &str) -> ApiError {
+    ApiError::new(ErrorCode::GroupNotFound, format!("no group {guid:?}"))
 }
 
 pub fn invalid(message: impl Into<String>) -> ApiError {
