@@ -541,14 +541,20 @@ fn friends_presence_mode_sees_only_friends() {
     for u in ["alice", "bob", "carol"] {
         server.create_user(u);
     }
+    // A user's add_friend only asks until the other asks back; the app's backend befriends
+    // directly.
     let (alice0, _r) = connected(&server, "alice");
     let (done, rx) = completion();
     alice0.add_friend("bob", Some(done)).unwrap();
-    assert_eq!(
-        ok(rx).into_iter().map(|u| u.uid).collect::<Vec<_>>(),
-        ["bob"]
-    );
+    assert!(ok(rx).is_empty(), "bob has not asked back");
     drop(alice0);
+    let (s, v) = server.rest(
+        reqwest::Method::POST,
+        "/v1/users/alice/friends",
+        Some(serde_json::json!({"uids": ["bob"]})),
+    );
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["users"][0]["uid"], "bob");
     let mut s = server.settings();
     s.presence = PresenceSubscription::Friends;
     let (_alice, ra) = connected_with(&server, "alice", s);

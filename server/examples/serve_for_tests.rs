@@ -39,6 +39,8 @@ async fn run() -> Result<(), String> {
     let mut config = Config::local(AUTH_KEY, API_KEY);
     // Every C program logs in several times from 127.0.0.1.
     config.login_per_minute = 100_000;
+    // The C programs exercise every presence mode (the default is friends only).
+    config.presence_modes = chinwag_server::PresenceModes::ALL;
     if let Some(ms) = call_timeout_ms()? {
         config.call_timeout = std::time::Duration::from_millis(ms);
     }

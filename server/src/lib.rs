@@ -12,5 +12,5 @@ mod service;
 mod session;
 mod store;
 
-pub use config::{Config, DbLocation, FeatureLimit, TlsFiles};
+pub use config::{Config, DbLocation, FeatureLimit, PresenceModes, TlsFiles};
 pub use listener::{start, ServerHandle};

@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use chinwag_server::{Config, DbLocation, FeatureLimit, TlsFiles};
+use chinwag_server::{Config, DbLocation, FeatureLimit, PresenceModes, TlsFiles};
 use clap::Parser;
 
 /// The self-hostable Chinwag chat server: REST and WebSocket on one port, state in SQLite.
@@ -76,6 +76,10 @@ struct Args {
     /// Groups one user may be a member of.
     #[arg(long, env = "CHINWAG_MAX_GROUPS_JOINED", default_value_t = 1000)]
     max_groups_joined: u32,
+    /// Presence subscriptions clients may ask for: a comma list of friends, roles, all_users
+    /// (`none` is always allowed). Also decides whose status user lists show.
+    #[arg(long, env = "CHINWAG_PRESENCE_MODES", default_value = "friends")]
+    presence_modes: String,
     /// Log filter (tracing syntax), e.g. `info` or `chinwag_server=debug`.
     #[arg(long, env = "CHINWAG_LOG", default_value = "info")]
     log: String,
@@ -147,6 +151,7 @@ fn config_from(args: &Args) -> Result<(Config, bool), String> {
     config.max_groups_owned = args.max_groups_owned;
     config.max_group_members = args.max_group_members;
     config.max_groups_joined = args.max_groups_joined;
+    config.presence_modes = PresenceModes::parse(&args.presence_modes)?;
     Ok((config, args.dev))
 }
 
@@ -189,6 +194,7 @@ fn main() -> std::process::ExitCode {
                 return std::process::ExitCode::FAILURE;
             }
         };
+        let signal = shutdown_signal();
         let mut out = std::io::stdout().lock();
         let _ = writeln!(out, "chinwag-server {} listening on {}", env!("CARGO_PKG_VERSION"), server.url());
         let _ = writeln!(out, "  websocket: {}", server.ws_url());
@@ -201,31 +207,29 @@ fn main() -> std::process::ExitCode {
         }
         let _ = out.flush();
         drop(out);
-        wait_for_signal().await;
+        signal.await;
         tracing::info!("shutting down");
         server.shutdown().await;
         std::process::ExitCode::SUCCESS
     })
 }
 
-async fn wait_for_signal() {
+/// Registers for SIGTERM now (so a signal sent as soon as the address is printed is not lost)
+/// and returns a future that ends on SIGTERM or Ctrl-C.
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
-    {
-        use tokio::signal::unix::{signal, SignalKind};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
+    let term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+    async move {
+        #[cfg(unix)]
+        {
+            if let Some(mut term) = term {
                 tokio::select! {
                     _ = term.recv() => {}
                     _ = tokio::signal::ctrl_c() => {}
                 }
-            }
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
+                return;
             }
         }
-    }
-    #[cfg(not(unix))]
-    {
         let _ = tokio::signal::ctrl_c().await;
     }
 }

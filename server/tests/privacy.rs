@@ -143,3 +143,177 @@ async fn a_call_id_held_by_others_is_refused_like_ones_own() {
     );
     assert!(!other.to_string().contains("in use"), "{other}");
 }
+
+/// The server's defaults (presence: friends only), not the harness's everything-enabled config.
+fn default_config() -> chinwag_server::Config {
+    chinwag_server::Config::local(AUTH_KEY, API_KEY)
+}
+
+async fn befriend(server: &TestServer, token: &str, uid: &str, other: &str) -> Value {
+    let (s, v) = exchange(
+        server
+            .user(token, Method::POST, &format!("/v1/users/{uid}/friends"))
+            .json(&json!({"uids": [other]})),
+    )
+    .await;
+    assert_eq!(s, 200, "{v}");
+    v
+}
+
+fn uids(v: &Value, key: &str) -> Vec<String> {
+    v[key]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|u| u["uid"].as_str().map(String::from))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn befriending_takes_both_sides_and_presence_follows_only_friendships() {
+    let server = TestServer::with(default_config()).await;
+    let alice = server.user_token("alice").await;
+    let mallory = server.user_token("mallory").await;
+    let carol = server.user_token("carol").await;
+
+    // The probe: mallory befriends alice unilaterally, then watches her presence.
+    let list = befriend(&server, &mallory, "mallory", "alice").await;
+    assert_eq!(uids(&list, "users"), Vec::<String>::new(), "only an ask");
+    let (s, reqs) =
+        exchange(server.user(&alice, Method::GET, "/v1/users/alice/friend_requests")).await;
+    assert_eq!(s, 200);
+    assert_eq!(uids(&reqs, "incoming"), ["mallory"]);
+    let (_, mine) =
+        exchange(server.user(&mallory, Method::GET, "/v1/users/mallory/friend_requests")).await;
+    assert_eq!(uids(&mine, "outgoing"), ["alice"]);
+    // Nobody else reads someone's asks.
+    let (s, _) =
+        exchange(server.user(&mallory, Method::GET, "/v1/users/alice/friend_requests")).await;
+    assert_eq!(s, 403);
+
+    // carol and alice are friends the other way: carol asks, alice asks back.
+    befriend(&server, &carol, "carol", "alice").await;
+    let list = befriend(&server, &alice, "alice", "carol").await;
+    assert_eq!(uids(&list, "users"), ["carol"]);
+
+    let (mut c, _) = server.connect_with(&carol, "presence=friends").await;
+    c.replay().await;
+    let (mut a, _) = server.connect(&alice).await;
+    a.replay().await;
+    let seen = c.expect("presence").await;
+    assert_eq!(
+        (seen["uid"].as_str(), seen["status"].as_str()),
+        (Some("alice"), Some("online"))
+    );
+    // mallory's snapshot, taken while alice is online, does not show her.
+    let (mut m2, _) = server.connect_with(&mallory, "presence=friends").await;
+    let snapshot = loop {
+        let f = m2.next_frame().await;
+        if f["type"] == "presence_snapshot" {
+            break f;
+        }
+    };
+    assert_eq!(snapshot["users"], json!([]), "{snapshot}");
+
+    // alice declines; the backend can still make friends directly.
+    let (s, _) =
+        exchange(server.user(&alice, Method::DELETE, "/v1/users/alice/friends/mallory")).await;
+    assert_eq!(s, 204);
+    let (_, reqs) =
+        exchange(server.user(&alice, Method::GET, "/v1/users/alice/friend_requests")).await;
+    assert_eq!(uids(&reqs, "incoming"), Vec::<String>::new());
+    let (s, v) = exchange(
+        server
+            .admin(Method::POST, "/v1/users/mallory/friends")
+            .json(&json!({"uids": ["alice"]})),
+    )
+    .await;
+    assert_eq!((s, uids(&v, "users")), (200, vec!["alice".to_string()]));
+}
+
+#[tokio::test]
+async fn presence_modes_beyond_friends_are_off_by_default() {
+    let server = TestServer::with(default_config()).await;
+    let mallory = server.user_token("mallory").await;
+    for mode in ["all_users", "roles:default"] {
+        let mut ws = Ws::open(&server.ws_url, Some(&mallory), &format!("presence={mode}")).await;
+        assert_eq!(
+            ws.expect_close().await,
+            Some(chinwag_protocol::close::BAD_REQUEST),
+            "{mode}"
+        );
+    }
+    let (_ws, accept) = server.connect_with(&mallory, "presence=friends").await;
+    assert_eq!(accept["type"], "accept");
+    // An operator can open them.
+    let mut cfg = default_config();
+    cfg.presence_modes = chinwag_server::PresenceModes::parse("friends,all_users").unwrap();
+    let open = TestServer::with(cfg).await;
+    let t = open.user_token("x").await;
+    let (_ws, accept) = open.connect_with(&t, "presence=all_users").await;
+    assert_eq!(accept["type"], "accept");
+}
+
+#[tokio::test]
+async fn user_lists_show_status_and_last_activity_only_to_friends() {
+    let server = TestServer::with(default_config()).await;
+    let alice = server.user_token("alice").await;
+    let mallory = server.user_token("mallory").await;
+    let carol = server.user_token("carol").await;
+    let (s, _) = exchange(
+        server
+            .admin(Method::POST, "/v1/users/carol/friends")
+            .json(&json!({"uids": ["alice"]})),
+    )
+    .await;
+    assert_eq!(s, 200);
+    // alice comes and goes, so she has a last activity; then stays online.
+    let (a, _) = server.connect(&alice).await;
+    a.close().await;
+    let mut tries = 0;
+    loop {
+        let (_, v) = exchange(server.admin(Method::GET, "/v1/users/alice")).await;
+        if v["last_active_at"].is_i64() {
+            break;
+        }
+        tries += 1;
+        assert!(tries < 200, "last_active_at never set: {v}");
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    let (_a, _) = server.connect(&alice).await;
+
+    // The probe: anyone listed who is online, with their last activity.
+    let online = |token: &str| server.user(token, Method::GET, "/v1/users?status=online");
+    let (_, v) = exchange(online(&mallory)).await;
+    assert!(!uids(&v, "users").contains(&"alice".to_string()), "{v}");
+    let (_, v) = exchange(server.user(&mallory, Method::GET, "/v1/users")).await;
+    let listed = v["users"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["uid"] == "alice")
+        .cloned()
+        .unwrap();
+    assert_eq!(listed["status"], "offline");
+    assert!(
+        listed.get("last_active_at").is_none_or(Value::is_null),
+        "{listed}"
+    );
+    let (_, one) = exchange(server.user(&mallory, Method::GET, "/v1/users/alice")).await;
+    assert_eq!(one["status"], "offline");
+    assert!(
+        one.get("last_active_at").is_none_or(Value::is_null),
+        "{one}"
+    );
+
+    // A friend and the backend see it.
+    let (_, v) = exchange(online(&carol)).await;
+    assert!(uids(&v, "users").contains(&"alice".to_string()), "{v}");
+    let (_, one) = exchange(server.user(&carol, Method::GET, "/v1/users/alice")).await;
+    assert_eq!(one["status"], "online");
+    assert!(one["last_active_at"].is_i64(), "{one}");
+    let (_, v) = exchange(server.admin(Method::GET, "/v1/users?status=online")).await;
+    assert!(uids(&v, "users").contains(&"alice".to_string()), "{v}");
+}

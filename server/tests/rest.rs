@@ -1251,6 +1251,7 @@ async fn friends_are_mutual() {
     .await;
     assert_eq!(uids(&empty), Vec::<String>::new());
 
+    // A user only asks (issue 16, finding 10): no friendship until the other asks back.
     let list = ok(
         server
             .user(&alice, Method::POST, "/v1/users/alice/friends")
@@ -1258,7 +1259,17 @@ async fn friends_are_mutual() {
         200,
     )
     .await;
-    assert_eq!(uids(&list), ["bob", "carol"]);
+    assert_eq!(uids(&list), Vec::<String>::new());
+    for (who, token) in [("bob", &bob), ("carol", &carol)] {
+        let list = ok(
+            server
+                .user(token, Method::POST, &format!("/v1/users/{who}/friends"))
+                .json(&json!({"uids": ["alice"]})),
+            200,
+        )
+        .await;
+        assert_eq!(uids(&list), ["alice"], "{who} accepts by asking back");
+    }
     // Adding again is harmless.
     let list = ok(
         server

@@ -67,6 +67,8 @@ class Server:
                 "--api-key", API_KEY,
                 "--app-id", APP_ID,
                 "--login-per-minute", "1000000",
+                # The tests exercise every presence mode (the server's default is friends only).
+                "--presence-modes", "friends,roles,all_users",
                 "--log", "warn",
                 *self.extra_args,
             ],

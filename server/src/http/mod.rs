@@ -34,6 +34,10 @@ pub fn router(app: AppRef) -> Router {
             get(users::list_friends).post(users::add_friends),
         )
         .route(
+            "/v1/users/{uid}/friend_requests",
+            get(users::friend_requests),
+        )
+        .route(
             "/v1/users/{uid}/friends/{friend}",
             axum::routing::delete(users::remove_friend),
         )

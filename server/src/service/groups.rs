@@ -243,6 +243,7 @@ impl App {
 
     pub async fn group_members(&self, uid: &str, guid: &str) -> Result<MemberList, ApiError> {
         self.get_group(uid, guid).await?;
+        let view = self.presence_view(Some(uid)).await?;
         let guid = guid.to_string();
         let members = self
             .store
@@ -264,7 +265,7 @@ impl App {
             members: members
                 .into_iter()
                 .map(|mut m| {
-                    m.user = self.with_status(m.user);
+                    m.user = self.status_for(m.user, &view);
                     m
                 })
                 .collect(),

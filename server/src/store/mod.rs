@@ -19,7 +19,7 @@ use crate::config::DbLocation;
 /// Schema versions, applied in order; `PRAGMA user_version` records how many ran.
 const MIGRATIONS: &[&str] = &[
     include_str!("migrations/001_initial.sql"),
-    include_str!("migrations/003_ids_and_quotas.sql"),
+    include_str!("migrations/003_ids_quotas_friend_requests.sql"),
 ];
 
 /// The database. Cloning shares the same connection.

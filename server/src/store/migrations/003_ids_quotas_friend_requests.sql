@@ -16,3 +16,14 @@ BEGIN
     SELECT RAISE(IGNORE);
 END;
 CREATE INDEX groups_by_owner ON groups (owner);
+
+-- Friendship needs both sides (issue 16): a user's ask waits here until the other asks back
+-- (accept) or either side removes it (decline, cancel). The backend (API key) still creates
+-- friendships directly.
+CREATE TABLE friend_requests (
+    from_uid TEXT NOT NULL REFERENCES users(uid),
+    to_uid TEXT NOT NULL REFERENCES users(uid),
+    created_at INTEGER NOT NULL,
+    PRIMARY KEY (from_uid, to_uid)
+) WITHOUT ROWID;
+CREATE INDEX friend_requests_to ON friend_requests (to_uid);
