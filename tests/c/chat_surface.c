@@ -1122,9 +1122,16 @@ static void users_and_friends(void) {
 
     EXPECT_OK(&r, chinwag_client_friends(S.client, done_users, &r));
     CHECK(r.len == 0 && !r.has_more);
+    /* adding only asks; the friendship exists once the other side adds back */
     EXPECT_OK(&r, chinwag_client_add_friend(S.client, "trent", done_users, &r));
-    CHECK(r.len == 1 && !r.has_more && has_user(&r, "trent"));
+    CHECK(r.len == 0 && !r.has_more);
+    EXPECT_OK(&r, chinwag_client_add_friend(T.client, "sybil", done_users, &r));
+    CHECK(r.len == 1 && !r.has_more && has_user(&r, "sybil"));
     EXPECT_OK(&r, chinwag_client_add_friend(S.client, "olivia", done_users, &r));
+    CHECK(r.len == 1 && has_user(&r, "trent"));
+    EXPECT_OK(&r, chinwag_client_add_friend(O.client, "sybil", done_users, &r));
+    CHECK(r.len == 1 && has_user(&r, "sybil"));
+    EXPECT_OK(&r, chinwag_client_friends(S.client, done_users, &r));
     CHECK(r.len == 2 && has_user(&r, "trent") && has_user(&r, "olivia"));
     EXPECT_OK(&r, chinwag_client_friends(T.client, done_users, &r)); /* mutual */
     CHECK(r.len == 1 && !r.has_more && has_user(&r, "sybil"));
