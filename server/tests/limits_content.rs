@@ -597,3 +597,35 @@ async fn a_moderator_cannot_lift_a_ban_made_by_the_owner_or_an_admin() {
     assert_eq!(exchange(act(&admin, "unban", "t2")).await.0, 204);
     assert_eq!(exchange(act(&owner, "unban", "t1")).await.0, 204);
 }
+
+#[tokio::test]
+async fn a_database_holding_ids_that_differ_only_in_case_still_migrates() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("old.sqlite3");
+    {
+        // A database written before migration 003, with the duplicates it now refuses.
+        let conn = rusqlite::Connection::open(&db).unwrap();
+        conn.execute_batch(include_str!("../src/store/migrations/001_initial.sql"))
+            .unwrap();
+        conn.execute_batch(
+            "PRAGMA user_version = 1;
+             INSERT INTO users (uid, name, created_at) VALUES ('alice', 'Lower', 0), ('ALICE', 'Upper', 0);",
+        )
+        .unwrap();
+    }
+    let mut cfg = config();
+    cfg.db = chinwag_server::DbLocation::File(db);
+    let server = TestServer::with(cfg).await;
+    // Both old rows stay and keep working; only new ids are checked.
+    for (uid, name) in [("alice", "Lower"), ("ALICE", "Upper")] {
+        let (s, v) = exchange(server.admin(Method::GET, &format!("/v1/users/{uid}"))).await;
+        assert_eq!((s, v["name"].as_str()), (200, Some(name)), "{v}");
+    }
+    let (s, v) = exchange(
+        server
+            .admin(Method::POST, "/v1/users")
+            .json(&json!({"uid": "Alice", "name": "Third"})),
+    )
+    .await;
+    assert_eq!((s, v["code"].as_str()), (409, Some("USER_EXISTS")), "{v}");
+}

@@ -12,6 +12,7 @@ use chinwag_protocol::{ApiError, ErrorCode};
 use rusqlite::Connection;
 
 use super::{check_field, check_id, check_name, check_profile_json, invalid, page_limit, App};
+use crate::hub::Origin;
 use crate::store::{self, tokens};
 use chinwag_protocol::limits::MAX_URL_BYTES;
 
@@ -329,9 +330,8 @@ impl App {
             }
         }
         let (u, fs) = (uid.to_string(), friends.clone());
-        let made = self
-            .store
-            .run(move |c| {
+        let (made, _) = self
+            .commit(Origin::rest(uid), move |c| {
                 require_user(c, &u)?;
                 for f in &fs {
                     require_user(c, f)?;
@@ -350,7 +350,7 @@ impl App {
                         store::friends::request(c, &u, f, now)?;
                     }
                 }
-                Ok(made)
+                Ok((made, Vec::new()))
             })
             .await?;
         for f in &made {
@@ -362,13 +362,13 @@ impl App {
     /// Ends a friendship, or declines / cancels a pending ask, in either direction.
     pub async fn remove_friend(&self, uid: &str, friend: &str) -> Result<(), ApiError> {
         let (u, f) = (uid.to_string(), friend.to_string());
-        self.store
-            .run(move |c| {
-                require_user(c, &u)?;
-                store::friends::drop_requests(c, &u, &f)?;
-                Ok(store::friends::remove(c, &u, &f)?)
-            })
-            .await?;
+        self.commit(Origin::rest(uid), move |c| {
+            require_user(c, &u)?;
+            store::friends::drop_requests(c, &u, &f)?;
+            store::friends::remove(c, &u, &f)?;
+            Ok(((), Vec::new()))
+        })
+        .await?;
         self.hub.set_friendship(uid, friend, false);
         Ok(())
     }
