@@ -524,8 +524,9 @@ impl App {
                 ))
             })
             .await?;
+        let view = self.presence_view(Some(uid)).await?;
         Ok(GroupMember {
-            user: self.with_status(member.user),
+            user: self.status_for(member.user, &view),
             ..member
         })
     }
