@@ -190,6 +190,9 @@ impl ServerProc {
                 "1000000",
                 "--max-sockets-per-user",
                 "100000",
+                // Throughput runs send far more than a chat user would.
+                "--send-limit",
+                "1000000000",
                 "--log",
                 "warn",
             ])

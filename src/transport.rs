@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use chinwag_protocol::close::{self, CloseAction};
 use chinwag_protocol::frames::Resume;
-use chinwag_protocol::limits::MAX_FRAME_BYTES;
+use chinwag_protocol::limits::MAX_INBOUND_FRAME_BYTES;
 use chinwag_protocol::model::{PresenceSubscription, User};
 use chinwag_protocol::{ServerFrame, PROTOCOL_VERSION};
 use futures_util::StreamExt;
@@ -88,8 +88,10 @@ pub async fn open(t: Target) -> Result<(Socket, Accepted), AttemptError> {
         })?;
     request.headers_mut().insert("authorization", auth);
     let mut config = WebSocketConfig::default();
-    config.max_message_size = Some(MAX_FRAME_BYTES * 4);
-    config.max_frame_size = Some(MAX_FRAME_BYTES * 4);
+    // The server never sends more than this: its largest frame is one stored message plus
+    // overhead, bounded in `chinwag_protocol::limits`.
+    config.max_message_size = Some(MAX_INBOUND_FRAME_BYTES);
+    config.max_frame_size = Some(MAX_INBOUND_FRAME_BYTES);
     // Small I/O buffers (the default read buffer is 128 KiB): chat frames are small and an app
     // may hold many idle clients; larger frames still arrive, in more reads.
     config.read_buffer_size = 8 * 1024;

@@ -66,21 +66,24 @@ fn groups_membership_events_and_authorization() {
         )
         .unwrap();
     assert_eq!(ok(rx).len(), 3);
+    // One batched announcement on the wire; one event per added member for the app.
     for r in [&rb, &rc] {
-        r.wait(
-            "added event",
-            |e| matches!(e, Event::GroupMember(m) if m.action == GroupAction::Added),
-        );
+        for who in ["bob", "carol"] {
+            r.wait(
+                "added event",
+                |e| matches!(e, Event::GroupMember(m) if m.action == GroupAction::Added && m.member == who && m.added.is_empty()),
+            );
+        }
     }
 
-    // A private group: dave can neither join nor post.
+    // A private group: dave can neither join nor post, and to him it does not exist.
     let (done, rx) = completion();
     dave.join_group("team", Some(done)).unwrap();
-    assert_eq!(err(rx).code, ErrorCode::Forbidden);
+    assert_eq!(err(rx).code, ErrorCode::NotFound);
     let (done, rx) = completion();
     dave.send_text(ReceiverType::Group, "team", "let me in", Some(done))
         .unwrap();
-    assert_eq!(err(rx).code, ErrorCode::Forbidden);
+    assert_eq!(err(rx).code, ErrorCode::NotFound);
 
     // Group messages and typing reach members.
     let mark = rb.len();
@@ -145,8 +148,8 @@ fn groups_membership_events_and_authorization() {
     bob.get_group("team", Some(done)).unwrap();
     assert_eq!(
         err(rx).code,
-        ErrorCode::Forbidden,
-        "a private group is hidden from non-members"
+        ErrorCode::NotFound,
+        "a private group is hidden from non-members: answered as missing"
     );
 }
 
@@ -541,14 +544,20 @@ fn friends_presence_mode_sees_only_friends() {
     for u in ["alice", "bob", "carol"] {
         server.create_user(u);
     }
+    // A user's add_friend only asks until the other asks back; the app's backend befriends
+    // directly.
     let (alice0, _r) = connected(&server, "alice");
     let (done, rx) = completion();
     alice0.add_friend("bob", Some(done)).unwrap();
-    assert_eq!(
-        ok(rx).into_iter().map(|u| u.uid).collect::<Vec<_>>(),
-        ["bob"]
-    );
+    assert!(ok(rx).is_empty(), "bob has not asked back");
     drop(alice0);
+    let (s, v) = server.rest(
+        reqwest::Method::POST,
+        "/v1/users/alice/friends",
+        Some(serde_json::json!({"uids": ["bob"]})),
+    );
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["users"][0]["uid"], "bob");
     let mut s = server.settings();
     s.presence = PresenceSubscription::Friends;
     let (_alice, ra) = connected_with(&server, "alice", s);

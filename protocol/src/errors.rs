@@ -13,6 +13,11 @@ pub enum ErrorCode {
     InvalidArgument,
     /// Text longer than 64 KiB.
     TextTooLong,
+    /// A message whose serialized size is above the stored-message limit (512 KiB), so that every
+    /// stored message fits in a frame any client accepts.
+    MessageTooLarge,
+    /// A count quota is used up (groups created, groups joined, members of a group).
+    QuotaExceeded,
     /// A WebSocket frame that is not valid JSON or not a known frame type.
     MalformedFrame,
     /// No credentials where some are required.
@@ -66,6 +71,8 @@ impl ErrorCode {
             ErrorCode::BadRequest => "BAD_REQUEST",
             ErrorCode::InvalidArgument => "INVALID_ARGUMENT",
             ErrorCode::TextTooLong => "TEXT_TOO_LONG",
+            ErrorCode::MessageTooLarge => "MESSAGE_TOO_LARGE",
+            ErrorCode::QuotaExceeded => "QUOTA_EXCEEDED",
             ErrorCode::MalformedFrame => "MALFORMED_FRAME",
             ErrorCode::Unauthorized => "UNAUTHORIZED",
             ErrorCode::InvalidAuthKey => "INVALID_AUTH_KEY",
@@ -110,13 +117,15 @@ impl ErrorCode {
             | ErrorCode::Forbidden
             | ErrorCode::NotAMember
             | ErrorCode::Banned
-            | ErrorCode::OwnerRule => 403,
+            | ErrorCode::OwnerRule
+            | ErrorCode::QuotaExceeded => 403,
             ErrorCode::UserNotFound
             | ErrorCode::GroupNotFound
             | ErrorCode::MessageNotFound
             | ErrorCode::CallNotFound
             | ErrorCode::NotFound => 404,
             ErrorCode::MethodNotAllowed => 405,
+            ErrorCode::MessageTooLarge => 413,
             ErrorCode::UserExists
             | ErrorCode::GroupExists
             | ErrorCode::AlreadyMember

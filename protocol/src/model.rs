@@ -380,6 +380,18 @@ pub struct GroupMemberEvent {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub old_scope: Option<Scope>,
     pub at: Millis,
+    /// Set when one request added several members (action `added`): all of them, each with its
+    /// scope; `member` and `scope` repeat the first. One event per batch keeps a large add
+    /// linear in the group's size. The SDK hands each entry to the app as its own event.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub added: Vec<AddedMember>,
+}
+
+/// One member of a batched `added` event.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AddedMember {
+    pub uid: String,
+    pub scope: Scope,
 }
 
 /// Audio or video.

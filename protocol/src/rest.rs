@@ -85,6 +85,17 @@ pub struct FriendsRequest {
     pub uids: Vec<String>,
 }
 
+/// `GET /v1/users/{uid}/friend_requests`: asks waiting for an answer. A user accepts one by
+/// asking back (`POST /v1/users/{uid}/friends`), declines or cancels with
+/// `DELETE /v1/users/{uid}/friends/{other}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FriendRequests {
+    /// Users who asked this user.
+    pub incoming: Vec<User>,
+    /// Users this user asked.
+    pub outgoing: Vec<User>,
+}
+
 /// `POST /v1/groups`
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CreateGroup {

@@ -58,6 +58,7 @@ async fn run(n: usize, window: usize, durability: Durability) -> Outcome {
     cfg.db = DbLocation::File(dir.path().join("bench.sqlite3"));
     cfg.durability = durability;
     cfg.auth_failures_per_minute = 1000;
+    cfg.send_limit.limit = u32::MAX;
     let server = chinwag_server::start(cfg).await.expect("server");
     let http = reqwest::Client::new();
     let (ta, tb) = (

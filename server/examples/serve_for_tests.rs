@@ -43,6 +43,8 @@ async fn run() -> Result<(), String> {
     config.upgrades_per_ip.limit = 100_000;
     config.max_connections_per_ip = 100_000;
     config.max_sockets_per_user = 10_000;
+    // The C programs exercise every presence mode (the default is friends only).
+    config.presence_modes = chinwag_server::PresenceModes::ALL;
     if let Some(ms) = call_timeout_ms()? {
         config.call_timeout = std::time::Duration::from_millis(ms);
     }

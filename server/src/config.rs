@@ -63,6 +63,74 @@ pub struct FeatureLimit {
     pub window: Duration,
 }
 
+/// Which presence subscriptions clients may ask for; `none` is always allowed. `roles` and
+/// `all_users` let any client watch (nearly) everyone, so both are off unless the operator
+/// enables them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PresenceModes {
+    pub friends: bool,
+    pub roles: bool,
+    pub all_users: bool,
+}
+
+impl Default for PresenceModes {
+    /// Friends only: presence is private by default.
+    fn default() -> Self {
+        PresenceModes {
+            friends: true,
+            roles: false,
+            all_users: false,
+        }
+    }
+}
+
+impl PresenceModes {
+    pub const ALL: PresenceModes = PresenceModes {
+        friends: true,
+        roles: true,
+        all_users: true,
+    };
+
+    /// Parses a comma list of `friends`, `roles`, `all_users` (empty: `none` only).
+    pub fn parse(list: &str) -> Result<Self, String> {
+        let mut m = PresenceModes {
+            friends: false,
+            roles: false,
+            all_users: false,
+        };
+        for part in list.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            match part {
+                "friends" => m.friends = true,
+                "roles" => m.roles = true,
+                "all_users" => m.all_users = true,
+                "none" => {}
+                other => {
+                    return Err(format!(
+                        "unknown presence mode {other:?}; use friends, roles, all_users"
+                    ))
+                }
+            }
+        }
+        Ok(m)
+    }
+
+    /// Whether a client may ask for this subscription.
+    pub fn allows(&self, s: &chinwag_protocol::model::PresenceSubscription) -> bool {
+        use chinwag_protocol::model::PresenceSubscription as P;
+        match s {
+            P::None => true,
+            P::Friends => self.friends,
+            P::Roles(_) => self.roles,
+            P::AllUsers => self.all_users,
+        }
+    }
+
+    /// Whether any user may see everyone's presence (a role subscription can name any role).
+    pub fn open(&self) -> bool {
+        self.roles || self.all_users
+    }
+}
+
 /// Everything the server needs to run.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -121,6 +189,21 @@ pub struct Config {
     /// Peers whose `X-Forwarded-For` is believed (a reverse proxy in front of the server).
     /// Empty: the client address is always the TCP peer.
     pub trusted_proxies: Vec<IpAddr>,
+
+    // --- Quotas (issue 16, part B); each documented in docs/protocol.md "Limits" ---
+    /// Durable sends (messages, edits, deletes) per user per window; over it, `RATE_LIMITED`.
+    pub send_limit: FeatureLimit,
+    /// Call initiations per user per window; over it, `RATE_LIMITED`.
+    pub call_limit: FeatureLimit,
+    /// Groups one user may own; over it, `QUOTA_EXCEEDED`.
+    pub max_groups_owned: u32,
+    /// Members of one group; over it, `QUOTA_EXCEEDED`.
+    pub max_group_members: u32,
+    /// Groups one user may be a member of; over it, `QUOTA_EXCEEDED`.
+    pub max_groups_joined: u32,
+    /// Presence subscriptions clients may ask for; the same rule decides whose status and
+    /// `last_active_at` user lists show.
+    pub presence_modes: PresenceModes,
 }
 
 impl Config {
@@ -169,6 +252,20 @@ impl Config {
             max_sockets_per_user: 10,
             auth_failures_per_minute: 30,
             trusted_proxies: Vec::new(),
+
+            // --- Quotas (issue 16, part B) ---
+            send_limit: FeatureLimit {
+                limit: 500,
+                window: Duration::from_secs(10),
+            },
+            call_limit: FeatureLimit {
+                limit: 20,
+                window: Duration::from_secs(60),
+            },
+            max_groups_owned: 100,
+            max_group_members: 1000,
+            max_groups_joined: 1000,
+            presence_modes: PresenceModes::default(),
         }
     }
 }

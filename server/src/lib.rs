@@ -13,7 +13,7 @@ mod service;
 mod session;
 mod store;
 
-pub use config::{Config, DbLocation, Durability, FeatureLimit, TlsFiles};
+pub use config::{Config, DbLocation, Durability, FeatureLimit, PresenceModes, TlsFiles};
 pub use listener::{start, ServerHandle};
 
 /// Every HTTP endpoint the server serves, as (method, path template such as

@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use chinwag_server::{Config, DbLocation, Durability, FeatureLimit, TlsFiles};
+use chinwag_server::{Config, DbLocation, Durability, FeatureLimit, PresenceModes, TlsFiles};
 use clap::Parser;
 
 /// The self-hostable Chinwag chat server: REST and WebSocket on one port, state in SQLite.
@@ -94,6 +94,26 @@ struct Args {
     #[arg(long, env = "CHINWAG_TRUSTED_PROXY", value_delimiter = ',')]
     trusted_proxy: Vec<std::net::IpAddr>,
 
+    // --- Quotas (issue 16, part B) ---
+    /// Durable sends (messages, edits, deletes) per user per 10 s.
+    #[arg(long, env = "CHINWAG_SEND_LIMIT", default_value_t = 500)]
+    send_limit: u32,
+    /// Call initiations per user per minute.
+    #[arg(long, env = "CHINWAG_CALL_LIMIT", default_value_t = 20)]
+    call_limit: u32,
+    /// Groups one user may own.
+    #[arg(long, env = "CHINWAG_MAX_GROUPS_OWNED", default_value_t = 100)]
+    max_groups_owned: u32,
+    /// Members of one group.
+    #[arg(long, env = "CHINWAG_MAX_GROUP_MEMBERS", default_value_t = 1000)]
+    max_group_members: u32,
+    /// Groups one user may be a member of.
+    #[arg(long, env = "CHINWAG_MAX_GROUPS_JOINED", default_value_t = 1000)]
+    max_groups_joined: u32,
+    /// Presence subscriptions clients may ask for: a comma list of friends, roles, all_users
+    /// (`none` is always allowed). Also decides whose status user lists show.
+    #[arg(long, env = "CHINWAG_PRESENCE_MODES", default_value = "friends")]
+    presence_modes: String,
     /// Log filter (tracing syntax), e.g. `info` or `chinwag_server=debug`.
     #[arg(long, env = "CHINWAG_LOG", default_value = "info")]
     log: String,
@@ -167,6 +187,19 @@ fn config_from(args: &Args) -> Result<(Config, bool), String> {
     config.max_sockets_per_user = args.max_sockets_per_user.max(1);
     config.auth_failures_per_minute = args.auth_failures_per_minute;
     config.trusted_proxies = args.trusted_proxy.clone();
+    // --- Quotas (issue 16, part B) ---
+    config.send_limit = FeatureLimit {
+        limit: args.send_limit,
+        window,
+    };
+    config.call_limit = FeatureLimit {
+        limit: args.call_limit,
+        window: Duration::from_secs(60),
+    };
+    config.max_groups_owned = args.max_groups_owned;
+    config.max_group_members = args.max_group_members;
+    config.max_groups_joined = args.max_groups_joined;
+    config.presence_modes = PresenceModes::parse(&args.presence_modes)?;
     Ok((config, args.dev))
 }
 
@@ -209,6 +242,7 @@ fn main() -> std::process::ExitCode {
                 return std::process::ExitCode::FAILURE;
             }
         };
+        let signal = shutdown_signal();
         let mut out = std::io::stdout().lock();
         let _ = writeln!(out, "chinwag-server {} listening on {}", env!("CARGO_PKG_VERSION"), server.url());
         let _ = writeln!(out, "  websocket: {}", server.ws_url());
@@ -221,31 +255,29 @@ fn main() -> std::process::ExitCode {
         }
         let _ = out.flush();
         drop(out);
-        wait_for_signal().await;
+        signal.await;
         tracing::info!("shutting down");
         server.shutdown().await;
         std::process::ExitCode::SUCCESS
     })
 }
 
-async fn wait_for_signal() {
+/// Registers for SIGTERM now (so a signal sent as soon as the address is printed is not lost)
+/// and returns a future that ends on SIGTERM or Ctrl-C.
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
-    {
-        use tokio::signal::unix::{signal, SignalKind};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
+    let term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+    async move {
+        #[cfg(unix)]
+        {
+            if let Some(mut term) = term {
                 tokio::select! {
                     _ = term.recv() => {}
                     _ = tokio::signal::ctrl_c() => {}
                 }
-            }
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
+                return;
             }
         }
-    }
-    #[cfg(not(unix))]
-    {
         let _ = tokio::signal::ctrl_c().await;
     }
 }

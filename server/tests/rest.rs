@@ -1249,6 +1249,7 @@ async fn friends_are_mutual() {
     .await;
     assert_eq!(uids(&empty), Vec::<String>::new());
 
+    // A user only asks (issue 16, finding 10): no friendship until the other asks back.
     let list = ok(
         server
             .user(&alice, Method::POST, "/v1/users/alice/friends")
@@ -1256,7 +1257,17 @@ async fn friends_are_mutual() {
         200,
     )
     .await;
-    assert_eq!(uids(&list), ["bob", "carol"]);
+    assert_eq!(uids(&list), Vec::<String>::new());
+    for (who, token) in [("bob", &bob), ("carol", &carol)] {
+        let list = ok(
+            server
+                .user(token, Method::POST, &format!("/v1/users/{who}/friends"))
+                .json(&json!({"uids": ["alice"]})),
+            200,
+        )
+        .await;
+        assert_eq!(uids(&list), ["alice"], "{who} accepts by asking back");
+    }
     // Adding again is harmless.
     let list = ok(
         server
@@ -1634,16 +1645,17 @@ async fn get_group_hides_private_groups_from_non_members() {
     let g = ok(server.user(&bob, Method::GET, "/v1/groups/secret"), 200).await;
     assert_eq!(g["scope"], "participant");
     assert_eq!(g["members_count"], 2);
+    // A private group is answered like one that does not exist (issue 16, finding 9).
     fails(
         server.user(&carol, Method::GET, "/v1/groups/secret"),
-        403,
-        "NOT_A_MEMBER",
+        404,
+        "GROUP_NOT_FOUND",
     )
     .await;
     fails(
         server.user(&carol, Method::GET, "/v1/groups/secret/members"),
-        403,
-        "NOT_A_MEMBER",
+        404,
+        "GROUP_NOT_FOUND",
     )
     .await;
     // Public groups are visible to anyone, without a scope for non-members.
@@ -1699,10 +1711,11 @@ async fn join_and_leave_groups() {
         "ALREADY_MEMBER",
     )
     .await;
+    // A private group is answered like one that does not exist (issue 16, finding 9).
     fails(
         server.user(&bob, Method::POST, "/v1/groups/closed/join"),
-        403,
-        "FORBIDDEN",
+        404,
+        "GROUP_NOT_FOUND",
     )
     .await;
     fails(
@@ -1742,8 +1755,8 @@ async fn join_and_leave_groups() {
     .await;
     fails(
         server.user(&bob, Method::POST, "/v1/groups/closed/leave"),
-        403,
-        "NOT_A_MEMBER",
+        404,
+        "GROUP_NOT_FOUND",
     )
     .await;
     fails(
@@ -1832,10 +1845,11 @@ async fn add_members_is_for_admins() {
         "FORBIDDEN",
     )
     .await;
+    // g is private: to a non-member it does not exist (issue 16, finding 9).
     fails(
         add(&erin, json!({"members": [{"uid": "dave"}]})),
-        403,
-        "NOT_A_MEMBER",
+        404,
+        "GROUP_NOT_FOUND",
     )
     .await;
     fails(

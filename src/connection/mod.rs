@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use chinwag_protocol::close::{self, CloseAction};
 use chinwag_protocol::frames::{Feature, ResumeStatus};
-use chinwag_protocol::model::{Presence, UserStatus};
+use chinwag_protocol::model::{GroupMemberEvent, Presence, UserStatus};
 use chinwag_protocol::{ClientFrame, Event as WireEvent, EventFrame, ServerFrame};
 use futures_util::{SinkExt, StreamExt};
 use rand::rngs::StdRng;
@@ -885,6 +885,32 @@ impl Task {
         }
         if let Some(call) = call_in(&ef.event) {
             self.inner.note_call(call, false);
+        }
+        if let WireEvent::GroupMember(g) = &ef.event {
+            if !g.added.is_empty() {
+                // One batched `added` event: one event per member for the app, the position
+                // saved with the last.
+                let mut each: Vec<Event> = g
+                    .added
+                    .iter()
+                    .map(|a| {
+                        Event::GroupMember(GroupMemberEvent {
+                            member: a.uid.clone(),
+                            scope: Some(a.scope),
+                            added: Vec::new(),
+                            ..g.clone()
+                        })
+                    })
+                    .collect();
+                let last = each.pop();
+                for e in each {
+                    self.emit(None, e);
+                }
+                if let Some(e) = last {
+                    self.emit(Some(ef.seq), e);
+                }
+                return;
+            }
         }
         let event = match ef.event {
             WireEvent::Message(m) => Event::Message(m),

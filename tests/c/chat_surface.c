@@ -537,10 +537,11 @@ static void private_group(void) {
     CHECK(g != NULL && same_str(g->scope, "participant") && g->members_count == 5 && same_str(g->owner, "mallory"));
     EXPECT_OK(&r, chinwag_client_get_group(O.client, "cs-private", done_group, &r));
     CHECK(r.one != NULL && same_str(((const chinwag_group *)r.one)->scope, "moderator"));
-    EXPECT_DONE(&r, chinwag_client_get_group(T.client, "cs-private", done_group, &r), CHINWAG_RESULT_FORBIDDEN);
+    /* To a non-member a private group is answered like a missing one. */
+    EXPECT_DONE(&r, chinwag_client_get_group(T.client, "cs-private", done_group, &r), CHINWAG_RESULT_NOT_FOUND);
     EXPECT_DONE(&r, chinwag_client_get_group(T.client, "cs-nowhere", done_group, &r), CHINWAG_RESULT_NOT_FOUND);
-    EXPECT_DONE(&r, chinwag_client_group_members(T.client, "cs-private", done_members, &r), CHINWAG_RESULT_FORBIDDEN);
-    EXPECT_DONE(&r, chinwag_client_join_group(T.client, "cs-private", done_group, &r), CHINWAG_RESULT_FORBIDDEN);
+    EXPECT_DONE(&r, chinwag_client_group_members(T.client, "cs-private", done_members, &r), CHINWAG_RESULT_NOT_FOUND);
+    EXPECT_DONE(&r, chinwag_client_join_group(T.client, "cs-private", done_group, &r), CHINWAG_RESULT_NOT_FOUND);
 }
 
 static void private_group_moderation(void) {
@@ -561,10 +562,11 @@ static void private_group_moderation(void) {
     /* Kicking someone who is no member any more. */
     CHECK(AWAIT(&r, chinwag_client_kick_group_member(O.client, "cs-private", "peggy", done_plain, &r)) != CHINWAG_RESULT_OK);
 
-    /* Non-members posting to a private group: FORBIDDEN in the send completion. */
-    EXPECT_DONE(&r, chinwag_client_send_text(P.client, CHINWAG_RECEIVER_TYPE_GROUP, "cs-private", "let me back", done_message, &r, NULL), CHINWAG_RESULT_FORBIDDEN);
-    EXPECT_DONE(&r, chinwag_client_send_text(T.client, CHINWAG_RECEIVER_TYPE_GROUP, "cs-private", "hello?", done_message, &r, NULL), CHINWAG_RESULT_FORBIDDEN);
-    EXPECT_DONE(&r, chinwag_client_send_media(T.client, CHINWAG_RECEIVER_TYPE_GROUP, "cs-private", "image", "https://x.example/a.png", NULL, NULL, done_message, &r, NULL), CHINWAG_RESULT_FORBIDDEN);
+    /* Non-members posting to a private group: NOT_FOUND in the send completion (to them a
+     * private group does not exist). */
+    EXPECT_DONE(&r, chinwag_client_send_text(P.client, CHINWAG_RECEIVER_TYPE_GROUP, "cs-private", "let me back", done_message, &r, NULL), CHINWAG_RESULT_NOT_FOUND);
+    EXPECT_DONE(&r, chinwag_client_send_text(T.client, CHINWAG_RECEIVER_TYPE_GROUP, "cs-private", "hello?", done_message, &r, NULL), CHINWAG_RESULT_NOT_FOUND);
+    EXPECT_DONE(&r, chinwag_client_send_media(T.client, CHINWAG_RECEIVER_TYPE_GROUP, "cs-private", "image", "https://x.example/a.png", NULL, NULL, done_message, &r, NULL), CHINWAG_RESULT_NOT_FOUND);
 
     /* Scope change (admins only): niaj becomes a moderator. */
     EXPECT_OK(&r, chinwag_client_change_group_member_scope(M.client, "cs-private", "niaj", CHINWAG_SCOPE_MODERATOR, done_member, &r));
@@ -585,7 +587,7 @@ static void private_group_moderation(void) {
     WAIT_EVENT(&N, EV_LEFT, "cs-private", "sybil");
     WAIT_EVENT(&O, EV_LEFT, "cs-private", "sybil");
     EXPECT_DONE(&r, chinwag_client_leave_group(M.client, "cs-private", done_plain, &r), CHINWAG_RESULT_FORBIDDEN);
-    EXPECT_DONE(&r, chinwag_client_leave_group(P.client, "cs-private", done_plain, &r), CHINWAG_RESULT_FORBIDDEN);
+    EXPECT_DONE(&r, chinwag_client_leave_group(P.client, "cs-private", done_plain, &r), CHINWAG_RESULT_NOT_FOUND);
     EXPECT_OK(&r, chinwag_client_group_members(M.client, "cs-private", done_members, &r));
     CHECK(r.len == 3 && member_named(&r, "mallory") && member_named(&r, "niaj") && member_named(&r, "olivia"));
 }
@@ -997,7 +999,7 @@ static void history(void) {
 
     /* A group's history: members only. */
     CHECK_OK(chinwag_messages_request_new(CHINWAG_RECEIVER_TYPE_GROUP, "cs-private", NULL, &req));
-    EXPECT_DONE(&r, chinwag_client_fetch_previous(T.client, req, done_messages, &r), CHINWAG_RESULT_FORBIDDEN);
+    EXPECT_DONE(&r, chinwag_client_fetch_previous(T.client, req, done_messages, &r), CHINWAG_RESULT_NOT_FOUND);
     EXPECT_OK(&r, chinwag_client_fetch_previous(N.client, req, done_messages, &r));
     CHECK(r.len == 3 && !r.has_more); /* hello crew, hi mallory, the deleted clip */
     if (r.len == 3) {
@@ -1122,9 +1124,16 @@ static void users_and_friends(void) {
 
     EXPECT_OK(&r, chinwag_client_friends(S.client, done_users, &r));
     CHECK(r.len == 0 && !r.has_more);
+    /* adding only asks; the friendship exists once the other side adds back */
     EXPECT_OK(&r, chinwag_client_add_friend(S.client, "trent", done_users, &r));
-    CHECK(r.len == 1 && !r.has_more && has_user(&r, "trent"));
+    CHECK(r.len == 0 && !r.has_more);
+    EXPECT_OK(&r, chinwag_client_add_friend(T.client, "sybil", done_users, &r));
+    CHECK(r.len == 1 && !r.has_more && has_user(&r, "sybil"));
     EXPECT_OK(&r, chinwag_client_add_friend(S.client, "olivia", done_users, &r));
+    CHECK(r.len == 1 && has_user(&r, "trent"));
+    EXPECT_OK(&r, chinwag_client_add_friend(O.client, "sybil", done_users, &r));
+    CHECK(r.len == 1 && has_user(&r, "sybil"));
+    EXPECT_OK(&r, chinwag_client_friends(S.client, done_users, &r));
     CHECK(r.len == 2 && has_user(&r, "trent") && has_user(&r, "olivia"));
     EXPECT_OK(&r, chinwag_client_friends(T.client, done_users, &r)); /* mutual */
     CHECK(r.len == 1 && !r.has_more && has_user(&r, "sybil"));

@@ -29,12 +29,15 @@ pub struct Server {
 
 impl Server {
     pub fn start() -> Server {
-        Self::with(Config::local(AUTH_KEY, API_KEY))
+        Self::with(Self::config())
     }
 
-    /// The default test config with these changes applied.
+    /// The test server's config: every presence mode enabled, since the suites exercise all of
+    /// them (the server's default is friends only).
     pub fn config() -> Config {
-        Config::local(AUTH_KEY, API_KEY)
+        let mut config = Config::local(AUTH_KEY, API_KEY);
+        config.presence_modes = chinwag_server::PresenceModes::ALL;
+        config
     }
 
     pub fn with(config: Config) -> Server {

@@ -71,6 +71,8 @@ class Server:
                 "--upgrades-per-ip", "1000000",
                 "--max-connections-per-ip", "100000",
                 "--max-sockets-per-user", "1000",
+                # The tests exercise every presence mode (the server's default is friends only).
+                "--presence-modes", "friends,roles,all_users",
                 "--log", "warn",
                 *self.extra_args,
             ],

@@ -157,8 +157,10 @@ def test_presence(server, uid, make_client, recorder):
     rc = recorder()
     cc = make_client(server, presence=chinwag.Presence.FRIENDS, listeners={"rec": rc})
     login_connected(cc, rc, c)
-    friends = cc.add_friend(d)
-    assert [u.uid for u in friends] == [d]
+    # a user's add_friend only asks; the app's backend (API key) befriends directly
+    assert cc.add_friend(d) == []
+    status, body = server.rest("POST", f"/v1/users/{c}/friends", {"uids": [d]})
+    assert status == 200 and [u["uid"] for u in body["users"]] == [d]
     cd = make_client(server)
     cd.login(d, AUTH_KEY)
     rc.wait_for("user_online", lambda p: p.uid == d)
@@ -174,7 +176,9 @@ def test_users_and_friends(pair, uid):
     everyone = list(ca.users_request(limit=2))
     assert {a, b} <= {u.uid for u in everyone}
     assert ca.friends() == []
-    assert [u.uid for u in ca.add_friend(b)] == [b]
+    assert ca.add_friend(b) == []  # an ask until b asks back
+    assert [u.uid for u in cb.add_friend(a)] == [a]
+    assert [u.uid for u in ca.friends()] == [b]
     assert [u.uid for u in cb.friends()] == [a]
     ca.remove_friend(b)
     assert ca.friends() == []

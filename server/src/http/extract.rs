@@ -132,6 +132,14 @@ pub enum Caller {
 }
 
 impl Caller {
+    /// The user behind the call; `None` for the app's backend.
+    pub fn uid(&self) -> Option<&str> {
+        match self {
+            Caller::Admin => None,
+            Caller::User { uid, .. } => Some(uid),
+        }
+    }
+
     /// May act on `uid`'s own resources (the user itself or the backend).
     pub fn require_self_or_admin(&self, uid: &str) -> Result<(), HttpError> {
         match self {

@@ -60,6 +60,11 @@ fn endpoints() -> Vec<(Method, &'static str, MethodRouter<AppRef>)> {
             post(users::add_friends),
         ),
         (
+            Method::GET,
+            "/v1/users/{uid}/friend_requests",
+            get(users::friend_requests),
+        ),
+        (
             Method::DELETE,
             "/v1/users/{uid}/friends/{friend}",
             delete(users::remove_friend),

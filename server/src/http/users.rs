@@ -5,13 +5,15 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
 use chinwag_protocol::model::User;
 use chinwag_protocol::rest::{
-    CreateUser, FriendsRequest, ListUsersQuery, LoginRequest, TokenResponse, UpdateUser, UserList,
+    CreateUser, FriendRequests, FriendsRequest, ListUsersQuery, LoginRequest, TokenResponse,
+    UpdateUser, UserList,
 };
 use chinwag_protocol::{ApiError, ErrorCode};
 
 use super::extract::{
     check_app, AdminCaller, Body, Caller, ClientIp, HttpResult, Params, UserCaller,
 };
+use crate::service::users::PresenceView;
 use crate::service::AppRef;
 
 pub async fn login(
@@ -30,7 +32,7 @@ pub async fn logout(State(app): State<AppRef>, caller: UserCaller) -> HttpResult
 }
 
 pub async fn me(State(app): State<AppRef>, caller: UserCaller) -> HttpResult<Json<User>> {
-    Ok(Json(app.get_user(&caller.uid).await?))
+    Ok(Json(app.get_user(&caller.uid, &PresenceView::All).await?))
 }
 
 /// Creating users takes the API key or, for development, the auth key.
@@ -69,18 +71,20 @@ pub async fn create(
 
 pub async fn list(
     State(app): State<AppRef>,
-    _caller: Caller,
+    caller: Caller,
     Params(q): Params<ListUsersQuery>,
 ) -> HttpResult<Json<UserList>> {
-    Ok(Json(app.list_users(q).await?))
+    let view = app.presence_view(caller.uid()).await?;
+    Ok(Json(app.list_users(q, &view).await?))
 }
 
 pub async fn get(
     State(app): State<AppRef>,
-    _caller: Caller,
+    caller: Caller,
     Path(uid): Path<String>,
 ) -> HttpResult<Json<User>> {
-    Ok(Json(app.get_user(&uid).await?))
+    let view = app.presence_view(caller.uid()).await?;
+    Ok(Json(app.get_user(&uid, &view).await?))
 }
 
 pub async fn update(
@@ -150,7 +154,17 @@ pub async fn add_friends(
     Body(req): Body<FriendsRequest>,
 ) -> HttpResult<Json<UserList>> {
     caller.require_self_or_admin(&uid)?;
-    Ok(Json(app.add_friends(&uid, req.uids).await?))
+    let by_backend = matches!(caller, Caller::Admin);
+    Ok(Json(app.add_friends(&uid, req.uids, by_backend).await?))
+}
+
+pub async fn friend_requests(
+    State(app): State<AppRef>,
+    caller: Caller,
+    Path(uid): Path<String>,
+) -> HttpResult<Json<FriendRequests>> {
+    caller.require_self_or_admin(&uid)?;
+    Ok(Json(app.friend_requests(&uid).await?))
 }
 
 pub async fn remove_friend(

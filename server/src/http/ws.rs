@@ -61,6 +61,12 @@ async fn admit(
     let presence =
         PresenceSubscription::parse(params.get("presence").map(String::as_str).unwrap_or("none"))
             .map_err(bad)?;
+    if !app.config.presence_modes.allows(&presence) {
+        return Err(bad(format!(
+            "presence {:?} is not enabled on this server (see --presence-modes)",
+            presence.to_param()
+        )));
+    }
     let token = bearer(headers)
         .or_else(|| params.get("token").map(String::as_str))
         .ok_or_else(|| {

@@ -7,6 +7,7 @@ use chinwag_protocol::model::{Call, CallStatus, CallType, ReceiverType, RejectSt
 use chinwag_protocol::{ApiError, ErrorCode, Event, EventFrame};
 use rusqlite::Connection;
 
+use super::quota::Durable;
 use super::{
     check_can_address, check_id, check_json, fan_out, invalid, participants, App, AppRef,
     Deliveries,
@@ -124,10 +125,12 @@ impl App {
     ) -> Result<EventFrame, ApiError> {
         let session_id = session_id.unwrap_or_else(|| store::tokens::generate()[..32].to_string());
         // A failure goes through the writer too, so that socket answers keep request order.
-        let check = check_id("session_id", &session_id).and_then(|()| match &metadata {
-            Some(m) => check_json("metadata", m, true),
-            None => Ok(()),
-        });
+        let check = check_id("session_id", &session_id)
+            .and_then(|()| match &metadata {
+                Some(m) => check_json("metadata", m, true),
+                None => Ok(()),
+            })
+            .and_then(|()| self.check_durable(&origin.uid, Durable::CallInitiate));
         let uid = origin.uid.clone();
         let sid = session_id.clone();
         let (_, own) = self
@@ -148,8 +151,10 @@ impl App {
                     metadata: metadata.unwrap_or_else(|| serde_json::json!({})),
                 };
                 if !store::calls::insert(c, &call)? {
+                    // Whose call holds the id is not the caller's business: the same answer
+                    // whoever it belongs to.
                     return Err(invalid(format!(
-                        "call session id {sid:?} is already in use"
+                        "call session id {sid:?} is not available; choose another or omit it"
                     )));
                 }
                 let recipients = participants(c, receiver_type, &receiver, &uid)?;

@@ -2,15 +2,18 @@
 //! members and for the member it affects.
 
 use chinwag_protocol::model::{
-    Group, GroupAction, GroupMember, GroupMemberEvent, GroupType, Scope,
+    AddedMember, Group, GroupAction, GroupMember, GroupMemberEvent, GroupType, Scope,
 };
 use chinwag_protocol::rest::{CreateGroup, GroupList, ListGroupsQuery, MemberList, MemberToAdd};
 use chinwag_protocol::{ApiError, ErrorCode, Event};
 use rusqlite::Connection;
 
+use super::group_not_found;
+use super::quota;
 use super::users::require_user;
 use super::{
-    check_id, check_json, check_name, fan_out, invalid, page_limit, require_member, App, Deliveries,
+    check_field, check_id, check_name, check_profile_json, fan_out, invalid, page_limit,
+    require_member, App, Deliveries,
 };
 use crate::hub::Origin;
 use crate::store::{self, now_ms};
@@ -47,8 +50,47 @@ fn announce(
         scope,
         old_scope,
         at: now_ms(),
+        added: Vec::new(),
     });
     fan_out(conn, &recipients, &event)
+}
+
+/// Members one add request changes per transaction, so a large add lets other requests run
+/// between its chunks. Each chunk writes one announcement per member of the group.
+pub const MEMBER_CHUNK: usize = 100;
+
+/// Checks that `actor` may add every one of `members` to the group now: admin, room in the
+/// group, each user exists, is not banned, not yet a member and below the joined quota.
+fn check_addable(
+    conn: &Connection,
+    guid: &str,
+    actor: &str,
+    members: &[MemberToAdd],
+    quotas: (u32, u32),
+) -> Result<Group, ApiError> {
+    let (max_members, max_joined) = quotas;
+    let group = require_group(conn, guid)?;
+    if require_member(conn, guid, actor)? < Scope::Admin {
+        return Err(forbidden("only admins can add members"));
+    }
+    quota::check_group_room(conn, guid, members.len(), max_members)?;
+    for m in members {
+        require_user(conn, &m.uid)?;
+        if store::groups::is_banned(conn, guid, &m.uid)? {
+            return Err(ApiError::new(
+                ErrorCode::Banned,
+                format!("{:?} is banned from {guid:?}; unban first", m.uid),
+            ));
+        }
+        if store::groups::scope_of(conn, guid, &m.uid)?.is_some() {
+            return Err(ApiError::new(
+                ErrorCode::AlreadyMember,
+                format!("{:?} is already a member of {guid:?}", m.uid),
+            ));
+        }
+        quota::check_may_join(conn, &m.uid, max_joined)?;
+    }
+    Ok(group)
 }
 
 /// Checks that `actor` may kick, ban or unban `target`: moderators act on participants,
@@ -94,12 +136,38 @@ fn check_moderation(
     Ok(())
 }
 
+/// Rank for moderation: the owner above admins above moderators above everyone else.
+fn rank(conn: &Connection, group: &Group, uid: &str) -> Result<u8, ApiError> {
+    if uid == group.owner {
+        return Ok(3);
+    }
+    Ok(match store::groups::scope_of(conn, &group.guid, uid)? {
+        Some(Scope::Admin) => 2,
+        Some(Scope::Moderator) => 1,
+        _ => 0,
+    })
+}
+
+fn rank_name(rank: u8) -> &'static str {
+    match rank {
+        3 => "the owner",
+        2 => "an admin",
+        1 => "a moderator",
+        _ => "a former moderator",
+    }
+}
+
 impl App {
     pub async fn create_group(&self, uid: &str, req: CreateGroup) -> Result<Group, ApiError> {
         check_id("guid", &req.guid)?;
         check_name("name", &req.name)?;
         let metadata = req.metadata.unwrap_or_else(|| serde_json::json!({}));
-        check_json("metadata", &metadata, true)?;
+        check_profile_json("metadata", &metadata)?;
+        check_field(
+            "description",
+            req.description.as_deref(),
+            chinwag_protocol::limits::MAX_DESCRIPTION_BYTES,
+        )?;
         let now = now_ms();
         let group = Group {
             guid: req.guid,
@@ -113,18 +181,20 @@ impl App {
             scope: Some(Scope::Admin),
         };
         let g = group.clone();
-        self.store
-            .run(move |c| {
-                if !store::groups::insert(c, &g)? {
-                    return Err(ApiError::new(
-                        ErrorCode::GroupExists,
-                        format!("group {:?} already exists", g.guid),
-                    ));
-                }
-                store::groups::add_member(c, &g.guid, &g.owner, Scope::Admin, now)?;
-                Ok(())
-            })
-            .await?;
+        let (max_owned, max_joined) = (self.config.max_groups_owned, self.config.max_groups_joined);
+        self.commit(Origin::rest(uid), move |c| {
+            quota::check_may_own_group(c, &g.owner, max_owned)?;
+            quota::check_may_join(c, &g.owner, max_joined)?;
+            if !store::groups::insert(c, &g)? {
+                return Err(ApiError::new(
+                    ErrorCode::GroupExists,
+                    format!("group {:?} already exists", g.guid),
+                ));
+            }
+            store::groups::add_member(c, &g.guid, &g.owner, Scope::Admin, now)?;
+            Ok(((), Deliveries::default()))
+        })
+        .await?;
         Ok(group)
     }
 
@@ -136,10 +206,8 @@ impl App {
                 let mut g = require_group(c, &guid)?;
                 g.scope = store::groups::scope_of(c, &guid, &uid)?;
                 if g.kind == GroupType::Private && g.scope.is_none() {
-                    return Err(ApiError::new(
-                        ErrorCode::NotAMember,
-                        format!("group {guid:?} is private"),
-                    ));
+                    // The same answer as a group that does not exist.
+                    return Err(group_not_found(&guid));
                 }
                 Ok(g)
             })
@@ -175,6 +243,7 @@ impl App {
 
     pub async fn group_members(&self, uid: &str, guid: &str) -> Result<MemberList, ApiError> {
         self.get_group(uid, guid).await?;
+        let view = self.presence_view(Some(uid)).await?;
         let guid = guid.to_string();
         let members = self
             .store
@@ -196,7 +265,7 @@ impl App {
             members: members
                 .into_iter()
                 .map(|mut m| {
-                    m.user = self.with_status(m.user);
+                    m.user = self.status_for(m.user, &view);
                     m
                 })
                 .collect(),
@@ -205,6 +274,8 @@ impl App {
 
     pub async fn join_group(&self, uid: &str, guid: &str) -> Result<Group, ApiError> {
         let (u, g) = (uid.to_string(), guid.to_string());
+        let (max_members, max_joined) =
+            (self.config.max_group_members, self.config.max_groups_joined);
         self.commit(Origin::rest(uid), move |c| {
             let mut group = require_group(c, &g)?;
             if store::groups::is_banned(c, &g, &u)? {
@@ -220,10 +291,11 @@ impl App {
                 ));
             }
             if group.kind == GroupType::Private {
-                return Err(forbidden(format!(
-                    "group {g:?} is private: an admin must add you"
-                )));
+                // Only members know a private group exists; an admin adds members.
+                return Err(group_not_found(&g));
             }
+            quota::check_group_room(c, &g, 1, max_members)?;
+            quota::check_may_join(c, &u, max_joined)?;
             store::groups::add_member(c, &g, &u, Scope::Participant, now_ms())?;
             group.members_count += 1;
             group.scope = Some(Scope::Participant);
@@ -263,7 +335,10 @@ impl App {
         .map(|_| ())
     }
 
-    /// Admins add users (as participants unless a scope is given).
+    /// Admins add users (as participants unless a scope is given). The whole request is
+    /// checked first; it is then applied in chunks of [`MEMBER_CHUNK`], each one transaction
+    /// with one `added` announcement for the whole chunk, so the work is linear in the group's
+    /// size and other requests run between chunks.
     pub async fn add_members(
         &self,
         uid: &str,
@@ -273,46 +348,58 @@ impl App {
         if members.is_empty() {
             return Err(invalid("members must not be empty"));
         }
+        let mut seen = std::collections::HashSet::new();
         for m in &members {
             check_id("uid", &m.uid)?;
+            if !seen.insert(m.uid.as_str()) {
+                return Err(ApiError::new(
+                    ErrorCode::AlreadyMember,
+                    format!("{:?} is listed twice", m.uid),
+                ));
+            }
         }
-        let (u, g) = (uid.to_string(), guid.to_string());
-        self.commit(Origin::rest(uid), move |c| {
-            let group = require_group(c, &g)?;
-            if require_member(c, &g, &u)? < Scope::Admin {
-                return Err(forbidden("only admins can add members"));
-            }
-            let mut deliveries = Deliveries::default();
-            let now = now_ms();
-            for m in &members {
-                require_user(c, &m.uid)?;
-                if store::groups::is_banned(c, &g, &m.uid)? {
-                    return Err(ApiError::new(
-                        ErrorCode::Banned,
-                        format!("{:?} is banned from {g:?}; unban first", m.uid),
-                    ));
+        let quotas = (self.config.max_group_members, self.config.max_groups_joined);
+        let members = std::sync::Arc::new(members);
+        {
+            let (u, g, ms) = (uid.to_string(), guid.to_string(), members.clone());
+            self.store
+                .read(move |c| check_addable(c, &g, &u, &ms, quotas).map(|_| ()))
+                .await?;
+        }
+        for start in (0..members.len()).step_by(MEMBER_CHUNK) {
+            let (u, g, ms) = (uid.to_string(), guid.to_string(), members.clone());
+            self.commit(Origin::rest(uid), move |c| {
+                let chunk = &ms[start..(start + MEMBER_CHUNK).min(ms.len())];
+                // Checked again: the group may have changed since the check or the last chunk.
+                let group = check_addable(c, &g, &u, chunk, quotas)?;
+                let now = now_ms();
+                let mut added = Vec::with_capacity(chunk.len());
+                for m in chunk {
+                    let scope = m.scope.unwrap_or(Scope::Participant);
+                    store::groups::add_member(c, &g, &m.uid, scope, now)?;
+                    added.push(AddedMember {
+                        uid: m.uid.clone(),
+                        scope,
+                    });
                 }
-                if store::groups::scope_of(c, &g, &m.uid)?.is_some() {
-                    return Err(ApiError::new(
-                        ErrorCode::AlreadyMember,
-                        format!("{:?} is already a member of {g:?}", m.uid),
-                    ));
-                }
-                let scope = m.scope.unwrap_or(Scope::Participant);
-                store::groups::add_member(c, &g, &m.uid, scope, now)?;
-                deliveries.extend(announce(
-                    c,
-                    &group,
-                    GroupAction::Added,
-                    &m.uid,
-                    &u,
-                    Some(scope),
-                    None,
-                )?);
-            }
-            Ok(((), deliveries))
-        })
-        .await?;
+                let first = added[0].clone();
+                let recipients = store::groups::member_uids(c, &g)?;
+                let event = Event::GroupMember(GroupMemberEvent {
+                    action: GroupAction::Added,
+                    guid: group.guid.clone(),
+                    group_name: group.name.clone(),
+                    member: first.uid,
+                    by: u.clone(),
+                    scope: Some(first.scope),
+                    old_scope: None,
+                    at: now,
+                    // A single add keeps the plain one-member shape.
+                    added: if added.len() > 1 { added } else { Vec::new() },
+                });
+                Ok(((), fan_out(c, &recipients, &event)?))
+            })
+            .await?;
+        }
         self.group_members(uid, guid).await
     }
 
@@ -362,9 +449,19 @@ impl App {
                     store::groups::ban(c, &g, &t, &u, now_ms())?;
                 }
                 _ => {
-                    if !store::groups::unban(c, &g, &t)? {
+                    let Some(banner) = store::groups::banned_by(c, &g, &t)? else {
                         return Err(invalid(format!("{t:?} is not banned from {g:?}")));
+                    };
+                    // A ban holds against anyone of lower rank than the one who made it (rank
+                    // as of now): a moderator cannot lift an admin's or the owner's ban.
+                    let (mine, theirs) = (rank(c, &group, &u)?, rank(c, &group, &banner)?);
+                    if mine < theirs {
+                        return Err(forbidden(format!(
+                            "{t:?} was banned by {}; only someone of that rank or higher can unban",
+                            rank_name(theirs)
+                        )));
                     }
+                    store::groups::unban(c, &g, &t)?;
                 }
             }
             Ok(((), announce(c, &group, action, &t, &u, None, None)?))
@@ -427,8 +524,9 @@ impl App {
                 ))
             })
             .await?;
+        let view = self.presence_view(Some(uid)).await?;
         Ok(GroupMember {
-            user: self.with_status(member.user),
+            user: self.status_for(member.user, &view),
             ..member
         })
     }

@@ -1,7 +1,9 @@
 //! Messages, edits, deletes, receipts, typing and transient messages.
 
 use chinwag_protocol::frames::{Feature, TransientMessage, TypingIndicator, TypingTarget};
-use chinwag_protocol::limits::{check_text, TextError};
+use chinwag_protocol::limits::{
+    check_attachment, check_text, TextError, MAX_ATTACHMENTS, MAX_MESSAGE_BYTES,
+};
 use chinwag_protocol::model::{
     group_conversation_id, user_conversation_id, Category, Message, NewMessage, Receipt,
     ReceiptKind, ReceiverType, Scope, MEDIA_TYPES,
@@ -10,6 +12,7 @@ use chinwag_protocol::rest::{EditMessage, HistoryQuery, MessageList};
 use chinwag_protocol::{ApiError, ErrorCode, Event, EventFrame, ServerFrame};
 use rusqlite::Connection;
 
+use super::quota::Durable;
 use super::{
     check_can_address, check_id, check_json, fan_out, invalid, page_limit, participants,
     require_member, App, Deliveries,
@@ -76,13 +79,32 @@ fn validate_new(m: &NewMessage) -> Result<(), ApiError> {
             }
         }
     }
+    if m.attachments.len() > MAX_ATTACHMENTS {
+        return Err(invalid(format!(
+            "a message has at most {MAX_ATTACHMENTS} attachments, not {}",
+            m.attachments.len()
+        )));
+    }
     for a in &m.attachments {
-        if a.url.trim().is_empty() {
-            return Err(invalid("an attachment needs a url"));
-        }
+        check_attachment(a).map_err(invalid)?;
     }
     if let Some(md) = &m.metadata {
         check_json("metadata", md, true)?;
+    }
+    Ok(())
+}
+
+/// Checks the total size of a message as stored and sent, so that any event carrying it fits in
+/// the frame every client accepts (`limits::MAX_INBOUND_FRAME_BYTES`).
+fn check_message_size(m: &Message) -> Result<(), ApiError> {
+    let size = serde_json::to_vec(m)
+        .map_err(|e| ApiError::new(ErrorCode::Internal, e.to_string()))?
+        .len();
+    if size > MAX_MESSAGE_BYTES {
+        return Err(ApiError::new(
+            ErrorCode::MessageTooLarge,
+            format!("the message is {size} bytes serialized; the limit is {MAX_MESSAGE_BYTES}"),
+        ));
     }
     Ok(())
 }
@@ -101,7 +123,14 @@ fn require_access(conn: &Connection, m: &Message, uid: &str) -> Result<Option<Sc
             ErrorCode::MessageNotFound,
             format!("no message {}", m.id),
         )),
-        ReceiverType::Group => require_member(conn, &m.receiver, uid).map(Some),
+        // A private group the caller cannot see: not even which group the message is in.
+        ReceiverType::Group => match require_member(conn, &m.receiver, uid) {
+            Err(e) if e.code == ErrorCode::GroupNotFound => Err(ApiError::new(
+                ErrorCode::MessageNotFound,
+                format!("no message {}", m.id),
+            )),
+            other => other.map(Some),
+        },
     }
 }
 
@@ -119,7 +148,8 @@ impl App {
     ) -> Result<EventFrame, ApiError> {
         // Checked here, off the writer; a failure still goes through it, so that over a socket
         // every answer keeps request order.
-        let check = validate_new(&msg);
+        let check =
+            validate_new(&msg).and_then(|()| self.check_durable(&origin.uid, Durable::Send));
         let weight = super::DEFAULT_WEIGHT
             + msg.text.as_ref().map_or(0, String::len)
             + msg.data.as_ref().map_or(0, |_| 1024)
@@ -180,6 +210,7 @@ impl App {
                     deleted_at: None,
                     deleted_by: None,
                 };
+                check_message_size(&message)?;
                 message.id = store::messages::insert(c, &message)?;
                 let recipients =
                     participants(c, message.receiver_type, &message.receiver, &sender)?;
@@ -205,7 +236,7 @@ impl App {
         id: i64,
         edit: EditMessage,
     ) -> Result<EventFrame, ApiError> {
-        let check = check_edit(&edit);
+        let check = check_edit(&edit).and_then(|()| self.check_durable(&origin.uid, Durable::Send));
         let uid = origin.uid.clone();
         let (_, own) = self
             .commit(origin, move |c| {
@@ -237,6 +268,7 @@ impl App {
                     m.metadata = md;
                 }
                 m.edited_at = Some(now_ms());
+                check_message_size(&m)?;
                 store::messages::update(c, &m)?;
                 let recipients = participants(c, m.receiver_type, &m.receiver, &m.sender)?;
                 Ok(((), fan_out(c, &recipients, &Event::MessageEdited(m))?))
@@ -252,9 +284,11 @@ impl App {
 
     /// Soft-deletes a message: its sender, or a group's moderators and admins.
     pub async fn delete_message(&self, origin: Origin, id: i64) -> Result<EventFrame, ApiError> {
+        let check = self.check_durable(&origin.uid, Durable::Send);
         let uid = origin.uid.clone();
         let (_, own) = self
             .commit(origin, move |c| {
+                check?;
                 let mut m = require_message(c, id)?;
                 let scope = require_access(c, &m, &uid)?;
                 let moderates = scope.is_some_and(|s| s >= Scope::Moderator);

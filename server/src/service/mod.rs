@@ -4,12 +4,14 @@
 pub mod calls;
 pub mod groups;
 pub mod messaging;
+pub mod quota;
 pub mod throttle;
 pub mod users;
 
 use std::sync::Arc;
 
-use chinwag_protocol::model::{ReceiverType, Scope};
+use chinwag_protocol::limits;
+use chinwag_protocol::model::{GroupType, ReceiverType, Scope};
 use chinwag_protocol::{ApiError, ErrorCode, Event, EventFrame, ServerFrame};
 use rusqlite::Connection;
 use tokio::sync::oneshot;
@@ -29,6 +31,7 @@ pub struct App {
     pub auth_failures: AddrLimiter,
     /// WebSocket upgrade attempts per client address.
     pub upgrades: AddrLimiter,
+    pub quotas: quota::Quotas,
 }
 
 pub type AppRef = Arc<App>;
@@ -50,11 +53,6 @@ pub struct Deliveries {
 }
 
 impl Deliveries {
-    pub fn extend(&mut self, other: Deliveries) {
-        self.events.extend(other.events);
-        self.answer = self.answer.take().or(other.answer);
-    }
-
     /// `uid`'s sequence number for the first event that reached it.
     pub fn seq_of(&self, uid: &str) -> Option<u64> {
         self.events
@@ -96,6 +94,7 @@ impl App {
                 config.upgrades_per_ip.window,
                 "WebSocket upgrade attempts",
             ),
+            quotas: quota::Quotas::default(),
             config,
             store,
             hub: Arc::new(Hub::default()),
@@ -266,25 +265,30 @@ pub fn check_can_address(
 }
 
 /// The caller's scope in a group, or why the caller has none.
+/// A private group is answered as missing to whoever is neither in it nor banned from it, so
+/// its existence does not leak.
 pub fn require_member(conn: &Connection, guid: &str, uid: &str) -> Result<Scope, ApiError> {
-    if store::groups::get(conn, guid)?.is_none() {
-        return Err(ApiError::new(
-            ErrorCode::GroupNotFound,
-            format!("no group {guid:?}"),
-        ));
-    }
+    let Some(group) = store::groups::get(conn, guid)? else {
+        return Err(group_not_found(guid));
+    };
     if store::groups::is_banned(conn, guid, uid)? {
         return Err(ApiError::new(
             ErrorCode::Banned,
             format!("{uid:?} is banned from group {guid:?}"),
         ));
     }
-    store::groups::scope_of(conn, guid, uid)?.ok_or_else(|| {
-        ApiError::new(
+    match store::groups::scope_of(conn, guid, uid)? {
+        Some(scope) => Ok(scope),
+        None if group.kind == GroupType::Private => Err(group_not_found(guid)),
+        None => Err(ApiError::new(
             ErrorCode::NotAMember,
             format!("{uid:?} is not a member of group {guid:?}"),
-        )
-    })
+        )),
+    }
+}
+
+pub fn group_not_found(guid: &str) -> ApiError {
+    ApiError::new(ErrorCode::GroupNotFound, format!("no group {guid:?}"))
 }
 
 pub fn invalid(message: impl Into<String>) -> ApiError {
@@ -295,20 +299,41 @@ pub fn check_id(kind: &str, value: &str) -> Result<(), ApiError> {
     chinwag_protocol::limits::check_id(kind, value).map_err(invalid)
 }
 
-/// Checks a JSON value meant for `metadata` (an object) or custom `data` (any value).
+/// Checks a JSON value meant for `metadata` (an object) or custom `data` (any value): at most
+/// 64 KiB serialized and 32 levels deep, so its stored event can always be read back.
 pub fn check_json(
     kind: &str,
     value: &serde_json::Value,
     must_be_object: bool,
 ) -> Result<(), ApiError> {
+    check_json_within(kind, value, must_be_object, limits::MAX_JSON_BYTES)
+}
+
+/// [`check_json`] for the `metadata` of a user or group, which every list page carries.
+pub fn check_profile_json(kind: &str, value: &serde_json::Value) -> Result<(), ApiError> {
+    check_json_within(kind, value, true, limits::MAX_PROFILE_JSON_BYTES)
+}
+
+fn check_json_within(
+    kind: &str,
+    value: &serde_json::Value,
+    must_be_object: bool,
+    max_bytes: usize,
+) -> Result<(), ApiError> {
     if must_be_object && !value.is_object() {
         return Err(invalid(format!("{kind} must be a JSON object")));
     }
-    let size = value.to_string().len();
-    if size > chinwag_protocol::limits::MAX_JSON_BYTES {
+    let depth = limits::json_depth(value);
+    if depth > limits::MAX_JSON_DEPTH {
         return Err(invalid(format!(
-            "{kind} is {size} bytes; the limit is {}",
-            chinwag_protocol::limits::MAX_JSON_BYTES
+            "{kind} nests {depth} levels deep; the limit is {}",
+            limits::MAX_JSON_DEPTH
+        )));
+    }
+    let size = value.to_string().len();
+    if size > max_bytes {
+        return Err(invalid(format!(
+            "{kind} is {size} bytes; the limit is {max_bytes}"
         )));
     }
     Ok(())
@@ -327,13 +352,18 @@ pub fn page_limit(limit: Option<u32>) -> Result<u32, ApiError> {
     }
 }
 
-/// Checks a display name (user or group).
+/// Checks a display name (user or group); see [`limits::check_display_name`].
 pub fn check_name(kind: &str, name: &str) -> Result<(), ApiError> {
-    if name.trim().is_empty() {
-        return Err(invalid(format!("{kind} must not be empty")));
+    limits::check_display_name(kind, name).map_err(invalid)
+}
+
+/// Checks an optional text field of a profile or group against its byte limit.
+pub fn check_field(kind: &str, value: Option<&str>, max: usize) -> Result<(), ApiError> {
+    match value {
+        Some(v) if v.len() > max => Err(invalid(format!(
+            "{kind} is {} bytes; the limit is {max}",
+            v.len()
+        ))),
+        _ => Ok(()),
     }
-    if name.len() > 200 {
-        return Err(invalid(format!("{kind} is longer than 200 bytes")));
-    }
-    Ok(())
 }

@@ -5,12 +5,40 @@ use std::net::IpAddr;
 
 use chinwag_protocol::close;
 use chinwag_protocol::model::{User, UserStatus};
-use chinwag_protocol::rest::{CreateUser, ListUsersQuery, TokenResponse, UpdateUser, UserList};
+use chinwag_protocol::rest::{
+    CreateUser, FriendRequests, ListUsersQuery, TokenResponse, UpdateUser, UserList,
+};
 use chinwag_protocol::{ApiError, ErrorCode};
 use rusqlite::Connection;
 
-use super::{check_id, check_json, check_name, invalid, page_limit, App};
+use super::{
+    check_field, check_id, check_name, check_profile_json, invalid, page_limit, App, Deliveries,
+};
+use crate::hub::Origin;
 use crate::store::{self, tokens};
+use chinwag_protocol::limits::MAX_URL_BYTES;
+
+/// Whose presence a caller may see.
+pub enum PresenceView {
+    All,
+    Only(HashSet<String>),
+}
+
+impl PresenceView {
+    pub fn covers(&self, uid: &str) -> bool {
+        match self {
+            PresenceView::All => true,
+            PresenceView::Only(set) => set.contains(uid),
+        }
+    }
+}
+
+/// A user as seen by someone who may not see their presence.
+fn hide_presence(mut user: User) -> User {
+    user.status = UserStatus::Offline;
+    user.last_active_at = None;
+    user
+}
 
 fn not_found(uid: &str) -> ApiError {
     ApiError::new(ErrorCode::UserNotFound, format!("no user {uid:?}"))
@@ -86,7 +114,8 @@ impl App {
         let role = req.role.unwrap_or_else(|| "default".into());
         check_id("role", &role)?;
         let metadata = req.metadata.unwrap_or_else(|| serde_json::json!({}));
-        check_json("metadata", &metadata, true)?;
+        check_profile_json("metadata", &metadata)?;
+        check_field("avatar", req.avatar.as_deref(), MAX_URL_BYTES)?;
         let user = User {
             uid: req.uid,
             name: req.name,
@@ -111,10 +140,10 @@ impl App {
         Ok(user)
     }
 
-    pub async fn get_user(&self, uid: &str) -> Result<User, ApiError> {
+    pub async fn get_user(&self, uid: &str, view: &PresenceView) -> Result<User, ApiError> {
         let uid = uid.to_string();
         let user = self.store.read(move |c| require_user(c, &uid)).await?;
-        Ok(self.with_status(user))
+        Ok(self.status_for(user, view))
     }
 
     pub async fn update_user(&self, uid: &str, req: UpdateUser) -> Result<User, ApiError> {
@@ -125,8 +154,9 @@ impl App {
             check_id("role", role)?;
         }
         if let Some(m) = &req.metadata {
-            check_json("metadata", m, true)?;
+            check_profile_json("metadata", m)?;
         }
+        check_field("avatar", req.avatar.as_deref(), MAX_URL_BYTES)?;
         let uid = uid.to_string();
         let user = self
             .store
@@ -151,7 +181,13 @@ impl App {
         Ok(self.with_status(user))
     }
 
-    pub async fn list_users(&self, q: ListUsersQuery) -> Result<UserList, ApiError> {
+    /// A page of users; status and `last_active_at` only where `view` covers the user, and
+    /// the `status` filter only matches those.
+    pub async fn list_users(
+        &self,
+        q: ListUsersQuery,
+        view: &PresenceView,
+    ) -> Result<UserList, ApiError> {
         let limit = page_limit(q.limit)?;
         let want_status = match q.status.as_deref() {
             None => None,
@@ -186,11 +222,13 @@ impl App {
             let exhausted = batch.len() < 200;
             for mut u in batch {
                 after = Some(u.uid.clone());
-                u.status = if online.contains(&u.uid) {
-                    UserStatus::Online
+                if !view.covers(&u.uid) {
+                    u = hide_presence(u);
+                } else if online.contains(&u.uid) {
+                    u.status = UserStatus::Online;
                 } else {
-                    UserStatus::Offline
-                };
+                    u.status = UserStatus::Offline;
+                }
                 if want_status.is_none_or(|s| s == u.status) {
                     users.push(u);
                     if users.len() == wanted {
@@ -319,7 +357,14 @@ impl App {
         Ok(self.with_status(user))
     }
 
-    pub async fn add_friends(&self, uid: &str, friends: Vec<String>) -> Result<UserList, ApiError> {
+    /// Makes friends. The backend (`by_backend`) creates friendships directly; a user only
+    /// asks, and a friendship exists once the other user asks back (that is the accept).
+    pub async fn add_friends(
+        &self,
+        uid: &str,
+        friends: Vec<String>,
+        by_backend: bool,
+    ) -> Result<UserList, ApiError> {
         if friends.is_empty() {
             return Err(invalid("uids must not be empty"));
         }
@@ -330,32 +375,102 @@ impl App {
             }
         }
         let (u, fs) = (uid.to_string(), friends.clone());
-        self.store
-            .run(move |c| {
+        let (made, _) = self
+            .commit(Origin::rest(uid), move |c| {
                 require_user(c, &u)?;
                 for f in &fs {
                     require_user(c, f)?;
-                    store::friends::add(c, &u, f)?;
                 }
-                Ok(())
+                let now = store::now_ms();
+                let mut made = Vec::new();
+                for f in &fs {
+                    if store::friends::are_friends(c, &u, f)? {
+                        continue;
+                    }
+                    if by_backend || store::friends::has_request(c, f, &u)? {
+                        store::friends::drop_requests(c, &u, f)?;
+                        store::friends::add(c, &u, f)?;
+                        made.push(f.clone());
+                    } else {
+                        store::friends::request(c, &u, f, now)?;
+                    }
+                }
+                Ok((made, Deliveries::default()))
             })
             .await?;
-        for f in &friends {
+        for f in &made {
             self.hub.set_friendship(uid, f, true);
         }
         self.list_friends(uid).await
     }
 
+    /// Ends a friendship, or declines / cancels a pending ask, in either direction.
     pub async fn remove_friend(&self, uid: &str, friend: &str) -> Result<(), ApiError> {
         let (u, f) = (uid.to_string(), friend.to_string());
-        self.store
-            .run(move |c| {
-                require_user(c, &u)?;
-                Ok(store::friends::remove(c, &u, &f)?)
-            })
-            .await?;
+        self.commit(Origin::rest(uid), move |c| {
+            require_user(c, &u)?;
+            store::friends::drop_requests(c, &u, &f)?;
+            store::friends::remove(c, &u, &f)?;
+            Ok(((), Deliveries::default()))
+        })
+        .await?;
         self.hub.set_friendship(uid, friend, false);
         Ok(())
+    }
+
+    /// Pending asks to and from `uid`.
+    pub async fn friend_requests(&self, uid: &str) -> Result<FriendRequests, ApiError> {
+        let u = uid.to_string();
+        let (incoming, outgoing) = self
+            .store
+            .run(move |c| {
+                require_user(c, &u)?;
+                let (inc, out) = store::friends::requests(c, &u)?;
+                let users = |uids: Vec<String>| -> Result<Vec<User>, ApiError> {
+                    let mut v = Vec::with_capacity(uids.len());
+                    for id in uids {
+                        v.extend(store::users::get(c, &id)?);
+                    }
+                    Ok(v)
+                };
+                Ok((users(inc)?, users(out)?))
+            })
+            .await?;
+        // Not friends (yet): no presence.
+        Ok(FriendRequests {
+            incoming: incoming.into_iter().map(hide_presence).collect(),
+            outgoing: outgoing.into_iter().map(hide_presence).collect(),
+        })
+    }
+
+    /// Whose presence `viewer` may see (`None`: the app's backend, which sees everyone).
+    pub async fn presence_view(&self, viewer: Option<&str>) -> Result<PresenceView, ApiError> {
+        let Some(viewer) = viewer else {
+            return Ok(PresenceView::All);
+        };
+        if self.config.presence_modes.open() {
+            return Ok(PresenceView::All);
+        }
+        let v = viewer.to_string();
+        let mut visible: HashSet<String> = HashSet::new();
+        if self.config.presence_modes.friends {
+            let friends = self
+                .store
+                .run(move |c| Ok(store::friends::list(c, &v)?))
+                .await?;
+            visible.extend(friends);
+        }
+        visible.insert(viewer.to_string());
+        Ok(PresenceView::Only(visible))
+    }
+
+    /// [`App::with_status`] for a user the view covers; otherwise offline with no last activity.
+    pub fn status_for(&self, user: User, view: &PresenceView) -> User {
+        if view.covers(&user.uid) {
+            self.with_status(user)
+        } else {
+            hide_presence(user)
+        }
     }
 
     pub async fn list_friends(&self, uid: &str) -> Result<UserList, ApiError> {

@@ -217,3 +217,40 @@ pub fn unban(conn: &Connection, guid: &str, uid: &str) -> DbResult<bool> {
     )?;
     Ok(n == 1)
 }
+
+/// Who banned `uid` from the group, if it is banned.
+pub fn banned_by(conn: &Connection, guid: &str, uid: &str) -> DbResult<Option<String>> {
+    Ok(conn
+        .query_row(
+            "SELECT banned_by FROM group_bans WHERE guid = ?1 AND uid = ?2",
+            params![guid, uid],
+            |r| r.get(0),
+        )
+        .optional()?)
+}
+
+pub fn member_count(conn: &Connection, guid: &str) -> DbResult<u64> {
+    Ok(conn.query_row(
+        "SELECT COUNT(*) FROM group_members WHERE guid = ?1",
+        [guid],
+        |r| r.get(0),
+    )?)
+}
+
+/// How many groups `uid` is a member of (the `group_members_by_uid` index answers it).
+pub fn joined_count(conn: &Connection, uid: &str) -> DbResult<u64> {
+    Ok(conn.query_row(
+        "SELECT COUNT(*) FROM group_members WHERE uid = ?1",
+        [uid],
+        |r| r.get(0),
+    )?)
+}
+
+/// How many groups `uid` owns.
+pub fn owned_count(conn: &Connection, uid: &str) -> DbResult<u64> {
+    Ok(
+        conn.query_row("SELECT COUNT(*) FROM groups WHERE owner = ?1", [uid], |r| {
+            r.get(0)
+        })?,
+    )
+}

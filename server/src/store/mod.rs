@@ -27,6 +27,7 @@ use writer::Request;
 const MIGRATIONS: &[&str] = &[
     include_str!("migrations/001_initial.sql"),
     include_str!("migrations/002_event_bodies.sql"),
+    include_str!("migrations/003_ids_quotas_friend_requests.sql"),
 ];
 
 /// Read-only connections open at once: reads never wait for the writer, and a flood of reads

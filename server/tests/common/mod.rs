@@ -18,8 +18,12 @@ pub const API_KEY: &str = "test-api-key";
 /// Upper bound for anything a test waits on; generous, since it only matters on failure.
 pub const WAIT: Duration = Duration::from_secs(10);
 
+/// The test server: every presence mode enabled, since the suites exercise all of them
+/// (the default is friends only; tests of that default set it back).
 pub fn config() -> Config {
-    Config::local(AUTH_KEY, API_KEY)
+    let mut config = Config::local(AUTH_KEY, API_KEY);
+    config.presence_modes = chinwag_server::PresenceModes::ALL;
+    config
 }
 
 pub struct TestServer {
