@@ -8,6 +8,7 @@ pub mod events;
 pub mod friends;
 pub mod groups;
 pub mod messages;
+pub mod seqs;
 pub mod tokens;
 pub mod users;
 pub mod writer;
@@ -116,7 +117,7 @@ impl Store {
         .map_err(|e| format!("cannot configure database: {e}"))?;
         migrate(&conn).map_err(|e| format!("database migration failed: {e}"))?;
         conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
-        let writer = writer::spawn(conn, tuning)?;
+        let writer = writer::spawn(conn, &path, tuning)?;
         Ok(Store {
             writer,
             readers: Arc::new(Readers {

@@ -7,6 +7,7 @@
 //! load batches grow by themselves.
 
 use std::panic::AssertUnwindSafe;
+use std::path::Path;
 use std::time::Duration;
 
 use chinwag_protocol::{ApiError, ErrorCode};
@@ -51,14 +52,49 @@ pub struct Tuning {
     pub commit_delay: Option<Duration>,
 }
 
-/// Starts the writer thread. It ends when every sender is dropped.
-pub fn spawn(conn: Connection, tuning: Tuning) -> Result<mpsc::Sender<Request>, String> {
+/// Commits between two nudges to the checkpointer: at about 16 pages a commit, near SQLite's
+/// own default of a checkpoint per 1,000 pages.
+const COMMITS_PER_CHECKPOINT: u32 = 64;
+
+/// Starts the writer thread and its checkpointer. They end when every sender is dropped.
+pub fn spawn(
+    conn: Connection,
+    path: &Path,
+    tuning: Tuning,
+) -> Result<mpsc::Sender<Request>, String> {
+    // Checkpoints (copying the WAL into the database file, with an fsync of its own) run on a
+    // thread of their own, so the writer never pays for one inside a commit.
+    conn.execute_batch("PRAGMA wal_autocheckpoint=0;")
+        .map_err(|e| format!("cannot configure database: {e}"))?;
+    let checkpointer = Connection::open(path).map_err(|e| format!("cannot open database: {e}"))?;
+    checkpointer
+        .execute_batch("PRAGMA busy_timeout=5000;")
+        .map_err(|e| format!("cannot configure database: {e}"))?;
+    let (nudge, nudged) = std::sync::mpsc::sync_channel::<()>(1);
+    std::thread::Builder::new()
+        .name("chinwag-checkpoint".into())
+        .spawn(move || {
+            while nudged.recv().is_ok() {
+                if let Err(e) = checkpointer.execute_batch("PRAGMA wal_checkpoint(PASSIVE);") {
+                    tracing::warn!(error = %e, "checkpoint failed");
+                }
+            }
+        })
+        .map_err(|e| format!("cannot start the checkpointer: {e}"))?;
     let (tx, rx) = mpsc::channel(QUEUE);
     std::thread::Builder::new()
         .name("chinwag-writer".into())
         .spawn(move || {
             super::groups::enable_member_cache();
-            Writer { conn, rx, tuning }.run()
+            super::seqs::enable();
+            Writer {
+                conn,
+                rx,
+                tuning,
+                nudge,
+                commits: 0,
+            }
+            .run()
         })
         .map_err(|e| format!("cannot start the database writer: {e}"))?;
     Ok(tx)
@@ -68,6 +104,8 @@ struct Writer {
     conn: Connection,
     rx: mpsc::Receiver<Request>,
     tuning: Tuning,
+    nudge: std::sync::mpsc::SyncSender<()>,
+    commits: u32,
 }
 
 impl Writer {
@@ -116,6 +154,7 @@ impl Writer {
                 tracing::error!(error = %e.0, jobs = batch.len(), "batch commit failed");
                 let _ = self.conn.execute_batch("ROLLBACK");
                 super::groups::forget_cached_members();
+                super::seqs::forget();
                 let err = ApiError::new(ErrorCode::Internal, "database error");
                 batch.iter().map(|_| Err(err.clone())).collect()
             }
@@ -133,6 +172,7 @@ impl Writer {
         let mut results = Vec::with_capacity(batch.len());
         for job in batch.iter_mut() {
             self.conn.prepare_cached("SAVEPOINT job")?.execute([])?;
+            super::seqs::job_started();
             let conn = &self.conn;
             let result = std::panic::catch_unwind(AssertUnwindSafe(|| job.run(conn)))
                 .unwrap_or_else(|_| {
@@ -141,16 +181,24 @@ impl Writer {
                 });
             if result.is_err() {
                 self.conn.prepare_cached("ROLLBACK TO job")?.execute([])?;
-                // Cached membership may reflect the rolled-back changes.
+                // The caches may reflect the rolled-back changes.
                 super::groups::forget_cached_members();
+                super::seqs::job_failed();
             }
             self.conn.prepare_cached("RELEASE job")?.execute([])?;
             results.push(result);
         }
+        super::seqs::flush(&self.conn)?;
         if let Some(delay) = self.tuning.commit_delay {
             std::thread::sleep(delay);
         }
         self.conn.execute_batch("COMMIT")?;
+        super::seqs::batch_committed();
+        self.commits += 1;
+        if self.commits % COMMITS_PER_CHECKPOINT == 0 {
+            // Full: a checkpoint is already pending, which is as good.
+            let _ = self.nudge.try_send(());
+        }
         Ok(results)
     }
 }
