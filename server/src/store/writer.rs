@@ -195,7 +195,7 @@ impl Writer {
         self.conn.execute_batch("COMMIT")?;
         super::seqs::batch_committed();
         self.commits += 1;
-        if self.commits % COMMITS_PER_CHECKPOINT == 0 {
+        if self.commits.is_multiple_of(COMMITS_PER_CHECKPOINT) {
             // Full: a checkpoint is already pending, which is as good.
             let _ = self.nudge.try_send(());
         }
