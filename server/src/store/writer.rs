@@ -202,3 +202,96 @@ impl Writer {
         Ok(results)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::sync::oneshot;
+
+    /// Takes `uid`'s next sequence number, then fails if `fail`.
+    struct Seq {
+        uid: &'static str,
+        fail: bool,
+        got: Option<u64>,
+        reply: Option<oneshot::Sender<Result<u64, ApiError>>>,
+    }
+
+    impl Job for Seq {
+        fn run(&mut self, conn: &Connection) -> Result<(), ApiError> {
+            self.got = Some(super::super::users::next_seq(conn, self.uid)?);
+            if self.fail {
+                return Err(ApiError::new(ErrorCode::InvalidArgument, "refused"));
+            }
+            Ok(())
+        }
+
+        fn finish(mut self: Box<Self>, outcome: Result<(), ApiError>) {
+            let result = outcome.map(|()| self.got.unwrap_or(0));
+            if let Some(reply) = self.reply.take() {
+                let _ = reply.send(result);
+            }
+        }
+    }
+
+    #[test]
+    fn a_failed_job_gives_back_its_sequence_numbers_and_the_batch_commits_the_rest() {
+        let dir = std::env::temp_dir().join(format!("chinwag-writer-test-{}", std::process::id()));
+        let _ = std::fs::create_dir_all(&dir);
+        let path = dir.join("w.sqlite3");
+        let _ = std::fs::remove_file(&path);
+        let conn = Connection::open(&path).expect("open");
+        conn.execute_batch("PRAGMA journal_mode=WAL;").expect("wal");
+        super::super::migrate(&conn).expect("migrate");
+        conn.execute(
+            "INSERT INTO users (uid, name, created_at) VALUES ('a', 'a', 0)",
+            [],
+        )
+        .expect("user");
+        // A slow commit, so that all five jobs queue behind the first and share a batch.
+        let tuning = Tuning {
+            commit_delay: Some(Duration::from_millis(50)),
+        };
+        let tx = spawn(conn, &path, tuning).expect("writer");
+        let mut answers = Vec::new();
+        for (uid, fail) in [
+            ("a", false),
+            ("a", true),
+            ("a", false),
+            ("nobody", false),
+            ("a", false),
+        ] {
+            let (reply, answer) = oneshot::channel();
+            let job = Seq {
+                uid,
+                fail,
+                got: None,
+                reply: Some(reply),
+            };
+            tx.blocking_send(Request::Job(Box::new(job)))
+                .expect("queued");
+            answers.push(answer);
+        }
+        let got: Vec<Result<u64, ApiError>> = answers
+            .into_iter()
+            .map(|a| a.blocking_recv().expect("answered"))
+            .collect();
+        assert_eq!(got[0].as_ref().ok(), Some(&1));
+        assert_eq!(
+            got[1].as_ref().err().map(|e| e.code),
+            Some(ErrorCode::InvalidArgument)
+        );
+        // The failed job's number is handed out again.
+        assert_eq!(got[2].as_ref().ok(), Some(&2));
+        assert!(got[3].is_err(), "an unknown user has no sequence");
+        assert_eq!(got[4].as_ref().ok(), Some(&3));
+        drop(tx);
+        let check = Connection::open(&path).expect("reopen");
+        let last: u64 = check
+            .query_row("SELECT last_seq FROM users WHERE uid = 'a'", [], |r| {
+                r.get(0)
+            })
+            .expect("last_seq");
+        assert_eq!(last, 3, "written once per batch, before its commit");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
