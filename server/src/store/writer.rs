@@ -148,6 +148,7 @@ impl Writer {
     }
 
     fn commit_batch(&mut self, batch: &mut Vec<Box<dyn Job>>) {
+        tracing::trace!(jobs = batch.len(), "batch started");
         let results = match self.run_batch(batch) {
             Ok(results) => results,
             Err(e) => {
@@ -162,6 +163,7 @@ impl Writer {
         for (job, result) in batch.drain(..).zip(results) {
             job.finish(result);
         }
+        tracing::trace!("batch handed to the sockets");
     }
 
     fn run_batch(
@@ -189,10 +191,12 @@ impl Writer {
             results.push(result);
         }
         super::seqs::flush(&self.conn)?;
+        tracing::trace!("batch ran");
         if let Some(delay) = self.tuning.commit_delay {
             std::thread::sleep(delay);
         }
         self.conn.execute_batch("COMMIT")?;
+        tracing::trace!("batch committed");
         super::seqs::batch_committed();
         self.commits += 1;
         if self.commits.is_multiple_of(COMMITS_PER_CHECKPOINT) {
