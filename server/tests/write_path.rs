@@ -375,6 +375,11 @@ async fn a_full_writer_queue_slows_senders_down_and_loses_nothing() {
 async fn pings_keep_flowing_while_storage_is_slow() {
     const SENDS: usize = 5;
     let dir = tempfile::tempdir().unwrap();
+    // The users first, on a fast server: with slow storage every REST write takes a commit.
+    let mut fast = TestServer::with(file_config(&dir)).await;
+    let alice = fast.user_token("alice").await;
+    fast.create_user("bob").await;
+    fast.stop().await;
     let mut cfg = file_config(&dir);
     let commit = Duration::from_millis(1500);
     cfg.test_commit_delay = Some(commit);
@@ -382,8 +387,6 @@ async fn pings_keep_flowing_while_storage_is_slow() {
     // Silent for 600 ms means dead: well below one commit.
     cfg.heartbeat_grace = Duration::from_millis(300);
     let server = TestServer::with(cfg).await;
-    let alice = server.user_token("alice").await;
-    server.create_user("bob").await;
     let (mut a, _) = server.connect(&alice).await;
 
     for i in 0..SENDS {
@@ -685,9 +688,15 @@ async fn acked_sends_survive_a_kill(durability: &str) {
     );
     let _ = writer.await;
     let received = received.await.unwrap();
+    eprintln!(
+        "{durability}: {} acked, {} delivered before the kill",
+        acked.len(),
+        received.len()
+    );
 
     let second = Process::start(&db, durability);
     let stored = stored_history(&second.server, &alice).await;
+    eprintln!("{durability}: {} stored", stored.len());
     let texts: Vec<String> = stored.iter().map(|m| text_of(m).to_string()).collect();
     let prefix: Vec<String> = (0..stored.len()).map(|i| format!("alice-{i}")).collect();
     assert_eq!(texts, prefix, "stored messages are not a gap-free prefix");
