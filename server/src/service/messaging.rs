@@ -469,6 +469,7 @@ impl App {
                         before: q.before,
                         after: q.after,
                         limit,
+                        max_bytes: chinwag_protocol::limits::MAX_PAGE_BYTES,
                         category: q.category.as_deref(),
                         kind: q.kind.as_deref(),
                     },

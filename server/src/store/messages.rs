@@ -120,11 +120,25 @@ pub struct HistoryPage {
     pub has_more: bool,
 }
 
+/// About how many bytes a message takes in a JSON answer.
+fn approximate_size(m: &Message) -> usize {
+    let json = |v: &serde_json::Value| v.to_string().len();
+    256 + m.text.as_ref().map_or(0, String::len)
+        + m.data.as_ref().map_or(0, json)
+        + json(&m.metadata)
+        + m.attachments
+            .iter()
+            .map(|a| serde_json::to_string(a).map_or(0, |s| s.len()))
+            .sum::<usize>()
+}
+
 pub struct HistoryFilter<'a> {
     pub conversation_id: &'a str,
     pub before: Option<i64>,
     pub after: Option<i64>,
     pub limit: u32,
+    /// The page stops once it holds this many bytes (at least one message).
+    pub max_bytes: usize,
     pub category: Option<&'a str>,
     pub kind: Option<&'a str>,
 }
@@ -151,9 +165,19 @@ pub fn history(conn: &Connection, f: &HistoryFilter<'_>) -> DbResult<HistoryPage
         ],
         from_row,
     )?;
-    let mut messages = rows.collect::<rusqlite::Result<Vec<_>>>()?;
-    let has_more = messages.len() > f.limit as usize;
-    messages.truncate(f.limit as usize);
+    // Rows are read one by one, so a page of large messages stops at its byte bound without
+    // loading the rest.
+    let mut messages = Vec::new();
+    let (mut bytes, mut has_more) = (0, false);
+    for row in rows {
+        let m = row?;
+        if messages.len() == f.limit as usize || (!messages.is_empty() && bytes >= f.max_bytes) {
+            has_more = true;
+            break;
+        }
+        bytes += approximate_size(&m);
+        messages.push(m);
+    }
     if !forward {
         messages.reverse();
     }
