@@ -56,11 +56,13 @@ pub fn by_muid(conn: &Connection, sender: &str, muid: &str) -> DbResult<Option<(
 }
 
 /// Stores a new message (its `id` is ignored) and returns the assigned id.
-pub fn insert(conn: &Connection, m: &Message) -> DbResult<i64> {
+/// Stores a new message (its `id` is ignored) with the sender's own sequence number for it, and
+/// returns the assigned id.
+pub fn insert(conn: &Connection, m: &Message, sender_seq: u64) -> DbResult<i64> {
     conn.prepare_cached(
         "INSERT INTO messages (muid, sender, receiver_type, receiver, conversation_id, category, type,
-             text, data, attachments, metadata, parent_id, quoted_id, sent_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+             text, data, attachments, metadata, parent_id, quoted_id, sent_at, sender_seq)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
     )?
     .execute(params![
         m.muid,
@@ -80,15 +82,10 @@ pub fn insert(conn: &Connection, m: &Message) -> DbResult<i64> {
         m.metadata.to_string(),
         m.parent_id,
         m.quoted_id,
-        m.sent_at
+        m.sent_at,
+        sender_seq
     ])?;
     Ok(conn.last_insert_rowid())
-}
-
-pub fn set_sender_seq(conn: &Connection, id: i64, seq: u64) -> DbResult<()> {
-    conn.prepare_cached("UPDATE messages SET sender_seq = ?2 WHERE id = ?1")?
-        .execute(params![id, seq])?;
-    Ok(())
 }
 
 /// Writes the editable fields and the edit or delete marks of an existing message.
