@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import queue
 import socket
+import threading
 
 import chinwag
 
@@ -55,9 +56,24 @@ def test_corrupt_saved_session_is_logged_to_python_logging(tmp_path, caplog):
     data_dir = tmp_path / "data"
     data_dir.mkdir(mode=0o700)
     (data_dir / "chinwag-session.json").write_text("{ not json")
-    with caplog.at_level(logging.INFO, logger="chinwag.sdk"):
-        with chinwag.Client(APP_ID, dead_url(), data_dir=data_dir) as c:
-            assert c.logged_in_user() is None  # treated as logged out, never a crash
+    # Records reach Python logging on the client's dispatcher thread, after init returned: wait
+    # for the one this test is about before the client closes.
+    moved_aside = threading.Event()
+
+    class Watch(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            if "moved aside" in record.getMessage():
+                moved_aside.set()
+
+    watch = Watch()
+    logging.getLogger("chinwag.sdk").addHandler(watch)
+    try:
+        with caplog.at_level(logging.INFO, logger="chinwag.sdk"):
+            with chinwag.Client(APP_ID, dead_url(), data_dir=data_dir) as c:
+                assert c.logged_in_user() is None  # treated as logged out, never a crash
+                assert moved_aside.wait(TIMEOUT), "the corrupt session was not logged"
+    finally:
+        logging.getLogger("chinwag.sdk").removeHandler(watch)
     records = [r for r in caplog.records if r.name == "chinwag.sdk"]
     assert records, caplog.text
     assert any(r.levelno >= logging.WARNING and "moved aside" in r.getMessage() for r in records), [
