@@ -3,7 +3,7 @@
 //! - one-way: one sender -> one receiver, 1 and 64 sends in flight; every message persisted,
 //!   none lost, duplicated or reordered;
 //! - fan-out: one sender -> a group of 1,000 members, each on its own socket; deliveries/s;
-//! - many writers: 50 pairs of sockets, each sending to its partner (16 in flight), the
+//! - many writers: 50 pairs of sockets, each sending to its partner (4 in flight), the
 //!   partner echoing each; persisted messages/s and the round trip's p50 / p99.
 //!
 //! Prints a table and adds its figures to `target/bench/results.json` (key `server`).
@@ -386,7 +386,7 @@ async fn main() {
             "fanout_deliveries_per_s".into(),
             json!({"members": members, "messages": fan_messages, "deliveries_per_s": rate}),
         );
-        let (pairs, window) = (50, 16);
+        let (pairs, window) = (50, 4);
         let (rate, rtts) = many_writers(&server, &http, pairs, per_socket, window).await;
         let (p50, p99) = (ms(percentile(&rtts, 0.5)), ms(percentile(&rtts, 0.99)));
         println!(
