@@ -2,7 +2,9 @@
 //!
 //! One process is one client: `--role receiver` logs in and prints every message and state
 //! event it sees; `--role sender` logs in and pushes `--count` numbered text messages to
-//! `--peer`, keeping at most `--window` sends unfinished and printing each completion. Both
+//! `--peer`, keeping at most `--window` sends unfinished (the SDK writes them to its socket
+//! without waiting for the acks of the earlier ones) and printing each completion, and every
+//! 100th send how many are unfinished (`issued`). Both
 //! write one JSON object per line (to `--out`, or stdout), each stamped with the wall clock in
 //! milliseconds (`t`), so the harness can line them up with the faults it injects. The SDK runs
 //! in auto mode and reconnects by itself; this program never calls `connect()` again.
@@ -433,7 +435,15 @@ fn send(args: &Args, client: &Client, out: &Out, shared: &Shared, deadline: Inst
             out.line("stalled", json!({"next": i}));
             return false;
         }
-        with(shared, |p| p.outstanding += 1);
+        let outstanding = with(shared, |p| {
+            p.outstanding += 1;
+            p.outstanding
+        });
+        // How many sends are unfinished (written and waiting for their ack, or queued): the
+        // harness reads it to check that a fault hit a pipelined socket.
+        if i % 100 == 0 {
+            out.line("issued", json!({"i": i, "outstanding": outstanding}));
+        }
         let (o, sh) = (out.clone(), shared.clone());
         let done = Box::new(
             move |r: chinwag::Result<chinwag::protocol::model::Message>| {

@@ -298,7 +298,9 @@ impl Session<'_> {
                     next = rx.try_recv().ok();
                 }
             }
-            socket.flush().await
+            socket.flush().await?;
+            tracing::trace!(uid = self.uid, frames, "frames written");
+            Ok::<(), axum::Error>(())
         };
         match tokio::time::timeout(bound, write).await {
             Ok(Ok(())) => Ok(()),
@@ -588,6 +590,7 @@ impl Session<'_> {
         };
         self.malformed = 0;
         let req = frame.req().map(String::from);
+        tracing::trace!(uid = self.uid, req, "frame read");
         let origin = self.origin(req.as_deref());
         match durable(self.app.clone(), origin, frame) {
             Ok(mut request) => {
@@ -599,6 +602,7 @@ impl Session<'_> {
                 if pending {
                     in_flight.push(request);
                 }
+                tracing::trace!(uid = self.uid, "request queued for the writer");
             }
             Err(frame) => {
                 if let Err(error) = self.ephemeral(*frame).await {

@@ -11,14 +11,20 @@ the sender to the receiver, and injects one fault mid-stream:
   loss-delay      10 % random packet loss (iptables statistic match) on the veth plus 200 ms
                   delay each way (tests/faults/delay_proxy.py; this kernel has no netem)
   link-flap       the clients' veth end set down, then up
-  server-kill     chinwag-server killed with SIGKILL, restarted on the same database and port
+  server-kill     chinwag-server killed with SIGKILL while the sender has hundreds of sends in
+                  flight on its socket, restarted on the same database and port; once with
+                  `--durability power`, once (server-kill-process) with `--durability process`
+  busy-sender     no fault at all: an unthrottled sender with its socket full of sends; any
+                  reconnect is a failure (a busy sender must not miss its heartbeat)
   freeze-short    the receiver frozen (SIGSTOP) past its heartbeat bound, then SIGCONT
   freeze-long     the same, frozen past the server's heartbeat bound as well
   token-revoked   the receiver's tokens revoked through the REST API while it is connected
 
 and checks "none lost, none duplicated, order kept" on what the receiver got (and on the
 server's stored history), plus the timing promises of the behaviour contract (sections 3-5)
-that the fault exercises. It needs root (namespaces, iptables). Every process it starts is
+that the fault exercises. A client that leaves CONNECTED outside its case's fault window (before
+the fault, or again after it came back) fails the case: nothing but the fault may cause a
+reconnect. It needs root (namespaces, iptables). Every process it starts is
 tracked by PID and stopped, and its namespaces (with their iptables rules) deleted, when a case
 ends, whether it passed or not; every wait has a timeout.
 
@@ -264,6 +270,10 @@ class Case:
         self.server = None
         self.figures = {}
         self.issues = []  # contract deviations seen that are not what this case checks
+        # Per client, the (start, end) wall-clock spans (seconds; end None: open) in which the
+        # case's fault may make it leave CONNECTED; outside them any reconnect is spurious.
+        # None: the fault spans the whole stream (loss-delay), nothing to check.
+        self.fault_windows = {"receiver": [], "sender": []}
         self.made_ns = []
         self.t0 = time.time()
 
@@ -329,14 +339,14 @@ class Case:
             raise Fail(f"REST {argv[0]} failed: {p.stderr.strip()}")
         return json.loads(p.stdout)
 
-    def start_server(self, ping_ms=PING_MS, sync="normal", count=None):
+    def start_server(self, ping_ms=PING_MS, durability="process", count=None):
         n = sum(1 for p in self.procs if p.name.startswith("server"))
         name = "server" if n == 0 else f"server{n + 1}"
         replay = max(100_000, (count or 0) * 2)
         self.server = self.start(name, self.ns_srv, [
             self.args.server_bin, "--listen", f"{SRV_IP}:{PORT}", "--db", self.db,
             "--auth-key", AUTH_KEY, "--api-key", API_KEY, "--ping-interval-ms", ping_ms,
-            "--replay-limit", replay, "--sync", sync, "--log", "warn",
+            "--replay-limit", replay, "--durability", durability, "--log", "warn",
             # The cases measure delivery under faults, not the per-user send quota.
             "--send-limit", "1000000000",
         ])
@@ -492,7 +502,7 @@ def check_same_messages(recv, sent_ids):
 
 
 def check_history(case, count):
-    """The server stored each message once, in send order."""
+    """The server stored each message once, in send order. Returns the stored rows."""
     hist = case.rest("history", case.server_url(), API_KEY, RECEIVER, SENDER, timeout=120)
     texts = [h[3] for h in hist if h[2] == SENDER]
     want = [f"{PREFIX}:{i}" for i in range(count)]
@@ -505,6 +515,22 @@ def check_history(case, count):
     muids = [h[1] for h in hist]
     if len(set(muids)) != len(muids):
         raise Fail("server history: a muid is stored twice")
+    return hist
+
+
+def check_no_spurious_reconnects(case, lines, who):
+    """Every time the client left CONNECTED falls in one of its fault windows."""
+    windows = case.fault_windows.get(who, [])
+    for it in lines.poll():
+        if it.get("ev") == "end":
+            break  # the client's own shutdown
+        if not left_connected(it):
+            continue
+        t = it["t"] / 1000
+        if not any(a - 0.05 <= t and (b is None or t <= b + 0.05) for a, b in windows):
+            raise Fail(f"{who}: spurious reconnect at {fmt_t(case, it['t'])} ({it['reason']}: {it['msg']}), "
+                       f"outside the fault window{'s' if len(windows) != 1 else ''} "
+                       f"{[(round(a - case.t0, 2), b and round(b - case.t0, 2)) for a, b in windows]}")
 
 
 def check_state_chain(lines, who):
@@ -541,8 +567,11 @@ def full_checks(case, rl, sl, count):
     got = check_delivery(rl, count)
     sent = check_sends(sl, count)
     check_same_messages(rl, sent)
-    check_history(case, count)
+    hist = check_history(case, count)
     check_no_echo(case, sl)
+    if case.fault_windows is not None:
+        check_no_spurious_reconnects(case, rl, "receiver")
+        check_no_spurious_reconnects(case, sl, "sender")
     case.figures["delivered"] = got
     case.figures["receiver_reconnects"] = reconnects(rl)
     case.figures["sender_reconnects"] = reconnects(sl)
@@ -550,6 +579,7 @@ def full_checks(case, rl, sl, count):
     last = [it for it in rl.items if is_msg(it)][-1]
     if first_msg:
         case.figures["stream_s"] = round((last["t"] - first_msg[1]["t"]) / 1000, 1)
+    return hist
 
 
 def leave_after(lines, t0, proc=None, timeout=15, what="leaving CONNECTED"):
@@ -603,6 +633,7 @@ def outage_case(case, count, fault_on, fault_off, outage_s, detect_bound, label)
     fault_off()
     back_r = connected_after(rl, t_off, rp)
     back_s = connected_after(sl, t_off, sp)
+    case.fault_windows = {"receiver": [(t_on, back_r["t"] / 1000)], "sender": [(t_on, back_s["t"] / 1000)]}
     case.figures.update({
         "detect_receiver_s": round(det_r, 2),
         "detect_sender_s": round(det_s, 2),
@@ -645,6 +676,7 @@ def case_loss_delay(case, count):
         time.sleep(0.05)
     extra = {"--heartbeat-grace-ms": 2000, "--connect-timeout-ms": 10_000}
     rp, rl, sp, sl = case.start_stream(count, url=f"http://127.0.0.1:{PROXY_PORT}", extra=extra)
+    case.fault_windows = None  # the fault lasts the whole stream
     case.finish([sp, rp], 150)
     dropped = arrived = 0
     for ns, dev in ((case.ns_srv, SRV_DEV), (case.ns_cli, CLI_DEV)):
@@ -670,24 +702,42 @@ def case_loss_delay(case, count):
     case.figures["throughput_msg_s"] = round(len(msgs) / max(0.001, (msgs[-1]["t"] - msgs[0]["t"]) / 1000))
 
 
-def case_server_kill(case, count):
-    case.start_server(count=count, sync="full")
-    rp, rl, sp, sl = case.start_stream(count)
+# Sends the sender must have unfinished (written or queued, not yet acked) when the server is
+# killed: the kill must hit a socket full of sends, not one with a send or two in flight.
+KILL_MIN_IN_FLIGHT = 100
+
+
+def server_kill_case(case, count, durability):
+    case.start_server(count=count, durability=durability)
+    # Unthrottled: the sender keeps its whole window (1,000) of sends going on one socket.
+    rp, rl, sp, sl = case.start_stream(count, rate=0)
     case.wait_messages(rl, count // 4, 30, rp)
     case.ensure_connected((rp, rl), (sp, sl))
     t_kill = time.time()
     case.server.signal(signal.SIGKILL)
     if case.server.wait(5) is None:
         raise Fail("the server survived SIGKILL for 5s")
+    before = [it for it in sl.poll() if it.get("ev") == "issued" and it["t"] < t_kill * 1000]
+    in_flight = before[-1]["outstanding"] if before else 0
+    if in_flight < KILL_MIN_IN_FLIGHT:
+        raise Fail(f"the sender had {in_flight} sends unfinished when the server was killed, "
+                   f"not the {KILL_MIN_IN_FLIGHT}+ of a pipelined socket")
+    acked = {it["i"]: it["id"] for it in sl.items if it.get("ev") == "sent" and it["t"] < t_kill * 1000}
+    delivered = {it["i"]: it["id"] for it in rl.poll() if is_msg(it) and it["t"] < t_kill * 1000}
     leave_r = leave_after(rl, t_kill, rp, timeout=5, what="the receiver leaving CONNECTED after the kill")
     leave_s = leave_after(sl, t_kill, sp, timeout=5, what="the sender leaving CONNECTED after the kill")
     time.sleep(max(0.0, t_kill + 2 - time.time()))
     t_up = time.time()
-    case.start_server(count=count, sync="full")
+    case.start_server(count=count, durability=durability)
     t_listen = time.time()
     back_r = connected_after(rl, t_up, rp)
     back_s = connected_after(sl, t_up, sp)
+    case.fault_windows = {"receiver": [(t_kill, back_r["t"] / 1000)], "sender": [(t_kill, back_s["t"] / 1000)]}
     case.figures.update({
+        "durability": durability,
+        "in_flight_at_kill": in_flight,
+        "acked_before_kill": len(acked),
+        "delivered_before_kill": len(delivered),
         "detect_receiver_s": round(leave_r["t"] / 1000 - t_kill, 2),
         "detect_sender_s": round(leave_s["t"] / 1000 - t_kill, 2),
         "server_down_s": round(t_listen - t_kill, 1),
@@ -695,7 +745,36 @@ def case_server_kill(case, count):
         "recover_sender_s": round(back_s["t"] / 1000 - t_listen, 2),
     })
     case.finish([sp, rp], 90)
+    hist = full_checks(case, rl, sl, count)
+    # Acknowledged before the kill: stored, as the very message the ack named (a lost one would
+    # not be resent: its send had completed). Delivered before the kill: stored as delivered (a
+    # message sent to a socket before its commit could be lost, then stored anew on a resend).
+    stored = {h[0]: h[3] for h in hist}
+    for what, got in (("acknowledged", acked), ("delivered", delivered)):
+        for i, mid in got.items():
+            if stored.get(mid) != f"{PREFIX}:{i}":
+                raise Fail(f"#{i} {what} before the kill as message {mid}, which the restarted server "
+                           f"does not hold (it holds {stored.get(mid)!r} under that id)")
+
+
+def case_server_kill(case, count):
+    server_kill_case(case, count, "power")
+
+
+def case_server_kill_process(case, count):
+    server_kill_case(case, count, "process")
+
+
+def case_busy_sender(case, count):
+    """No fault: an unthrottled sender keeps its window of sends on one socket while the server
+    fsyncs every commit; neither client may leave CONNECTED (the server must keep answering its
+    heartbeat while sends wait for their commit)."""
+    case.start_server(count=count, durability="power")
+    rp, rl, sp, sl = case.start_stream(count, rate=0)
+    case.finish([sp, rp], 90)
     full_checks(case, rl, sl, count)
+    issued = [it["outstanding"] for it in sl.items if it.get("ev") == "issued"]
+    case.figures["max_unfinished_sends"] = max(issued, default=0)
 
 
 WAKE_BOUND_S = 1.0
@@ -730,8 +809,11 @@ def freeze_case(case, count, freeze_s, must_reconnect):
             f"stayed CONNECTED on the old socket after SIGCONT and took {n} more messages on it: it read the "
             "frames buffered while it was frozen before its watchdog ran; contract section 4 says a process "
             "frozen past the bound finds the socket dead when it wakes")
+    # The sender has no fault: it must not reconnect at all.
+    case.fault_windows = {"receiver": [(t_stop, t_cont + WAKE_BOUND_S + 2)], "sender": []}
     if leave is not None:
         back = connected_after(rl, t_cont, rp)
+        case.fault_windows["receiver"] = [(t_stop, back["t"] / 1000)]
         detect = leave["t"] / 1000 - t_cont
         case.figures.update({
             "reconnected_after_wake": True,
@@ -790,6 +872,9 @@ def case_token_revoked(case, count):
     case.finish([sp], 90)
     check_state_chain(rl, "receiver")
     check_state_chain(sl, "sender")
+    case.fault_windows = {"receiver": [(t_rev, None)], "sender": []}
+    check_no_spurious_reconnects(case, rl, "receiver")
+    check_no_spurious_reconnects(case, sl, "sender")
     check_delivery(rl, count, prefix_only=True)
     sent = check_sends(sl, count)
     check_same_messages(rl, sent)
@@ -802,6 +887,8 @@ CASES = [
     ("loss-delay", case_loss_delay),
     ("link-flap", case_link_flap),
     ("server-kill", case_server_kill),
+    ("server-kill-process", case_server_kill_process),
+    ("busy-sender", case_busy_sender),
     ("freeze-short", case_freeze_short),
     ("freeze-long", case_freeze_long),
     ("token-revoked", case_token_revoked),

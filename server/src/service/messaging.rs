@@ -158,11 +158,16 @@ impl App {
         let (_, own) = self
             .commit_sized(origin, weight, move |c| {
                 check?;
+                let repeat = match &msg.muid {
+                    Some(muid) => store::messages::by_muid(c, &sender, muid)?,
+                    // A muid the server makes up now cannot have been stored before.
+                    None => None,
+                };
                 let muid = msg
                     .muid
                     .clone()
                     .unwrap_or_else(|| store::tokens::generate()[..32].to_string());
-                if let Some((existing, seq)) = store::messages::by_muid(c, &sender, &muid)? {
+                if let Some((existing, seq)) = repeat {
                     let answer = EventFrame {
                         seq,
                         event: Event::Message(existing),

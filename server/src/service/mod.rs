@@ -208,7 +208,7 @@ pub fn fan_out(
     let body: Arc<str> = serde_json::to_string(event)
         .map_err(|e| ApiError::new(ErrorCode::Internal, format!("event encoding failed: {e}")))?
         .into();
-    let body_id = store::events::insert_body(conn, &body)?;
+    let body_id = store::events::insert_body(conn, &body, recipients.len())?;
     let at = store::now_ms();
     let mut seqs = Vec::with_capacity(recipients.len());
     for uid in recipients {

@@ -6,10 +6,11 @@ use rusqlite::{params, Connection};
 use super::now_ms;
 use super::{DbError, DbResult};
 
-/// Stores an event body (`{"event": ..., "data": ...}`) and returns its id.
-pub fn insert_body(conn: &Connection, payload: &str) -> DbResult<i64> {
-    conn.prepare_cached("INSERT INTO event_bodies (payload) VALUES (?1)")?
-        .execute([payload])?;
+/// Stores an event body (`{"event": ..., "data": ...}`) that `refs` log rows will refer to, and
+/// returns its id.
+pub fn insert_body(conn: &Connection, payload: &str, refs: usize) -> DbResult<i64> {
+    conn.prepare_cached("INSERT INTO event_bodies (payload, refs) VALUES (?1, ?2)")?
+        .execute(params![payload, refs as i64])?;
     Ok(conn.last_insert_rowid())
 }
 
@@ -84,15 +85,92 @@ pub fn prune(conn: &Connection, keep: u64, min_age_ms: i64, max_rows: usize) -> 
         })?
         .collect::<rusqlite::Result<Vec<_>>>()?;
     let deleted = bodies.len();
-    let mut orphan = conn.prepare_cached(
-        "DELETE FROM event_bodies WHERE id = ?1
-         AND NOT EXISTS (SELECT 1 FROM events WHERE body_id = ?1)",
-    )?;
-    let mut seen = std::collections::HashSet::new();
+    let mut released: std::collections::HashMap<i64, i64> = std::collections::HashMap::new();
     for id in bodies.into_iter().flatten() {
-        if seen.insert(id) {
-            orphan.execute([id])?;
-        }
+        *released.entry(id).or_default() += 1;
+    }
+    let mut release =
+        conn.prepare_cached("UPDATE event_bodies SET refs = refs - ?2 WHERE id = ?1")?;
+    let mut drop_unused =
+        conn.prepare_cached("DELETE FROM event_bodies WHERE id = ?1 AND refs <= 0")?;
+    for (id, n) in released {
+        release.execute(params![id, n])?;
+        drop_unused.execute([id])?;
     }
     Ok(deleted)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn db() -> Connection {
+        let conn = Connection::open_in_memory().expect("open");
+        crate::store::migrate(&conn).expect("migrate");
+        for uid in ["a", "b"] {
+            conn.execute(
+                "INSERT INTO users (uid, name, created_at) VALUES (?1, ?1, 0)",
+                [uid],
+            )
+            .expect("user");
+        }
+        conn
+    }
+
+    fn bodies(conn: &Connection) -> Vec<(i64, i64)> {
+        let mut stmt = conn
+            .prepare("SELECT id, refs FROM event_bodies ORDER BY id")
+            .expect("select");
+        let rows = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .expect("rows");
+        rows.collect::<rusqlite::Result<_>>().expect("bodies")
+    }
+
+    #[test]
+    fn a_body_is_stored_once_and_dropped_with_its_last_row() {
+        let conn = db();
+        // Three events for both users, written an hour ago.
+        for i in 0..3 {
+            let body =
+                insert_body(&conn, &format!(r#"{{"event":"x","data":{i}}}"#), 2).expect("body");
+            for uid in ["a", "b"] {
+                append(&conn, uid, body, now_ms() - 2 * 3_600_000).expect("append");
+            }
+        }
+        assert_eq!(bodies(&conn), vec![(1, 2), (2, 2), (3, 2)]);
+        let replay = range(&conn, "a", 0, 3, 10, 1 << 20).expect("range");
+        assert_eq!(replay.len(), 3);
+        assert_eq!(replay[1], (2, r#"{"event":"x","data":1}"#.to_string()));
+
+        // Keep each user's newest one: the two older bodies lose both rows and go.
+        assert_eq!(prune(&conn, 1, 3_600_000, 100).expect("prune"), 4);
+        assert_eq!(bodies(&conn), vec![(3, 2)]);
+        assert_eq!(
+            range(&conn, "b", 0, 3, 10, 1 << 20).expect("range").len(),
+            1
+        );
+        // Young rows are kept whatever the window says.
+        let body = insert_body(&conn, "{}", 1).expect("body");
+        append(&conn, "a", body, now_ms()).expect("append");
+        assert_eq!(prune(&conn, 0, 3_600_000, 100).expect("prune"), 2);
+        assert_eq!(bodies(&conn), vec![(4, 1)]);
+    }
+
+    #[test]
+    fn a_chunk_stops_at_its_byte_bound_but_never_empty() {
+        let conn = db();
+        for _ in 0..5 {
+            let body =
+                insert_body(&conn, &format!(r#"{{"p":"{}"}}"#, "x".repeat(100)), 1).expect("body");
+            append(&conn, "a", body, now_ms()).expect("append");
+        }
+        assert_eq!(range(&conn, "a", 0, 5, 10, 250).expect("range").len(), 3);
+        assert_eq!(range(&conn, "a", 0, 5, 10, 1).expect("range").len(), 1);
+        assert_eq!(
+            range(&conn, "a", 2, 4, 10, 1 << 20).expect("range").len(),
+            2
+        );
+        assert_eq!(count(&conn, "a", 1, 5).expect("count"), 4);
+    }
 }

@@ -8,11 +8,13 @@ pub mod events;
 pub mod friends;
 pub mod groups;
 pub mod messages;
+pub mod seqs;
 pub mod tokens;
 pub mod users;
 pub mod writer;
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use chinwag_protocol::{ApiError, ErrorCode};
@@ -42,6 +44,23 @@ const STATEMENT_CACHE: usize = 128;
 pub struct Store {
     writer: mpsc::Sender<Request>,
     readers: Arc<Readers>,
+    full: Arc<FullQueue>,
+}
+
+/// Jobs waiting for room in the writer's queue, and the order they get it in.
+#[derive(Default)]
+struct FullQueue {
+    waiting: AtomicUsize,
+    turn: tokio::sync::Mutex<()>,
+}
+
+/// Counts one job as waiting for room until it is queued or dropped.
+struct Waiting<'a>(&'a AtomicUsize);
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 struct Readers {
@@ -116,7 +135,7 @@ impl Store {
         .map_err(|e| format!("cannot configure database: {e}"))?;
         migrate(&conn).map_err(|e| format!("database migration failed: {e}"))?;
         conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
-        let writer = writer::spawn(conn, tuning)?;
+        let writer = writer::spawn(conn, &path, tuning)?;
         Ok(Store {
             writer,
             readers: Arc::new(Readers {
@@ -125,20 +144,33 @@ impl Store {
                 permits: Semaphore::new(READERS),
                 _scratch: scratch,
             }),
+            full: Arc::default(),
         })
     }
 
-    /// Queues a job for the writer; waits while the writer's queue is full.
+    /// Queues a job for the writer; waits while the writer's queue is full. Jobs reach the
+    /// writer in the order `submit` was first polled, also while the queue is full.
     pub async fn submit(&self, job: Box<dyn Job>) -> Result<(), ApiError> {
+        let full = &self.full;
         // The common case queues without an await point, so a session that polls a request
-        // once has queued it before it reads the next one.
-        match self.writer.try_send(Request::Job(job)) {
-            Ok(()) => Ok(()),
-            Err(mpsc::error::TrySendError::Full(request)) => {
-                self.writer.send(request).await.map_err(|_| storage_gone())
+        // once has queued it before it reads the next one. Not while others wait for room:
+        // this job would overtake them.
+        let request = if full.waiting.load(Ordering::SeqCst) == 0 {
+            match self.writer.try_send(Request::Job(job)) {
+                Ok(()) => return Ok(()),
+                Err(mpsc::error::TrySendError::Full(request)) => request,
+                Err(mpsc::error::TrySendError::Closed(_)) => return Err(storage_gone()),
             }
-            Err(mpsc::error::TrySendError::Closed(_)) => Err(storage_gone()),
-        }
+        } else {
+            Request::Job(job)
+        };
+        // Waiting for room, one at a time in arrival order (a fair lock): woken senders of a
+        // bounded channel are not polled in the order they began to wait, so without it a
+        // socket's requests would be stored, and answered, out of order.
+        full.waiting.fetch_add(1, Ordering::SeqCst);
+        let _waiting = Waiting(&full.waiting);
+        let _turn = full.turn.lock().await;
+        self.writer.send(request).await.map_err(|_| storage_gone())
     }
 
     /// Runs `f` on the writer, inside a transaction (in a savepoint of its own: an error rolls

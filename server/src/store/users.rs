@@ -116,6 +116,9 @@ pub fn list(
 
 /// Hands out the user's next event sequence number.
 pub fn next_seq(conn: &Connection, uid: &str) -> DbResult<u64> {
+    if let Some(n) = super::seqs::next(conn, uid) {
+        return n;
+    }
     conn.prepare_cached(
         "UPDATE users SET last_seq = last_seq + 1 WHERE uid = ?1 RETURNING last_seq",
     )?

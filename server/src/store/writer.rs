@@ -7,6 +7,7 @@
 //! load batches grow by themselves.
 
 use std::panic::AssertUnwindSafe;
+use std::path::Path;
 use std::time::Duration;
 
 use chinwag_protocol::{ApiError, ErrorCode};
@@ -51,14 +52,49 @@ pub struct Tuning {
     pub commit_delay: Option<Duration>,
 }
 
-/// Starts the writer thread. It ends when every sender is dropped.
-pub fn spawn(conn: Connection, tuning: Tuning) -> Result<mpsc::Sender<Request>, String> {
+/// Commits between two nudges to the checkpointer: at about 16 pages a commit, near SQLite's
+/// own default of a checkpoint per 1,000 pages.
+const COMMITS_PER_CHECKPOINT: u32 = 64;
+
+/// Starts the writer thread and its checkpointer. They end when every sender is dropped.
+pub fn spawn(
+    conn: Connection,
+    path: &Path,
+    tuning: Tuning,
+) -> Result<mpsc::Sender<Request>, String> {
+    // Checkpoints (copying the WAL into the database file, with an fsync of its own) run on a
+    // thread of their own, so the writer never pays for one inside a commit.
+    conn.execute_batch("PRAGMA wal_autocheckpoint=0;")
+        .map_err(|e| format!("cannot configure database: {e}"))?;
+    let checkpointer = Connection::open(path).map_err(|e| format!("cannot open database: {e}"))?;
+    checkpointer
+        .execute_batch("PRAGMA busy_timeout=5000;")
+        .map_err(|e| format!("cannot configure database: {e}"))?;
+    let (nudge, nudged) = std::sync::mpsc::sync_channel::<()>(1);
+    std::thread::Builder::new()
+        .name("chinwag-checkpoint".into())
+        .spawn(move || {
+            while nudged.recv().is_ok() {
+                if let Err(e) = checkpointer.execute_batch("PRAGMA wal_checkpoint(PASSIVE);") {
+                    tracing::warn!(error = %e, "checkpoint failed");
+                }
+            }
+        })
+        .map_err(|e| format!("cannot start the checkpointer: {e}"))?;
     let (tx, rx) = mpsc::channel(QUEUE);
     std::thread::Builder::new()
         .name("chinwag-writer".into())
         .spawn(move || {
             super::groups::enable_member_cache();
-            Writer { conn, rx, tuning }.run()
+            super::seqs::enable();
+            Writer {
+                conn,
+                rx,
+                tuning,
+                nudge,
+                commits: 0,
+            }
+            .run()
         })
         .map_err(|e| format!("cannot start the database writer: {e}"))?;
     Ok(tx)
@@ -68,6 +104,8 @@ struct Writer {
     conn: Connection,
     rx: mpsc::Receiver<Request>,
     tuning: Tuning,
+    nudge: std::sync::mpsc::SyncSender<()>,
+    commits: u32,
 }
 
 impl Writer {
@@ -110,12 +148,14 @@ impl Writer {
     }
 
     fn commit_batch(&mut self, batch: &mut Vec<Box<dyn Job>>) {
+        tracing::trace!(jobs = batch.len(), "batch started");
         let results = match self.run_batch(batch) {
             Ok(results) => results,
             Err(e) => {
                 tracing::error!(error = %e.0, jobs = batch.len(), "batch commit failed");
                 let _ = self.conn.execute_batch("ROLLBACK");
                 super::groups::forget_cached_members();
+                super::seqs::forget();
                 let err = ApiError::new(ErrorCode::Internal, "database error");
                 batch.iter().map(|_| Err(err.clone())).collect()
             }
@@ -123,6 +163,7 @@ impl Writer {
         for (job, result) in batch.drain(..).zip(results) {
             job.finish(result);
         }
+        tracing::trace!("batch handed to the sockets");
     }
 
     fn run_batch(
@@ -133,6 +174,7 @@ impl Writer {
         let mut results = Vec::with_capacity(batch.len());
         for job in batch.iter_mut() {
             self.conn.prepare_cached("SAVEPOINT job")?.execute([])?;
+            super::seqs::job_started();
             let conn = &self.conn;
             let result = std::panic::catch_unwind(AssertUnwindSafe(|| job.run(conn)))
                 .unwrap_or_else(|_| {
@@ -141,16 +183,119 @@ impl Writer {
                 });
             if result.is_err() {
                 self.conn.prepare_cached("ROLLBACK TO job")?.execute([])?;
-                // Cached membership may reflect the rolled-back changes.
+                // The caches may reflect the rolled-back changes.
                 super::groups::forget_cached_members();
+                super::seqs::job_failed();
             }
             self.conn.prepare_cached("RELEASE job")?.execute([])?;
             results.push(result);
         }
+        super::seqs::flush(&self.conn)?;
+        tracing::trace!("batch ran");
         if let Some(delay) = self.tuning.commit_delay {
             std::thread::sleep(delay);
         }
         self.conn.execute_batch("COMMIT")?;
+        tracing::trace!("batch committed");
+        super::seqs::batch_committed();
+        self.commits += 1;
+        if self.commits.is_multiple_of(COMMITS_PER_CHECKPOINT) {
+            // Full: a checkpoint is already pending, which is as good.
+            let _ = self.nudge.try_send(());
+        }
         Ok(results)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::sync::oneshot;
+
+    /// Takes `uid`'s next sequence number, then fails if `fail`.
+    struct Seq {
+        uid: &'static str,
+        fail: bool,
+        got: Option<u64>,
+        reply: Option<oneshot::Sender<Result<u64, ApiError>>>,
+    }
+
+    impl Job for Seq {
+        fn run(&mut self, conn: &Connection) -> Result<(), ApiError> {
+            self.got = Some(super::super::users::next_seq(conn, self.uid)?);
+            if self.fail {
+                return Err(ApiError::new(ErrorCode::InvalidArgument, "refused"));
+            }
+            Ok(())
+        }
+
+        fn finish(mut self: Box<Self>, outcome: Result<(), ApiError>) {
+            let result = outcome.map(|()| self.got.unwrap_or(0));
+            if let Some(reply) = self.reply.take() {
+                let _ = reply.send(result);
+            }
+        }
+    }
+
+    #[test]
+    fn a_failed_job_gives_back_its_sequence_numbers_and_the_batch_commits_the_rest() {
+        let dir = std::env::temp_dir().join(format!("chinwag-writer-test-{}", std::process::id()));
+        let _ = std::fs::create_dir_all(&dir);
+        let path = dir.join("w.sqlite3");
+        let _ = std::fs::remove_file(&path);
+        let conn = Connection::open(&path).expect("open");
+        conn.execute_batch("PRAGMA journal_mode=WAL;").expect("wal");
+        super::super::migrate(&conn).expect("migrate");
+        conn.execute(
+            "INSERT INTO users (uid, name, created_at) VALUES ('a', 'a', 0)",
+            [],
+        )
+        .expect("user");
+        // A slow commit, so that all five jobs queue behind the first and share a batch.
+        let tuning = Tuning {
+            commit_delay: Some(Duration::from_millis(50)),
+        };
+        let tx = spawn(conn, &path, tuning).expect("writer");
+        let mut answers = Vec::new();
+        for (uid, fail) in [
+            ("a", false),
+            ("a", true),
+            ("a", false),
+            ("nobody", false),
+            ("a", false),
+        ] {
+            let (reply, answer) = oneshot::channel();
+            let job = Seq {
+                uid,
+                fail,
+                got: None,
+                reply: Some(reply),
+            };
+            tx.blocking_send(Request::Job(Box::new(job)))
+                .expect("queued");
+            answers.push(answer);
+        }
+        let got: Vec<Result<u64, ApiError>> = answers
+            .into_iter()
+            .map(|a| a.blocking_recv().expect("answered"))
+            .collect();
+        assert_eq!(got[0].as_ref().ok(), Some(&1));
+        assert_eq!(
+            got[1].as_ref().err().map(|e| e.code),
+            Some(ErrorCode::InvalidArgument)
+        );
+        // The failed job's number is handed out again.
+        assert_eq!(got[2].as_ref().ok(), Some(&2));
+        assert!(got[3].is_err(), "an unknown user has no sequence");
+        assert_eq!(got[4].as_ref().ok(), Some(&3));
+        drop(tx);
+        let check = Connection::open(&path).expect("reopen");
+        let last: u64 = check
+            .query_row("SELECT last_seq FROM users WHERE uid = 'a'", [], |r| {
+                r.get(0)
+            })
+            .expect("last_seq");
+        assert_eq!(last, 3, "written once per batch, before its commit");
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

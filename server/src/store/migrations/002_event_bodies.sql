@@ -2,7 +2,8 @@
 -- it. Rows written before this migration keep their body inline in `payload`.
 CREATE TABLE event_bodies (
     id INTEGER PRIMARY KEY,
-    payload TEXT NOT NULL           -- {"event": ..., "data": ...}
+    payload TEXT NOT NULL,          -- {"event": ..., "data": ...}
+    refs INTEGER NOT NULL           -- log rows that refer to it; the prune drops it at 0
 );
 
 CREATE TABLE events_v2 (
@@ -17,5 +18,3 @@ INSERT INTO events_v2 (uid, seq, body_id, payload, created_at)
     SELECT uid, seq, NULL, payload, created_at FROM events;
 DROP TABLE events;
 ALTER TABLE events_v2 RENAME TO events;
--- Bodies no row refers to any more are removed by the prune.
-CREATE INDEX events_by_body ON events(body_id) WHERE body_id IS NOT NULL;
