@@ -9,6 +9,9 @@ pub const MAX_FRAME_BYTES: usize = 256 * 1024;
 pub const MAX_PAGE_LIMIT: u32 = 100;
 /// Page size when a request names none.
 pub const DEFAULT_PAGE_LIMIT: u32 = 30;
+/// A history page stops once its messages reach this many bytes (always at least one message),
+/// whatever its `limit`: `has_more` then says the rest follows on the next page.
+pub const MAX_PAGE_BYTES: usize = 1024 * 1024;
 /// Longest uid, guid, muid, call session id or role.
 pub const MAX_ID_BYTES: usize = 100;
 /// Largest JSON value for `metadata` or custom `data`, serialized.

@@ -629,3 +629,73 @@ async fn a_database_holding_ids_that_differ_only_in_case_still_migrates() {
     .await;
     assert_eq!((s, v["code"].as_str()), (409, Some("USER_EXISTS")), "{v}");
 }
+
+#[tokio::test]
+async fn history_pages_are_bounded_in_bytes_and_page_through_everything() {
+    use chinwag_protocol::limits::MAX_PAGE_BYTES;
+    let server = TestServer::start().await;
+    server.create_user("alice").await;
+    server.create_user("bob").await;
+    let alice = server.login("alice").await;
+    // 20 messages of about 120 KiB each (text and data near their limits): 2.4 MB in all.
+    let big_text = "t".repeat(MAX_TEXT_BYTES - 1024);
+    let big_data = json!({"blob": "d".repeat(MAX_JSON_BYTES - 1024)});
+    let mut sent = Vec::new();
+    for i in 0..20 {
+        let (s, v) = post_message(
+            &server,
+            &alice,
+            json!({"receiver_type": "user", "receiver": "bob", "category": "custom",
+                   "type": "blob", "text": format!("{i}{big_text}"), "data": big_data}),
+        )
+        .await;
+        assert_eq!(s, 201, "{v}");
+        sent.push(v["data"]["id"].as_i64().expect("id"));
+    }
+    // Page backward with limit=100: every page stops near the byte bound, never empty, and the
+    // pages together hold every message exactly once, in order.
+    let mut seen: Vec<i64> = Vec::new();
+    let mut before: Option<i64> = None;
+    let mut pages = 0;
+    loop {
+        let query = match before {
+            Some(b) => format!("/v1/messages?receiver_type=user&receiver=bob&limit=100&before={b}"),
+            None => "/v1/messages?receiver_type=user&receiver=bob&limit=100".to_string(),
+        };
+        let r = server
+            .user(&alice, Method::GET, &query)
+            .send()
+            .await
+            .expect("history");
+        assert_eq!(r.status().as_u16(), 200);
+        let body = r.bytes().await.expect("body");
+        let v: Value = serde_json::from_slice(&body).expect("json");
+        let page: Vec<i64> = v["messages"]
+            .as_array()
+            .expect("messages")
+            .iter()
+            .map(|m| m["id"].as_i64().expect("id"))
+            .collect();
+        assert!(
+            !page.is_empty(),
+            "a page is never empty while messages remain"
+        );
+        assert!(
+            page.len() < 20 && body.len() < MAX_PAGE_BYTES + 200 * 1024,
+            "a page of {} messages, {} bytes, ignores the byte bound",
+            page.len(),
+            body.len()
+        );
+        pages += 1;
+        before = page.first().copied();
+        let mut all = page.clone();
+        all.extend(seen);
+        seen = all;
+        if !v["has_more"].as_bool().expect("has_more") {
+            break;
+        }
+        assert!(pages < 20, "paging does not end");
+    }
+    assert!(pages >= 3, "2.4 MB took only {pages} pages");
+    assert_eq!(seen, sent, "every message once, oldest first");
+}

@@ -14,8 +14,8 @@ use rusqlite::Connection;
 
 use super::quota::Durable;
 use super::{
-    check_can_address, check_id, check_json, fan_out, invalid, page_limit, participants,
-    require_member, App, Deliveries,
+    check_can_address, check_id, check_json, fan_out, fan_out_with, invalid, page_limit,
+    participants, require_member, App, Deliveries,
 };
 use crate::hub::Origin;
 use crate::store::{self, now_ms};
@@ -216,13 +216,19 @@ impl App {
                     deleted_by: None,
                 };
                 check_message_size(&message)?;
-                message.id = store::messages::insert(c, &message)?;
                 let recipients =
                     participants(c, message.receiver_type, &message.receiver, &sender)?;
-                let deliveries = fan_out(c, &recipients, &Event::Message(message.clone()))?;
-                if let Some(seq) = deliveries.seq_of(&sender) {
-                    store::messages::set_sender_seq(c, message.id, seq)?;
-                }
+                // The sender's own seq is taken first and stored with the message, so that a
+                // repeated muid is answered with it (one write instead of an insert and an update).
+                let sender_seq = if recipients.contains(&sender) {
+                    Some(store::users::next_seq(c, &sender)?)
+                } else {
+                    None
+                };
+                message.id = store::messages::insert(c, &message, sender_seq.unwrap_or(0))?;
+                let event = Event::Message(message.clone());
+                let deliveries =
+                    fan_out_with(c, &recipients, &event, sender_seq.map(|s| (&*sender, s)))?;
                 Ok(((), deliveries))
             })
             .await?;
@@ -469,6 +475,7 @@ impl App {
                         before: q.before,
                         after: q.after,
                         limit,
+                        max_bytes: chinwag_protocol::limits::MAX_PAGE_BYTES,
                         category: q.category.as_deref(),
                         kind: q.kind.as_deref(),
                     },

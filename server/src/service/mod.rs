@@ -53,13 +53,6 @@ pub struct Deliveries {
 }
 
 impl Deliveries {
-    /// `uid`'s sequence number for the first event that reached it.
-    pub fn seq_of(&self, uid: &str) -> Option<u64> {
-        self.events
-            .iter()
-            .find_map(|f| f.seqs.iter().find(|(u, _)| u == uid).map(|(_, s)| *s))
-    }
-
     /// The copy of the first event that reached `uid`, or the stored answer.
     fn copy_for(&self, uid: &str) -> Option<EventFrame> {
         self.events
@@ -205,6 +198,16 @@ pub fn fan_out(
     recipients: &[String],
     event: &Event,
 ) -> Result<Deliveries, ApiError> {
+    fan_out_with(conn, recipients, event, None)
+}
+
+/// [`fan_out`], where one recipient's number was already taken (`known`: uid and seq).
+pub fn fan_out_with(
+    conn: &Connection,
+    recipients: &[String],
+    event: &Event,
+    known: Option<(&str, u64)>,
+) -> Result<Deliveries, ApiError> {
     let body: Arc<str> = serde_json::to_string(event)
         .map_err(|e| ApiError::new(ErrorCode::Internal, format!("event encoding failed: {e}")))?
         .into();
@@ -212,7 +215,14 @@ pub fn fan_out(
     let at = store::now_ms();
     let mut seqs = Vec::with_capacity(recipients.len());
     for uid in recipients {
-        seqs.push((uid.clone(), store::events::append(conn, uid, body_id, at)?));
+        let seq = match known {
+            Some((u, seq)) if u == uid => {
+                store::events::append_at(conn, uid, seq, body_id, at)?;
+                seq
+            }
+            _ => store::events::append(conn, uid, body_id, at)?,
+        };
+        seqs.push((uid.clone(), seq));
     }
     Ok(Deliveries {
         events: vec![Fanned {

@@ -17,11 +17,18 @@ pub fn insert_body(conn: &Connection, payload: &str, refs: usize) -> DbResult<i6
 /// Appends a stored body to a user's log, returning its sequence number there.
 pub fn append(conn: &Connection, uid: &str, body_id: i64, at: i64) -> DbResult<u64> {
     let seq = super::users::next_seq(conn, uid)?;
+    append_at(conn, uid, seq, body_id, at)?;
+    Ok(seq)
+}
+
+/// Appends a stored body to a user's log under a number already taken with
+/// `users::next_seq`.
+pub fn append_at(conn: &Connection, uid: &str, seq: u64, body_id: i64, at: i64) -> DbResult<()> {
     conn.prepare_cached(
         "INSERT INTO events (uid, seq, body_id, created_at) VALUES (?1, ?2, ?3, ?4)",
     )?
     .execute(params![uid, seq, body_id, at])?;
-    Ok(seq)
+    Ok(())
 }
 
 /// A user's events with a sequence number in `(after, up_to]`, in order, as their stored JSON

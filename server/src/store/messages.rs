@@ -56,11 +56,13 @@ pub fn by_muid(conn: &Connection, sender: &str, muid: &str) -> DbResult<Option<(
 }
 
 /// Stores a new message (its `id` is ignored) and returns the assigned id.
-pub fn insert(conn: &Connection, m: &Message) -> DbResult<i64> {
+/// Stores a new message (its `id` is ignored) with the sender's own sequence number for it, and
+/// returns the assigned id.
+pub fn insert(conn: &Connection, m: &Message, sender_seq: u64) -> DbResult<i64> {
     conn.prepare_cached(
         "INSERT INTO messages (muid, sender, receiver_type, receiver, conversation_id, category, type,
-             text, data, attachments, metadata, parent_id, quoted_id, sent_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+             text, data, attachments, metadata, parent_id, quoted_id, sent_at, sender_seq)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
     )?
     .execute(params![
         m.muid,
@@ -80,15 +82,10 @@ pub fn insert(conn: &Connection, m: &Message) -> DbResult<i64> {
         m.metadata.to_string(),
         m.parent_id,
         m.quoted_id,
-        m.sent_at
+        m.sent_at,
+        sender_seq
     ])?;
     Ok(conn.last_insert_rowid())
-}
-
-pub fn set_sender_seq(conn: &Connection, id: i64, seq: u64) -> DbResult<()> {
-    conn.prepare_cached("UPDATE messages SET sender_seq = ?2 WHERE id = ?1")?
-        .execute(params![id, seq])?;
-    Ok(())
 }
 
 /// Writes the editable fields and the edit or delete marks of an existing message.
@@ -120,11 +117,25 @@ pub struct HistoryPage {
     pub has_more: bool,
 }
 
+/// About how many bytes a message takes in a JSON answer.
+fn approximate_size(m: &Message) -> usize {
+    let json = |v: &serde_json::Value| v.to_string().len();
+    256 + m.text.as_ref().map_or(0, String::len)
+        + m.data.as_ref().map_or(0, json)
+        + json(&m.metadata)
+        + m.attachments
+            .iter()
+            .map(|a| serde_json::to_string(a).map_or(0, |s| s.len()))
+            .sum::<usize>()
+}
+
 pub struct HistoryFilter<'a> {
     pub conversation_id: &'a str,
     pub before: Option<i64>,
     pub after: Option<i64>,
     pub limit: u32,
+    /// The page stops once it holds this many bytes (at least one message).
+    pub max_bytes: usize,
     pub category: Option<&'a str>,
     pub kind: Option<&'a str>,
 }
@@ -151,9 +162,19 @@ pub fn history(conn: &Connection, f: &HistoryFilter<'_>) -> DbResult<HistoryPage
         ],
         from_row,
     )?;
-    let mut messages = rows.collect::<rusqlite::Result<Vec<_>>>()?;
-    let has_more = messages.len() > f.limit as usize;
-    messages.truncate(f.limit as usize);
+    // Rows are read one by one, so a page of large messages stops at its byte bound without
+    // loading the rest.
+    let mut messages = Vec::new();
+    let (mut bytes, mut has_more) = (0, false);
+    for row in rows {
+        let m = row?;
+        if messages.len() == f.limit as usize || (!messages.is_empty() && bytes >= f.max_bytes) {
+            has_more = true;
+            break;
+        }
+        bytes += approximate_size(&m);
+        messages.push(m);
+    }
     if !forward {
         messages.reverse();
     }
