@@ -41,7 +41,10 @@ demo: c-examples
 	@echo "== the C examples, against an embedded server =="
 	CHINWAG_TEST_CALL_TIMEOUT_MS=$(DEMO_CALL_TIMEOUT_MS) tests/c/run.sh plain $(addprefix $(CDIR)/,$(CEXAMPLES))
 
-# Figures, not assertions: SDK login/round trip/library size, and server throughput.
+# Figures, not assertions (each next to its target): the disk's fsync, then the SDK bench (every
+# figure next to a bare relay's floor, the write path against a `--durability power` and a
+# `--durability process` server), then the server's own write-path bench (raw sockets, both
+# modes). Table on stdout, JSON in target/bench/results.json. `-- --quick` on either for smaller counts.
 bench:
 	$(CARGO) build --release --lib
 	$(CARGO) build --release -p chinwag-server --bin chinwag-server

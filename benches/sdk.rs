@@ -1,19 +1,24 @@
-//! `make bench`: Chinwag's figures against a real chinwag-server process on loopback, each next
+//! `make bench`: Chinwag's figures against real chinwag-server processes on loopback, each next
 //! to a floor (a bare tokio-tungstenite relay A -> relay -> B with the same message size), so
 //! every figure is also a ratio. Prints a table and writes JSON to `target/bench/results.json`.
 //!
-//! Scenarios: login to CONNECTED; round trip A -> server -> B -> server -> A; one-way
-//! throughput A -> B (every message persisted; loss and order checked); group fan-out to 100
-//! and 1,000 members; 1,000 idle clients in one process (RSS and threads per client); idle CPU
-//! of a connected client over 10 s; server restart to CONNECTED again; server memory per idle
-//! socket at 10,000 sockets. Loopback only, bounded in time and count.
+//! First the disk: 4 KiB append + fdatasync, 500 times, in the temp dir that holds the bench
+//! databases, so a reader sees what part of a `power` figure is the disk. Then login to
+//! CONNECTED and 1,000 idle clients in one process (RSS and threads per client). Then the write
+//! path, twice: against a server with `--durability power` and against a second one (its own
+//! database) with `--durability process`: round trip A -> server -> B -> server -> A, its
+//! floor's round trips interleaved with Chinwag's in ten blocks; one-way throughput A -> B
+//! (every message persisted; loss and order checked); group fan-out to 100 and 1,000 members;
+//! many writers (100 clients in 50 pairs, each sending to its partner, 4 in flight, the
+//! partner echoing each). Each figure with a target in issue 10 gets its target and verdict.
+//! Then idle CPU of a connected client over 10 s; server restart to CONNECTED again; server
+//! memory per idle socket at 10,000 sockets. Loopback only, bounded in time and count.
 //!
 //! The scenarios whose path differs between the APIs (login, round trip, one-way throughput,
 //! fan-out) run twice: through the Rust API and through the C ABI (`cabi`: the exported
-//! `chinwag_*` functions with `extern "C"` callbacks, as a C app calls them); the two round
-//! trips alternate in blocks, so that the machine's load falls on both alike. The others
-//! (idle clients, idle CPU, restart, server memory) measure the core and the server, the same
-//! under either API, and run once, through the Rust API.
+//! `chinwag_*` functions with `extern "C"` callbacks, as a C app calls them); the round trips
+//! of both APIs and the floor's alternate in blocks, so that the machine's load falls on all
+//! alike. The others run once, through the Rust API.
 //!
 //! Run: `make bench` (builds the release server and library first), or
 //! `cargo bench --bench sdk -- --quick` for smaller counts.
@@ -49,6 +54,8 @@ struct Sizes {
     fanout_messages: usize,
     idle_clients: usize,
     server_sockets: usize,
+    /// Messages each many-writers client sends to its partner.
+    many_writers: usize,
 }
 
 /// Completions of the measured sends (both APIs): every one must succeed, with stored ids
@@ -166,14 +173,17 @@ struct ServerProc {
     url: String,
     port: u16,
     db: std::path::PathBuf,
+    durability: &'static str,
 }
 
 impl ServerProc {
-    fn spawn(db: &std::path::Path, port: u16) -> ServerProc {
+    /// `durability`: `power` or `process` (the server's `--durability`).
+    fn spawn(db: &std::path::Path, port: u16, durability: &'static str) -> ServerProc {
         let bin = target_dir().join("chinwag-server");
         let mut child = Command::new(&bin)
             .args(["--listen", &format!("127.0.0.1:{port}"), "--db"])
             .arg(db)
+            .args(["--durability", durability])
             .args([
                 "--auth-key",
                 AUTH,
@@ -193,6 +203,9 @@ impl ServerProc {
                 // Throughput runs send far more than a chat user would.
                 "--send-limit",
                 "1000000000",
+                // The 1,000-member fan-out group has its owner too.
+                "--max-group-members",
+                "100000",
                 "--log",
                 "warn",
             ])
@@ -224,6 +237,7 @@ impl ServerProc {
             url,
             port,
             db: db.to_path_buf(),
+            durability,
         }
     }
 
@@ -255,7 +269,7 @@ impl Drop for ServerProc {
 }
 
 struct Rest {
-    rt: tokio::runtime::Runtime,
+    rt: Arc<tokio::runtime::Runtime>,
     http: reqwest::Client,
     url: String,
 }
@@ -384,23 +398,58 @@ fn payload(i: usize) -> String {
     json!({"type": "send", "req": format!("s{i}"), "message": {"receiver_type": "user", "receiver": "bob", "text": format!("message number {i}"), "muid": format!("{:032x}", i)}}).to_string()
 }
 
-async fn floor_round_trips(n: usize, warmup: usize) -> Vec<Duration> {
-    let (mut a, mut b) = floor_pair().await;
-    let mut out = Vec::with_capacity(n);
-    for i in 0..warmup + n {
-        let start = Instant::now();
-        a.send(WsMessage::Text(payload(i).into()))
-            .await
-            .expect("send");
-        let m = b.next().await.expect("b gets").expect("ok");
-        b.send(m).await.expect("echo");
-        a.next().await.expect("a gets").expect("ok");
-        if i >= warmup {
-            out.push(start.elapsed());
+/// The floor's round trip A -> relay -> B -> relay -> A, one at a time; `once` runs on the
+/// calling thread (the relay on the runtime's worker), so it can alternate with Chinwag's.
+struct FloorRoundTrip {
+    rt: Arc<tokio::runtime::Runtime>,
+    a: Ws,
+    b: Ws,
+    next: usize,
+}
+
+impl FloorRoundTrip {
+    fn new(rt: &Arc<tokio::runtime::Runtime>) -> FloorRoundTrip {
+        let (a, b) = rt.block_on(floor_pair());
+        FloorRoundTrip {
+            rt: rt.clone(),
+            a,
+            b,
+            next: 0,
         }
     }
-    out.sort();
-    out
+
+    fn once(&mut self) -> Duration {
+        let frame = payload(self.next);
+        self.next += 1;
+        let (a, b) = (&mut self.a, &mut self.b);
+        self.rt.block_on(async {
+            let start = Instant::now();
+            a.send(WsMessage::Text(frame.into())).await.expect("send");
+            let m = b.next().await.expect("b gets").expect("ok");
+            b.send(m).await.expect("echo");
+            a.next().await.expect("a gets").expect("ok");
+            start.elapsed()
+        })
+    }
+}
+
+/// The disk's fsync, measured on the filesystem of the bench database: `n` times, append 4 KiB
+/// to a file and `fdatasync` it (as a WAL commit appends and syncs). Sorted latencies.
+fn fsync_probe(dir: &std::path::Path, n: usize) -> Vec<Duration> {
+    use std::io::Write;
+    let path = dir.join("fsync-probe");
+    let mut f = std::fs::File::create(&path).expect("fsync probe file");
+    let block = [0x5au8; 4096];
+    let mut out = Vec::with_capacity(n);
+    for _ in 0..n {
+        let start = Instant::now();
+        f.write_all(&block).expect("fsync probe write");
+        f.sync_data().expect("fdatasync");
+        out.push(start.elapsed());
+    }
+    drop(f);
+    let _ = std::fs::remove_file(&path);
+    sorted(out)
 }
 
 async fn floor_throughput(n: usize) -> f64 {
@@ -504,26 +553,38 @@ impl RoundTrip {
     }
 }
 
-/// Round trips through both APIs, interleaved so that a change in the machine's load falls on
-/// both alike: `warmup` of each (not counted), then ten alternating blocks, `n` of each in all.
-/// Returns (Rust, C ABI), sorted.
-fn round_trips(url: &str, n: usize, warmup: usize) -> (Vec<Duration>, Vec<Duration>) {
+/// Round trips through both APIs and the floor's, interleaved so that a change in the machine's
+/// load falls on all three alike: `warmup` of each (not counted), then ten alternating blocks,
+/// `n` of each in all. Returns (Rust, C ABI, floor), sorted.
+fn round_trips(
+    url: &str,
+    rt: &Arc<tokio::runtime::Runtime>,
+    n: usize,
+    warmup: usize,
+) -> (Vec<Duration>, Vec<Duration>, Vec<Duration>) {
     let mut rust = RoundTrip::new(url, "alice", "bob");
     let mut c = cabi::RoundTrip::new(url, "calice", "cbob");
+    let mut floor = FloorRoundTrip::new(rt);
     for _ in 0..warmup {
         rust.once();
         c.once();
+        floor.once();
     }
-    let (mut r_out, mut c_out) = (Vec::with_capacity(n), Vec::with_capacity(n));
+    let mut out = (
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+    );
     let blocks = 10;
     for b in 0..blocks {
         let size = n / blocks + usize::from(b < n % blocks);
-        r_out.extend((0..size).map(|_| rust.once()));
-        c_out.extend((0..size).map(|_| c.once()));
+        out.0.extend((0..size).map(|_| rust.once()));
+        out.1.extend((0..size).map(|_| c.once()));
+        out.2.extend((0..size).map(|_| floor.once()));
     }
     rust.finish();
     c.finish();
-    (sorted(r_out), sorted(c_out))
+    (sorted(out.0), sorted(out.1), sorted(out.2))
 }
 
 fn throughput(url: &str, n: usize) -> f64 {
@@ -643,27 +704,201 @@ fn fanout(url: &str, rest: &Rest, members: usize, messages: usize) -> (f64, u64)
     (rate, total)
 }
 
+/// One client of the many-writers scenario: sends `w N` to its partner, echoes the partner's
+/// `w N` back as `e N`, and times each of its own from send to the echo's arrival.
+struct Writer {
+    partner: String,
+    /// Send time of `w N`, by N.
+    sent_at: Mutex<Vec<Option<Instant>>>,
+    rtts: Mutex<Vec<Duration>>,
+    next: AtomicUsize,
+    got_w: AtomicUsize,
+    got_e: AtomicUsize,
+    sends: Arc<Sends>,
+}
+
+impl Writer {
+    /// Sends `w N` for the next N, unless all `per_client` are sent.
+    fn send_next(&self, client: &Client, per_client: usize) {
+        let n = self.next.fetch_add(1, Ordering::SeqCst);
+        if n >= per_client {
+            return;
+        }
+        if let Ok(mut at) = self.sent_at.lock() {
+            at[n] = Some(Instant::now());
+        }
+        client
+            .send_text(
+                ReceiverType::User,
+                &self.partner,
+                &format!("w {n}"),
+                Sends::completion(&self.sends),
+            )
+            .expect("send");
+    }
+}
+
+/// Many writers: `pairs` pairs of clients, every client sending `per_client` messages to its
+/// partner at once, `window` in flight each (the next goes when an echo comes back); the partner
+/// echoes each. Returns (every persisted message (sends and echoes) / s, round trips sorted).
+fn many_writers(
+    url: &str,
+    rest: &Rest,
+    pairs: usize,
+    per_client: usize,
+    window: usize,
+) -> (f64, Vec<Duration>) {
+    let n = pairs * 2;
+    rest.users("mw-", n);
+    let total_echoes = n * per_client;
+    let echoes = Arc::new(AtomicUsize::new(0));
+    let (done_tx, done_rx) = mpsc::channel::<Instant>();
+    let done_tx = Arc::new(Mutex::new(done_tx));
+    let mut clients = Vec::with_capacity(n);
+    for i in 0..n {
+        let c = client(url);
+        let w = Arc::new(Writer {
+            partner: format!("mw-{}", i ^ 1),
+            sent_at: Mutex::new(vec![None; per_client]),
+            rtts: Mutex::new(Vec::with_capacity(per_client)),
+            next: AtomicUsize::new(0),
+            got_w: AtomicUsize::new(0),
+            got_e: AtomicUsize::new(0),
+            sends: Arc::new(Sends::default()),
+        });
+        let (me, state, echoes, done) = (
+            Arc::downgrade(&c),
+            w.clone(),
+            echoes.clone(),
+            done_tx.clone(),
+        );
+        c.add_listener(
+            ListenerKind::Message,
+            "mw",
+            Box::new(move |e: &Event| {
+                let (Event::Message(m), Some(c)) = (e, me.upgrade()) else {
+                    return;
+                };
+                let Some(text) = m.text.as_deref() else {
+                    return;
+                };
+                if let Some(k) = text.strip_prefix("w ") {
+                    state.got_w.fetch_add(1, Ordering::SeqCst);
+                    let _ = c.send_text(
+                        ReceiverType::User,
+                        &state.partner,
+                        &format!("e {k}"),
+                        Sends::completion(&state.sends),
+                    );
+                } else if let Some(k) = text.strip_prefix("e ") {
+                    let now = Instant::now();
+                    let sent = k.parse::<usize>().ok().and_then(|k| {
+                        state
+                            .sent_at
+                            .lock()
+                            .ok()
+                            .and_then(|at| at.get(k).copied().flatten())
+                    });
+                    if let (Some(sent), Ok(mut rtts)) = (sent, state.rtts.lock()) {
+                        rtts.push(now - sent);
+                    }
+                    state.got_e.fetch_add(1, Ordering::SeqCst);
+                    state.send_next(&c, per_client);
+                    if echoes.fetch_add(1, Ordering::SeqCst) + 1 == total_echoes {
+                        let _ = done.lock().map(|t| t.send(now));
+                    }
+                }
+            }),
+        )
+        .expect("listener");
+        login(&c, &format!("mw-{i}"));
+        clients.push((c, w));
+    }
+    let start = Instant::now();
+    for _ in 0..window {
+        for (c, w) in &clients {
+            w.send_next(c, per_client);
+        }
+    }
+    let done = done_rx
+        .recv_timeout(Duration::from_secs(600))
+        .expect("every echo back");
+    let mut rtts = Vec::with_capacity(total_echoes);
+    for (_, w) in &clients {
+        // Each client sent its own and echoed its partner's.
+        w.sends.expect_all(2 * per_client, "many writers");
+        assert_eq!(
+            w.got_w.load(Ordering::SeqCst),
+            per_client,
+            "many writers: w lost or duplicated"
+        );
+        assert_eq!(
+            w.got_e.load(Ordering::SeqCst),
+            per_client,
+            "many writers: echo lost or duplicated"
+        );
+        rtts.extend(w.rtts.lock().map(|r| r.clone()).unwrap_or_default());
+    }
+    assert_eq!(
+        rtts.len(),
+        total_echoes,
+        "many writers: a round trip not timed"
+    );
+    drop(clients);
+    let rate = (2 * total_echoes) as f64 / (done - start).as_secs_f64();
+    (rate, sorted(rtts))
+}
+
 /// One line of the table: the floor (when the bench has one), the figure through each API
-/// (with its ratio to the floor), and C ABI / Rust API.
+/// (with its ratio to the floor), C ABI / Rust API, and the issue's target with its verdict.
 struct Row {
     scenario: String,
     floor: String,
     rust: String,
-    /// `None`: the figure does not depend on the API (measured once, through the Rust API).
-    c_abi: Option<String>,
+    c_abi: String,
     c_vs_rust: String,
+    target: String,
 }
 
 impl Row {
+    /// A figure that does not depend on the API (measured once, through the Rust API).
     fn single(scenario: String, figure: String) -> Row {
         Row {
             scenario,
             floor: "-".into(),
             rust: figure,
-            c_abi: None,
+            c_abi: "same".into(),
             c_vs_rust: "-".into(),
+            target: "-".into(),
         }
     }
+}
+
+/// Checks a target against the Rust (and C ABI) figure; records it in `targets` (JSON) and
+/// returns the table's text, e.g. "<= 0.400 ms: met".
+fn check_target(
+    targets: &mut Vec<Value>,
+    scenario: &str,
+    want: String,
+    rust: f64,
+    c_abi: Option<f64>,
+    ok: impl Fn(f64) -> bool,
+) -> String {
+    let (r_ok, c_ok) = (ok(rust), c_abi.map(&ok));
+    let verdict = match c_ok {
+        None | Some(true) if r_ok => "met".to_string(),
+        None | Some(false) if !r_ok => "MISSED".to_string(),
+        _ => format!(
+            "Rust {}, C {}",
+            if r_ok { "met" } else { "MISSED" },
+            if r_ok { "MISSED" } else { "met" }
+        ),
+    };
+    targets.push(
+        json!({"scenario": scenario, "target": want, "rust": rust, "c_abi": c_abi,
+                        "met": r_ok && c_ok.unwrap_or(true)}),
+    );
+    format!("{want}: {verdict}")
 }
 
 fn c_vs_rust(c: f64, rust: f64) -> String {
@@ -687,6 +922,178 @@ fn loadavg() -> String {
         .unwrap_or_default()
 }
 
+/// The write-path scenarios against one server (one durability mode): round trips interleaved
+/// with the floor's, one-way throughput, fan-out, many writers. Adds rows; returns the JSON.
+fn write_path(
+    server: &ServerProc,
+    rest: &Rest,
+    sizes: &Sizes,
+    fsync_p50: f64,
+    rows: &mut Vec<Row>,
+    targets: &mut Vec<Value>,
+) -> Value {
+    let mode = server.durability;
+    let url = server.url.clone();
+    let mut out = serde_json::Map::new();
+
+    // Round trips through each API, interleaved in blocks with the floor's.
+    let warmup = 200;
+    let (rtts, c_rtts, floor_rtts) = round_trips(&url, &rest.rt, sizes.round_trips, warmup);
+    let floor_p50 = ms(percentile(&floor_rtts, 0.5));
+    let floor_p99 = ms(percentile(&floor_rtts, 0.99));
+    for (label, p) in [("p50", 0.5), ("p90", 0.9), ("p99", 0.99), ("max", 1.0)] {
+        let (r, c, f) = (
+            ms(percentile(&rtts, p)),
+            ms(percentile(&c_rtts, p)),
+            ms(percentile(&floor_rtts, p)),
+        );
+        let scenario = format!("[{mode}] round trip A->B->A {label}");
+        let target = match (label, mode) {
+            ("p50", "power") => {
+                let limit = 3.0 * floor_p50 + 2.0 * fsync_p50;
+                check_target(
+                    targets,
+                    &scenario,
+                    format!("<= 3x floor + 2 fsync = {limit:.3} ms"),
+                    r,
+                    Some(c),
+                    |v| v <= limit,
+                )
+            }
+            ("p50", _) => {
+                let limit = 4.0 * floor_p50;
+                check_target(
+                    targets,
+                    &scenario,
+                    format!("<= 4x floor = {limit:.3} ms"),
+                    r,
+                    Some(c),
+                    |v| v <= limit,
+                )
+            }
+            ("p99", _) => {
+                let limit = 10.0 * floor_p99;
+                check_target(
+                    targets,
+                    &scenario,
+                    format!("<= 10x floor p99 = {limit:.3} ms"),
+                    r,
+                    Some(c),
+                    |v| v <= limit,
+                )
+            }
+            _ => "-".into(),
+        };
+        rows.push(Row {
+            scenario,
+            floor: format!("{f:.3} ms"),
+            rust: format!("{r:.3} ms ({:.1}x)", r / f.max(1e-9)),
+            c_abi: format!("{c:.3} ms ({:.1}x)", c / f.max(1e-9)),
+            c_vs_rust: c_vs_rust(c, r),
+            target,
+        });
+    }
+    out.insert(
+        "round_trip_ms".into(),
+        json!({"n": sizes.round_trips, "warmup": warmup, "interleaved_blocks": 10,
+               "rust": latencies(&rtts), "c_abi": latencies(&c_rtts), "floor": latencies(&floor_rtts)}),
+    );
+
+    // One-way throughput; the floor's right after, under the same load.
+    let rate = throughput(&url, sizes.throughput);
+    let c_rate = cabi::throughput(&url, sizes.throughput);
+    let floor_rate = rest.rt.block_on(floor_throughput(sizes.throughput));
+    let scenario = format!("[{mode}] one-way A->B persisted ({})", sizes.throughput);
+    let target = check_target(
+        targets,
+        &scenario,
+        ">= 0.25x floor".into(),
+        rate / floor_rate,
+        Some(c_rate / floor_rate),
+        |v| v >= 0.25,
+    );
+    rows.push(Row {
+        scenario,
+        floor: format!("{floor_rate:.0} msgs/s"),
+        rust: format!("{rate:.0}/s ({:.3}x)", rate / floor_rate),
+        c_abi: format!("{c_rate:.0}/s ({:.3}x)", c_rate / floor_rate),
+        c_vs_rust: c_vs_rust(c_rate, rate),
+        target,
+    });
+    out.insert(
+        "throughput_msgs_per_s".into(),
+        json!({"n": sizes.throughput, "rust": rate, "c_abi": c_rate, "floor": floor_rate,
+               "rust_vs_floor": rate / floor_rate, "c_abi_vs_floor": c_rate / floor_rate}),
+    );
+
+    // Group fan-out (the C variant reuses the members the Rust one created).
+    // (Quick mode has 100 idle clients: one group size, not the same group twice.)
+    let mut group_sizes = vec![100usize, sizes.idle_clients.max(100)];
+    group_sizes.dedup();
+    for members in group_sizes {
+        let (rate, total) = fanout(&url, rest, members, sizes.fanout_messages);
+        let (c_rate, _) = cabi::fanout(&url, members, sizes.fanout_messages);
+        let scenario = format!("[{mode}] fan-out, {members} members ({total} deliv.)");
+        let want = if members >= 1000 { 100_000.0 } else { 50_000.0 };
+        let target = check_target(
+            targets,
+            &scenario,
+            format!(">= {want:.0}/s"),
+            rate,
+            Some(c_rate),
+            |v| v >= want,
+        );
+        rows.push(Row {
+            scenario,
+            floor: "-".into(),
+            rust: format!("{rate:.0} deliv./s"),
+            c_abi: format!("{c_rate:.0} deliv./s"),
+            c_vs_rust: c_vs_rust(c_rate, rate),
+            target,
+        });
+        out.insert(
+            format!("fanout_{members}_deliveries_per_s"),
+            json!({"members": members, "messages": sizes.fanout_messages, "deliveries": total,
+                   "rust": rate, "c_abi": c_rate}),
+        );
+    }
+
+    // Many writers: 50 pairs at once, through the Rust API.
+    let (pairs, window) = (50, 4);
+    let (rate, mw_rtts) = many_writers(&url, rest, pairs, sizes.many_writers, window);
+    let (p50, p99) = (
+        ms(percentile(&mw_rtts, 0.5)),
+        ms(percentile(&mw_rtts, 0.99)),
+    );
+    rows.push(Row {
+        scenario: format!(
+            "[{mode}] many writers, {} x {} msgs, {window} in flight",
+            pairs * 2,
+            sizes.many_writers
+        ),
+        floor: "-".into(),
+        rust: format!("{rate:.0} msgs/s"),
+        c_abi: "(Rust only)".into(),
+        c_vs_rust: "-".into(),
+        target: "- (sends + echoes persisted/s)".into(),
+    });
+    rows.push(Row {
+        scenario: format!("[{mode}] many writers, round trip p50 / p99"),
+        floor: format!("{floor_p50:.2} / {floor_p99:.2} ms"),
+        rust: format!("{p50:.2} / {p99:.2} ms"),
+        c_abi: "(Rust only)".into(),
+        c_vs_rust: "-".into(),
+        target: "- (floor: unloaded, 1 in flight)".into(),
+    });
+    out.insert(
+        "many_writers".into(),
+        json!({"clients": pairs * 2, "pairs": pairs, "messages_per_client": sizes.many_writers,
+               "window": window, "persisted_msgs_per_s": rate,
+               "round_trip_ms": latencies(&mw_rtts)}),
+    );
+    Value::Object(out)
+}
+
 fn main() {
     let began = Instant::now();
     let load_at_start = loadavg();
@@ -698,6 +1105,7 @@ fn main() {
             fanout_messages: 5,
             idle_clients: 100,
             server_sockets: 1000,
+            many_writers: 50,
         }
     } else {
         Sizes {
@@ -706,31 +1114,48 @@ fn main() {
             fanout_messages: 20,
             idle_clients: 1_000,
             server_sockets: 10_000,
+            many_writers: 200,
         }
     };
     let dir = tempfile::tempdir().expect("tempdir");
-    let db = dir.path().join("bench.sqlite3");
-    let mut server = ServerProc::spawn(&db, 0);
-    let rest = Rest {
-        rt: tokio::runtime::Builder::new_multi_thread()
+    let mut results = serde_json::Map::new();
+    let mut rows: Vec<Row> = Vec::new();
+    let mut targets: Vec<Value> = Vec::new();
+
+    // 0. The disk, on the bench database's filesystem.
+    let fsyncs = fsync_probe(dir.path(), 500);
+    let (fsync_p50, fsync_p99) = (ms(percentile(&fsyncs, 0.5)), ms(percentile(&fsyncs, 0.99)));
+    results.insert(
+        "fsync_ms".into(),
+        json!({"n": 500, "write_bytes": 4096, "p50": fsync_p50, "p99": fsync_p99,
+               "max": ms(percentile(&fsyncs, 1.0))}),
+    );
+
+    let rt = Arc::new(
+        tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .enable_all()
             .build()
             .expect("runtime"),
-        http: reqwest::Client::new(),
-        url: server.url.clone(),
+    );
+    let start_server = |name: &str, durability: &'static str| {
+        let server = ServerProc::spawn(&dir.path().join(name), 0, durability);
+        let rest = Rest {
+            rt: rt.clone(),
+            http: reqwest::Client::new(),
+            url: server.url.clone(),
+        };
+        for uid in ["alice", "bob", "calice", "cbob"] {
+            rest.call(
+                reqwest::Method::POST,
+                "/v1/users",
+                json!({"uid": uid, "name": uid}),
+            );
+        }
+        (server, rest)
     };
-    rest.users("", 0);
-    for uid in ["alice", "bob", "calice", "cbob"] {
-        rest.call(
-            reqwest::Method::POST,
-            "/v1/users",
-            json!({"uid": uid, "name": uid}),
-        );
-    }
+    let (mut server, rest) = start_server("power.sqlite3", "power");
     let url = server.url.clone();
-    let mut results = serde_json::Map::new();
-    let mut rows: Vec<Row> = Vec::new();
 
     // 1. Login to CONNECTED (a fresh client each time, freed after).
     let logins = sorted((0..30).map(|_| login(&client(&url), "alice")).collect());
@@ -750,8 +1175,9 @@ fn main() {
         scenario: "login -> CONNECTED p50 / p99 (30 runs)".into(),
         floor: "-".into(),
         rust: p50_p99(&logins),
-        c_abi: Some(p50_p99(&c_logins)),
+        c_abi: p50_p99(&c_logins),
         c_vs_rust: c_vs_rust(ms(percentile(&c_logins, 0.5)), ms(percentile(&logins, 0.5))),
+        target: "-".into(),
     });
     results.insert(
         "login_connected_ms".into(),
@@ -760,9 +1186,9 @@ fn main() {
                "c_abi": {"p50": ms(percentile(&c_logins, 0.5)), "p99": ms(percentile(&c_logins, 0.99))}}),
     );
 
-    // 5. Idle clients in one process. Measured early, before the fan-outs start and free
+    // 2. Idle clients in one process. Measured early, before the fan-outs start and free
     // 2,000 clients: new clients would reuse that freed heap and look smaller than they are.
-    // (Its row goes after the fan-out's, in the issue's order.)
+    // (Its row goes after the write path's.)
     rest.users("idle-", sizes.idle_clients);
     let before_rss = proc_status("self", "VmRSS:");
     let before_threads = proc_status("self", "Threads:");
@@ -779,79 +1205,34 @@ fn main() {
     let idle_row = Row::single(
         format!("{} idle clients in one process", sizes.idle_clients),
         format!(
-            "{per_client_kib:.0} KiB RSS and {:.2} threads per client",
+            "{per_client_kib:.0} KiB, {:.2} threads/client",
             threads as f64 / sizes.idle_clients as f64
         ),
     );
     results.insert("idle_clients".into(), json!({"n": sizes.idle_clients, "rss_kib_per_client": per_client_kib, "threads_per_client": threads as f64 / sizes.idle_clients as f64}));
     drop(idle);
 
-    // 2. Round trips through each API, and the floor's.
-    let warmup = 200;
-    let (rtts, c_rtts) = round_trips(&url, sizes.round_trips, warmup);
-    let floor_rtts = rest
-        .rt
-        .block_on(floor_round_trips(sizes.round_trips, warmup));
-    for (label, p) in [("p50", 0.5), ("p90", 0.9), ("p99", 0.99), ("max", 1.0)] {
-        let (r, c, f) = (
-            ms(percentile(&rtts, p)),
-            ms(percentile(&c_rtts, p)),
-            ms(percentile(&floor_rtts, p)),
+    // 3. The write path in both durability modes: `power` on this server, then `process` on a
+    // second server with its own database (stopped after).
+    let power = write_path(&server, &rest, &sizes, fsync_p50, &mut rows, &mut targets);
+    results.insert("power".into(), power);
+    {
+        let (mut process_server, process_rest) = start_server("process.sqlite3", "process");
+        let process = write_path(
+            &process_server,
+            &process_rest,
+            &sizes,
+            fsync_p50,
+            &mut rows,
+            &mut targets,
         );
-        rows.push(Row {
-            scenario: format!("round trip A->B->A {label} ({} msgs)", sizes.round_trips),
-            floor: format!("{f:.3} ms"),
-            rust: format!("{r:.3} ms ({:.1}x)", r / f.max(1e-9)),
-            c_abi: Some(format!("{c:.3} ms ({:.1}x)", c / f.max(1e-9))),
-            c_vs_rust: c_vs_rust(c, r),
-        });
-    }
-    results.insert(
-        "round_trip_ms".into(),
-        json!({"n": sizes.round_trips, "warmup": warmup,
-               "rust": latencies(&rtts), "c_abi": latencies(&c_rtts), "floor": latencies(&floor_rtts)}),
-    );
-
-    // 3. One-way throughput.
-    let rate = throughput(&url, sizes.throughput);
-    let c_rate = cabi::throughput(&url, sizes.throughput);
-    let floor_rate = rest.rt.block_on(floor_throughput(sizes.throughput));
-    rows.push(Row {
-        scenario: format!("one-way A->B, persisted ({} msgs)", sizes.throughput),
-        floor: format!("{floor_rate:.0} msgs/s"),
-        rust: format!("{rate:.0} msgs/s ({:.3}x)", rate / floor_rate),
-        c_abi: Some(format!("{c_rate:.0} msgs/s ({:.3}x)", c_rate / floor_rate)),
-        c_vs_rust: c_vs_rust(c_rate, rate),
-    });
-    results.insert(
-        "throughput_msgs_per_s".into(),
-        json!({"n": sizes.throughput, "rust": rate, "c_abi": c_rate, "floor": floor_rate}),
-    );
-
-    // 4. Group fan-out (the C variant reuses the members the Rust one created).
-    // (Quick mode has 100 idle clients: one group size, not the same group twice.)
-    let mut group_sizes = vec![100usize, sizes.idle_clients.max(100)];
-    group_sizes.dedup();
-    for members in group_sizes {
-        let (rate, total) = fanout(&url, &rest, members, sizes.fanout_messages);
-        let (c_rate, _) = cabi::fanout(&url, members, sizes.fanout_messages);
-        rows.push(Row {
-            scenario: format!("group fan-out, {members} members ({total} deliveries)"),
-            floor: "-".into(),
-            rust: format!("{rate:.0} deliveries/s"),
-            c_abi: Some(format!("{c_rate:.0} deliveries/s")),
-            c_vs_rust: c_vs_rust(c_rate, rate),
-        });
-        results.insert(
-            format!("fanout_{members}_deliveries_per_s"),
-            json!({"members": members, "messages": sizes.fanout_messages, "deliveries": total,
-                   "rust": rate, "c_abi": c_rate}),
-        );
+        results.insert("process".into(), process);
+        process_server.stop();
     }
 
     rows.push(idle_row);
 
-    // 6. Idle CPU of one connected client over 10 s.
+    // 4. Idle CPU of one connected client over 10 s.
     let one = client(&url);
     login(&one, "alice");
     let ticks = cpu_ticks();
@@ -864,7 +1245,7 @@ fn main() {
     ));
     results.insert("idle_cpu_ms_per_10s".into(), json!(cpu_ms));
 
-    // 7. Server restart to CONNECTED again (same port, same database).
+    // 5. Server restart to CONNECTED again (same port, same database).
     let (tx, rx) = mpsc::channel::<(ConnectionState, Instant)>();
     one.add_listener(
         ListenerKind::Connection,
@@ -885,7 +1266,7 @@ fn main() {
         }
     }
     let started = Instant::now();
-    server = ServerProc::spawn(&server.db.clone(), port);
+    server = ServerProc::spawn(&server.db.clone(), port, server.durability);
     let back = loop {
         let (state, at) = rx.recv_timeout(WAIT).expect("client reconnects");
         if state == ConnectionState::Connected {
@@ -895,12 +1276,12 @@ fn main() {
     let restart_ms = ms(back.saturating_duration_since(started));
     rows.push(Row::single(
         "server restart -> CONNECTED again".into(),
-        format!("{restart_ms:.0} ms (includes the first retry's jitter, U(0, 1 s))"),
+        format!("{restart_ms:.0} ms (retry jitter U(0,1 s))"),
     ));
     results.insert("restart_to_connected_ms".into(), json!(restart_ms));
     drop(one);
 
-    // 8. Server memory per idle socket.
+    // 6. Server memory per idle socket.
     let server_pid = server.pid();
     let base = proc_status(&server_pid, "VmRSS:");
     let tokens: Vec<String> = (0..100)
@@ -987,32 +1368,37 @@ fn main() {
                "cpus": cpus, "mem_total_kib": mem_kib,
                "loadavg_start": load_at_start, "loadavg_end": loadavg()}),
     );
+    let met = targets.iter().filter(|t| t["met"] == true).count();
+    let total_targets = targets.len();
+    results.insert("targets".into(), Value::Array(targets));
 
     println!(
-        "\nChinwag benchmark ({} mode, {elapsed:.0} s), loopback, {cpus} CPUs, server with sync=FULL",
+        "\nChinwag benchmark ({} mode, {elapsed:.0} s), loopback, {cpus} CPUs; the write path against \
+         a server with --durability power and one with --durability process",
         if quick { "quick" } else { "full" }
     );
     println!(
         "load average at start {load_at_start}, at end {}",
         loadavg()
     );
-    println!("(x): Chinwag / floor. C/Rust: the C ABI's figure / the Rust API's.");
     println!(
-        "{:<50} {:<15} {:<24} {:<24} C/Rust",
-        "scenario", "floor", "Rust API", "C ABI"
+        "disk (the bench database's filesystem): 4 KiB append + fdatasync, 500 times: p50 {fsync_p50:.3} ms, p99 {fsync_p99:.3} ms"
+    );
+    println!(
+        "(x): Chinwag / floor (a bare WebSocket relay; its round trips interleave with Chinwag's in \
+         10 blocks, in each mode). C/Rust: the C ABI's figure / the Rust API's."
+    );
+    println!(
+        "{:<56} {:<16} {:<24} {:<22} {:<6} target",
+        "scenario", "floor", "Rust API", "C ABI", "C/Rust"
     );
     for r in &rows {
-        match &r.c_abi {
-            Some(c) => println!(
-                "{:<50} {:<15} {:<24} {:<24} {}",
-                r.scenario, r.floor, r.rust, c, r.c_vs_rust
-            ),
-            None => println!(
-                "{:<50} {:<15} {}  (one row: the same through either API)",
-                r.scenario, r.floor, r.rust
-            ),
-        }
+        println!(
+            "{:<56} {:<16} {:<24} {:<22} {:<6} {}",
+            r.scenario, r.floor, r.rust, r.c_abi, r.c_vs_rust, r.target
+        );
     }
+    println!("targets met: {met} of {total_targets} (each checked for the Rust API and the C ABI)");
     let out = target_dir()
         .parent()
         .map(|t| t.join("bench"))

@@ -1,19 +1,26 @@
-//! One sender pushes text messages through chinwag-server to one receiver; every message is
-//! persisted (SQLite, WAL) before it is acknowledged and delivered. Prints messages per second
-//! for several durability settings and in-flight windows, and checks that none was lost,
-//! duplicated or reordered.
+//! The server's write path alone, over raw WebSocket clients (no SDK), in both durability
+//! modes, next to the disk's fsync measured in the same run on the database's filesystem:
+//! - one-way: one sender -> one receiver, 1 and 64 sends in flight; every message persisted,
+//!   none lost, duplicated or reordered;
+//! - fan-out: one sender -> a group of 1,000 members, each on its own socket; deliveries/s;
+//! - many writers: 50 pairs of sockets, each sending to its partner (4 in flight), the
+//!   partner echoing each; persisted messages/s and the round trip's p50 / p99.
 //!
-//! Run: `cargo bench -p chinwag-server --bench throughput` (`-- N` for N messages per run).
+//! Prints a table and adds its figures to `target/bench/results.json` (key `server`).
+//! Run: `cargo bench -p chinwag-server --bench throughput` (`-- N` for N one-way messages per
+//! run, `-- --quick` for smaller counts).
 
 use std::time::{Duration, Instant};
 
-use chinwag_server::{Config, DbLocation, Durability};
+use chinwag_server::{Config, DbLocation, Durability, ServerHandle as Server};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value};
 use tokio_tungstenite::tungstenite::Message;
 
 type Socket =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+const WAIT: Duration = Duration::from_secs(60);
 
 async fn token(http: &reqwest::Client, url: &str, uid: &str) -> String {
     http.post(format!("{url}/v1/users"))
@@ -47,23 +54,82 @@ async fn connect(ws_url: &str, token: &str) -> Socket {
     }
 }
 
-struct Outcome {
-    rate: f64,
-    elapsed: Duration,
+fn send_frame(req: usize, receiver_type: &str, receiver: &str, text: &str) -> Message {
+    let frame = json!({"type": "send", "req": req.to_string(), "message": {
+        "receiver_type": receiver_type, "receiver": receiver, "text": text
+    }});
+    Message::Text(frame.to_string().into())
 }
 
-async fn run(n: usize, window: usize, durability: Durability) -> Outcome {
-    let dir = tempfile::tempdir().expect("tempdir");
+/// The next text frame as JSON (bounded wait); panics on an error frame or a closed socket.
+async fn next_frame(ws: &mut Socket, what: &str) -> Value {
+    loop {
+        match tokio::time::timeout(WAIT, ws.next()).await {
+            Ok(Some(Ok(Message::Text(t)))) => {
+                let v: Value = serde_json::from_str(&t).expect("json");
+                assert_ne!(v["type"], "error", "{what}: {t}");
+                return v;
+            }
+            Ok(Some(Ok(_))) => {}
+            other => panic!("{what}: socket stopped: {other:?}"),
+        }
+    }
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i.min(sorted.len() - 1)]
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+/// The disk's fsync on `dir`'s filesystem: `n` times append 4 KiB and `fdatasync` (as a WAL
+/// commit appends and syncs). Sorted latencies.
+fn fsync_probe(dir: &std::path::Path, n: usize) -> Vec<Duration> {
+    use std::io::Write;
+    let path = dir.join("fsync-probe");
+    let mut f = std::fs::File::create(&path).expect("fsync probe file");
+    let block = [0x5au8; 4096];
+    let mut out = Vec::with_capacity(n);
+    for _ in 0..n {
+        let start = Instant::now();
+        f.write_all(&block).expect("fsync probe write");
+        f.sync_data().expect("fdatasync");
+        out.push(start.elapsed());
+    }
+    drop(f);
+    let _ = std::fs::remove_file(&path);
+    out.sort();
+    out
+}
+
+/// A server on a file database in `dir`, with the per-user and per-address limits lifted (the
+/// bench is one address and sends far more than a chat user would).
+async fn server(dir: &std::path::Path, durability: Durability) -> Server {
     let mut cfg = Config::local("k", "a");
-    cfg.db = DbLocation::File(dir.path().join("bench.sqlite3"));
+    cfg.db = DbLocation::File(dir.join(format!("bench-{}.sqlite3", durability.as_str())));
     cfg.durability = durability;
     cfg.auth_failures_per_minute = 1000;
     cfg.send_limit.limit = u32::MAX;
-    let server = chinwag_server::start(cfg).await.expect("server");
-    let http = reqwest::Client::new();
+    cfg.max_connections = 100_000;
+    cfg.max_connections_per_ip = 100_000;
+    cfg.upgrades_per_ip.limit = u32::MAX;
+    cfg.max_sockets_per_user = 100_000;
+    cfg.max_group_members = 100_000;
+    chinwag_server::start(cfg).await.expect("server")
+}
+
+/// One sender -> one receiver, `window` sends in flight; msgs/s until the receiver has the last.
+async fn one_way(server: &Server, http: &reqwest::Client, n: usize, window: usize) -> f64 {
+    let (a, b) = (format!("alice-{window}"), format!("bob-{window}"));
     let (ta, tb) = (
-        token(&http, &server.url(), "alice").await,
-        token(&http, &server.url(), "bob").await,
+        token(http, &server.url(), &a).await,
+        token(http, &server.url(), &b).await,
     );
     let mut alice = connect(&server.ws_url(), &ta).await;
     let mut bob = connect(&server.ws_url(), &tb).await;
@@ -71,17 +137,11 @@ async fn run(n: usize, window: usize, durability: Durability) -> Outcome {
     let receiver = tokio::spawn(async move {
         let mut next = 0usize;
         while next < n {
-            match tokio::time::timeout(Duration::from_secs(30), bob.next()).await {
-                Ok(Some(Ok(Message::Text(t)))) => {
-                    let v: Value = serde_json::from_str(&t).expect("json");
-                    if v["type"] == "event" {
-                        let text = v["data"]["text"].as_str().unwrap_or_default();
-                        assert_eq!(text, format!("m{next}"), "lost, duplicated or reordered");
-                        next += 1;
-                    }
-                }
-                Ok(Some(Ok(_))) => {}
-                other => panic!("receiver stopped after {next} messages: {other:?}"),
+            let v = next_frame(&mut bob, "receiver").await;
+            if v["type"] == "event" {
+                let text = v["data"]["text"].as_str().unwrap_or_default();
+                assert_eq!(text, format!("m{next}"), "lost, duplicated or reordered");
+                next += 1;
             }
         }
         Instant::now()
@@ -91,55 +151,282 @@ async fn run(n: usize, window: usize, durability: Durability) -> Outcome {
     let (mut sent, mut acked) = (0usize, 0usize);
     while acked < n {
         while sent < n && sent - acked < window {
-            let frame = json!({"type": "send", "req": sent.to_string(), "message": {
-                "receiver_type": "user", "receiver": "bob", "text": format!("m{sent}")
-            }});
             alice
-                .send(Message::Text(frame.to_string().into()))
+                .send(send_frame(sent, "user", &b, &format!("m{sent}")))
                 .await
                 .expect("send");
             sent += 1;
         }
-        match tokio::time::timeout(Duration::from_secs(30), alice.next()).await {
-            Ok(Some(Ok(Message::Text(t)))) if t.contains("\"ack\"") => acked += 1,
-            Ok(Some(Ok(Message::Text(t)))) if t.contains("\"error\"") => panic!("send failed: {t}"),
-            Ok(Some(Ok(_))) => {}
-            other => panic!("sender stopped after {acked} acks: {other:?}"),
+        if next_frame(&mut alice, "sender").await["type"] == "ack" {
+            acked += 1;
         }
     }
     let done = receiver.await.expect("receiver");
-    let elapsed = done - start;
-    server.shutdown().await;
-    Outcome {
-        rate: n as f64 / elapsed.as_secs_f64(),
-        elapsed,
+    n as f64 / (done - start).as_secs_f64()
+}
+
+/// One owner sends `messages` to a group of `members` (64 in flight), each member on its own
+/// socket checking it gets every one in order; deliveries/s until the last member has the last.
+async fn fan_out(server: &Server, http: &reqwest::Client, members: usize, messages: usize) -> f64 {
+    let url = server.url();
+    let guid = format!("fan{members}");
+    let owner_token = token(http, &url, "owner").await;
+    let r = http
+        .post(format!("{url}/v1/groups"))
+        .bearer_auth(&owner_token)
+        .json(&json!({"guid": guid, "name": "fan-out"}))
+        .send()
+        .await
+        .expect("create group");
+    assert!(r.status().is_success(), "create group: {}", r.status());
+    let mut tokens = Vec::with_capacity(members);
+    for i in 0..members {
+        tokens.push(token(http, &url, &format!("f{members}-{i}")).await);
     }
+    for chunk in (0..members).collect::<Vec<_>>().chunks(100) {
+        let list: Vec<Value> = chunk
+            .iter()
+            .map(|i| json!({"uid": format!("f{members}-{i}")}))
+            .collect();
+        let r = http
+            .post(format!("{url}/v1/groups/{guid}/members"))
+            .bearer_auth(&owner_token)
+            .json(&json!({"members": list}))
+            .send()
+            .await
+            .expect("add members");
+        assert!(r.status().is_success(), "add members: {}", r.status());
+    }
+    let mut sockets = Vec::with_capacity(members);
+    for t in &tokens {
+        sockets.push(connect(&server.ws_url(), t).await);
+    }
+    let receivers: Vec<_> = sockets
+        .into_iter()
+        .map(|mut ws| {
+            tokio::spawn(async move {
+                let mut next = 0usize;
+                while next < messages {
+                    let v = next_frame(&mut ws, "member").await;
+                    let text = v["data"]["text"].as_str().unwrap_or_default();
+                    if v["type"] == "event" && text.starts_with("fan ") {
+                        assert_eq!(text, format!("fan {next}"), "fan-out lost or reordered");
+                        next += 1;
+                    }
+                }
+                Instant::now()
+            })
+        })
+        .collect();
+    let mut owner = connect(&server.ws_url(), &owner_token).await;
+    let start = Instant::now();
+    let (mut sent, mut acked) = (0usize, 0usize);
+    while acked < messages {
+        while sent < messages && sent - acked < 64 {
+            owner
+                .send(send_frame(sent, "group", &guid, &format!("fan {sent}")))
+                .await
+                .expect("send");
+            sent += 1;
+        }
+        if next_frame(&mut owner, "owner").await["type"] == "ack" {
+            acked += 1;
+        }
+    }
+    let mut last = start;
+    for r in receivers {
+        last = last.max(r.await.expect("member"));
+    }
+    (members * messages) as f64 / (last - start).as_secs_f64()
+}
+
+/// Many writers: `pairs` pairs of sockets; each sends `per_socket` messages `w N` to its
+/// partner, `window` in flight (the next when an echo comes back), and echoes each `w N` of its
+/// partner as `e N`. Returns (persisted messages (sends and echoes) / s, round trips sorted).
+async fn many_writers(
+    server: &Server,
+    http: &reqwest::Client,
+    pairs: usize,
+    per_socket: usize,
+    window: usize,
+) -> (f64, Vec<Duration>) {
+    let n = pairs * 2;
+    let mut sockets = Vec::with_capacity(n);
+    for i in 0..n {
+        let t = token(http, &server.url(), &format!("w-{i}")).await;
+        sockets.push(connect(&server.ws_url(), &t).await);
+    }
+    let start = Instant::now();
+    let tasks: Vec<_> = sockets
+        .into_iter()
+        .enumerate()
+        .map(|(i, mut ws)| {
+            let partner = format!("w-{}", i ^ 1);
+            tokio::spawn(async move {
+                let mut sent_at = Vec::with_capacity(per_socket);
+                let mut rtts = Vec::with_capacity(per_socket);
+                let (mut got_w, mut acks, mut req) = (0usize, 0usize, 0usize);
+                while sent_at.len() < window.min(per_socket) {
+                    let k = sent_at.len();
+                    sent_at.push(Instant::now());
+                    ws.send(send_frame(req, "user", &partner, &format!("w {k}")))
+                        .await
+                        .expect("send");
+                    req += 1;
+                }
+                while rtts.len() < per_socket || got_w < per_socket || acks < 2 * per_socket {
+                    let v = next_frame(&mut ws, "writer").await;
+                    if v["type"] == "ack" {
+                        acks += 1;
+                        continue;
+                    }
+                    if v["type"] != "event" || v["data"]["sender"] != partner.as_str() {
+                        continue;
+                    }
+                    let text = v["data"]["text"].as_str().unwrap_or_default().to_string();
+                    if let Some(k) = text.strip_prefix("w ") {
+                        assert_eq!(k, got_w.to_string(), "many writers: lost or reordered");
+                        got_w += 1;
+                        ws.send(send_frame(req, "user", &partner, &format!("e {k}")))
+                            .await
+                            .expect("echo");
+                        req += 1;
+                    } else if let Some(k) = text.strip_prefix("e ") {
+                        assert_eq!(k, rtts.len().to_string(), "many writers: echo reordered");
+                        rtts.push(sent_at[rtts.len()].elapsed());
+                        if sent_at.len() < per_socket {
+                            let k = sent_at.len();
+                            sent_at.push(Instant::now());
+                            ws.send(send_frame(req, "user", &partner, &format!("w {k}")))
+                                .await
+                                .expect("send");
+                            req += 1;
+                        }
+                    }
+                }
+                (rtts, Instant::now())
+            })
+        })
+        .collect();
+    let mut all = Vec::with_capacity(n * per_socket);
+    let mut last = start;
+    for t in tasks {
+        let (rtts, done) = t.await.expect("writer");
+        all.extend(rtts);
+        last = last.max(done);
+    }
+    all.sort();
+    (
+        (2 * n * per_socket) as f64 / (last - start).as_secs_f64(),
+        all,
+    )
 }
 
 #[tokio::main]
 async fn main() {
+    let quick = std::env::args().any(|a| a == "--quick");
     let n: usize = std::env::args()
         .skip(1)
         .find_map(|a| a.parse().ok())
-        .unwrap_or(5_000);
+        .unwrap_or(if quick { 2_000 } else { 10_000 });
+    let (members, fan_messages, per_socket) = if quick {
+        (1_000, 5, 50)
+    } else {
+        (1_000, 20, 200)
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let fsyncs = fsync_probe(dir.path(), 500);
+    let (fsync_p50, fsync_p99) = (ms(percentile(&fsyncs, 0.5)), ms(percentile(&fsyncs, 0.99)));
+    let http = reqwest::Client::new();
+
+    println!("chinwag-server write path, raw WebSocket clients on loopback, SQLite file (WAL)");
     println!(
-        "chinwag-server throughput: {n} text messages, one sender -> one receiver, each persisted"
+        "disk (the database's filesystem): 4 KiB append + fdatasync, 500 times: p50 {fsync_p50:.3} ms, p99 {fsync_p99:.3} ms"
     );
     println!(
-        "{:<16} {:>8} {:>12} {:>10}",
-        "sync", "window", "msgs/s", "elapsed"
+        "{:<10} {:<52} {:>14}  target",
+        "durability", "scenario", "figure"
     );
-    for (durability, label) in [
-        (Durability::Power, "power"),
-        (Durability::Process, "process"),
-    ] {
+    let mut out = serde_json::Map::new();
+    out.insert(
+        "fsync_ms".into(),
+        json!({"n": 500, "p50": fsync_p50, "p99": fsync_p99}),
+    );
+    for durability in [Durability::Power, Durability::Process] {
+        let mode = durability.as_str();
+        let server = server(dir.path(), durability).await;
+        let mut figures = serde_json::Map::new();
         for window in [1usize, 64] {
-            let o = run(n, window, durability).await;
+            let rate = one_way(&server, &http, n, window).await;
+            let target = if durability == Durability::Power && window == 64 {
+                format!(
+                    ">= 50000 msgs/s: {}",
+                    if rate >= 50_000.0 { "met" } else { "MISSED" }
+                )
+            } else {
+                "-".into()
+            };
             println!(
-                "{label:<16} {window:>8} {:>12.0} {:>9.2}s",
-                o.rate,
-                o.elapsed.as_secs_f64()
+                "{mode:<10} {:<52} {:>8.0} msgs/s  {target}",
+                format!("one-way, {window} in flight ({n} msgs)"),
+                rate
+            );
+            figures.insert(
+                format!("one_way_window_{window}_msgs_per_s"),
+                json!({"n": n, "window": window, "msgs_per_s": rate}),
             );
         }
+        let rate = fan_out(&server, &http, members, fan_messages).await;
+        println!(
+            "{mode:<10} {:<52} {:>8.0} deliv./s  -",
+            format!("fan-out, {members} members x {fan_messages} msgs (64 in flight)"),
+            rate
+        );
+        figures.insert(
+            "fanout_deliveries_per_s".into(),
+            json!({"members": members, "messages": fan_messages, "deliveries_per_s": rate}),
+        );
+        let (pairs, window) = (50, 4);
+        let (rate, rtts) = many_writers(&server, &http, pairs, per_socket, window).await;
+        let (p50, p99) = (ms(percentile(&rtts, 0.5)), ms(percentile(&rtts, 0.99)));
+        println!(
+            "{mode:<10} {:<52} {:>8.0} msgs/s  -",
+            format!("many writers, {pairs} pairs x {per_socket} msgs, {window} in flight"),
+            rate
+        );
+        println!(
+            "{mode:<10} {:<52} {:>14}  -",
+            "many writers, round trip p50 / p99",
+            format!("{p50:.2} / {p99:.2} ms")
+        );
+        figures.insert(
+            "many_writers".into(),
+            json!({"pairs": pairs, "messages_per_socket": per_socket, "window": window,
+                   "persisted_msgs_per_s": rate,
+                   "round_trip_ms": {"p50": p50, "p99": p99, "max": ms(percentile(&rtts, 1.0))}}),
+        );
+        server.shutdown().await;
+        out.insert(mode.into(), Value::Object(figures));
+    }
+
+    // Added to the SDK bench's JSON (`make bench` runs that first), under `server`.
+    let path = std::env::current_exe()
+        .ok()
+        .and_then(|p| p.parent()?.parent()?.parent().map(|t| t.join("bench")))
+        .unwrap_or_else(|| "target/bench".into());
+    let _ = std::fs::create_dir_all(&path);
+    let file = path.join("results.json");
+    let mut all = std::fs::read_to_string(&file)
+        .ok()
+        .and_then(|s| serde_json::from_str::<Value>(&s).ok())
+        .and_then(|v| v.as_object().cloned())
+        .unwrap_or_default();
+    all.insert("server".into(), Value::Object(out));
+    match std::fs::write(
+        &file,
+        serde_json::to_string_pretty(&Value::Object(all)).unwrap_or_default(),
+    ) {
+        Ok(()) => println!("JSON: {} (key \"server\")", file.display()),
+        Err(e) => println!("cannot write {}: {e}", file.display()),
     }
 }
