@@ -52,9 +52,11 @@ pub struct Tuning {
     pub commit_delay: Option<Duration>,
 }
 
-/// Commits between two nudges to the checkpointer: at about 16 pages a commit, near SQLite's
-/// own default of a checkpoint per 1,000 pages.
-const COMMITS_PER_CHECKPOINT: u32 = 64;
+/// Commits between two nudges to the checkpointer. A commit of one message writes about 8
+/// pages, so at low load this is about SQLite's own default of a checkpoint per 1,000-2,000
+/// pages; under load commits grow and the WAL with them (tens of MiB), which costs readers
+/// little and keeps the checkpoints' copying and fsyncs off the busiest seconds.
+const COMMITS_PER_CHECKPOINT: u32 = 256;
 
 /// Starts the writer thread and its checkpointer. They end when every sender is dropped.
 pub fn spawn(
