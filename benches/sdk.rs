@@ -31,6 +31,10 @@
 #[path = "sdk/cabi.rs"]
 mod cabi;
 
+#[path = "shared/fsync_probe.rs"]
+mod fsync_probe;
+use fsync_probe::fsync_probe;
+
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicI64, AtomicU64, AtomicUsize, Ordering};
@@ -431,25 +435,6 @@ impl FloorRoundTrip {
             start.elapsed()
         })
     }
-}
-
-/// The disk's fsync, measured on the filesystem of the bench database: `n` times, append 4 KiB
-/// to a file and `fdatasync` it (as a WAL commit appends and syncs). Sorted latencies.
-fn fsync_probe(dir: &std::path::Path, n: usize) -> Vec<Duration> {
-    use std::io::Write;
-    let path = dir.join("fsync-probe");
-    let mut f = std::fs::File::create(&path).expect("fsync probe file");
-    let block = [0x5au8; 4096];
-    let mut out = Vec::with_capacity(n);
-    for _ in 0..n {
-        let start = Instant::now();
-        f.write_all(&block).expect("fsync probe write");
-        f.sync_data().expect("fdatasync");
-        out.push(start.elapsed());
-    }
-    drop(f);
-    let _ = std::fs::remove_file(&path);
-    sorted(out)
 }
 
 async fn floor_throughput(n: usize) -> f64 {

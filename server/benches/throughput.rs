@@ -10,6 +10,10 @@
 //! Run: `cargo bench -p chinwag-server --bench throughput` (`-- N` for N one-way messages per
 //! run, `-- --quick` for smaller counts).
 
+#[path = "../../benches/shared/fsync_probe.rs"]
+mod fsync_probe;
+use fsync_probe::fsync_probe;
+
 use std::time::{Duration, Instant};
 
 use chinwag_server::{Config, DbLocation, Durability, ServerHandle as Server};
@@ -86,26 +90,6 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
-}
-
-/// The disk's fsync on `dir`'s filesystem: `n` times append 4 KiB and `fdatasync` (as a WAL
-/// commit appends and syncs). Sorted latencies.
-fn fsync_probe(dir: &std::path::Path, n: usize) -> Vec<Duration> {
-    use std::io::Write;
-    let path = dir.join("fsync-probe");
-    let mut f = std::fs::File::create(&path).expect("fsync probe file");
-    let block = [0x5au8; 4096];
-    let mut out = Vec::with_capacity(n);
-    for _ in 0..n {
-        let start = Instant::now();
-        f.write_all(&block).expect("fsync probe write");
-        f.sync_data().expect("fdatasync");
-        out.push(start.elapsed());
-    }
-    drop(f);
-    let _ = std::fs::remove_file(&path);
-    out.sort();
-    out
 }
 
 /// A server on a file database in `dir`, with the per-user and per-address limits lifted (the
