@@ -101,6 +101,7 @@ pub async fn start(config: Config) -> Result<ServerHandle, String> {
         config.durability,
         store::writer::Tuning {
             commit_delay: config.test_commit_delay,
+            background_checkpoints: config.durability == crate::config::Durability::Process,
         },
     )?;
     let listener = TcpListener::bind(config.listen)
