@@ -31,9 +31,9 @@
 #[path = "sdk/cabi.rs"]
 mod cabi;
 
-#[path = "shared/fsync_probe.rs"]
-mod fsync_probe;
-use fsync_probe::fsync_probe;
+#[path = "shared/measure.rs"]
+mod measure;
+use measure::{fsync_probe, ms, percentile};
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
@@ -126,18 +126,6 @@ impl Sends {
             "{what}: stored ids out of send order"
         );
     }
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    if sorted.is_empty() {
-        return Duration::ZERO;
-    }
-    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[i.min(sorted.len() - 1)]
-}
-
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1000.0
 }
 
 fn proc_status(pid: &str, field: &str) -> u64 {

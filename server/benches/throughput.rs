@@ -10,9 +10,9 @@
 //! Run: `cargo bench -p chinwag-server --bench throughput` (`-- N` for N one-way messages per
 //! run, `-- --quick` for smaller counts).
 
-#[path = "../../benches/shared/fsync_probe.rs"]
-mod fsync_probe;
-use fsync_probe::fsync_probe;
+#[path = "../../benches/shared/measure.rs"]
+mod measure;
+use measure::{fsync_probe, ms, percentile};
 
 use std::time::{Duration, Instant};
 
@@ -78,18 +78,6 @@ async fn next_frame(ws: &mut Socket, what: &str) -> Value {
             other => panic!("{what}: socket stopped: {other:?}"),
         }
     }
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    if sorted.is_empty() {
-        return Duration::ZERO;
-    }
-    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[i.min(sorted.len() - 1)]
-}
-
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1000.0
 }
 
 /// A server on a file database in `dir`, with the per-user and per-address limits lifted (the

@@ -1,5 +1,6 @@
-//! The disk's fsync, shared by `benches/sdk.rs` and `server/benches/throughput.rs` (included with
-//! `#[path]`): both print it next to their `power` figures.
+//! Measuring helpers shared by `benches/sdk.rs` and `server/benches/throughput.rs` (included
+//! with `#[path]`): the disk's fsync, which both print next to their `power` figures, and
+//! percentiles.
 
 use std::time::{Duration, Instant};
 
@@ -21,4 +22,18 @@ pub fn fsync_probe(dir: &std::path::Path, n: usize) -> Vec<Duration> {
     let _ = std::fs::remove_file(&path);
     out.sort();
     out
+}
+
+/// The `p` quantile (0..=1) of sorted latencies; zero for none.
+pub fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i.min(sorted.len() - 1)]
+}
+
+/// A duration in milliseconds.
+pub fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
 }
