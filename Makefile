@@ -18,6 +18,10 @@ CDIR := $(BUILD)/ctests
 TEST_CALL_TIMEOUT_MS ?= 5000
 DEMO_CALL_TIMEOUT_MS ?= 3000
 CLINK := -L$(BUILD) -lchinwag -Wl,-rpath,$(CURDIR)/$(BUILD) -pthread
+# The library `make install` ships: the C tests and examples run under valgrind against it too.
+RELEASE := target/release
+CRDIR := $(RELEASE)/ctests
+CRLINK := -L$(RELEASE) -lchinwag -Wl,-rpath,$(CURDIR)/$(RELEASE) -pthread
 ASAN_CC ?= $(shell command -v clang >/dev/null 2>&1 && echo clang || echo $(CC))
 ASAN_FLAGS := -g -fsanitize=address -fno-omit-frame-pointer
 # `make install PREFIX=... [PROFILE=release|debug] [DESTDIR=...]`
@@ -28,7 +32,7 @@ VERSION := $(shell sed -n 's/^version = "\([^"]*\)".*/\1/p' Cargo.toml | head -n
 INSTALL_TEST := $(CURDIR)/$(BUILD)/install-test
 
 .PHONY: all build test demo bench lint rust-test header-check c-test interop-test python-test venv clean \
-	install install-test c-build c-examples c-symbols serve-helper test-faults
+	install install-test c-build c-examples c-symbols serve-helper test-faults c-test-release
 
 all: build
 
@@ -95,12 +99,27 @@ c-symbols: build
 	if [ -n "$$extra" ]; then echo "libchinwag.so exports symbols outside chinwag_*: $$extra"; exit 1; fi
 	@echo "c-symbols: $$(nm -D --defined-only $(BUILD)/libchinwag.so | grep -c ' chinwag_') exported functions, all chinwag_*"
 
-# Every C test and example under valgrind, then built with AddressSanitizer, then the
-# installed copy (shared and static) through pkg-config.
+# Every C test and example under valgrind, then built with AddressSanitizer, then again under
+# valgrind against the release library, then the installed copy (shared and static) through
+# pkg-config.
 c-test: c-build c-symbols
 	CHINWAG_TEST_CALL_TIMEOUT_MS=$(TEST_CALL_TIMEOUT_MS) tests/c/run.sh valgrind $(addprefix $(CDIR)/,$(CTESTS) $(CEXAMPLES))
 	CHINWAG_TEST_CALL_TIMEOUT_MS=$(TEST_CALL_TIMEOUT_MS) tests/c/run.sh asan $(addprefix $(CDIR)/asan/,$(CTESTS) $(CEXAMPLES))
+	$(MAKE) --no-print-directory c-test-release
 	$(MAKE) --no-print-directory install-test
+
+# The release library (what `make install` ships) under valgrind, with the suppressions file
+# that ships beside it (include/chinwag.supp: each entry says why it is safe).
+c-test-release: serve-helper
+	$(CARGO) build --release -p chinwag --lib
+	@mkdir -p $(CRDIR)
+	@for t in $(CTESTS); do echo "  CC tests/c/$$t.c (release library)"; \
+	  $(CC) -std=c99 $(CWARN) -g -Iinclude tests/c/$$t.c $(CRLINK) -o $(CRDIR)/$$t || exit 1; \
+	done
+	@for e in $(CEXAMPLES); do echo "  CC examples/c/$$e.c (release library)"; \
+	  $(CC) -std=c99 $(CWARN) -g -Iinclude examples/c/$$e.c $(CRLINK) -o $(CRDIR)/$$e || exit 1; \
+	done
+	CHINWAG_TEST_CALL_TIMEOUT_MS=$(TEST_CALL_TIMEOUT_MS) tests/c/run.sh valgrind $(addprefix $(CRDIR)/,$(CTESTS) $(CEXAMPLES))
 
 # Installs libchinwag.so/.a, include/chinwag.h and lib/pkgconfig/chinwag.pc under PREFIX.
 install:
@@ -109,6 +128,8 @@ install:
 	install -m 0755 target/$(PROFILE_DIR)/libchinwag.so "$(DESTDIR)$(PREFIX)/lib/"
 	install -m 0644 target/$(PROFILE_DIR)/libchinwag.a "$(DESTDIR)$(PREFIX)/lib/"
 	install -m 0644 include/chinwag.h "$(DESTDIR)$(PREFIX)/include/"
+	install -d "$(DESTDIR)$(PREFIX)/share/chinwag"
+	install -m 0644 include/chinwag.supp "$(DESTDIR)$(PREFIX)/share/chinwag/"
 	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(VERSION)|g' chinwag.pc.in \
 	  > "$(DESTDIR)$(PREFIX)/lib/pkgconfig/chinwag.pc"
 
@@ -157,10 +178,14 @@ python-test: venv build
 # Needs root and iptables; a case that cannot run says SKIP (FAULT_ARGS=--strict fails then).
 # See README "Reliability" and tests/faults/run.py.
 FAULT_ARGS ?=
+# Run against the debug binaries and again against the release ones (what ships).
 test-faults:
 	$(CARGO) build -p chinwag-server --bin chinwag-server
 	$(CARGO) build -p chinwag --example fault_client
+	$(CARGO) build --release -p chinwag-server --bin chinwag-server
+	$(CARGO) build --release -p chinwag --example fault_client
 	$(PYTHON) tests/faults/run.py --bin-dir $(CURDIR)/$(BUILD) $(FAULT_ARGS)
+	$(PYTHON) tests/faults/run.py --bin-dir $(CURDIR)/$(RELEASE) $(FAULT_ARGS)
 
 clean:
 	$(CARGO) clean

@@ -16,12 +16,48 @@ pub struct Http {
     app_id: String,
 }
 
+/// A failed request, with every cause in its message (reqwest's own text names only the URL),
+/// and TLS failures (an untrusted certificate, say) under their own code.
 fn network(e: reqwest::Error) -> Error {
+    let detail = causes(&e);
     if e.is_timeout() {
-        Error::new(ErrorCode::Timeout, format!("request timed out: {e}"))
+        Error::new(ErrorCode::Timeout, format!("request timed out: {detail}"))
+    } else if is_tls_failure(&e) {
+        Error::new(ErrorCode::Tls, format!("TLS failed: {detail}"))
     } else {
-        Error::new(ErrorCode::Network, format!("request failed: {e}"))
+        Error::new(ErrorCode::Network, format!("request failed: {detail}"))
     }
+}
+
+fn causes(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut next = e.source();
+    while let Some(cause) = next {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        next = cause.source();
+    }
+    text
+}
+
+fn is_tls_failure(e: &(dyn std::error::Error + 'static)) -> bool {
+    let mut next = Some(e);
+    while let Some(cause) = next {
+        // An io::Error's `source()` skips the error it wraps (here an io::Error again around
+        // the rustls one), so look inside those too.
+        let mut inner: Option<&(dyn std::error::Error + 'static)> = Some(cause);
+        while let Some(candidate) = inner {
+            if candidate.is::<rustls::Error>() {
+                return true;
+            }
+            inner = candidate
+                .downcast_ref::<std::io::Error>()
+                .and_then(|io| io.get_ref())
+                .map(|wrapped| wrapped as &(dyn std::error::Error + 'static));
+        }
+        next = cause.source();
+    }
+    false
 }
 
 impl Http {

@@ -4,6 +4,8 @@
 use std::sync::Arc;
 
 use once_cell::sync::Lazy;
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::CertificateDer;
 use rustls::{ClientConfig, RootCertStore};
 
 use crate::error::{Error, ErrorCode, Result};
@@ -29,9 +31,8 @@ pub fn client_config(extra_ca_pem: &[u8]) -> Result<Arc<ClientConfig>> {
         return SYSTEM_ONLY.clone();
     }
     let mut roots = SYSTEM_ROOTS.clone();
-    let mut reader = std::io::BufReader::new(extra_ca_pem);
     let mut added = 0;
-    for cert in rustls_pemfile::certs(&mut reader) {
+    for cert in CertificateDer::pem_slice_iter(extra_ca_pem) {
         let cert = cert
             .map_err(|e| Error::invalid(format!("extra CA certificate is not valid PEM: {e}")))?;
         roots

@@ -6,6 +6,8 @@ use std::time::Duration;
 
 use axum::Router;
 use hyper_util::rt::{TokioIo, TokioTimer};
+use rustls::pki_types::pem::{self, PemObject};
+use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::oneshot;
 use tokio::task::{JoinHandle, JoinSet};
@@ -68,21 +70,17 @@ impl ServerHandle {
 }
 
 fn load_tls(files: &TlsFiles) -> Result<TlsAcceptor, String> {
-    let certs = rustls_pemfile::certs(&mut std::io::BufReader::new(
-        std::fs::File::open(&files.cert)
-            .map_err(|e| format!("cannot read {}: {e}", files.cert.display()))?,
-    ))
-    .collect::<Result<Vec<_>, _>>()
-    .map_err(|e| format!("bad certificate file {}: {e}", files.cert.display()))?;
+    let certs = CertificateDer::pem_file_iter(&files.cert)
+        .map_err(|e| format!("cannot read {}: {e}", files.cert.display()))?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| format!("bad certificate file {}: {e}", files.cert.display()))?;
     if certs.is_empty() {
         return Err(format!("no certificate in {}", files.cert.display()));
     }
-    let key = rustls_pemfile::private_key(&mut std::io::BufReader::new(
-        std::fs::File::open(&files.key)
-            .map_err(|e| format!("cannot read {}: {e}", files.key.display()))?,
-    ))
-    .map_err(|e| format!("bad key file {}: {e}", files.key.display()))?
-    .ok_or_else(|| format!("no private key in {}", files.key.display()))?;
+    let key = PrivateKeyDer::from_pem_file(&files.key).map_err(|e| match e {
+        pem::Error::NoItemsFound => format!("no private key in {}", files.key.display()),
+        e => format!("bad key file {}: {e}", files.key.display()),
+    })?;
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let config = rustls::ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()

@@ -55,8 +55,11 @@ case $mode in
     valgrind)
         # Rust's process-wide state (the tokio runtime, lazily built statics) stays reachable at
         # exit: only definite leaks and real memory errors fail.
+        # include/chinwag.supp is the suppressions file installed with the library (each entry
+        # says why it is safe); the debug library needs none of it.
         wrap=(valgrind -q --error-exitcode=99 --leak-check=full --show-leak-kinds=definite
-              --errors-for-leak-kinds=definite --num-callers=30 --fair-sched=try) ;;
+              --errors-for-leak-kinds=definite --num-callers=30 --fair-sched=try
+              "--suppressions=$root/include/chinwag.supp") ;;
     asan)
         export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0:exitcode=98}
         wrap=() ;;
