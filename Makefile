@@ -147,6 +147,7 @@ install-test: build serve-helper
 	$(CC) -std=c99 $(CWARN) examples/c/quickstart.c $$(pkg-config --cflags chinwag) \
 	  $$(pkg-config --static --libs chinwag | sed 's/-lchinwag\b/-l:libchinwag.a/') -pthread \
 	  -o $(INSTALL_TEST)/bin/quickstart-static
+	@test -f $(INSTALL_TEST)/share/chinwag/chinwag.supp || { echo "chinwag.supp not installed"; exit 1; }
 	@ldd $(INSTALL_TEST)/bin/quickstart-shared | grep -q "$(INSTALL_TEST)/lib/libchinwag.so" \
 	  || { echo "quickstart-shared does not use the installed libchinwag.so"; exit 1; }
 	@! ldd $(INSTALL_TEST)/bin/quickstart-static | grep -q libchinwag \
