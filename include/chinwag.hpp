@@ -1808,7 +1808,11 @@ class client {
     std::string logged_in_user(std::error_code& ec) const noexcept {
         char* out = nullptr;
         sync(ec, [&] { return chinwag_client_logged_in_user(s_->native, &out); });
-        return detail::guarded(ec, [&] { return detail::take_string(out); });
+        if (ec) return {};
+        std::error_code copy_ec;
+        std::string json = detail::guarded(copy_ec, [&] { return detail::take_string(out); });
+        if (copy_ec) ec = copy_ec;
+        return json;
     }
     // The call this client is in, as an owned copy; nullopt when none.
     std::optional<call> active_call(std::error_code& ec) const noexcept {
