@@ -281,9 +281,20 @@ inline std::string& last_message() {
     return message;
 }
 
-// Records a failure of a C call on this thread: its code in `ec`, the C library's message.
+// Set when the wrapper refused a call's arguments itself (its message is then the one to keep).
+inline bool& refused_locally() noexcept {
+    static thread_local bool refused = false;
+    return refused;
+}
+
+// Records a failure of a C call on this thread: its code in `ec`, the C library's message
+// (or the wrapper's, when the wrapper refused the arguments before calling the library).
 inline void fail_c(std::error_code& ec, chinwag_result rc) noexcept {
     ec = make_error_code(static_cast<result>(rc));
+    if (refused_locally()) {
+        refused_locally() = false;
+        return;
+    }
     char buf[1024];
     size_t written = 0;
     if (chinwag_last_error_message(buf, sizeof buf, &written) != CHINWAG_RESULT_OK) buf[0] = '\0';
@@ -395,6 +406,7 @@ chinwag_result check_text(const T&... args) noexcept {
         std::error_code ignored;
         fail_local(ignored, result::invalid_argument,
                    "a string argument contains a NUL byte (C strings end at the first NUL)");
+        refused_locally() = true;
         return CHINWAG_RESULT_INVALID_ARGUMENT;
     }
     return CHINWAG_RESULT_OK;
@@ -2017,12 +2029,7 @@ class client {
     // Calls `fn(native, args...)` with text arguments as C strings, after checking them.
     template <class F, class... A>
     chinwag_result checked(F fn, const A&... args) const noexcept {
-        if ((nul(args) || ...)) {
-            std::error_code ignored;
-            detail::fail_local(ignored, result::invalid_argument,
-                               "a string argument contains a NUL byte (C strings end at the first NUL)");
-            return CHINWAG_RESULT_INVALID_ARGUMENT;
-        }
+        if ((nul(args) || ...)) return detail::check_text(text(std::string_view("\0", 1)));
         return fn(s_->native, c(args)...);
     }
     template <class F, class... A>
