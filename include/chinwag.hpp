@@ -1773,7 +1773,7 @@ class client {
     // ----- listeners -----
     // Adds (or replaces) the listener `id` of its family; the handle removes it.
     template <class L>
-    listener_handle add_listener(const std::string& id, L listener, std::error_code& ec) noexcept {
+    [[nodiscard]] listener_handle add_listener(const std::string& id, L listener, std::error_code& ec) noexcept {
         return detail::guarded(ec, [&] { return add_listener_(id, std::move(listener), ec); });
     }
     template <class L>
