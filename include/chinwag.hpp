@@ -1598,6 +1598,9 @@ struct initial_listener {
 // Settings of a client; defaults everywhere except `server_url`. Durations of zero mean the
 // behaviour contract's default.
 struct settings {
+    settings() = default;
+    explicit settings(std::string url) : server_url(std::move(url)) {}
+
     std::string server_url;  // http://host:port or https://host:port
     chinwag::connect_mode connect_mode = connect_mode::automatic;
     presence_mode presence = presence_mode::none;
