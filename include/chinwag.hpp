@@ -1230,9 +1230,9 @@ struct c_callback<void> {
 }  // namespace detail
 
 #if CHINWAG_HPP_EXCEPTIONS
-// A std::future of a Chinwag completion. get(), wait(), wait_for() and wait_until() throw
-// chinwag::error(REENTRANT_CALL) when called inside a Chinwag callback instead of blocking the
-// thread that would complete them (a deadlock). In app-dispatch mode something must keep
+// A std::future of a Chinwag completion. get(), wait(), wait_for() and wait_until() (with a
+// timeout in the future) throw chinwag::error(REENTRANT_CALL) when called inside a Chinwag
+// callback instead of blocking the thread that would complete them (a deadlock). In app-dispatch mode something must keep
 // calling client::dispatch while a thread waits. A failed completion rethrows its
 // chinwag::error from get().
 template <class T>
@@ -1248,14 +1248,15 @@ class future : public std::future<T> {
         check();
         std::future<T>::wait();
     }
+    // A zero timeout only looks (it never blocks), so it is allowed inside callbacks.
     template <class Rep, class Period>
     std::future_status wait_for(const std::chrono::duration<Rep, Period>& d) const {
-        check();
+        if (d > d.zero()) check();
         return std::future<T>::wait_for(d);
     }
     template <class Clock, class Duration>
     std::future_status wait_until(const std::chrono::time_point<Clock, Duration>& t) const {
-        check();
+        if (t > Clock::now()) check();
         return std::future<T>::wait_until(t);
     }
 

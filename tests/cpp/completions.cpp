@@ -171,6 +171,7 @@ void futures() {
     chinwag::future<chinwag::user> pending = c.get_user("erin", use_future);
     bool threw = false;
     c.get_user("erin", [&](chinwag::outcome<chinwag::user_view>) {
+        CHECK(pending.wait_for(std::chrono::seconds(0)) != std::future_status::deferred);  // only looks
         try {
             pending.wait_for(std::chrono::seconds(1));
         } catch (const chinwag::error& e) {
