@@ -389,7 +389,7 @@ int main(int argc, char** argv) {
     WAIT_FOR(has(alice.offline, "bob") && bob.state == chinwag::connection_state::disconnected);
     bob_handles.clear();  // removes bob's listeners; his client is still alive
     b.connect();
-    WAIT_FOR(has(alice.online, "bob") && std::count(alice.online.begin(), alice.online.end(), "bob") == 2);
+    WAIT_FOR(std::count(alice.online.begin(), alice.online.end(), "bob") >= 2);
     CHECK(test::read([&] { return bob.state; }) == chinwag::connection_state::disconnected);
 
     session_store_that_throws();
