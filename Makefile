@@ -1,5 +1,5 @@
 # Chinwag: `make demo` runs the main flow against an embedded local server; `make test` runs
-# every test (Rust, C, the protocol interop test). Both set up what they need themselves.
+# every test (Rust, C, C++, the protocol interop test). Both set up what they need themselves.
 
 CARGO ?= cargo
 CC ?= cc
@@ -13,6 +13,18 @@ CWARN := -Wall -Wextra -Werror -pedantic
 CTESTS := version bad_input hard_cases session_store app_dispatch chat_surface chat_calls
 CEXAMPLES := quickstart manual_connection group_call
 CDIR := $(BUILD)/ctests
+# C++ (include/chinwag.hpp): tests and examples, built plain (run under valgrind) and with
+# AddressSanitizer + UndefinedBehaviorSanitizer. no_exceptions is built with -fno-exceptions.
+CXXWARN := -std=c++17 $(CWARN)
+CPPTESTS := listeners completions threads no_exceptions
+CPPEXAMPLES := quickstart manual_connection group_call
+CPPDIR := $(BUILD)/cpptests
+CPPBINS := $(addprefix $(CPPDIR)/,$(CPPTESTS))
+CPPEXAMPLE_BINS := $(addprefix $(CPPDIR)/examples/,$(CPPEXAMPLES))
+CPPBINS_ASAN := $(addprefix $(CPPDIR)/asan/,$(CPPTESTS) $(addprefix examples/,$(CPPEXAMPLES)))
+ASAN_CXX ?= $(shell command -v clang++ >/dev/null 2>&1 && echo clang++ || echo $(CXX))
+SAN_FLAGS := -g -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+CPPDEPS := include/chinwag.hpp include/chinwag.h tests/cpp/common.hpp
 # The test server's unanswered-call timeout (its default is 45 s): short, so that the tests and
 # examples/c/group_call.c show an unanswered call quickly; the tests keep a margin for valgrind.
 TEST_CALL_TIMEOUT_MS ?= 5000
@@ -32,18 +44,22 @@ VERSION := $(shell sed -n 's/^version = "\([^"]*\)".*/\1/p' Cargo.toml | head -n
 INSTALL_TEST := $(CURDIR)/$(BUILD)/install-test
 
 .PHONY: all build test demo bench lint rust-test header-check c-test interop-test python-test venv clean \
-	install install-test c-build c-examples c-symbols serve-helper test-faults c-test-release
+	install install-test c-build c-examples c-symbols serve-helper test-faults c-test-release \
+	cpp-build cpp-examples cpp-test
 
 all: build
 
 build:
 	$(CARGO) build --workspace
 
-demo: c-examples
+demo: c-examples cpp-examples
 	$(CARGO) run -q -p chinwag-server --example demo
 	@echo
 	@echo "== the C examples, against an embedded server =="
 	CHINWAG_TEST_CALL_TIMEOUT_MS=$(DEMO_CALL_TIMEOUT_MS) tests/c/run.sh plain $(addprefix $(CDIR)/,$(CEXAMPLES))
+	@echo
+	@echo "== the C++ examples, against an embedded server =="
+	CHINWAG_TEST_CALL_TIMEOUT_MS=$(DEMO_CALL_TIMEOUT_MS) tests/c/run.sh plain $(addprefix $(CPPDIR)/examples/,$(CPPEXAMPLES))
 
 # Figures, not assertions (each next to its target): the disk's fsync, then the SDK bench (every
 # figure next to a bare relay's floor, the write path against a `--durability power` and a
@@ -55,7 +71,7 @@ bench:
 	$(CARGO) bench --bench sdk
 	$(CARGO) bench -p chinwag-server --bench throughput
 
-test: lint rust-test header-check c-test interop-test python-test
+test: lint rust-test header-check c-test cpp-test interop-test python-test
 	@echo "make test: all suites passed"
 
 lint:
@@ -121,20 +137,71 @@ c-test-release: serve-helper
 	done
 	CHINWAG_TEST_CALL_TIMEOUT_MS=$(TEST_CALL_TIMEOUT_MS) tests/c/run.sh valgrind $(addprefix $(CRDIR)/,$(CTESTS) $(CEXAMPLES))
 
-# Installs libchinwag.so/.a, include/chinwag.h and lib/pkgconfig/chinwag.pc under PREFIX.
+# The C++ binding: the header alone must compile (with and without exceptions, GCC and Clang),
+# then the tests plain and sanitized, the examples sanitized (two compilers at a time: C++ is
+# slow to build). `make demo` runs the examples built plain (cpp-examples).
+cpp-examples: build serve-helper
+	@mkdir -p $(CPPDIR)/examples
+	@$(MAKE) --no-print-directory -j2 $(CPPEXAMPLE_BINS)
+
+cpp-build: build serve-helper
+	@mkdir -p $(CPPDIR)/examples $(CPPDIR)/asan/examples
+	$(CXX) $(CXXWARN) -Iinclude -fsyntax-only -x c++ include/chinwag.hpp
+	$(CXX) $(CXXWARN) -fno-exceptions -Iinclude -fsyntax-only -x c++ include/chinwag.hpp
+	$(ASAN_CXX) $(CXXWARN) -Iinclude -fsyntax-only -x c++ include/chinwag.hpp
+	@$(MAKE) --no-print-directory -j2 $(CPPBINS) $(CPPBINS_ASAN)
+
+$(CPPDIR)/no_exceptions $(CPPDIR)/asan/no_exceptions: CPPEXTRA := -fno-exceptions
+
+$(CPPDIR)/%: tests/cpp/%.cpp $(CPPDEPS)
+	@echo "  CXX $<"
+	@$(CXX) $(CXXWARN) $(CPPEXTRA) -g -Iinclude $< $(CLINK) -o $@
+
+$(CPPDIR)/asan/%: tests/cpp/%.cpp $(CPPDEPS)
+	@echo "  CXX $< (ASan+UBSan)"
+	@$(ASAN_CXX) $(CXXWARN) $(CPPEXTRA) $(SAN_FLAGS) -Iinclude $< $(CLINK) -o $@
+
+$(CPPDIR)/examples/%: examples/cpp/%.cpp include/chinwag.hpp include/chinwag.h
+	@echo "  CXX $<"
+	@$(CXX) $(CXXWARN) -g -Iinclude $< $(CLINK) -o $@
+
+$(CPPDIR)/asan/examples/%: examples/cpp/%.cpp include/chinwag.hpp include/chinwag.h
+	@echo "  CXX $< (ASan+UBSan)"
+	@$(ASAN_CXX) $(CXXWARN) $(SAN_FLAGS) -Iinclude $< $(CLINK) -o $@
+
+# The C++ tests under valgrind (two servers, two tests at a time: valgrind runs one thread at
+# a time), then tests and examples with ASan+UBSan. The install test covers the C++ example.
+cpp-test: cpp-build
+	@export CHINWAG_TEST_CALL_TIMEOUT_MS=$(TEST_CALL_TIMEOUT_MS); \
+	tests/c/run.sh valgrind $(CPPDIR)/listeners $(CPPDIR)/no_exceptions & first=$$!; \
+	tests/c/run.sh valgrind $(CPPDIR)/completions $(CPPDIR)/threads; second=$$?; \
+	wait $$first; first=$$?; \
+	[ $$first -eq 0 ] && [ $$second -eq 0 ] || { echo "cpp-test: valgrind runs failed"; exit 1; }
+	CHINWAG_TEST_CALL_TIMEOUT_MS=$(TEST_CALL_TIMEOUT_MS) UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	  tests/c/run.sh asan $(CPPBINS_ASAN)
+
+# Installs libchinwag.so/.a, include/chinwag.h and chinwag.hpp, lib/pkgconfig/chinwag.pc,
+# the CMake package lib/cmake/chinwag (find_package(chinwag): chinwag::chinwag) and the valgrind
+# suppressions share/chinwag/chinwag.supp under PREFIX.
 install:
 	@if [ -z "$(SKIP_BUILD)" ]; then $(CARGO) build -p chinwag $(if $(filter release,$(PROFILE)),--release,); fi
-	install -d "$(DESTDIR)$(PREFIX)/lib/pkgconfig" "$(DESTDIR)$(PREFIX)/include"
+	install -d "$(DESTDIR)$(PREFIX)/lib/pkgconfig" "$(DESTDIR)$(PREFIX)/lib/cmake/chinwag" "$(DESTDIR)$(PREFIX)/include" \
+	  "$(DESTDIR)$(PREFIX)/share/chinwag"
 	install -m 0755 target/$(PROFILE_DIR)/libchinwag.so "$(DESTDIR)$(PREFIX)/lib/"
 	install -m 0644 target/$(PROFILE_DIR)/libchinwag.a "$(DESTDIR)$(PREFIX)/lib/"
-	install -m 0644 include/chinwag.h "$(DESTDIR)$(PREFIX)/include/"
-	install -d "$(DESTDIR)$(PREFIX)/share/chinwag"
+	install -m 0644 include/chinwag.h include/chinwag.hpp "$(DESTDIR)$(PREFIX)/include/"
 	install -m 0644 include/chinwag.supp "$(DESTDIR)$(PREFIX)/share/chinwag/"
 	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(VERSION)|g' chinwag.pc.in \
 	  > "$(DESTDIR)$(PREFIX)/lib/pkgconfig/chinwag.pc"
+	install -m 0644 cmake/chinwagConfig.cmake.in "$(DESTDIR)$(PREFIX)/lib/cmake/chinwag/chinwagConfig.cmake"
+	sed -e 's|@VERSION@|$(VERSION)|g' -e 's|@VERSION_MAJOR@|$(word 1,$(subst ., ,$(VERSION)))|g' \
+	  -e 's|@VERSION_MINOR@|$(word 2,$(subst ., ,$(VERSION)))|g' cmake/chinwagConfigVersion.cmake.in \
+	  > "$(DESTDIR)$(PREFIX)/lib/cmake/chinwag/chinwagConfigVersion.cmake"
 
 # Installs the debug build into a temporary prefix, builds examples/c/quickstart.c against the
-# installed copy with pkg-config (shared, and static through Libs.private) and runs both.
+# installed copy with pkg-config (shared, and static through Libs.private), and
+# examples/cpp/quickstart.cpp with pkg-config and with CMake (find_package; shared and
+# static), and runs them all.
 install-test: build serve-helper
 	rm -rf $(INSTALL_TEST)
 	$(MAKE) --no-print-directory install PREFIX=$(INSTALL_TEST) PROFILE=debug SKIP_BUILD=1
@@ -152,7 +219,28 @@ install-test: build serve-helper
 	  || { echo "quickstart-shared does not use the installed libchinwag.so"; exit 1; }
 	@! ldd $(INSTALL_TEST)/bin/quickstart-static | grep -q libchinwag \
 	  || { echo "quickstart-static still needs libchinwag.so"; exit 1; }
-	tests/c/run.sh plain $(INSTALL_TEST)/bin/quickstart-shared $(INSTALL_TEST)/bin/quickstart-static
+	@# The C++ quickstart against the installed copy: pkg-config, then CMake (shared, static).
+	@command -v cmake >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq cmake >/dev/null; } || \
+	  { echo "install-test: cmake is missing (apt-get install cmake)"; exit 1; }
+	@export PKG_CONFIG_PATH=$(INSTALL_TEST)/lib/pkgconfig; set -x; \
+	$(CXX) $(CXXWARN) examples/cpp/quickstart.cpp $$(pkg-config --cflags --libs chinwag) -pthread \
+	  -Wl,-rpath,$(INSTALL_TEST)/lib -o $(INSTALL_TEST)/bin/quickstart-cpp-pkgconfig
+	cmake -S examples/cpp -B $(INSTALL_TEST)/cmake-shared -DCMAKE_PREFIX_PATH=$(INSTALL_TEST) \
+	  -DCMAKE_CXX_COMPILER=$(CXX) -DCMAKE_BUILD_TYPE=Debug >/dev/null
+	cmake -S examples/cpp -B $(INSTALL_TEST)/cmake-static -DCMAKE_PREFIX_PATH=$(INSTALL_TEST) \
+	  -DCMAKE_CXX_COMPILER=$(CXX) -DCMAKE_BUILD_TYPE=Debug -DCHINWAG_STATIC=ON >/dev/null
+	cmake --build $(INSTALL_TEST)/cmake-shared --target quickstart -j 2 >/dev/null
+	cmake --build $(INSTALL_TEST)/cmake-static --target quickstart -j 2 >/dev/null
+	@ldd $(INSTALL_TEST)/cmake-shared/quickstart | grep -q "$(INSTALL_TEST)/lib/libchinwag.so" \
+	  || { echo "the CMake shared build does not use the installed libchinwag.so"; exit 1; }
+	@! ldd $(INSTALL_TEST)/cmake-static/quickstart | grep -q libchinwag \
+	  || { echo "the CMake static build still needs libchinwag.so"; exit 1; }
+	cp $(INSTALL_TEST)/cmake-shared/quickstart $(INSTALL_TEST)/bin/quickstart-cpp-cmake-shared
+	cp $(INSTALL_TEST)/cmake-static/quickstart $(INSTALL_TEST)/bin/quickstart-cpp-cmake-static
+	tests/c/run.sh plain $(INSTALL_TEST)/bin/quickstart-shared $(INSTALL_TEST)/bin/quickstart-static \
+	  $(INSTALL_TEST)/bin/quickstart-cpp-pkgconfig $(INSTALL_TEST)/bin/quickstart-cpp-cmake-shared \
+	  $(INSTALL_TEST)/bin/quickstart-cpp-cmake-static
 
 venv: $(VENV)/.ready
 
