@@ -14,6 +14,15 @@
 //! drops it (running its `user_data_free`); from inside a callback (the dispatching thread), the
 //! running listener is dropped right after its callback returns.
 //!
+//! Listeners added after `init` miss nothing (behaviour contract, section 6). A connection
+//! listener added with [`Shared::add_greeted`] first hears the state its earlier peers last
+//! heard (a `LISTENER_ADDED` state event with `previous == current`), before any later event,
+//! so every change after it arrives once. And while the hold that `init` starts lasts
+//! ([`Shared::hold_realtime_until`]), a real-time event of a kind that has no listener yet is
+//! held, with every real-time event and acknowledged position after it (their order is kept),
+//! until a listener of its kind is added or the hold ends; then it is delivered as usual.
+//! Held events do not count as delivered, so the saved resume position never passes them.
+//!
 //! Stopping: pending events are dropped, queued completions still run, and every completion
 //! that is still unresolved is resolved with `CANCELLED` before the stop finishes, so a stop from
 //! outside a callback returns only after each completion has run exactly once. Thread mode runs
@@ -27,10 +36,12 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, TryLockError};
 use std::thread::{JoinHandle, ThreadId};
+use std::time::Instant;
 
 use crate::error::{Error, ErrorCode, Result};
 use crate::event::{Event, ListenerKind};
 use crate::readiness::Readiness;
+use crate::state::{ConnectionState, Reason, StateChange};
 
 /// Receives events of one kind. Implemented by the FFI layer over C function pointers, and by
 /// Rust apps directly.
@@ -63,6 +74,28 @@ pub enum Item {
     },
     /// A completion (runs exactly once).
     Run(Thunk),
+    /// Delivers what the hold keeps and may go now (a listener was added, or the hold ended).
+    ReleaseHeld,
+}
+
+/// A real-time event, or an acknowledged position, kept by the hold (see the module doc).
+enum Held {
+    Event {
+        epoch: u64,
+        seq: Option<u64>,
+        event: Event,
+    },
+    Mark {
+        epoch: u64,
+        seq: u64,
+    },
+}
+
+#[derive(Default)]
+struct Hold {
+    /// Real-time events wait for a listener of their kind until then; `None`: no hold.
+    until: Option<Instant>,
+    held: VecDeque<Held>,
 }
 
 struct Entry {
@@ -70,6 +103,9 @@ struct Entry {
     id: String,
     removed: AtomicBool,
     slot: Mutex<Option<Box<dyn Listener>>>,
+    /// The state its peers last heard, for a connection listener added after init: delivered
+    /// to it before anything else (taken under `slot`).
+    greeting: Mutex<Option<Event>>,
 }
 
 struct Queue {
@@ -112,6 +148,9 @@ impl Queue {
 
 struct Listeners {
     list: Vec<Arc<Entry>>,
+    /// The state of the last state event handed to the connection listeners (updated under
+    /// this lock as the targets are taken, so a listener added meanwhile greets with it).
+    state: ConnectionState,
     /// Set when the listeners were released for good; later adds are refused.
     closed: bool,
 }
@@ -130,6 +169,8 @@ pub struct Shared {
     /// App mode only: held by each `dispatch` call (and the stop) for its whole run, so one
     /// thread at a time runs callbacks.
     turn: Option<Mutex<()>>,
+    /// Touched on the dispatching thread, and by `init` before any event.
+    hold: Mutex<Hold>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -167,12 +208,14 @@ impl Shared {
             ready: Condvar::new(),
             listeners: Mutex::new(Listeners {
                 list: Vec::new(),
+                state: ConnectionState::Disconnected,
                 closed: false,
             }),
             epoch: AtomicU64::new(0),
             delivered: AtomicU64::new(0),
             thread: Mutex::new(None),
             turn: app.then(|| Mutex::new(())),
+            hold: Mutex::new(Hold::default()),
         })
     }
 
@@ -190,7 +233,7 @@ impl Shared {
                     q.push(Item::Run(f));
                     self.ready.notify_one();
                 }
-                Item::Event { .. } => {}
+                Item::Event { .. } | Item::ReleaseHeld => {}
             }
             return;
         }
@@ -256,9 +299,88 @@ impl Shared {
         self.delivered.store(seq, Ordering::SeqCst);
     }
 
-    /// Marks a sequence as handled without a callback (our own send's ack).
+    /// Marks a sequence as handled without a callback (our own send's ack). Called on the
+    /// dispatching thread while the hold keeps events, it waits behind them.
     pub fn note_delivered(&self, seq: u64) {
+        if self.on_dispatcher_thread() {
+            let mut h = lock(&self.hold);
+            if !h.held.is_empty() {
+                let epoch = self.epoch();
+                h.held.push_back(Held::Mark { epoch, seq });
+                return;
+            }
+        }
         self.delivered.fetch_max(seq, Ordering::SeqCst);
+    }
+
+    /// Starts the hold of the module doc: until `until`, real-time events of a kind without a
+    /// listener wait for one. Post [`Item::ReleaseHeld`] at `until` so that the rest goes then.
+    pub fn hold_realtime_until(&self, until: Instant) {
+        lock(&self.hold).until = Some(until);
+    }
+
+    /// Whether the hold takes this real-time event (it then keeps it, in order).
+    fn hold_event(&self, epoch: u64, seq: Option<u64>, event: Event) -> Option<Event> {
+        let mut h = lock(&self.hold);
+        let Some(until) = h.until else {
+            return Some(event);
+        };
+        if Instant::now() >= until {
+            drop(h);
+            self.release_held();
+            return Some(event);
+        }
+        if h.held.is_empty() && self.has_listener(event.kind()) {
+            return Some(event);
+        }
+        h.held.push_back(Held::Event { epoch, seq, event });
+        None
+    }
+
+    fn has_listener(&self, kind: ListenerKind) -> bool {
+        lock(&self.listeners).list.iter().any(|e| e.kind == kind)
+    }
+
+    /// On the dispatching thread: delivers held items from the front while their kind has a
+    /// listener (or they are stale); everything once the hold has ended, which ends it.
+    fn release_held(&self) {
+        loop {
+            let item = {
+                let mut h = lock(&self.hold);
+                let ended = h.until.is_none_or(|u| Instant::now() >= u);
+                let go = match h.held.front() {
+                    None => {
+                        if ended {
+                            h.until = None;
+                        }
+                        return;
+                    }
+                    Some(_) if ended => true,
+                    Some(Held::Mark { .. }) => true,
+                    Some(Held::Event { epoch, event, .. }) => {
+                        *epoch != self.epoch() || self.has_listener(event.kind())
+                    }
+                };
+                if !go {
+                    return;
+                }
+                h.held.pop_front()
+            };
+            match item {
+                Some(Held::Event { epoch, seq, event }) => {
+                    if self.is_stopping() {
+                        return;
+                    }
+                    self.deliver(epoch, seq, &event);
+                }
+                Some(Held::Mark { epoch, seq }) => {
+                    if epoch == self.epoch() {
+                        self.delivered.fetch_max(seq, Ordering::SeqCst);
+                    }
+                }
+                None => return,
+            }
+        }
     }
 
     /// Whether the calling thread is the one running this client's callbacks (so it is inside
@@ -362,8 +484,22 @@ impl Shared {
                 let _ = catch_unwind(AssertUnwindSafe(f));
             }
             Item::Event { epoch, seq, event } => {
+                if self.is_stopping() {
+                    return;
+                }
+                let event = if event.is_realtime() {
+                    match self.hold_event(epoch, seq, event) {
+                        Some(e) => e,
+                        None => return,
+                    }
+                } else {
+                    event
+                };
+                self.deliver(epoch, seq, &event);
+            }
+            Item::ReleaseHeld => {
                 if !self.is_stopping() {
-                    self.deliver(epoch, seq, &event);
+                    self.release_held();
                 }
             }
         }
@@ -403,7 +539,28 @@ impl Shared {
         id: &str,
         listener: Box<dyn Listener>,
     ) -> std::result::Result<(), Box<dyn Listener>> {
-        let old = {
+        self.add_entry(kind, id, listener, false)
+    }
+
+    /// As [`Shared::add`], for a listener added after init: a connection listener first hears
+    /// the current state (see the module doc), and held events of its kind go to it.
+    pub fn add_greeted(
+        &self,
+        kind: ListenerKind,
+        id: &str,
+        listener: Box<dyn Listener>,
+    ) -> std::result::Result<(), Box<dyn Listener>> {
+        self.add_entry(kind, id, listener, true)
+    }
+
+    fn add_entry(
+        &self,
+        kind: ListenerKind,
+        id: &str,
+        listener: Box<dyn Listener>,
+        greet: bool,
+    ) -> std::result::Result<(), Box<dyn Listener>> {
+        let (old, entry) = {
             let mut l = lock(&self.listeners);
             if l.closed {
                 return Err(listener);
@@ -413,16 +570,39 @@ impl Shared {
                 .iter()
                 .position(|e| e.kind == kind && e.id == id)
                 .map(|i| l.list.remove(i));
-            l.list.push(Arc::new(Entry {
+            let greeting = (greet && kind == ListenerKind::Connection).then(|| {
+                Event::State(StateChange {
+                    previous: l.state,
+                    current: l.state,
+                    reason: Reason::ListenerAdded,
+                    message: "the state when the listener was added".into(),
+                    retry_in_ms: None,
+                })
+            });
+            let entry = Arc::new(Entry {
                 kind,
                 id: id.to_string(),
                 removed: AtomicBool::new(false),
                 slot: Mutex::new(Some(listener)),
-            }));
-            old
+                greeting: Mutex::new(greeting),
+            });
+            l.list.push(entry.clone());
+            (old, entry)
         };
         if let Some(entry) = old {
             self.release(&entry);
+        }
+        if lock(&entry.greeting).is_some() {
+            // Greets even when no other event comes; an earlier event greets it first.
+            self.post(Item::Run(Box::new(move || {
+                let mut slot = lock(&entry.slot);
+                if !entry.removed.load(Ordering::SeqCst) {
+                    greet_entry(&entry, &mut slot);
+                }
+            })));
+        }
+        if lock(&self.hold).until.is_some() {
+            self.post(Item::ReleaseHeld);
         }
         Ok(())
     }
@@ -466,12 +646,13 @@ impl Shared {
         }
         let mut unmarked = seq;
         let kind = event.kind();
-        let targets: Vec<Arc<Entry>> = lock(&self.listeners)
-            .list
-            .iter()
-            .filter(|e| e.kind == kind)
-            .cloned()
-            .collect();
+        let targets: Vec<Arc<Entry>> = {
+            let mut l = lock(&self.listeners);
+            if let Event::State(change) = event {
+                l.state = change.current;
+            }
+            l.list.iter().filter(|e| e.kind == kind).cloned().collect()
+        };
         for entry in targets {
             if event.is_realtime() && epoch != self.epoch() {
                 return;
@@ -490,6 +671,7 @@ impl Shared {
                 slot.take();
                 continue;
             }
+            greet_entry(&entry, &mut slot);
             if let Some(listener) = slot.as_mut() {
                 if catch_unwind(AssertUnwindSafe(|| listener.on_event(event))).is_err() {
                     // A Rust listener panicked; the app keeps running and so does delivery.
@@ -581,6 +763,16 @@ impl Dispatcher {
 impl Drop for Dispatcher {
     fn drop(&mut self) {
         self.stop();
+    }
+}
+
+/// Delivers a listener's pending greeting (its first event), with its slot locked.
+fn greet_entry(entry: &Entry, slot: &mut Option<Box<dyn Listener>>) {
+    let Some(greeting) = lock(&entry.greeting).take() else {
+        return;
+    };
+    if let Some(listener) = slot.as_mut() {
+        let _ = catch_unwind(AssertUnwindSafe(|| listener.on_event(&greeting)));
     }
 }
 
