@@ -5,8 +5,8 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
 use chinwag_protocol::model::User;
 use chinwag_protocol::rest::{
-    CreateUser, FriendRequests, FriendsRequest, ListUsersQuery, LoginRequest, Position, TokenResponse,
-    UpdateUser, UserList,
+    CreateUser, FriendRequests, FriendsRequest, ListUsersQuery, LoginRequest, Position,
+    TokenResponse, UpdateUser, UserList,
 };
 use chinwag_protocol::{ApiError, ErrorCode};
 
