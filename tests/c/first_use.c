@@ -10,7 +10,7 @@
 /* Under valgrind (its preload library in LD_PRELOAD) a round costs about 50 times more. */
 static int rounds(void) {
     const char *preload = getenv("LD_PRELOAD");
-    return preload != NULL && strstr(preload, "vgpreload") != NULL ? 100 : 1000;
+    return preload != NULL && strstr(preload, "vgpreload") != NULL ? 250 : 1000;
 }
 
 /* ----- a completion with a user -------------------------------------------------------------- */
