@@ -79,6 +79,7 @@ pub enum Item {
 }
 
 /// A real-time event, or an acknowledged position, kept by the hold (see the module doc).
+#[allow(clippy::large_enum_variant)] // events are the common case, as in `Item`
 enum Held {
     Event {
         epoch: u64,

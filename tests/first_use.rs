@@ -261,11 +261,7 @@ fn listeners_added_after_init_on_a_restored_session_miss_nothing_1000_times() {
         // Freed: nothing more can arrive, so what was seen is final.
         drop(alice);
         let seen = seen.0.lock().unwrap();
-        assert_eq!(
-            seen.texts,
-            [text.clone()],
-            "round {round}: once, nothing else"
-        );
+        assert_eq!(seen.texts, vec![text], "round {round}: once, nothing else");
         let first = &seen.states[0];
         assert_eq!(first.reason, Reason::ListenerAdded, "round {round}");
         assert_eq!(first.previous, first.current, "round {round}");
