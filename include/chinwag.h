@@ -1171,7 +1171,8 @@ chinwag_result chinwag_client_logout(const struct chinwag_client *client,
 // The logged-in user, from the saved session (no network), as JSON.
 //
 // `out_json`: receives a new string with the user as JSON (`uid`, `name`, `role`, ...) on
-// success; free it with `chinwag_string_free`. Errors: `NULL_ARGUMENT`, `NOT_LOGGED_IN`,
+// success; free it with `chinwag_string_free`. `chinwag_client_get_logged_in_user` gives the
+// same user as a typed `chinwag_user`. Errors: `NULL_ARGUMENT`, `NOT_LOGGED_IN`,
 // `CLIENT_FREED`. Thread-safe.
 chinwag_result chinwag_client_logged_in_user(const struct chinwag_client *client, char **out_json);
 

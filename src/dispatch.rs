@@ -665,7 +665,7 @@ impl Shared {
             // Delivered from the moment its first callback may start, not before the checks
             // above: an event dropped by them must be replayed, not counted as seen.
             if let Some(seq) = unmarked.take() {
-                self.note_delivered(seq);
+                self.delivered.fetch_max(seq, Ordering::SeqCst);
             }
             let mut slot = lock(&entry.slot);
             if entry.removed.load(Ordering::SeqCst) {
@@ -683,9 +683,10 @@ impl Shared {
                 slot.take();
             }
         }
-        // No listener for it: handled all the same.
+        // No listener for it: handled all the same. (Events reach this in order: the hold
+        // keeps everything behind a held event, so this never passes one.)
         if let Some(seq) = unmarked {
-            self.note_delivered(seq);
+            self.delivered.fetch_max(seq, Ordering::SeqCst);
         }
     }
 }
@@ -996,6 +997,162 @@ mod tests {
         shared.post(Item::Run(Box::new(move || tx2.send(99).unwrap())));
         let got: Vec<i32> = rx.try_iter().collect();
         assert_eq!(got, (0..10).chain([99]).collect::<Vec<_>>());
+    }
+
+    // ----- listeners added after init ---------------------------------------------------------
+
+    fn message(n: u64) -> Event {
+        Event::Gap(chinwag_protocol::frames::Gap {
+            from_seq: n,
+            to_seq: n,
+        })
+    }
+
+    fn post_durable(shared: &Shared, seq: u64, event: Event) {
+        shared.post(Item::Event {
+            epoch: 0,
+            seq: Some(seq),
+            event,
+        });
+    }
+
+    /// Reports each event as a string, on the dispatcher thread.
+    fn namer(tx: mpsc::Sender<String>) -> Box<dyn Listener> {
+        Box::new(move |e: &Event| {
+            let name = match e {
+                Event::Gap(g) => format!("message {}", g.from_seq),
+                Event::GroupMember(g) => format!("group {}", g.guid),
+                Event::State(c) => format!(
+                    "{}->{} {}",
+                    c.previous.name(),
+                    c.current.name(),
+                    c.reason.name()
+                ),
+                other => format!("{other:?}"),
+            };
+            let _ = tx.send(name);
+        })
+    }
+
+    fn group(guid: &str) -> Event {
+        Event::GroupMember(chinwag_protocol::model::GroupMemberEvent {
+            guid: guid.into(),
+            ..serde_json::from_value(serde_json::json!({
+                "guid": "g", "group_name": "G", "action": "joined", "member": "m", "by": "m", "at": 0
+            }))
+            .unwrap()
+        })
+    }
+
+    #[test]
+    #[cfg(unix)]
+    fn the_hold_keeps_order_and_position_until_a_listener_of_the_kind_exists() {
+        let d = Dispatcher::start_app().unwrap();
+        let shared = d.shared();
+        shared.hold_realtime_until(Instant::now() + std::time::Duration::from_secs(60));
+        let (tx, rx) = mpsc::channel();
+        d.shared()
+            .add_greeted(ListenerKind::Group, "g", namer(tx.clone()))
+            .ok()
+            .unwrap();
+        post_durable(&shared, 1, message(1)); // no message listener: held
+        post_durable(&shared, 2, group("behind")); // behind a held event: held too
+        shared.post(Item::Run(Box::new({
+            let s = shared.clone();
+            move || s.note_delivered(3) // an acknowledged position: waits behind them
+        })));
+        shared.dispatch(0).unwrap();
+        assert_eq!(rx.try_iter().collect::<Vec<_>>(), Vec::<String>::new());
+        assert_eq!(
+            shared.delivered_seq(),
+            0,
+            "nothing held counts as delivered"
+        );
+        shared
+            .add_greeted(ListenerKind::Message, "m", namer(tx.clone()))
+            .ok()
+            .unwrap();
+        shared.dispatch(0).unwrap();
+        assert_eq!(
+            rx.try_iter().collect::<Vec<_>>(),
+            ["message 1", "group behind"],
+            "in order, once a listener of the first one's kind exists"
+        );
+        assert_eq!(shared.delivered_seq(), 3);
+        post_durable(&shared, 4, message(4));
+        shared.dispatch(0).unwrap();
+        assert_eq!(rx.try_iter().collect::<Vec<_>>(), ["message 4"]);
+    }
+
+    #[test]
+    #[cfg(unix)]
+    fn the_end_of_the_hold_releases_everything() {
+        let d = Dispatcher::start_app().unwrap();
+        let shared = d.shared();
+        shared.hold_realtime_until(Instant::now() + std::time::Duration::from_secs(60));
+        post_durable(&shared, 1, message(1));
+        shared.dispatch(0).unwrap();
+        assert_eq!(shared.delivered_seq(), 0, "held");
+        // The grace ends (moved to now rather than waited for); its timer posts the release.
+        shared.hold_realtime_until(Instant::now());
+        shared.post(Item::ReleaseHeld);
+        shared.dispatch(0).unwrap();
+        assert_eq!(
+            shared.delivered_seq(),
+            1,
+            "handed to nobody, as without the hold"
+        );
+        let (tx, rx) = mpsc::channel();
+        shared
+            .add_greeted(ListenerKind::Message, "m", namer(tx))
+            .ok()
+            .unwrap();
+        post_durable(&shared, 2, message(2));
+        shared.dispatch(0).unwrap();
+        assert_eq!(rx.try_iter().collect::<Vec<_>>(), ["message 2"]);
+    }
+
+    #[test]
+    #[cfg(unix)]
+    fn a_connection_listener_added_later_first_hears_the_state_its_peers_last_heard() {
+        let d = Dispatcher::start_app().unwrap();
+        let shared = d.shared();
+        let change = |from, to| {
+            Event::State(StateChange {
+                previous: from,
+                current: to,
+                reason: Reason::ConnectRequested,
+                message: String::new(),
+                retry_in_ms: None,
+            })
+        };
+        use ConnectionState::*;
+        shared.post(Item::Event {
+            epoch: 0,
+            seq: None,
+            event: change(Disconnected, Connecting),
+        });
+        shared.dispatch(0).unwrap();
+        // Queued before the add but dispatched after it: the new listener hears it, after its
+        // first event, which is the state the others last heard (CONNECTING).
+        shared.post(Item::Event {
+            epoch: 0,
+            seq: None,
+            event: change(Connecting, Connected),
+        });
+        let (tx, rx) = mpsc::channel();
+        shared
+            .add_greeted(ListenerKind::Connection, "late", namer(tx))
+            .ok()
+            .unwrap();
+        shared.dispatch(0).unwrap();
+        assert_eq!(
+            rx.try_iter().collect::<Vec<_>>(),
+            [
+                "CONNECTING->CONNECTING LISTENER_ADDED",
+                "CONNECTING->CONNECTED CONNECT_REQUESTED"
+            ]
+        );
     }
 
     // ----- app mode --------------------------------------------------------------------------

@@ -411,7 +411,8 @@ pub unsafe extern "C" fn chinwag_client_logout(
 /// The logged-in user, from the saved session (no network), as JSON.
 ///
 /// `out_json`: receives a new string with the user as JSON (`uid`, `name`, `role`, ...) on
-/// success; free it with `chinwag_string_free`. Errors: `NULL_ARGUMENT`, `NOT_LOGGED_IN`,
+/// success; free it with `chinwag_string_free`. `chinwag_client_get_logged_in_user` gives the
+/// same user as a typed `chinwag_user`. Errors: `NULL_ARGUMENT`, `NOT_LOGGED_IN`,
 /// `CLIENT_FREED`. Thread-safe.
 #[no_mangle]
 pub unsafe extern "C" fn chinwag_client_logged_in_user(
