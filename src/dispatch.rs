@@ -334,7 +334,13 @@ impl Shared {
         if h.held.is_empty() && self.has_listener(event.kind()) {
             return Some(event);
         }
+        let behind = !h.held.is_empty();
         h.held.push_back(Held::Event { epoch, seq, event });
+        drop(h);
+        if behind {
+            // What holds it up may be stale now (a disconnect() since): let it go if so.
+            self.release_held();
+        }
         None
     }
 
@@ -1082,6 +1088,34 @@ mod tests {
         post_durable(&shared, 4, message(4));
         shared.dispatch(0).unwrap();
         assert_eq!(rx.try_iter().collect::<Vec<_>>(), ["message 4"]);
+    }
+
+    #[test]
+    #[cfg(unix)]
+    fn held_events_of_an_older_epoch_hold_nothing_up() {
+        let d = Dispatcher::start_app().unwrap();
+        let shared = d.shared();
+        shared.hold_realtime_until(Instant::now() + std::time::Duration::from_secs(60));
+        let (tx, rx) = mpsc::channel();
+        shared
+            .add_greeted(ListenerKind::Group, "g", namer(tx))
+            .ok()
+            .unwrap();
+        post_durable(&shared, 1, message(1)); // held: no message listener
+        shared.dispatch(0).unwrap();
+        let epoch = shared.bump_epoch(); // disconnect(): the held message is stale
+        shared.post(Item::Event {
+            epoch,
+            seq: None,
+            event: group("next"),
+        });
+        shared.dispatch(0).unwrap();
+        assert_eq!(rx.try_iter().collect::<Vec<_>>(), ["group next"]);
+        assert_eq!(
+            shared.delivered_seq(),
+            0,
+            "the stale one was dropped, not delivered"
+        );
     }
 
     #[test]
