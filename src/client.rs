@@ -600,20 +600,20 @@ impl Client {
         if id.is_empty() {
             return Err(Error::invalid("listener id must not be empty"));
         }
-        // Never hold the client's lock while the dispatcher may wait for a callback: that
-        // callback may call back into this client.
-        let shared = lock(&self.dispatcher).as_ref().map(|d| d.shared());
-        match shared.map(|s| s.add_greeted(kind, id, listener)) {
-            Some(Ok(())) => Ok(()),
-            _ => Err(Error::new(ErrorCode::ClientFreed, "the client was freed")),
+        // Straight to the shared side, not through `self.dispatcher`: `close` takes that out
+        // before it stops the dispatcher, and a callback still running then (a free from
+        // another thread) may add listeners; they are released with the others. Refused only
+        // once the listeners were released for good.
+        match self.inner.dispatch.add_greeted(kind, id, listener) {
+            Ok(()) => Ok(()),
+            Err(_) => Err(Error::new(ErrorCode::ClientFreed, "the client was freed")),
         }
     }
 
     /// Removes a listener; `false` if none had that id. Outside a callback it has stopped
     /// running and been released when this returns; inside its own callback, right after it.
     pub fn remove_listener(&self, kind: ListenerKind, id: &str) -> bool {
-        let shared = lock(&self.dispatcher).as_ref().map(|d| d.shared());
-        shared.is_some_and(|s| s.remove(kind, id))
+        self.inner.dispatch.remove(kind, id)
     }
 
     /// Sends a request over the socket (only while CONNECTED) and maps its answer for `done`.

@@ -608,7 +608,8 @@ impl Shared {
                 }
             })));
         }
-        if lock(&self.hold).until.is_some() {
+        if !lock(&self.hold).held.is_empty() {
+            // Events may wait for this listener.
             self.post(Item::ReleaseHeld);
         }
         Ok(())

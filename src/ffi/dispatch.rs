@@ -234,7 +234,7 @@ mod tests {
                 }),
             )
             .unwrap();
-            // Adding it queued its first state event (and a release of the listener grace).
+            // Adding it queued its first state event.
             assert!(readable(fd));
             assert_eq!(
                 chinwag_client_dispatch(client, 0, &mut ran),
