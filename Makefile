@@ -10,7 +10,7 @@ PY := $(VENV)/bin/python
 BUILD := target/debug
 CWARN := -Wall -Wextra -Werror -pedantic
 # C tests and examples: built plain (run under valgrind) and with AddressSanitizer.
-CTESTS := version bad_input hard_cases session_store app_dispatch chat_surface chat_calls
+CTESTS := version bad_input hard_cases session_store app_dispatch chat_surface chat_calls first_use
 CEXAMPLES := quickstart manual_connection group_call
 CDIR := $(BUILD)/ctests
 # C++ (include/chinwag.hpp): tests and examples, built plain (run under valgrind) and with

@@ -244,6 +244,10 @@ typedef struct chinwag_settings {
   // `CHINWAG_DISPATCH_MODE_THREAD` (default: the client's own thread runs the callbacks) or
   // `CHINWAG_DISPATCH_MODE_APP` (the app runs them with `chinwag_client_dispatch`).
   chinwag_dispatch_mode dispatch_mode;
+  // After init, a real-time event (message, user, group, call) of a kind that has no
+  // listener yet waits this long at most for one, so listeners added right after init miss
+  // nothing of a restored session. 0: the default, 1000.
+  uint32_t listener_grace_ms;
 } chinwag_settings;
 
 // Online status of a user. `CHINWAG_USER_STATUS_*`.
@@ -846,6 +850,9 @@ typedef void (*chinwag_user_page_done_cb)(void *user_data,
 // The server rejected the request for another reason (the message has its code).
 #define CHINWAG_RESULT_SERVER_REJECTED 408
 
+// A user with this uid exists already (`chinwag_client_create_user`).
+#define CHINWAG_RESULT_USER_EXISTS 409
+
 // The send queue is full.
 #define CHINWAG_RESULT_QUEUE_FULL 500
 
@@ -959,6 +966,10 @@ typedef void (*chinwag_user_page_done_cb)(void *user_data,
 
 // The server is shutting down or restarting.
 #define CHINWAG_STATE_REASON_SERVER_RESTART 13
+
+// Not a change: the first event of a connection listener added after init, with the state
+// it starts from (`previous == current`); every later event is a change from it.
+#define CHINWAG_STATE_REASON_LISTENER_ADDED 14
 
 // A user (the receiver is a uid).
 #define CHINWAG_RECEIVER_TYPE_USER 0
@@ -1087,10 +1098,15 @@ chinwag_result chinwag_client_active_call(const struct chinwag_client *client,
 //   `chinwag_client_free`.
 //
 // With a saved session of this app (in `data_dir` or the app's store) the client is logged in
-// at once, without a network call, and in auto mode starts connecting: events can then arrive
-// before this returns, so register the listeners that must hear them (state changes, replayed
-// messages) in `settings->listeners` rather than after init. A saved session of
-// another app is discarded; an unreadable one is moved aside and reported via `log`.
+// at once, without a network call, and in auto mode starts connecting. Listeners added right
+// after this returns miss nothing of it: a connection listener first hears the current state
+// (reason `CHINWAG_STATE_REASON_LISTENER_ADDED`, `previous == current`) and then every change
+// after it, none missed, none twice; and for `settings->listener_grace_ms` (1 s by default)
+// after init a real-time event (message, user, group, call) of a kind that has no listener yet
+// is held, with the real-time events after it, until a listener of its kind is added (then it
+// goes to that listener) or the grace ends (then it goes to whoever listens). Listeners in
+// `settings->listeners` hear everything from the start (no first state event). A saved
+// session of another app is discarded; an unreadable one is moved aside and reported via `log`.
 //
 // Errors: `NULL_ARGUMENT`, `INVALID_UTF8`, `INVALID_ARGUMENT` (bad URL, id, timing or
 // `struct_size`; the message names it), `STORAGE` (data directory), `INTERNAL`. On failure
@@ -1115,7 +1131,9 @@ chinwag_result chinwag_client_init(const char *app_id,
 void chinwag_client_free(struct chinwag_client *client);
 
 // Logs in with the server's development auth key: authenticates over HTTP, saves the session
-// (user + token, atomically), then connects in auto mode.
+// (user + token + the user's position at this moment, atomically), then connects in auto mode.
+// The first connect resumes from that position (manual mode included): nothing sent to the
+// user between login and connect is lost.
 //
 // - `uid`: the user id; `auth_key`: the server's auth key. Both non-empty UTF-8, borrowed.
 // - `done`: optional completion, called exactly once with `user_data` if this returns
@@ -1153,7 +1171,8 @@ chinwag_result chinwag_client_logout(const struct chinwag_client *client,
 // The logged-in user, from the saved session (no network), as JSON.
 //
 // `out_json`: receives a new string with the user as JSON (`uid`, `name`, `role`, ...) on
-// success; free it with `chinwag_string_free`. Errors: `NULL_ARGUMENT`, `NOT_LOGGED_IN`,
+// success; free it with `chinwag_string_free`. `chinwag_client_get_logged_in_user` gives the
+// same user as a typed `chinwag_user`. Errors: `NULL_ARGUMENT`, `NOT_LOGGED_IN`,
 // `CLIENT_FREED`. Thread-safe.
 chinwag_result chinwag_client_logged_in_user(const struct chinwag_client *client, char **out_json);
 
@@ -1165,8 +1184,11 @@ chinwag_result chinwag_client_connection_status(const struct chinwag_client *cli
 // Connects with the saved session and keeps the connection up (reconnecting on drops) until
 // disconnect, logout or FAILED. Non-blocking: progress arrives as state events. No-op while
 // CONNECTING or CONNECTED; from RECONNECTING, SUSPENDED or FAILED it tries at once with a
-// fresh backoff. Errors: `NOT_LOGGED_IN` (nobody logged in: call login first),
-// `NULL_ARGUMENT`, `CLIENT_FREED`. Thread-safe; callable from any callback.
+// fresh backoff. Every connect resumes from the position saved with the session, the first
+// one after a login included (login records the user's position): in manual mode a message
+// sent to the user between login and this call arrives once, as an event, after CONNECTED.
+// Errors: `NOT_LOGGED_IN` (nobody logged in: call login first), `NULL_ARGUMENT`,
+// `CLIENT_FREED`. Thread-safe; callable from any callback.
 chinwag_result chinwag_client_connect(const struct chinwag_client *client);
 
 // Disconnects (no-op when already DISCONNECTED or FAILED). Non-blocking. When it returns, no
@@ -1491,6 +1513,12 @@ chinwag_result chinwag_client_change_group_member_scope(const struct chinwag_cli
 // call any function of this API (this one, remove, free included); their payloads are valid
 // only until they return.
 //
+// Its first event is the current state: `on_state_changed` and the state's own callback
+// (`on_connecting`, `on_connected` or `on_disconnected`; none for FAILED) with `previous ==
+// current` and reason `CHINWAG_STATE_REASON_LISTENER_ADDED`, the state the client's other
+// connection listeners last heard. Every later state event is a change from the one before
+// it: none is missed, none comes twice.
+//
 // Errors: `NULL_ARGUMENT`, `INVALID_UTF8`, `INVALID_ARGUMENT` (empty id, `struct_size` too
 // small), `CLIENT_FREED`. Thread-safe; callable from any callback.
 chinwag_result chinwag_client_add_connection_listener(const struct chinwag_client *client,
@@ -1807,6 +1835,35 @@ const char *chinwag_connection_state_name(chinwag_connection_state state);
 // string; `"UNKNOWN"` for a number that is no reason. Never NULL; must not be freed.
 // Thread-safe.
 const char *chinwag_state_reason_name(chinwag_state_reason reason);
+
+// Creates user `uid` with the server's development auth key (as `chinwag_client_login` takes
+// it), for development and demos; production apps create users from their backend with the
+// API key. Needs no logged-in user: call it before `chinwag_client_login`.
+//
+// - `uid`: the new user's id (ASCII letters, digits, `-_.@`, at most 100 bytes); `name`: the
+//   display name, or NULL to use the uid; `auth_key`: the server's auth key. UTF-8, borrowed.
+// - `done`: optional completion, called exactly once with `user_data` if this returns
+//   `CHINWAG_RESULT_OK`, never otherwise: the stored user, or the error.
+//
+// Errors (synchronous): `NULL_ARGUMENT`, `INVALID_UTF8`, `INVALID_ARGUMENT` (malformed uid,
+// empty name or key), `CLIENT_FREED`. Asynchronous (in `done`): `USER_EXISTS` (the uid is
+// taken: log in instead), `AUTH_FAILED` (wrong auth key), `INVALID_ARGUMENT` (the server
+// refused a field), `NETWORK`, `TIMEOUT`, `CANCELLED`. Thread-safe; callable from any
+// callback.
+chinwag_result chinwag_client_create_user(const struct chinwag_client *client,
+                                          const char *uid,
+                                          const char *name,
+                                          const char *auth_key,
+                                          chinwag_user_done_cb done,
+                                          void *user_data);
+
+// The logged-in user, from the saved session (no network), as the typed struct the login
+// completion gives: `*out_user` receives an owned copy on success (its strings inside it,
+// `json` included); free it with `chinwag_user_free`. `*out_user` is left as it was on error.
+// Errors: `NULL_ARGUMENT`, `NOT_LOGGED_IN`, `CLIENT_FREED`. Thread-safe; callable from any
+// callback. `chinwag_client_logged_in_user` gives the same user as JSON.
+chinwag_result chinwag_client_get_logged_in_user(const struct chinwag_client *client,
+                                                 struct chinwag_user **out_user);
 
 // Fetches user `uid`. `done` gets the user.
 chinwag_result chinwag_client_get_user(const struct chinwag_client *client,

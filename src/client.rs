@@ -182,6 +182,15 @@ pub struct Client {
     task_ended: Mutex<Option<std::sync::mpsc::Receiver<()>>>,
 }
 
+/// What a successful login call hands to [`Client::run_login`].
+struct LoggedIn {
+    token: String,
+    app_id: String,
+    user: User,
+    /// The user's newest event sequence at login; `None` from a server that does not say.
+    position: Option<u64>,
+}
+
 fn check_id(kind: &str, value: &str) -> Result<()> {
     limits::check_id(kind, value).map_err(Error::invalid)
 }
@@ -269,6 +278,7 @@ impl Client {
         };
         let auto = inner.settings.auto_connect && restored.is_some();
         *lock(&inner.session) = restored;
+        start_listener_grace(&inner, runtime);
         let (ended_tx, ended_rx) = std::sync::mpsc::channel::<()>();
         let task = Task::new(inner.clone(), rx);
         runtime.spawn(async move {
@@ -307,9 +317,12 @@ impl Client {
         }
         let (uid, key) = (uid.to_string(), auth_key.to_string());
         self.run_login(done, move |http| async move {
-            http.login(&uid, &key)
-                .await
-                .map(|r| (r.token, r.app_id, r.user))
+            http.login(&uid, &key).await.map(|r| LoggedIn {
+                token: r.token,
+                app_id: r.app_id,
+                user: r.user,
+                position: r.last_seq,
+            })
         })
     }
 
@@ -322,14 +335,25 @@ impl Client {
         let token = token.to_string();
         self.run_login(done, move |http| async move {
             let user = http.me(&token).await?;
-            Ok((token, app_id, user))
+            let position = match http.position(&token).await {
+                Ok(p) => Some(p.last_seq),
+                // A server without the endpoint: the first connect starts fresh, as before.
+                Err(e) if e.code == ErrorCode::NotFound => None,
+                Err(e) => return Err(e),
+            };
+            Ok(LoggedIn {
+                token,
+                app_id,
+                user,
+                position,
+            })
         })
     }
 
     fn run_login<F, Fut>(&self, done: Option<Callback<User>>, call: F) -> Result<()>
     where
         F: FnOnce(Http) -> Fut + Send + 'static,
-        Fut: std::future::Future<Output = Result<(String, String, User)>> + Send + 'static,
+        Fut: std::future::Future<Output = Result<LoggedIn>> + Send + 'static,
     {
         if self.inner.login_busy.swap(true, Ordering::SeqCst) {
             return Err(Error::new(
@@ -348,7 +372,12 @@ impl Client {
         let done = Completer::optional(inner.dispatch.clone(), done);
         runtime.spawn(async move {
             let result = async {
-                let (token, app_id, user) = call(inner.http.clone()).await?;
+                let LoggedIn {
+                    token,
+                    app_id,
+                    user,
+                    position,
+                } = call(inner.http.clone()).await?;
                 if app_id != inner.app_id {
                     return Err(Error::new(
                         ErrorCode::AppMismatch,
@@ -359,11 +388,13 @@ impl Client {
                     app_id,
                     user: user.clone(),
                     token,
-                    last_seq: None,
+                    // The user's position at login: the first connect resumes from it, so
+                    // nothing sent between login and connect is lost (manual mode too).
+                    last_seq: position,
                 };
                 inner.store.save(&session, true)?;
                 *lock(&inner.session) = Some(session);
-                inner.dispatch.set_delivered_seq(0);
+                inner.dispatch.set_delivered_seq(position.unwrap_or(0));
                 Ok(user)
             }
             .await;
@@ -569,20 +600,20 @@ impl Client {
         if id.is_empty() {
             return Err(Error::invalid("listener id must not be empty"));
         }
-        // Never hold the client's lock while the dispatcher may wait for a callback: that
-        // callback may call back into this client.
-        let shared = lock(&self.dispatcher).as_ref().map(|d| d.shared());
-        match shared.map(|s| s.add(kind, id, listener)) {
-            Some(Ok(())) => Ok(()),
-            _ => Err(Error::new(ErrorCode::ClientFreed, "the client was freed")),
+        // Straight to the shared side, not through `self.dispatcher`: `close` takes that out
+        // before it stops the dispatcher, and a callback still running then (a free from
+        // another thread) may add listeners; they are released with the others. Refused only
+        // once the listeners were released for good.
+        match self.inner.dispatch.add_greeted(kind, id, listener) {
+            Ok(()) => Ok(()),
+            Err(_) => Err(Error::new(ErrorCode::ClientFreed, "the client was freed")),
         }
     }
 
     /// Removes a listener; `false` if none had that id. Outside a callback it has stopped
     /// running and been released when this returns; inside its own callback, right after it.
     pub fn remove_listener(&self, kind: ListenerKind, id: &str) -> bool {
-        let shared = lock(&self.dispatcher).as_ref().map(|d| d.shared());
-        shared.is_some_and(|s| s.remove(kind, id))
+        self.inner.dispatch.remove(kind, id)
     }
 
     /// Sends a request over the socket (only while CONNECTED) and maps its answer for `done`.
@@ -695,6 +726,24 @@ impl Drop for Client {
     fn drop(&mut self) {
         self.close();
     }
+}
+
+/// Holds real-time events without a listener of their kind for the listener grace after init
+/// (see `crate::dispatch`), and releases the rest when it ends.
+fn start_listener_grace(inner: &Inner, runtime: &tokio::runtime::Runtime) {
+    let grace = inner.settings.timings.listener_grace;
+    if grace.is_zero() {
+        return;
+    }
+    let until = Instant::now() + grace;
+    inner.dispatch.hold_realtime_until(until);
+    let shared = Arc::downgrade(&inner.dispatch);
+    runtime.spawn(async move {
+        tokio::time::sleep_until(until.into()).await;
+        if let Some(shared) = shared.upgrade() {
+            shared.post(Item::ReleaseHeld);
+        }
+    });
 }
 
 /// A fresh 128-bit random client message id, hex.

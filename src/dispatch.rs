@@ -14,6 +14,15 @@
 //! drops it (running its `user_data_free`); from inside a callback (the dispatching thread), the
 //! running listener is dropped right after its callback returns.
 //!
+//! Listeners added after `init` miss nothing (behaviour contract, section 6). A connection
+//! listener added with [`Shared::add_greeted`] first hears the state its earlier peers last
+//! heard (a `LISTENER_ADDED` state event with `previous == current`), before any later event,
+//! so every change after it arrives once. And while the hold that `init` starts lasts
+//! ([`Shared::hold_realtime_until`]), a real-time event of a kind that has no listener yet is
+//! held, with every real-time event and acknowledged position after it (their order is kept),
+//! until a listener of its kind is added or the hold ends; then it is delivered as usual.
+//! Held events do not count as delivered, so the saved resume position never passes them.
+//!
 //! Stopping: pending events are dropped, queued completions still run, and every completion
 //! that is still unresolved is resolved with `CANCELLED` before the stop finishes, so a stop from
 //! outside a callback returns only after each completion has run exactly once. Thread mode runs
@@ -27,10 +36,12 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, TryLockError};
 use std::thread::{JoinHandle, ThreadId};
+use std::time::Instant;
 
 use crate::error::{Error, ErrorCode, Result};
 use crate::event::{Event, ListenerKind};
 use crate::readiness::Readiness;
+use crate::state::{ConnectionState, Reason, StateChange};
 
 /// Receives events of one kind. Implemented by the FFI layer over C function pointers, and by
 /// Rust apps directly.
@@ -63,6 +74,29 @@ pub enum Item {
     },
     /// A completion (runs exactly once).
     Run(Thunk),
+    /// Delivers what the hold keeps and may go now (a listener was added, or the hold ended).
+    ReleaseHeld,
+}
+
+/// A real-time event, or an acknowledged position, kept by the hold (see the module doc).
+#[allow(clippy::large_enum_variant)] // events are the common case, as in `Item`
+enum Held {
+    Event {
+        epoch: u64,
+        seq: Option<u64>,
+        event: Event,
+    },
+    Mark {
+        epoch: u64,
+        seq: u64,
+    },
+}
+
+#[derive(Default)]
+struct Hold {
+    /// Real-time events wait for a listener of their kind until then; `None`: no hold.
+    until: Option<Instant>,
+    held: VecDeque<Held>,
 }
 
 struct Entry {
@@ -70,6 +104,9 @@ struct Entry {
     id: String,
     removed: AtomicBool,
     slot: Mutex<Option<Box<dyn Listener>>>,
+    /// The state its peers last heard, for a connection listener added after init: delivered
+    /// to it before anything else (taken under `slot`).
+    greeting: Mutex<Option<Event>>,
 }
 
 struct Queue {
@@ -112,6 +149,9 @@ impl Queue {
 
 struct Listeners {
     list: Vec<Arc<Entry>>,
+    /// The state of the last state event handed to the connection listeners (updated under
+    /// this lock as the targets are taken, so a listener added meanwhile greets with it).
+    state: ConnectionState,
     /// Set when the listeners were released for good; later adds are refused.
     closed: bool,
 }
@@ -130,6 +170,8 @@ pub struct Shared {
     /// App mode only: held by each `dispatch` call (and the stop) for its whole run, so one
     /// thread at a time runs callbacks.
     turn: Option<Mutex<()>>,
+    /// Touched on the dispatching thread, and by `init` before any event.
+    hold: Mutex<Hold>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -167,12 +209,14 @@ impl Shared {
             ready: Condvar::new(),
             listeners: Mutex::new(Listeners {
                 list: Vec::new(),
+                state: ConnectionState::Disconnected,
                 closed: false,
             }),
             epoch: AtomicU64::new(0),
             delivered: AtomicU64::new(0),
             thread: Mutex::new(None),
             turn: app.then(|| Mutex::new(())),
+            hold: Mutex::new(Hold::default()),
         })
     }
 
@@ -190,7 +234,7 @@ impl Shared {
                     q.push(Item::Run(f));
                     self.ready.notify_one();
                 }
-                Item::Event { .. } => {}
+                Item::Event { .. } | Item::ReleaseHeld => {}
             }
             return;
         }
@@ -256,9 +300,94 @@ impl Shared {
         self.delivered.store(seq, Ordering::SeqCst);
     }
 
-    /// Marks a sequence as handled without a callback (our own send's ack).
+    /// Marks a sequence as handled without a callback (our own send's ack). Called on the
+    /// dispatching thread while the hold keeps events, it waits behind them.
     pub fn note_delivered(&self, seq: u64) {
+        if self.on_dispatcher_thread() {
+            let mut h = lock(&self.hold);
+            if !h.held.is_empty() {
+                let epoch = self.epoch();
+                h.held.push_back(Held::Mark { epoch, seq });
+                return;
+            }
+        }
         self.delivered.fetch_max(seq, Ordering::SeqCst);
+    }
+
+    /// Starts the hold of the module doc: until `until`, real-time events of a kind without a
+    /// listener wait for one. Post [`Item::ReleaseHeld`] at `until` so that the rest goes then.
+    pub fn hold_realtime_until(&self, until: Instant) {
+        lock(&self.hold).until = Some(until);
+    }
+
+    /// Whether the hold takes this real-time event (it then keeps it, in order).
+    fn hold_event(&self, epoch: u64, seq: Option<u64>, event: Event) -> Option<Event> {
+        let mut h = lock(&self.hold);
+        let Some(until) = h.until else {
+            return Some(event);
+        };
+        if Instant::now() >= until {
+            drop(h);
+            self.release_held();
+            return Some(event);
+        }
+        if h.held.is_empty() && self.has_listener(event.kind()) {
+            return Some(event);
+        }
+        let behind = !h.held.is_empty();
+        h.held.push_back(Held::Event { epoch, seq, event });
+        drop(h);
+        if behind {
+            // What holds it up may be stale now (a disconnect() since): let it go if so.
+            self.release_held();
+        }
+        None
+    }
+
+    fn has_listener(&self, kind: ListenerKind) -> bool {
+        lock(&self.listeners).list.iter().any(|e| e.kind == kind)
+    }
+
+    /// On the dispatching thread: delivers held items from the front while their kind has a
+    /// listener (or they are stale); everything once the hold has ended, which ends it.
+    fn release_held(&self) {
+        loop {
+            let item = {
+                let mut h = lock(&self.hold);
+                let ended = h.until.is_none_or(|u| Instant::now() >= u);
+                let go = match h.held.front() {
+                    None => {
+                        if ended {
+                            h.until = None;
+                        }
+                        return;
+                    }
+                    Some(_) if ended => true,
+                    Some(Held::Mark { .. }) => true,
+                    Some(Held::Event { epoch, event, .. }) => {
+                        *epoch != self.epoch() || self.has_listener(event.kind())
+                    }
+                };
+                if !go {
+                    return;
+                }
+                h.held.pop_front()
+            };
+            match item {
+                Some(Held::Event { epoch, seq, event }) => {
+                    if self.is_stopping() {
+                        return;
+                    }
+                    self.deliver(epoch, seq, &event);
+                }
+                Some(Held::Mark { epoch, seq }) => {
+                    if epoch == self.epoch() {
+                        self.delivered.fetch_max(seq, Ordering::SeqCst);
+                    }
+                }
+                None => return,
+            }
+        }
     }
 
     /// Whether the calling thread is the one running this client's callbacks (so it is inside
@@ -362,8 +491,22 @@ impl Shared {
                 let _ = catch_unwind(AssertUnwindSafe(f));
             }
             Item::Event { epoch, seq, event } => {
+                if self.is_stopping() {
+                    return;
+                }
+                let event = if event.is_realtime() {
+                    match self.hold_event(epoch, seq, event) {
+                        Some(e) => e,
+                        None => return,
+                    }
+                } else {
+                    event
+                };
+                self.deliver(epoch, seq, &event);
+            }
+            Item::ReleaseHeld => {
                 if !self.is_stopping() {
-                    self.deliver(epoch, seq, &event);
+                    self.release_held();
                 }
             }
         }
@@ -403,7 +546,28 @@ impl Shared {
         id: &str,
         listener: Box<dyn Listener>,
     ) -> std::result::Result<(), Box<dyn Listener>> {
-        let old = {
+        self.add_entry(kind, id, listener, false)
+    }
+
+    /// As [`Shared::add`], for a listener added after init: a connection listener first hears
+    /// the current state (see the module doc), and held events of its kind go to it.
+    pub fn add_greeted(
+        &self,
+        kind: ListenerKind,
+        id: &str,
+        listener: Box<dyn Listener>,
+    ) -> std::result::Result<(), Box<dyn Listener>> {
+        self.add_entry(kind, id, listener, true)
+    }
+
+    fn add_entry(
+        &self,
+        kind: ListenerKind,
+        id: &str,
+        listener: Box<dyn Listener>,
+        greet: bool,
+    ) -> std::result::Result<(), Box<dyn Listener>> {
+        let (old, entry) = {
             let mut l = lock(&self.listeners);
             if l.closed {
                 return Err(listener);
@@ -413,16 +577,40 @@ impl Shared {
                 .iter()
                 .position(|e| e.kind == kind && e.id == id)
                 .map(|i| l.list.remove(i));
-            l.list.push(Arc::new(Entry {
+            let greeting = (greet && kind == ListenerKind::Connection).then(|| {
+                Event::State(StateChange {
+                    previous: l.state,
+                    current: l.state,
+                    reason: Reason::ListenerAdded,
+                    message: "the state when the listener was added".into(),
+                    retry_in_ms: None,
+                })
+            });
+            let entry = Arc::new(Entry {
                 kind,
                 id: id.to_string(),
                 removed: AtomicBool::new(false),
                 slot: Mutex::new(Some(listener)),
-            }));
-            old
+                greeting: Mutex::new(greeting),
+            });
+            l.list.push(entry.clone());
+            (old, entry)
         };
         if let Some(entry) = old {
             self.release(&entry);
+        }
+        if lock(&entry.greeting).is_some() {
+            // Greets even when no other event comes; an earlier event greets it first.
+            self.post(Item::Run(Box::new(move || {
+                let mut slot = lock(&entry.slot);
+                if !entry.removed.load(Ordering::SeqCst) {
+                    greet_entry(&entry, &mut slot);
+                }
+            })));
+        }
+        if !lock(&self.hold).held.is_empty() {
+            // Events may wait for this listener.
+            self.post(Item::ReleaseHeld);
         }
         Ok(())
     }
@@ -466,12 +654,13 @@ impl Shared {
         }
         let mut unmarked = seq;
         let kind = event.kind();
-        let targets: Vec<Arc<Entry>> = lock(&self.listeners)
-            .list
-            .iter()
-            .filter(|e| e.kind == kind)
-            .cloned()
-            .collect();
+        let targets: Vec<Arc<Entry>> = {
+            let mut l = lock(&self.listeners);
+            if let Event::State(change) = event {
+                l.state = change.current;
+            }
+            l.list.iter().filter(|e| e.kind == kind).cloned().collect()
+        };
         for entry in targets {
             if event.is_realtime() && epoch != self.epoch() {
                 return;
@@ -483,13 +672,14 @@ impl Shared {
             // Delivered from the moment its first callback may start, not before the checks
             // above: an event dropped by them must be replayed, not counted as seen.
             if let Some(seq) = unmarked.take() {
-                self.note_delivered(seq);
+                self.delivered.fetch_max(seq, Ordering::SeqCst);
             }
             let mut slot = lock(&entry.slot);
             if entry.removed.load(Ordering::SeqCst) {
                 slot.take();
                 continue;
             }
+            greet_entry(&entry, &mut slot);
             if let Some(listener) = slot.as_mut() {
                 if catch_unwind(AssertUnwindSafe(|| listener.on_event(event))).is_err() {
                     // A Rust listener panicked; the app keeps running and so does delivery.
@@ -500,9 +690,10 @@ impl Shared {
                 slot.take();
             }
         }
-        // No listener for it: handled all the same.
+        // No listener for it: handled all the same. (Events reach this in order: the hold
+        // keeps everything behind a held event, so this never passes one.)
         if let Some(seq) = unmarked {
-            self.note_delivered(seq);
+            self.delivered.fetch_max(seq, Ordering::SeqCst);
         }
     }
 }
@@ -581,6 +772,16 @@ impl Dispatcher {
 impl Drop for Dispatcher {
     fn drop(&mut self) {
         self.stop();
+    }
+}
+
+/// Delivers a listener's pending greeting (its first event), with its slot locked.
+fn greet_entry(entry: &Entry, slot: &mut Option<Box<dyn Listener>>) {
+    let Some(greeting) = lock(&entry.greeting).take() else {
+        return;
+    };
+    if let Some(listener) = slot.as_mut() {
+        let _ = catch_unwind(AssertUnwindSafe(|| listener.on_event(&greeting)));
     }
 }
 
@@ -803,6 +1004,190 @@ mod tests {
         shared.post(Item::Run(Box::new(move || tx2.send(99).unwrap())));
         let got: Vec<i32> = rx.try_iter().collect();
         assert_eq!(got, (0..10).chain([99]).collect::<Vec<_>>());
+    }
+
+    // ----- listeners added after init ---------------------------------------------------------
+
+    fn message(n: u64) -> Event {
+        Event::Gap(chinwag_protocol::frames::Gap {
+            from_seq: n,
+            to_seq: n,
+        })
+    }
+
+    fn post_durable(shared: &Shared, seq: u64, event: Event) {
+        shared.post(Item::Event {
+            epoch: 0,
+            seq: Some(seq),
+            event,
+        });
+    }
+
+    /// Reports each event as a string, on the dispatcher thread.
+    fn namer(tx: mpsc::Sender<String>) -> Box<dyn Listener> {
+        Box::new(move |e: &Event| {
+            let name = match e {
+                Event::Gap(g) => format!("message {}", g.from_seq),
+                Event::GroupMember(g) => format!("group {}", g.guid),
+                Event::State(c) => format!(
+                    "{}->{} {}",
+                    c.previous.name(),
+                    c.current.name(),
+                    c.reason.name()
+                ),
+                other => format!("{other:?}"),
+            };
+            let _ = tx.send(name);
+        })
+    }
+
+    fn group(guid: &str) -> Event {
+        Event::GroupMember(chinwag_protocol::model::GroupMemberEvent {
+            guid: guid.into(),
+            ..serde_json::from_value(serde_json::json!({
+                "guid": "g", "group_name": "G", "action": "joined", "member": "m", "by": "m", "at": 0
+            }))
+            .unwrap()
+        })
+    }
+
+    #[test]
+    #[cfg(unix)]
+    fn the_hold_keeps_order_and_position_until_a_listener_of_the_kind_exists() {
+        let d = Dispatcher::start_app().unwrap();
+        let shared = d.shared();
+        shared.hold_realtime_until(Instant::now() + std::time::Duration::from_secs(60));
+        let (tx, rx) = mpsc::channel();
+        d.shared()
+            .add_greeted(ListenerKind::Group, "g", namer(tx.clone()))
+            .ok()
+            .unwrap();
+        post_durable(&shared, 1, message(1)); // no message listener: held
+        post_durable(&shared, 2, group("behind")); // behind a held event: held too
+        shared.post(Item::Run(Box::new({
+            let s = shared.clone();
+            move || s.note_delivered(3) // an acknowledged position: waits behind them
+        })));
+        shared.dispatch(0).unwrap();
+        assert_eq!(rx.try_iter().collect::<Vec<_>>(), Vec::<String>::new());
+        assert_eq!(
+            shared.delivered_seq(),
+            0,
+            "nothing held counts as delivered"
+        );
+        shared
+            .add_greeted(ListenerKind::Message, "m", namer(tx.clone()))
+            .ok()
+            .unwrap();
+        shared.dispatch(0).unwrap();
+        assert_eq!(
+            rx.try_iter().collect::<Vec<_>>(),
+            ["message 1", "group behind"],
+            "in order, once a listener of the first one's kind exists"
+        );
+        assert_eq!(shared.delivered_seq(), 3);
+        post_durable(&shared, 4, message(4));
+        shared.dispatch(0).unwrap();
+        assert_eq!(rx.try_iter().collect::<Vec<_>>(), ["message 4"]);
+    }
+
+    #[test]
+    #[cfg(unix)]
+    fn held_events_of_an_older_epoch_hold_nothing_up() {
+        let d = Dispatcher::start_app().unwrap();
+        let shared = d.shared();
+        shared.hold_realtime_until(Instant::now() + std::time::Duration::from_secs(60));
+        let (tx, rx) = mpsc::channel();
+        shared
+            .add_greeted(ListenerKind::Group, "g", namer(tx))
+            .ok()
+            .unwrap();
+        post_durable(&shared, 1, message(1)); // held: no message listener
+        shared.dispatch(0).unwrap();
+        let epoch = shared.bump_epoch(); // disconnect(): the held message is stale
+        shared.post(Item::Event {
+            epoch,
+            seq: None,
+            event: group("next"),
+        });
+        shared.dispatch(0).unwrap();
+        assert_eq!(rx.try_iter().collect::<Vec<_>>(), ["group next"]);
+        assert_eq!(
+            shared.delivered_seq(),
+            0,
+            "the stale one was dropped, not delivered"
+        );
+    }
+
+    #[test]
+    #[cfg(unix)]
+    fn the_end_of_the_hold_releases_everything() {
+        let d = Dispatcher::start_app().unwrap();
+        let shared = d.shared();
+        shared.hold_realtime_until(Instant::now() + std::time::Duration::from_secs(60));
+        post_durable(&shared, 1, message(1));
+        shared.dispatch(0).unwrap();
+        assert_eq!(shared.delivered_seq(), 0, "held");
+        // The grace ends (moved to now rather than waited for); its timer posts the release.
+        shared.hold_realtime_until(Instant::now());
+        shared.post(Item::ReleaseHeld);
+        shared.dispatch(0).unwrap();
+        assert_eq!(
+            shared.delivered_seq(),
+            1,
+            "handed to nobody, as without the hold"
+        );
+        let (tx, rx) = mpsc::channel();
+        shared
+            .add_greeted(ListenerKind::Message, "m", namer(tx))
+            .ok()
+            .unwrap();
+        post_durable(&shared, 2, message(2));
+        shared.dispatch(0).unwrap();
+        assert_eq!(rx.try_iter().collect::<Vec<_>>(), ["message 2"]);
+    }
+
+    #[test]
+    #[cfg(unix)]
+    fn a_connection_listener_added_later_first_hears_the_state_its_peers_last_heard() {
+        let d = Dispatcher::start_app().unwrap();
+        let shared = d.shared();
+        let change = |from, to| {
+            Event::State(StateChange {
+                previous: from,
+                current: to,
+                reason: Reason::ConnectRequested,
+                message: String::new(),
+                retry_in_ms: None,
+            })
+        };
+        use ConnectionState::*;
+        shared.post(Item::Event {
+            epoch: 0,
+            seq: None,
+            event: change(Disconnected, Connecting),
+        });
+        shared.dispatch(0).unwrap();
+        // Queued before the add but dispatched after it: the new listener hears it, after its
+        // first event, which is the state the others last heard (CONNECTING).
+        shared.post(Item::Event {
+            epoch: 0,
+            seq: None,
+            event: change(Connecting, Connected),
+        });
+        let (tx, rx) = mpsc::channel();
+        shared
+            .add_greeted(ListenerKind::Connection, "late", namer(tx))
+            .ok()
+            .unwrap();
+        shared.dispatch(0).unwrap();
+        assert_eq!(
+            rx.try_iter().collect::<Vec<_>>(),
+            [
+                "CONNECTING->CONNECTING LISTENER_ADDED",
+                "CONNECTING->CONNECTED CONNECT_REQUESTED"
+            ]
+        );
     }
 
     // ----- app mode --------------------------------------------------------------------------

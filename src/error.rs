@@ -38,6 +38,7 @@ pub enum ErrorCode {
     Forbidden = 406,
     NotFound = 407,
     ServerRejected = 408,
+    UserExists = 409,
     // 5xx: the send queue.
     QueueFull = 500,
     QueueExpired = 501,
@@ -78,6 +79,7 @@ impl ErrorCode {
         ErrorCode::Forbidden,
         ErrorCode::NotFound,
         ErrorCode::ServerRejected,
+        ErrorCode::UserExists,
         ErrorCode::QueueFull,
         ErrorCode::QueueExpired,
         ErrorCode::Disconnected,
@@ -116,6 +118,7 @@ impl ErrorCode {
             ErrorCode::Forbidden => "FORBIDDEN",
             ErrorCode::NotFound => "NOT_FOUND",
             ErrorCode::ServerRejected => "SERVER_REJECTED",
+            ErrorCode::UserExists => "USER_EXISTS",
             ErrorCode::QueueFull => "QUEUE_FULL",
             ErrorCode::QueueExpired => "QUEUE_EXPIRED",
             ErrorCode::Disconnected => "DISCONNECTED",
@@ -175,6 +178,7 @@ impl Error {
             ServerCode::RateLimited => ErrorCode::RateLimited,
             ServerCode::FeatureThrottled => ErrorCode::FeatureThrottled,
             ServerCode::AppMismatch => ErrorCode::AppMismatch,
+            ServerCode::UserExists => ErrorCode::UserExists,
             _ => ErrorCode::ServerRejected,
         };
         Error::new(code, format!("{}: {}", e.code.as_str(), e.message))

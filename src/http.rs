@@ -1,10 +1,10 @@
-//! The REST calls the SDK makes: login, login with a token, logout.
+//! The REST calls the SDK makes: login, login with a token, logout, creating users.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use chinwag_protocol::model::User;
-use chinwag_protocol::rest::{LoginRequest, TokenResponse, APP_ID_HEADER};
+use chinwag_protocol::rest::{CreateUser, LoginRequest, Position, TokenResponse, APP_ID_HEADER};
 use chinwag_protocol::ApiError;
 
 use crate::error::{Error, ErrorCode, Result};
@@ -127,6 +127,33 @@ impl Http {
             .get(format!("{}/v1/me", self.base))
             .header(APP_ID_HEADER, &self.app_id)
             .bearer_auth(token)
+            .send()
+            .await
+            .map_err(network)?;
+        Self::answer(resp).await
+    }
+
+    /// The token owner's newest event sequence (where a token login resumes from).
+    pub async fn position(&self, token: &str) -> Result<Position> {
+        let resp = self
+            .client
+            .get(format!("{}/v1/me/position", self.base))
+            .header(APP_ID_HEADER, &self.app_id)
+            .bearer_auth(token)
+            .send()
+            .await
+            .map_err(network)?;
+        Self::answer(resp).await
+    }
+
+    /// Creates a user with the development auth key (`POST /v1/users`, `X-Auth-Key`).
+    pub async fn create_user(&self, user: &CreateUser, auth_key: &str) -> Result<User> {
+        let resp = self
+            .client
+            .post(format!("{}/v1/users", self.base))
+            .header(APP_ID_HEADER, &self.app_id)
+            .header("x-auth-key", auth_key)
+            .json(user)
             .send()
             .await
             .map_err(network)?;

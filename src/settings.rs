@@ -34,6 +34,9 @@ pub struct Timings {
     pub background_grace: Duration,
     /// Identical platform hints within this window count once. Default 1 s.
     pub hint_coalesce: Duration,
+    /// After `init`, a real-time event of a kind that has no listener yet waits this long at
+    /// most for one (listeners added right after init miss nothing). Default 1 s; 0: no wait.
+    pub listener_grace: Duration,
 }
 
 impl Default for Timings {
@@ -52,6 +55,7 @@ impl Default for Timings {
             probe_timeout: Duration::from_secs(5),
             background_grace: Duration::from_secs(30),
             hint_coalesce: Duration::from_secs(1),
+            listener_grace: Duration::from_secs(1),
         }
     }
 }
@@ -158,6 +162,7 @@ impl Settings {
         in_range("probe_timeout", t.probe_timeout, ms(10), s(60))?;
         in_range("background_grace", t.background_grace, ms(0), s(3600))?;
         in_range("hint_coalesce", t.hint_coalesce, ms(0), s(60))?;
+        in_range("listener_grace", t.listener_grace, ms(0), s(60))?;
         Ok(())
     }
 

@@ -63,6 +63,9 @@ pub enum Reason {
     AppState = 12,
     /// The server is shutting down or restarting.
     ServerRestart = 13,
+    /// Not a change: the first event of a connection listener added after init, with the
+    /// state it starts from (`previous == current`).
+    ListenerAdded = 14,
 }
 
 impl Reason {
@@ -82,11 +85,13 @@ impl Reason {
             Reason::NetworkChanged => "NETWORK_CHANGED",
             Reason::AppState => "APP_STATE",
             Reason::ServerRestart => "SERVER_RESTART",
+            Reason::ListenerAdded => "LISTENER_ADDED",
         }
     }
 }
 
-/// One state change: never emitted with `previous == current`.
+/// One state change: never emitted with `previous == current`, except as the first event of
+/// a connection listener added after init (reason `ListenerAdded`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StateChange {
     pub previous: ConnectionState,

@@ -1,9 +1,10 @@
 /* Chinwag manual connection control (auto-connect off).
  *
  * Carol's app controls the connection itself: connect() before anyone logged in fails with a
- * clear error; login does not connect; connect() does, and events flow; disconnect() stops
- * them (nothing is delivered while disconnected); connect() again resumes, and the server
- * replays what was missed.
+ * clear error; login does not connect (but records where carol stands); connect() does, and
+ * what was sent to her since the login arrives, then live events; disconnect() stops them
+ * (nothing is delivered while disconnected); connect() again resumes, and the server replays
+ * what was missed.
  *
  * Build: cc -std=c99 manual_connection.c $(pkg-config --cflags --libs chinwag) -pthread
  * Run:   ./manual_connection URL AUTH_KEY      (or set CHINWAG_URL and CHINWAG_AUTH_KEY)
@@ -187,21 +188,22 @@ int main(int argc, char **argv) {
     printf("[carol] after login the connection is %s\n", chinwag_connection_state_name(status));
     if (status != CHINWAG_CONNECTION_STATE_DISCONNECTED) return 1;
 
-    /* Dave is an ordinary auto-mode app. */
+    /* Dave is an ordinary auto-mode app; he writes to carol before she connects. */
     d = start_client(url, CHINWAG_CONNECT_MODE_AUTO, &dave);
     TRY(chinwag_client_login(d, "dave", auth_key, on_login, &dave));
     wait_state(&dave, CHINWAG_CONNECTION_STATE_CONNECTED);
-    if (read_int(&carol.state_events) != events) {
+    TRY(chinwag_client_send_text(d, CHINWAG_RECEIVER_TYPE_USER, "carol", "ping 1 (before carol connects)", on_sent, &dave, NULL));
+    expect(&dave.sent, 1, "dave's first send");
+    if (read_int(&carol.state_events) != events || read_int(&carol.received) != 0) {
         fprintf(stderr, "manual_connection: carol connected without connect()\n");
         return 1;
     }
 
-    /* 3. connect(): CONNECTING, CONNECTED, and events flow. */
+    /* 3. connect(): CONNECTING, CONNECTED, then what was sent since the login: ping 1. */
     printf("[carol] connect()\n");
     TRY(chinwag_client_connect(c));
     wait_state(&carol, CHINWAG_CONNECTION_STATE_CONNECTED);
-    TRY(chinwag_client_send_text(d, CHINWAG_RECEIVER_TYPE_USER, "carol", "ping 1", on_sent, &dave, NULL));
-    expect(&carol.received, 1, "ping 1");
+    expect(&carol.received, 1, "ping 1, sent between login and connect()");
 
     /* 4. disconnect(): DISCONNECTED, and no events until the next connect(). */
     printf("[carol] disconnect()\n");

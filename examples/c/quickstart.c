@@ -131,51 +131,36 @@ static void wait_connected(app *a) {
     pthread_mutex_unlock(&lock);
 }
 
-/* A client in auto mode with the three listeners this app needs. They are handed to init, not
- * added after it: with a saved session, init starts connecting at once (and the server then
- * replays what was missed), and listeners added later would not hear those first events. */
+/* A client in auto mode with the three listeners this app needs, added right after init. With
+ * a saved session init starts connecting at once; the listeners still miss nothing: the
+ * connection listener first hears the state it starts from, and the messages the server
+ * replays wait (up to a second) for a message listener. */
 static chinwag_client *start_client(const char *url, const char *data_dir, app *a) {
     chinwag_settings settings;
     chinwag_connection_listener connection;
     chinwag_login_listener login;
     chinwag_message_listener messages;
-    chinwag_initial_listener initial[3];
-    const chinwag_initial_listener *listeners[3];
     chinwag_client *client = NULL;
-    int i;
-
-    memset(&connection, 0, sizeof connection); /* NULL callbacks are skipped */
-    connection.struct_size = sizeof connection;
-    connection.on_state_changed = on_state;
-    memset(&login, 0, sizeof login);
-    login.struct_size = sizeof login;
-    login.on_login_success = on_login_success;
-    memset(&messages, 0, sizeof messages);
-    messages.struct_size = sizeof messages;
-    messages.on_text_message_received = on_text;
-    messages.on_custom_message_received = on_custom;
-
-    memset(initial, 0, sizeof initial);
-    initial[0].kind = CHINWAG_LISTENER_KIND_CONNECTION;
-    initial[0].listener = &connection;
-    initial[1].kind = CHINWAG_LISTENER_KIND_LOGIN;
-    initial[1].listener = &login;
-    initial[2].kind = CHINWAG_LISTENER_KIND_MESSAGE;
-    initial[2].listener = &messages;
-    for (i = 0; i < 3; i++) {
-        initial[i].struct_size = sizeof initial[i];
-        initial[i].id = "transcript"; /* remove with chinwag_client_remove_*_listener */
-        initial[i].user_data = a;
-        listeners[i] = &initial[i];
-    }
 
     memset(&settings, 0, sizeof settings); /* zero = default for every field */
     settings.struct_size = sizeof settings;
     settings.server_url = url;
     settings.data_dir = data_dir; /* NULL keeps the session in memory only */
-    settings.listeners = listeners;
-    settings.listeners_len = 3;
-    TRY(chinwag_client_init("chinwag-app", &settings, &client)); /* copies all of the above */
+    TRY(chinwag_client_init("chinwag-app", &settings, &client));
+
+    memset(&connection, 0, sizeof connection); /* NULL callbacks are skipped; structs are copied */
+    connection.struct_size = sizeof connection;
+    connection.on_state_changed = on_state;
+    TRY(chinwag_client_add_connection_listener(client, "transcript", &connection, a, NULL));
+    memset(&login, 0, sizeof login);
+    login.struct_size = sizeof login;
+    login.on_login_success = on_login_success;
+    TRY(chinwag_client_add_login_listener(client, "transcript", &login, a, NULL));
+    memset(&messages, 0, sizeof messages);
+    messages.struct_size = sizeof messages;
+    messages.on_text_message_received = on_text;
+    messages.on_custom_message_received = on_custom;
+    TRY(chinwag_client_add_message_listener(client, "transcript", &messages, a, NULL));
     return client;
 }
 
@@ -187,7 +172,7 @@ int main(int argc, char **argv) {
     app alice = {"alice", CHINWAG_CONNECTION_STATE_DISCONNECTED, 0, 0, 0};
     app bob = {"bob", CHINWAG_CONNECTION_STATE_DISCONNECTED, 0, 0, 0};
     chinwag_client *a, *b;
-    char *user_json = NULL;
+    chinwag_user *me = NULL;
 
     if (url == NULL || auth_key == NULL) {
         fprintf(stderr, "usage: %s URL AUTH_KEY (or set CHINWAG_URL and CHINWAG_AUTH_KEY)\n", argv[0]);
@@ -221,11 +206,11 @@ int main(int argc, char **argv) {
      * (no network call) and reconnects by itself; its listeners hear it from the start. */
     printf("[alice] app restarts\n");
     chinwag_client_free(a);
-    alice.state = CHINWAG_CONNECTION_STATE_DISCONNECTED;
+    alice.state = CHINWAG_CONNECTION_STATE_DISCONNECTED; /* the old client's last state */
     a = start_client(url, data_dir, &alice);
-    TRY(chinwag_client_logged_in_user(a, &user_json));
-    printf("[alice] restored session: %s\n", user_json);
-    chinwag_string_free(user_json);
+    TRY(chinwag_client_get_logged_in_user(a, &me)); /* an owned copy */
+    printf("[alice] restored session of %s (%s)\n", me->uid, me->name);
+    chinwag_user_free(me);
     wait_connected(&alice);
     TRY(chinwag_client_send_text(b, CHINWAG_RECEIVER_TYPE_USER, "alice", "Welcome back!", on_sent, &bob, NULL));
     wait_for(&alice.received, 2, "alice to get bob's welcome");

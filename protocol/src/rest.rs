@@ -24,6 +24,16 @@ pub struct TokenResponse {
     pub token: String,
     pub app_id: String,
     pub user: User,
+    /// The user's newest event sequence when the token was issued: a client that connects
+    /// later resumes from it, so nothing sent in between is lost (absent from older servers).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_seq: Option<u64>,
+}
+
+/// Answer of `GET /v1/me/position`: the caller's newest event sequence.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Position {
+    pub last_seq: u64,
 }
 
 /// `POST /v1/users`

@@ -43,6 +43,8 @@ async fn run() -> Result<(), String> {
     config.upgrades_per_ip.limit = 100_000;
     config.max_connections_per_ip = 100_000;
     config.max_sockets_per_user = 10_000;
+    // tests/c/first_use.c sends one message per round, 1,000 rounds in a few seconds.
+    config.send_limit.limit = 100_000;
     // The C programs exercise every presence mode (the default is friends only).
     config.presence_modes = chinwag_server::PresenceModes::ALL;
     if let Some(ms) = call_timeout_ms()? {

@@ -74,6 +74,8 @@ const REST: &[Row] = &[
         [NO, APP, "204", "204", REV, OFF, NO]),
     row("GET", "/v1/me", "/v1/me", None,
         [NO, APP, "200", "200", REV, OFF, NO]),
+    row("GET", "/v1/me/position", "/v1/me/position", None,
+        [NO, APP, "200", "200", REV, OFF, NO]),
     // Creating users takes a key (API or auth key), never a token.
     row("POST", "/v1/users", "/v1/users", Some(r#"{"uid":"new{n}","name":"New"}"#),
         [NO, APP, NO, NO, NO, NO, "201"]),

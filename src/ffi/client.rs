@@ -132,6 +132,10 @@ pub struct chinwag_settings {
     /// `CHINWAG_DISPATCH_MODE_THREAD` (default: the client's own thread runs the callbacks) or
     /// `CHINWAG_DISPATCH_MODE_APP` (the app runs them with `chinwag_client_dispatch`).
     pub dispatch_mode: crate::ffi::dispatch::chinwag_dispatch_mode,
+    /// After init, a real-time event (message, user, group, call) of a kind that has no
+    /// listener yet waits this long at most for one, so listeners added right after init miss
+    /// nothing of a restored session. 0: the default, 1000.
+    pub listener_grace_ms: u32,
 }
 
 // SAFETY: `#[repr(C)]`, `struct_size: usize` first, then only integers, raw pointers and
@@ -216,6 +220,7 @@ unsafe fn settings(s: &chinwag_settings) -> Result<Settings> {
         probe_timeout: ms(s.probe_timeout_ms, d.probe_timeout),
         background_grace: ms(s.background_grace_ms, d.background_grace),
         hint_coalesce: ms(s.hint_coalesce_ms, d.hint_coalesce),
+        listener_grace: ms(s.listener_grace_ms, d.listener_grace),
     };
     if s.queue_capacity != 0 {
         settings.queue_capacity = s.queue_capacity as usize;
@@ -234,10 +239,15 @@ unsafe fn settings(s: &chinwag_settings) -> Result<Settings> {
 ///   `chinwag_client_free`.
 ///
 /// With a saved session of this app (in `data_dir` or the app's store) the client is logged in
-/// at once, without a network call, and in auto mode starts connecting: events can then arrive
-/// before this returns, so register the listeners that must hear them (state changes, replayed
-/// messages) in `settings->listeners` rather than after init. A saved session of
-/// another app is discarded; an unreadable one is moved aside and reported via `log`.
+/// at once, without a network call, and in auto mode starts connecting. Listeners added right
+/// after this returns miss nothing of it: a connection listener first hears the current state
+/// (reason `CHINWAG_STATE_REASON_LISTENER_ADDED`, `previous == current`) and then every change
+/// after it, none missed, none twice; and for `settings->listener_grace_ms` (1 s by default)
+/// after init a real-time event (message, user, group, call) of a kind that has no listener yet
+/// is held, with the real-time events after it, until a listener of its kind is added (then it
+/// goes to that listener) or the grace ends (then it goes to whoever listens). Listeners in
+/// `settings->listeners` hear everything from the start (no first state event). A saved
+/// session of another app is discarded; an unreadable one is moved aside and reported via `log`.
 ///
 /// Errors: `NULL_ARGUMENT`, `INVALID_UTF8`, `INVALID_ARGUMENT` (bad URL, id, timing or
 /// `struct_size`; the message names it), `STORAGE` (data directory), `INTERNAL`. On failure
@@ -333,7 +343,9 @@ pub unsafe extern "C" fn chinwag_client_free(client: *mut chinwag_client) {
 // ----- login and session -------------------------------------------------------------------------
 
 /// Logs in with the server's development auth key: authenticates over HTTP, saves the session
-/// (user + token, atomically), then connects in auto mode.
+/// (user + token + the user's position at this moment, atomically), then connects in auto mode.
+/// The first connect resumes from that position (manual mode included): nothing sent to the
+/// user between login and connect is lost.
 ///
 /// - `uid`: the user id; `auth_key`: the server's auth key. Both non-empty UTF-8, borrowed.
 /// - `done`: optional completion, called exactly once with `user_data` if this returns
@@ -399,7 +411,8 @@ pub unsafe extern "C" fn chinwag_client_logout(
 /// The logged-in user, from the saved session (no network), as JSON.
 ///
 /// `out_json`: receives a new string with the user as JSON (`uid`, `name`, `role`, ...) on
-/// success; free it with `chinwag_string_free`. Errors: `NULL_ARGUMENT`, `NOT_LOGGED_IN`,
+/// success; free it with `chinwag_string_free`. `chinwag_client_get_logged_in_user` gives the
+/// same user as a typed `chinwag_user`. Errors: `NULL_ARGUMENT`, `NOT_LOGGED_IN`,
 /// `CLIENT_FREED`. Thread-safe.
 #[no_mangle]
 pub unsafe extern "C" fn chinwag_client_logged_in_user(
@@ -441,8 +454,11 @@ pub unsafe extern "C" fn chinwag_client_connection_status(
 /// Connects with the saved session and keeps the connection up (reconnecting on drops) until
 /// disconnect, logout or FAILED. Non-blocking: progress arrives as state events. No-op while
 /// CONNECTING or CONNECTED; from RECONNECTING, SUSPENDED or FAILED it tries at once with a
-/// fresh backoff. Errors: `NOT_LOGGED_IN` (nobody logged in: call login first),
-/// `NULL_ARGUMENT`, `CLIENT_FREED`. Thread-safe; callable from any callback.
+/// fresh backoff. Every connect resumes from the position saved with the session, the first
+/// one after a login included (login records the user's position): in manual mode a message
+/// sent to the user between login and this call arrives once, as an event, after CONNECTED.
+/// Errors: `NOT_LOGGED_IN` (nobody logged in: call login first), `NULL_ARGUMENT`,
+/// `CLIENT_FREED`. Thread-safe; callable from any callback.
 #[no_mangle]
 pub unsafe extern "C" fn chinwag_client_connect(client: *const chinwag_client) -> chinwag_result {
     boundary!(result: {

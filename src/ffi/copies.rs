@@ -54,6 +54,10 @@ pub(crate) fn owned_call(call: &Call) -> *mut chinwag_call {
     keep(types::call(call))
 }
 
+pub(crate) fn owned_user(user: &User) -> *mut chinwag_user {
+    keep(types::user(user))
+}
+
 /// # Safety
 /// `src` is NULL or valid for reads of a `T` whose `json` field (read by `json_of`) is NULL or
 /// a NUL-terminated string, for the duration of the call.

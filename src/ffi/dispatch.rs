@@ -234,6 +234,13 @@ mod tests {
                 }),
             )
             .unwrap();
+            // Adding it queued its first state event.
+            assert!(readable(fd));
+            assert_eq!(
+                chinwag_client_dispatch(client, 0, &mut ran),
+                CHINWAG_RESULT_OK
+            );
+            assert!(!readable(fd), "drained");
             for n in 0..5 {
                 core.inner().dispatch.post(log(n));
             }

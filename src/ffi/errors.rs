@@ -65,6 +65,8 @@ pub const CHINWAG_RESULT_FORBIDDEN: chinwag_result = 406;
 pub const CHINWAG_RESULT_NOT_FOUND: chinwag_result = 407;
 /// The server rejected the request for another reason (the message has its code).
 pub const CHINWAG_RESULT_SERVER_REJECTED: chinwag_result = 408;
+/// A user with this uid exists already (`chinwag_client_create_user`).
+pub const CHINWAG_RESULT_USER_EXISTS: chinwag_result = 409;
 /// The send queue is full.
 pub const CHINWAG_RESULT_QUEUE_FULL: chinwag_result = 500;
 /// A queued send expired: the connection was lost for too long.
@@ -241,6 +243,7 @@ pub(crate) fn codes() -> Vec<(chinwag_result, &'static str)> {
         (CHINWAG_RESULT_FORBIDDEN, "FORBIDDEN"),
         (CHINWAG_RESULT_NOT_FOUND, "NOT_FOUND"),
         (CHINWAG_RESULT_SERVER_REJECTED, "SERVER_REJECTED"),
+        (CHINWAG_RESULT_USER_EXISTS, "USER_EXISTS"),
         (CHINWAG_RESULT_QUEUE_FULL, "QUEUE_FULL"),
         (CHINWAG_RESULT_QUEUE_EXPIRED, "QUEUE_EXPIRED"),
         (CHINWAG_RESULT_DISCONNECTED, "DISCONNECTED"),

@@ -644,6 +644,12 @@ unsafe fn remove(
 /// call any function of this API (this one, remove, free included); their payloads are valid
 /// only until they return.
 ///
+/// Its first event is the current state: `on_state_changed` and the state's own callback
+/// (`on_connecting`, `on_connected` or `on_disconnected`; none for FAILED) with `previous ==
+/// current` and reason `CHINWAG_STATE_REASON_LISTENER_ADDED`, the state the client's other
+/// connection listeners last heard. Every later state event is a change from the one before
+/// it: none is missed, none comes twice.
+///
 /// Errors: `NULL_ARGUMENT`, `INVALID_UTF8`, `INVALID_ARGUMENT` (empty id, `struct_size` too
 /// small), `CLIENT_FREED`. Thread-safe; callable from any callback.
 #[no_mangle]

@@ -67,6 +67,9 @@ pub const CHINWAG_STATE_REASON_NETWORK_CHANGED: chinwag_state_reason = 11;
 pub const CHINWAG_STATE_REASON_APP_STATE: chinwag_state_reason = 12;
 /// The server is shutting down or restarting.
 pub const CHINWAG_STATE_REASON_SERVER_RESTART: chinwag_state_reason = 13;
+/// Not a change: the first event of a connection listener added after init, with the state
+/// it starts from (`previous == current`); every later event is a change from it.
+pub const CHINWAG_STATE_REASON_LISTENER_ADDED: chinwag_state_reason = 14;
 
 /// Whom a message, typing indicator or transient message is for. `CHINWAG_RECEIVER_TYPE_*`.
 pub type chinwag_receiver_type = u32;
@@ -644,7 +647,7 @@ pub extern "C" fn chinwag_connection_state_name(state: chinwag_connection_state)
 #[no_mangle]
 pub extern "C" fn chinwag_state_reason_name(reason: chinwag_state_reason) -> *const c_char {
     boundary!(value(c"UNKNOWN".as_ptr()): {
-        const ALL: [Reason; 14] = [
+        const ALL: [Reason; 15] = [
             Reason::ConnectRequested,
             Reason::DisconnectRequested,
             Reason::LoggedOut,
@@ -659,6 +662,7 @@ pub extern "C" fn chinwag_state_reason_name(reason: chinwag_state_reason) -> *co
             Reason::NetworkChanged,
             Reason::AppState,
             Reason::ServerRestart,
+            Reason::ListenerAdded,
         ];
         ALL.iter()
             .find(|r| **r as u32 == reason)

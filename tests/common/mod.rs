@@ -209,6 +209,9 @@ pub struct Recorder {
 }
 
 impl Recorder {
+    /// Records every event of `client` from now on, except the first event of a connection
+    /// listener added after init (reason `ListenerAdded`: the state it starts from, not a
+    /// change); tests of that event use their own listener.
     pub fn attach(&self, client: &Client) {
         for kind in [
             ListenerKind::Connection,
@@ -223,7 +226,12 @@ impl Recorder {
                 .add_listener(
                     kind,
                     "recorder",
-                    Box::new(move |e: &Event| me.push(e.clone())),
+                    Box::new(move |e: &Event| {
+                        if !matches!(e, Event::State(c) if c.reason == chinwag::Reason::ListenerAdded)
+                        {
+                            me.push(e.clone())
+                        }
+                    }),
                 )
                 .unwrap();
         }

@@ -124,10 +124,14 @@ class Server:
             return ""
 
     # REST (docs/protocol.md section 7), with the API key.
-    def rest(self, method: str, path: str, body: Any = None) -> Tuple[int, Any]:
+    def rest(self, method: str, path: str, body: Any = None, token: Optional[str] = None) -> Tuple[int, Any]:
+        """As the backend (API key), or as the user of ``token``."""
         data = None if body is None else json.dumps(body).encode()
         req = urllib.request.Request(self.url + path, data=data, method=method)
-        req.add_header("x-api-key", API_KEY)
+        if token is None:
+            req.add_header("x-api-key", API_KEY)
+        else:
+            req.add_header("authorization", f"Bearer {token}")
         if data is not None:
             req.add_header("content-type", "application/json")
         try:

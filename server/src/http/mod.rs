@@ -25,6 +25,7 @@ fn endpoints() -> Vec<(Method, &'static str, MethodRouter<AppRef>)> {
         (Method::POST, "/v1/login", post(users::login)),
         (Method::POST, "/v1/logout", post(users::logout)),
         (Method::GET, "/v1/me", get(users::me)),
+        (Method::GET, "/v1/me/position", get(users::position)),
         (Method::POST, "/v1/users", post(users::create)),
         (Method::GET, "/v1/users", get(users::list)),
         (Method::GET, "/v1/users/{uid}", get(users::get)),

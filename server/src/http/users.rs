@@ -5,8 +5,8 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
 use chinwag_protocol::model::User;
 use chinwag_protocol::rest::{
-    CreateUser, FriendRequests, FriendsRequest, ListUsersQuery, LoginRequest, TokenResponse,
-    UpdateUser, UserList,
+    CreateUser, FriendRequests, FriendsRequest, ListUsersQuery, LoginRequest, Position,
+    TokenResponse, UpdateUser, UserList,
 };
 use chinwag_protocol::{ApiError, ErrorCode};
 
@@ -33,6 +33,11 @@ pub async fn logout(State(app): State<AppRef>, caller: UserCaller) -> HttpResult
 
 pub async fn me(State(app): State<AppRef>, caller: UserCaller) -> HttpResult<Json<User>> {
     Ok(Json(app.get_user(&caller.uid, &PresenceView::All).await?))
+}
+
+/// The caller's newest event sequence: where a client that logged in with a token resumes.
+pub async fn position(State(app): State<AppRef>, caller: UserCaller) -> HttpResult<Json<Position>> {
+    Ok(Json(app.position(&caller.uid).await?))
 }
 
 /// Creating users takes the API key or, for development, the auth key.

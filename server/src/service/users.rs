@@ -6,7 +6,7 @@ use std::net::IpAddr;
 use chinwag_protocol::close;
 use chinwag_protocol::model::{User, UserStatus};
 use chinwag_protocol::rest::{
-    CreateUser, FriendRequests, ListUsersQuery, TokenResponse, UpdateUser, UserList,
+    CreateUser, FriendRequests, ListUsersQuery, Position, TokenResponse, UpdateUser, UserList,
 };
 use chinwag_protocol::{ApiError, ErrorCode};
 use rusqlite::Connection;
@@ -140,6 +140,16 @@ impl App {
         Ok(user)
     }
 
+    /// The user's newest event sequence (`GET /v1/me/position`).
+    pub async fn position(&self, uid: &str) -> Result<Position, ApiError> {
+        let uid = uid.to_string();
+        let last_seq = self
+            .store
+            .read(move |c| Ok(store::users::last_seq(c, &uid)?))
+            .await?;
+        Ok(Position { last_seq })
+    }
+
     pub async fn get_user(&self, uid: &str, view: &PresenceView) -> Result<User, ApiError> {
         let uid = uid.to_string();
         let user = self.store.read(move |c| require_user(c, &uid)).await?;
@@ -262,13 +272,18 @@ impl App {
                     ));
                 }
                 tokens::insert(c, &hash, &uid)?;
-                Ok(user)
+                // Committed position (the writer's cache flushes before each commit): never
+                // ahead of what the client can be replayed.
+                let last_seq = store::users::last_seq(c, &uid)?;
+                Ok((user, last_seq))
             })
             .await?;
+        let (user, last_seq) = user;
         Ok(TokenResponse {
             token,
             app_id: self.config.app_id.clone(),
             user: self.with_status(user),
+            last_seq: Some(last_seq),
         })
     }
 

@@ -377,6 +377,8 @@ class chinwag_settings(Structure):
         # that field reads only its own, smaller struct_size and ignores it; the client checks
         # that the dispatch functions exist before it asks for app mode.
         ("dispatch_mode", c_uint32),
+        # Appended for the listener grace (0: the default, 1000 ms); older libraries ignore it.
+        ("listener_grace_ms", c_uint32),
     ]
 
 
@@ -395,6 +397,7 @@ TIMING_FIELDS = (
     "probe_timeout_ms",
     "background_grace_ms",
     "hint_coalesce_ms",
+    "listener_grace_ms",
 )
 
 
@@ -555,6 +558,8 @@ PROTOTYPES = {
     "chinwag_client_login_with_token": (_R, [_P, _S, user_done_cb, c_void_p]),
     "chinwag_client_logout": (_R, [_P, done_cb, c_void_p]),
     "chinwag_client_logged_in_user": (_R, [_P, _OUT_STR]),
+    "chinwag_client_get_logged_in_user": (_R, [_P, POINTER(c_void_p)]),
+    "chinwag_client_create_user": (_R, [_P, _S, _S, _S, user_done_cb, c_void_p]),
     "chinwag_client_connection_status": (_R, [_P, POINTER(c_uint32)]),
     "chinwag_client_connect": (_R, [_P]),
     "chinwag_client_disconnect": (_R, [_P]),

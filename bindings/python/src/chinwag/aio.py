@@ -320,6 +320,10 @@ class AsyncClient:
 
     # -- session and connection -------------------------------------------------------------------
 
+    async def create_user(self, uid: str, auth_key: str, *, name: Optional[str] = None) -> User:
+        """Creates a user with the development auth key (see Client.create_user)."""
+        return await self._op(self.sync.create_user, uid, auth_key, name=name)
+
     async def login(self, uid: str, auth_key: str) -> User:
         """Logs in with the development auth key; returns the user (see Client.login)."""
         return await self._op(self.sync.login, uid, auth_key)

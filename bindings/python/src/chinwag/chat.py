@@ -5,6 +5,7 @@
     python -m chinwag.chat --server http://127.0.0.1:8080 --user alice --auth-key KEY --to bob
     python -m chinwag.chat --server http://127.0.0.1:8080 --user bob --auth-key KEY --to alice
     python -m chinwag.chat --server URL --user carol --auth-key KEY --group team
+    python -m chinwag.chat --server URL --user dave --auth-key KEY --to alice --create
 
 Type a line and press Enter to send it. Incoming messages, typing indicators, read receipts,
 presence and connection changes are printed as they happen. Commands: ``/typing`` (tell the
@@ -14,7 +15,9 @@ other side you are typing), ``/stop`` (stopped typing), ``/history`` (the last 1
 Standard input is read with ``loop.add_reader`` next to the SDK's own descriptor: one thread,
 no polling. The auth key may also come from ``$CHINWAG_AUTH_KEY``; ``--token`` logs in with a
 token minted by the app's backend instead. With ``--data-dir`` the session is saved and the next
-start reconnects without logging in again.
+start reconnects without logging in again. ``--create`` creates the user first if it does not
+exist yet (with the auth key: development servers). When the login fails, the chat says why and
+what to do, and exits with status 2.
 """
 
 from __future__ import annotations
@@ -27,10 +30,47 @@ import threading
 from typing import Any, Callable, List, Optional
 
 from . import aio
-from .errors import ChinwagError, NotFoundError
+from .errors import (
+    AuthFailedError,
+    ChinwagError,
+    NetworkError,
+    NotFoundError,
+    SessionExpiredError,
+    UserDeactivatedError,
+    UserExistsError,
+)
 from .types import Message, ReceiverType
 
 __all__ = ["main", "run"]
+
+#: Exit status when the login fails (1: any other SDK error).
+LOGIN_FAILED = 2
+
+
+class LoginFailed(Exception):
+    """The login failed; ``str()`` says why and what to do."""
+
+
+def _login_advice(e: ChinwagError, args: argparse.Namespace) -> str:
+    who = f"user {args.user!r}"
+    if isinstance(e, NotFoundError):
+        return (
+            f"{who} does not exist on {args.server}. Start again with --create to create it "
+            "with the auth key (development servers), or create it with the server's REST API "
+            "(POST /v1/users)."
+        )
+    if isinstance(e, AuthFailedError):
+        return (
+            f"the server refused the auth key for {who}. Pass the server's development auth "
+            "key with --auth-key or $CHINWAG_AUTH_KEY (chinwag-server --dev prints it)."
+        )
+    if isinstance(e, SessionExpiredError):
+        return "the server rejected the token: mint a new one with the API key, or use --auth-key."
+    if isinstance(e, UserDeactivatedError):
+        return f"{who} is deactivated; an admin can activate it again."
+    if isinstance(e, NetworkError):
+        return f"cannot reach {args.server}: is chinwag-server running there?"
+    return "see the message above."
 
 
 def _say(text: str) -> None:
@@ -104,7 +144,7 @@ class Chat:
         elif name == "disconnected":
             retry = f", retrying in {data.retry_in_ms} ms" if data.retry_in_ms is not None else ""
             _say(f"* {data.current.name.lower()} ({data.message}){retry}")
-        elif name in ("connection_error", "session_expired", "login_failure"):
+        elif name in ("connection_error", "session_expired"):
             _say(f"! {data.name}: {data.message}")
         elif name in ("member_joined", "member_left", "member_added", "member_kicked", "member_banned"):
             _say(f"* {data.member} {name.split('_', 1)[1]} {data.guid}")
@@ -173,6 +213,15 @@ class Chat:
 
     # -- the session ----------------------------------------------------------------------------
 
+    async def login(self, attempt: Any) -> None:
+        try:
+            await attempt
+        except ChinwagError as e:
+            raise LoginFailed(
+                f"! cannot log in as {self.me!r} ({e.name}: {e.message})\n"
+                f"  {_login_advice(e, self.args)}"
+            ) from e
+
     async def start(self) -> None:
         args = self.args
         client = self.client
@@ -181,11 +230,22 @@ class Chat:
         if saved is not None and saved.uid == self.me:
             _say(f"* restored the session of {self.me}")
         elif args.token:
-            await client.login_with_token(args.token)
+            await self.login(client.login_with_token(args.token))
         else:
             if not args.auth_key:
                 raise SystemExit("chinwag.chat: --auth-key (or $CHINWAG_AUTH_KEY) or --token is needed")
-            await client.login(self.me, args.auth_key)
+            if args.create:
+                try:
+                    await client.create_user(self.me, args.auth_key)
+                    _say(f"* created user {self.me}")
+                except UserExistsError:
+                    pass
+                except ChinwagError as e:
+                    raise LoginFailed(
+                        f"! cannot create user {self.me!r} ({e.name}: {e.message})\n"
+                        f"  {_login_advice(e, args)}"
+                    ) from e
+            await self.login(client.login(self.me, args.auth_key))
         if self.receiver_type == ReceiverType.GROUP:
             try:
                 group = await client.get_group(self.receiver)
@@ -261,6 +321,9 @@ async def run(args: argparse.Namespace) -> int:
         await chat.done.wait()
         printer.cancel()
         return 0
+    except LoginFailed as e:
+        _say(str(e))
+        return LOGIN_FAILED
     except ChinwagError as e:
         _say(f"! {e.name}: {e.message}")
         return 1
@@ -277,6 +340,11 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     p.add_argument("--user", required=True, help="your uid")
     p.add_argument("--auth-key", default=os.environ.get("CHINWAG_AUTH_KEY"), help="the server's development auth key")
     p.add_argument("--token", help="log in with this token instead of the auth key")
+    p.add_argument(
+        "--create",
+        action="store_true",
+        help="create the user first if it does not exist (with the auth key)",
+    )
     target = p.add_mutually_exclusive_group(required=True)
     target.add_argument("--to", help="chat with this user")
     target.add_argument("--group", help="chat in this group (joined, or created, on start)")

@@ -346,6 +346,7 @@ class Client:
         probe_timeout_ms: int = 0,
         background_grace_ms: int = 0,
         hint_coalesce_ms: int = 0,
+        listener_grace_ms: int = 0,
         queue_capacity: int = 0,
         log: Union[bool, Callable[[LogRecord], None]] = True,
         session_store: Optional[SessionStore] = None,
@@ -407,6 +408,7 @@ class Client:
             "probe_timeout_ms": probe_timeout_ms,
             "background_grace_ms": background_grace_ms,
             "hint_coalesce_ms": hint_coalesce_ms,
+            "listener_grace_ms": listener_grace_ms,
             "queue_capacity": queue_capacity,
         }
         for name, value in timings.items():
@@ -786,6 +788,39 @@ class Client:
     # -- login and session ----------------------------------------------------------------------
 
     @overload
+    def create_user(
+        self, uid: str, auth_key: str, *, name: Optional[str] = None, timeout: Optional[float] = None
+    ) -> User: ...
+
+    @overload
+    def create_user(
+        self, uid: str, auth_key: str, *, name: Optional[str] = None, callback: Callback[User]
+    ) -> None: ...
+
+    def create_user(
+        self,
+        uid: str,
+        auth_key: str,
+        *,
+        name: Optional[str] = None,
+        timeout: Optional[float] = None,
+        callback: Any = None,
+    ) -> Any:
+        """Creates user ``uid`` (display name ``name``, default the uid) with the server's
+        development auth key, as :meth:`login` takes it; needs no logged-in user. Returns the
+        stored :class:`~chinwag.User`. Errors: ``UserExistsError`` (log in instead),
+        ``AuthFailedError`` (wrong key), ``InvalidArgumentError`` (bad uid, empty name or key),
+        ``NetworkError``."""
+        return self._start(
+            "create_user",
+            self._lib.chinwag_client_create_user,
+            [_enc(uid, "uid"), _enc(name, "name"), _enc(auth_key, "auth_key")],
+            B.USER_DONE,
+            callback,
+            timeout,
+        )
+
+    @overload
     def login(self, uid: str, auth_key: str, *, timeout: Optional[float] = None) -> User: ...
 
     @overload
@@ -839,12 +874,16 @@ class Client:
     def logged_in_user(self) -> Optional[User]:
         """The logged-in user from the saved session (no network); ``None`` when logged out."""
         out = c_void_p()
-        rc = self._lib.chinwag_client_logged_in_user(self._core.h(), byref(out))
+        rc = self._lib.chinwag_client_get_logged_in_user(self._core.h(), byref(out))
         if rc == 200:  # NOT_LOGGED_IN
             return None
         self._check(rc)
-        text = _take_string(self._lib, out)
-        return User.from_dict(json.loads(text)) if text else None
+        if not out.value:
+            return None
+        try:
+            return User._from_c(ctypes.cast(out, ctypes.POINTER(N.chinwag_user)).contents)
+        finally:
+            self._lib.chinwag_user_free(out)
 
     get_logged_in_user = logged_in_user
 

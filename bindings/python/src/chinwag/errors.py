@@ -66,6 +66,7 @@ __all__ = [
     "ForbiddenError",
     "NotFoundError",
     "ServerRejectedError",
+    "UserExistsError",
     "QueueError",
     "QueueFullError",
     "QueueExpiredError",
@@ -248,6 +249,12 @@ class NotFoundError(ServerRefusedError):
 
 class ServerRejectedError(ServerRefusedError):
     CODE = 408
+
+
+class UserExistsError(ServerRefusedError):
+    """``create_user``: a user with this uid exists already (log in instead)."""
+
+    CODE = 409
 
 
 class QueueFullError(QueueError):

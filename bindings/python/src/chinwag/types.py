@@ -107,6 +107,9 @@ class StateReason(_Named):
     NETWORK_CHANGED = 11
     APP_STATE = 12
     SERVER_RESTART = 13
+    #: Not a change: the first event of a connection listener added after init, with the
+    #: state it starts from (``previous == current``).
+    LISTENER_ADDED = 14
 
 
 class ReceiverType(_Named):
@@ -230,6 +233,7 @@ class ResultCode(_Named):
     FORBIDDEN = 406
     NOT_FOUND = 407
     SERVER_REJECTED = 408
+    USER_EXISTS = 409
     QUEUE_FULL = 500
     QUEUE_EXPIRED = 501
     DISCONNECTED = 502
