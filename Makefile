@@ -45,7 +45,7 @@ INSTALL_TEST := $(CURDIR)/$(BUILD)/install-test
 
 .PHONY: all build test demo bench lint rust-test header-check c-test interop-test python-test venv clean \
 	install install-test c-build c-examples c-symbols serve-helper test-faults c-test-release \
-	cpp-build cpp-examples cpp-test
+	cpp-build cpp-examples cpp-test wheel
 
 all: build
 
@@ -254,13 +254,27 @@ interop-test: venv
 	$(CARGO) build -p chinwag-server
 	CHINWAG_SERVER_BIN=$(CURDIR)/$(BUILD)/chinwag-server $(PY) -m pytest -q tests/interop
 
-# The Python binding (bindings/python): installed into the venv from its pyproject.toml, then
-# its pytest suite against the debug library and a real chinwag-server (see its README.md).
+# The Python binding (bindings/python): a wheel built with the debug library inside (the build
+# hook, bindings/python/setup.py, copies a prebuilt library instead of building the release one:
+# quick), installed into the venv; then its pytest suite against the debug library and a real
+# chinwag-server (see its README.md), which also installs the wheel into a fresh venv outside the
+# repository and runs the quickstart from it (tests/test_wheel.py).
+PY_TEST_WHEELS := $(BUILD)/python-wheel
 python-test: venv build
-	rm -rf bindings/python/build
-	$(PY) -m pip install --quiet --disable-pip-version-check --force-reinstall --no-deps ./bindings/python
+	rm -rf bindings/python/build $(PY_TEST_WHEELS)
+	CHINWAG_PREBUILT_LIBRARY=$(CURDIR)/$(BUILD)/libchinwag.so $(PY) -m pip wheel --quiet \
+	  --disable-pip-version-check --no-deps -w $(PY_TEST_WHEELS) ./bindings/python
+	$(PY) -m pip install --quiet --disable-pip-version-check --force-reinstall --no-deps $(PY_TEST_WHEELS)/chinwag-*.whl
 	CHINWAG_LIBRARY=$(CURDIR)/$(BUILD)/libchinwag.so CHINWAG_SERVER_BIN=$(CURDIR)/$(BUILD)/chinwag-server \
-	  $(PY) -m pytest -q bindings/python/tests
+	  CHINWAG_WHEEL=$$(ls $(CURDIR)/$(PY_TEST_WHEELS)/chinwag-*.whl) $(PY) -m pytest -q bindings/python/tests
+
+# `make wheel`: target/wheels/chinwag-VERSION-py3-none-PLATFORM.whl, carrying the release
+# libchinwag (the build hook runs cargo build --release). `pip install ./bindings/python` does the
+# same in one step.
+wheel: venv
+	rm -rf bindings/python/build target/wheels
+	$(PY) -m pip wheel --disable-pip-version-check --no-deps -w target/wheels ./bindings/python
+	@ls target/wheels/chinwag-*.whl
 
 # Real network and process faults between real processes: network namespaces joined by a veth
 # pair, iptables loss and blackholes, link down/up, server SIGKILL, SIGSTOP, token revocation.

@@ -204,6 +204,10 @@ pub struct Config {
     /// Presence subscriptions clients may ask for; the same rule decides whose status and
     /// `last_active_at` user lists show.
     pub presence_modes: PresenceModes,
+
+    // --- Operations (issue 15) ---
+    /// Where `GET /metrics` (Prometheus text format) is served; `None`: nowhere.
+    pub metrics_addr: Option<SocketAddr>,
 }
 
 impl Config {
@@ -266,6 +270,9 @@ impl Config {
             max_group_members: 1000,
             max_groups_joined: 1000,
             presence_modes: PresenceModes::default(),
+
+            // --- Operations (issue 15) ---
+            metrics_addr: None,
         }
     }
 }

@@ -180,6 +180,7 @@ fn push(slot: &SessionSlot, out: Outbound) {
         return;
     }
     if let Err(mpsc::error::TrySendError::Full(_)) = slot.tx.try_send(out) {
+        crate::metrics::get().slow_consumer_closed();
         slot.close.send_replace(Some(CloseReason {
             code: close::SLOW_CONSUMER,
             reason: "send queue overflow".into(),

@@ -4,11 +4,13 @@
 //! SQLite. [`start`] runs a server inside the caller's tokio runtime and returns a
 //! [`ServerHandle`] with the bound address, which is how tests and the SDK's demo embed it.
 
+pub mod backup;
 pub mod config;
 mod conn;
 mod http;
 mod hub;
 mod listener;
+mod metrics;
 mod service;
 mod session;
 mod store;

@@ -28,6 +28,8 @@ pub struct ServerHandle {
     app_id: String,
     stop: Option<oneshot::Sender<()>>,
     task: JoinHandle<()>,
+    /// The metrics listener (`--metrics-addr`), when there is one.
+    metrics: Option<(SocketAddr, JoinHandle<()>)>,
 }
 
 impl ServerHandle {
@@ -59,6 +61,13 @@ impl ServerHandle {
         &self.app_id
     }
 
+    /// `http://host:port/metrics` when the config has a metrics address.
+    pub fn metrics_url(&self) -> Option<String> {
+        self.metrics
+            .as_ref()
+            .map(|(addr, _)| format!("http://{addr}/metrics"))
+    }
+
     /// Stops accepting, closes every socket with the "service restart" code (clients reconnect
     /// with backoff), waits briefly for them, checkpoints the database and returns.
     pub async fn shutdown(mut self) {
@@ -66,6 +75,10 @@ impl ServerHandle {
             let _ = stop.send(());
         }
         let _ = (&mut self.task).await;
+        if let Some((_, task)) = self.metrics.take() {
+            task.abort();
+            let _ = task.await;
+        }
     }
 }
 
@@ -112,6 +125,10 @@ pub async fn start(config: Config) -> Result<ServerHandle, String> {
         .await
         .map_err(|e| e.to_string())?;
     let router = http::router(app.clone());
+    let metrics = match app.config.metrics_addr {
+        Some(addr) => Some(serve_metrics(app.clone(), addr).await?),
+        None => None,
+    };
     let (stop_tx, stop_rx) = oneshot::channel();
     let uses_tls = tls.is_some();
     let task = tokio::spawn(serve(app, listener, router, tls, stop_rx));
@@ -121,7 +138,26 @@ pub async fn start(config: Config) -> Result<ServerHandle, String> {
         app_id,
         stop: Some(stop_tx),
         task,
+        metrics,
     })
+}
+
+/// `GET /metrics` on an address of its own, plain HTTP (scraped from inside the network).
+async fn serve_metrics(
+    app: AppRef,
+    addr: SocketAddr,
+) -> Result<(SocketAddr, JoinHandle<()>), String> {
+    let listener = TcpListener::bind(addr)
+        .await
+        .map_err(|e| format!("cannot listen on {addr} (--metrics-addr): {e}"))?;
+    let bound = listener.local_addr().map_err(|e| e.to_string())?;
+    let router = crate::metrics::router(app);
+    let task = tokio::spawn(async move {
+        if let Err(e) = axum::serve(listener, router).await {
+            tracing::error!(error = %e, "metrics listener failed");
+        }
+    });
+    Ok((bound, task))
 }
 
 /// Logs a repeated warning at most once per interval, with how many were left out.

@@ -6,12 +6,22 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use chinwag_server::{Config, DbLocation, Durability, FeatureLimit, PresenceModes, TlsFiles};
-use clap::Parser;
+use clap::{CommandFactory, FromArgMatches, Parser};
+
+// --- Operations (issue 15): the config file and the admin command line ---
+#[path = "cli/admin.rs"]
+mod admin;
+#[path = "cli/config_file.rs"]
+mod config_file;
 
 /// The self-hostable Chinwag chat server: REST and WebSocket on one port, state in SQLite.
 #[derive(Parser, Debug)]
 #[command(version, about)]
 struct Args {
+    // --- Operations (issue 15): subcommands; without one, the server runs ---
+    #[command(subcommand)]
+    command: Option<Command>,
+
     /// Address to listen on (port 0 picks a free port; the real one is printed).
     #[arg(long, default_value = "127.0.0.1:8080", env = "CHINWAG_LISTEN")]
     listen: SocketAddr,
@@ -21,10 +31,11 @@ struct Args {
     /// The app this server serves.
     #[arg(long, env = "CHINWAG_APP_ID", default_value = "chinwag-app")]
     app_id: String,
-    /// Development key: create users and log in as any uid.
+    /// Development key: create users and log in as any uid. Prefer the environment or
+    /// --auth-key-file to the command line (which `ps` shows).
     #[arg(long, env = "CHINWAG_AUTH_KEY")]
     auth_key: Option<String>,
-    /// Server-to-server key for the app's backend.
+    /// Server-to-server key for the app's backend (environment or --api-key-file preferred).
     #[arg(long, env = "CHINWAG_API_KEY")]
     api_key: Option<String>,
     /// Development mode: generate missing keys and print them; in-memory database by default.
@@ -117,6 +128,173 @@ struct Args {
     /// Log filter (tracing syntax), e.g. `info` or `chinwag_server=debug`.
     #[arg(long, env = "CHINWAG_LOG", default_value = "info")]
     log: String,
+
+    // --- Operations (issue 15) ---
+    /// Serve `GET /metrics` (Prometheus text format) on this address, e.g. 127.0.0.1:9090; off
+    /// when unset. Keep it off the public interface.
+    #[arg(long, env = "CHINWAG_METRICS_ADDR")]
+    metrics_addr: Option<SocketAddr>,
+    /// A TOML file with any of these settings (keys as the flags, `auth_key = "..."`,
+    /// `max_connections = 5000`); flags and environment variables win over it.
+    #[arg(long, env = "CHINWAG_CONFIG", value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Print the effective configuration (secrets masked, each value's source) and exit.
+    #[arg(long)]
+    print_config: bool,
+    /// The auth key, read from this file (trailing whitespace ignored).
+    #[arg(
+        long,
+        env = "CHINWAG_AUTH_KEY_FILE",
+        value_name = "FILE",
+        conflicts_with = "auth_key"
+    )]
+    auth_key_file: Option<PathBuf>,
+    /// The API key, read from this file (trailing whitespace ignored).
+    #[arg(
+        long,
+        env = "CHINWAG_API_KEY_FILE",
+        value_name = "FILE",
+        conflicts_with = "api_key"
+    )]
+    api_key_file: Option<PathBuf>,
+    /// Log records as `text` (for people) or `json` (one object per line, for collectors).
+    #[arg(long, env = "CHINWAG_LOG_FORMAT", default_value = "text", value_parser = ["text", "json"])]
+    log_format: String,
+}
+
+// --- Operations (issue 15): subcommands ---
+#[derive(clap::Subcommand, Debug)]
+enum Command {
+    /// Copies the database to DEST while the server runs: one consistent snapshot of everything
+    /// committed (so acknowledged) when it began. Opens the file read-only itself (same machine;
+    /// WAL mode: the running server is not held up); DEST must not exist.
+    Backup {
+        /// The server's database file (default: the server's `--db` / CHINWAG_DB).
+        #[arg(long = "db", env = "CHINWAG_DB", value_name = "PATH")]
+        source: Option<PathBuf>,
+        /// Where the copy goes; created, never overwritten.
+        dest: PathBuf,
+    },
+    /// Operator chores over a running server's REST API with the API key (from
+    /// CHINWAG_API_KEY, --api-key-file or --config; never from --api-key alone).
+    Admin(admin::AdminArgs),
+}
+
+/// A key from its flag or environment variable, or from its file.
+fn read_key(value: &Option<String>, file: &Option<PathBuf>) -> Result<Option<String>, String> {
+    match (value, file) {
+        (Some(v), _) => Ok(Some(v.clone())),
+        (None, Some(path)) => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| format!("cannot read the key file {}: {e}", path.display()))?;
+            let key = text.trim_end().to_string();
+            if key.is_empty() {
+                return Err(format!("the key file {} is empty", path.display()));
+            }
+            Ok(Some(key))
+        }
+        (None, None) => Ok(None),
+    }
+}
+
+/// The admin command's server and key.
+fn admin_target(
+    admin: &admin::AdminArgs,
+    args: &Args,
+    merged: &config_file::Merged,
+) -> Result<admin::Target, String> {
+    let on_command_line = matches!(
+        merged.matches.value_source("api_key"),
+        Some(clap::parser::ValueSource::CommandLine)
+    ) && !merged.from_file.contains("api_key");
+    if on_command_line {
+        return Err(
+            "the API key is not taken from the command line (ps and the shell history \
+                    show it): set CHINWAG_API_KEY, --api-key-file or api_key in --config"
+                .into(),
+        );
+    }
+    let api_key = read_key(&args.api_key, &args.api_key_file)?.ok_or(
+        "the API key: set CHINWAG_API_KEY, --api-key-file FILE or api_key in --config FILE",
+    )?;
+    let url = admin.url.clone().unwrap_or_else(|| {
+        let mut addr = args.listen;
+        if addr.ip().is_unspecified() {
+            addr.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+        }
+        let scheme = if args.tls_cert.is_some() {
+            "https"
+        } else {
+            "http"
+        };
+        format!("{scheme}://{addr}")
+    });
+    Ok(admin::Target {
+        url,
+        api_key,
+        ca_cert: admin.ca_cert.clone(),
+    })
+}
+
+fn run_command(
+    command: &Command,
+    args: &Args,
+    merged: &config_file::Merged,
+) -> std::process::ExitCode {
+    match command {
+        Command::Admin(admin) => {
+            let target = match admin_target(admin, args, merged) {
+                Ok(t) => t,
+                Err(e) => {
+                    eprintln!("chinwag-server admin: {e}");
+                    return std::process::ExitCode::from(2);
+                }
+            };
+            let runtime = match tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            {
+                Ok(r) => r,
+                Err(e) => {
+                    eprintln!("chinwag-server admin: cannot start the runtime: {e}");
+                    return std::process::ExitCode::FAILURE;
+                }
+            };
+            match runtime.block_on(admin::run(target, &admin.what)) {
+                Ok(()) => std::process::ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("chinwag-server admin: {e}");
+                    std::process::ExitCode::FAILURE
+                }
+            }
+        }
+        Command::Backup { source, dest } => {
+            let Some(db) = source
+                .clone()
+                .or_else(|| args.db.as_ref().map(PathBuf::from))
+            else {
+                eprintln!("chinwag-server backup: --db PATH (or CHINWAG_DB) names the database");
+                return std::process::ExitCode::from(2);
+            };
+            match chinwag_server::backup::backup(&db, dest) {
+                Ok(r) => {
+                    println!(
+                        "backup: {} ({} bytes, {} pages, schema version {}) in {} ms",
+                        r.dest.display(),
+                        r.bytes,
+                        r.pages,
+                        r.schema_version,
+                        r.elapsed.as_millis()
+                    );
+                    std::process::ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("chinwag-server backup: {e}");
+                    std::process::ExitCode::FAILURE
+                }
+            }
+        }
+    }
 }
 
 /// 128 random bits from the OS, hex.
@@ -128,7 +306,9 @@ fn random_key() -> String {
 }
 
 fn config_from(args: &Args) -> Result<(Config, bool), String> {
-    let (auth_key, api_key) = match (&args.auth_key, &args.api_key, args.dev) {
+    let auth_key = read_key(&args.auth_key, &args.auth_key_file)?;
+    let api_key = read_key(&args.api_key, &args.api_key_file)?;
+    let (auth_key, api_key) = match (&auth_key, &api_key, args.dev) {
         (Some(a), Some(b), _) => (a.clone(), b.clone()),
         (a, b, true) => (a.clone().unwrap_or_else(random_key), b.clone().unwrap_or_else(random_key)),
         _ => return Err("--auth-key and --api-key (or CHINWAG_AUTH_KEY and CHINWAG_API_KEY) are required without --dev".into()),
@@ -200,18 +380,37 @@ fn config_from(args: &Args) -> Result<(Config, bool), String> {
     config.max_group_members = args.max_group_members;
     config.max_groups_joined = args.max_groups_joined;
     config.presence_modes = PresenceModes::parse(&args.presence_modes)?;
+    // --- Operations (issue 15) ---
+    config.metrics_addr = args.metrics_addr;
     Ok((config, args.dev))
 }
 
 fn main() -> std::process::ExitCode {
-    let args = Args::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_new(&args.log)
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    let merged = match config_file::parse(Args::command(), std::env::args_os().collect()) {
+        Ok(m) => m,
+        Err(e) => e.exit(),
+    };
+    let args = match Args::from_arg_matches(&merged.matches) {
+        Ok(a) => a,
+        Err(e) => e.exit(),
+    };
+    if args.print_config {
+        print!("{}", config_file::render(&Args::command(), &merged));
+        return std::process::ExitCode::SUCCESS;
+    }
+    if let Some(command) = &args.command {
+        return run_command(command, &args, &merged);
+    }
+    let filter = tracing_subscriber::EnvFilter::try_new(&args.log)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let logs = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if args.log_format == "json" {
+        logs.json().init();
+    } else {
+        logs.init();
+    }
     let (config, dev) = match config_from(&args) {
         Ok(c) => c,
         Err(e) => {
@@ -248,6 +447,9 @@ fn main() -> std::process::ExitCode {
         let _ = writeln!(out, "  websocket: {}", server.ws_url());
         let _ = writeln!(out, "  app id:    {app_id}");
         let _ = writeln!(out, "  database:  {db}");
+        if let Some(metrics) = server.metrics_url() {
+            let _ = writeln!(out, "  metrics:   {metrics}");
+        }
         if dev {
             let _ = writeln!(out, "  auth key:  {auth_key}   (development logins: POST /v1/login)");
             let _ = writeln!(out, "  api key:   {api_key}   (X-Api-Key for your backend)");

@@ -40,6 +40,7 @@ enum End {
 }
 
 fn close_frame(code: u16, reason: &str) -> WsMessage {
+    crate::metrics::get().close_sent(code);
     // A close reason is at most 123 bytes.
     let mut reason = reason.to_string();
     while reason.len() > 123 {
@@ -340,6 +341,7 @@ impl Session<'_> {
             .read(move |c| {
                 let current = store::users::last_seq(c, &uid)?;
                 let (mut resume, from) = resume_position(requested, current, limit);
+                crate::metrics::get().replay(&resume.status);
                 // Pruned rows cannot be replayed; the count says what really follows.
                 resume.replay_count = store::events::count(c, &uid, from, current)?;
                 Ok((resume, from))

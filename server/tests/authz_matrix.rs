@@ -139,6 +139,8 @@ const REST: &[Row] = &[
         [NO, APP, "200", "404 CALL_NOT_FOUND", REV, OFF, NO]),
     row("POST", "/v1/admin/throttle", "/v1/admin/throttle", Some(r#"{"feature":"typing","duration_ms":1}"#),
         [NO, APP, ADMIN_ONLY, ADMIN_ONLY, REV, OFF, "204"]),
+    row("GET", "/v1/admin/groups", "/v1/admin/groups", None,
+        [NO, APP, ADMIN_ONLY, ADMIN_ONLY, REV, OFF, "200"]),
     // The upgrade: a close code instead of a status ("accept" when admitted). The caller kinds
     // that are refused here are refused for every socket request kind below.
     row("GET", "/v1/ws", "/v1/ws", None,

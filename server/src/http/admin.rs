@@ -2,11 +2,37 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use chinwag_protocol::rest::ThrottleRequest;
+use axum::Json;
+use chinwag_protocol::rest::{GroupList, ListGroupsQuery, ThrottleRequest};
 use chinwag_protocol::ApiError;
 
-use super::extract::{AdminCaller, Body, HttpResult};
-use crate::service::AppRef;
+use super::extract::{AdminCaller, Body, HttpResult, Params};
+use crate::service::{page_limit, AppRef};
+use crate::store;
+
+/// Every group, whatever its type (`joined` is ignored): `chinwag-server admin groups list`.
+pub async fn groups(
+    State(app): State<AppRef>,
+    _admin: AdminCaller,
+    Params(q): Params<ListGroupsQuery>,
+) -> HttpResult<Json<GroupList>> {
+    let limit = page_limit(q.limit)?;
+    let page = app
+        .store
+        .read(move |c| {
+            // One group beyond the page tells whether there is a next page.
+            let mut groups =
+                store::groups::list_all(c, q.search.as_deref(), q.after.as_deref(), limit + 1)?;
+            let has_more = groups.len() > limit as usize;
+            groups.truncate(limit as usize);
+            let next_after = has_more
+                .then(|| groups.last().map(|g| g.guid.clone()))
+                .flatten();
+            Ok(GroupList { groups, next_after })
+        })
+        .await?;
+    Ok(Json(page))
+}
 
 /// Switches a feature off for every user for `duration_ms` (at most one hour).
 pub async fn throttle(

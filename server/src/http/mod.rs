@@ -108,6 +108,7 @@ fn endpoints() -> Vec<(Method, &'static str, MethodRouter<AppRef>)> {
             get(messages::get_call),
         ),
         (Method::POST, "/v1/admin/throttle", post(admin::throttle)),
+        (Method::GET, "/v1/admin/groups", get(admin::groups)),
         (Method::GET, chinwag_protocol::WS_PATH, get(ws::upgrade)),
     ]
 }

@@ -23,7 +23,13 @@ pub async fn login(
     Body(req): Body<LoginRequest>,
 ) -> HttpResult<Json<TokenResponse>> {
     check_app(&app, &headers)?;
-    Ok(Json(app.login(&req.uid, &req.auth_key, ip).await?))
+    let result = app.login(&req.uid, &req.auth_key, ip).await;
+    crate::metrics::get().login(match &result {
+        Ok(_) => "ok",
+        Err(e) if e.code == chinwag_protocol::ErrorCode::RateLimited => "rate_limited",
+        Err(_) => "failed",
+    });
+    Ok(Json(result?))
 }
 
 pub async fn logout(State(app): State<AppRef>, caller: UserCaller) -> HttpResult<StatusCode> {

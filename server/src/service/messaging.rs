@@ -155,7 +155,7 @@ impl App {
             + msg.data.as_ref().map_or(0, |_| 1024)
             + msg.attachments.len() * 256;
         let sender = origin.uid.clone();
-        let (_, own) = self
+        let (stored, own) = self
             .commit_sized(origin, weight, move |c| {
                 check?;
                 let repeat = match &msg.muid {
@@ -173,7 +173,7 @@ impl App {
                         event: Event::Message(existing),
                     };
                     return Ok((
-                        (),
+                        false,
                         Deliveries {
                             answer: Some(answer),
                             ..Deliveries::default()
@@ -229,9 +229,12 @@ impl App {
                 let event = Event::Message(message.clone());
                 let deliveries =
                     fan_out_with(c, &recipients, &event, sender_seq.map(|s| (&*sender, s)))?;
-                Ok(((), deliveries))
+                Ok((true, deliveries))
             })
             .await?;
+        if stored {
+            crate::metrics::get().message_stored();
+        }
         own.ok_or_else(|| {
             ApiError::new(
                 ErrorCode::Internal,

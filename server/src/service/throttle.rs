@@ -26,6 +26,7 @@ pub struct Throttle {
 }
 
 fn throttled(feature: Feature, remaining: Duration) -> ApiError {
+    crate::metrics::get().throttled(feature.as_str());
     ApiError::new(
         ErrorCode::FeatureThrottled,
         format!(

@@ -86,6 +86,29 @@ pub fn list(
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
+/// Every group of any type, for the operator (`GET /v1/admin/groups`), in guid order.
+pub fn list_all(
+    conn: &Connection,
+    search: Option<&str>,
+    after: Option<&str>,
+    limit: u32,
+) -> DbResult<Vec<Group>> {
+    let pattern = search.map(|s| {
+        let escaped = s
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_");
+        format!("%{escaped}%")
+    });
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM groups g
+         WHERE g.guid > ?1 AND (?2 IS NULL OR g.name LIKE ?2 ESCAPE '\\' OR g.guid LIKE ?2 ESCAPE '\\')
+         ORDER BY g.guid LIMIT ?3"
+    ))?;
+    let rows = stmt.query_map(params![after.unwrap_or(""), pattern, limit], from_row)?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
 pub fn scope_of(conn: &Connection, guid: &str, uid: &str) -> DbResult<Option<Scope>> {
     let scope: Option<String> = conn
         .query_row(

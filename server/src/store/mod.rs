@@ -32,6 +32,19 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/003_ids_quotas_friend_requests.sql"),
 ];
 
+/// The schema version this binary writes (`PRAGMA user_version` after every migration).
+pub(crate) const SCHEMA_VERSION: usize = MIGRATIONS.len();
+
+/// Why a database written by a newer release is refused (by the server and by `backup`).
+pub(crate) fn newer_schema_message(found: usize) -> String {
+    format!(
+        "the database has schema version {found}, newer than this chinwag-server {} knows \
+         ({SCHEMA_VERSION}): it was written by a newer release. Run that release (or newer), or \
+         restore a backup taken before the upgrade",
+        env!("CARGO_PKG_VERSION")
+    )
+}
+
 /// Read-only connections open at once: reads never wait for the writer, and a flood of reads
 /// cannot open a connection each.
 const READERS: usize = 4;
@@ -133,7 +146,7 @@ impl Store {
              PRAGMA busy_timeout=5000;"
         ))
         .map_err(|e| format!("cannot configure database: {e}"))?;
-        migrate(&conn).map_err(|e| format!("database migration failed: {e}"))?;
+        migrate(&conn)?;
         conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
         let writer = writer::spawn(conn, &path, tuning)?;
         Ok(Store {
@@ -295,13 +308,22 @@ where
     }
 }
 
-fn migrate(conn: &Connection) -> rusqlite::Result<()> {
-    let done: usize = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+/// Applies the migrations the database lacks; refuses one newer than this binary (an older
+/// release must not write a schema it does not know).
+fn migrate(conn: &Connection) -> Result<(), String> {
+    let failed = |e: rusqlite::Error| format!("database migration failed: {e}");
+    let done: usize = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .map_err(failed)?;
+    if done > SCHEMA_VERSION {
+        return Err(newer_schema_message(done));
+    }
     for (i, sql) in MIGRATIONS.iter().enumerate().skip(done) {
         conn.execute_batch(&format!(
             "BEGIN; {sql}; PRAGMA user_version = {}; COMMIT;",
             i + 1
-        ))?;
+        ))
+        .map_err(failed)?;
     }
     Ok(())
 }

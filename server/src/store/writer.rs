@@ -161,8 +161,12 @@ impl Writer {
 
     fn commit_batch(&mut self, batch: &mut Vec<Box<dyn Job>>) {
         tracing::trace!(jobs = batch.len(), "batch started");
+        let started = std::time::Instant::now();
         let results = match self.run_batch(batch) {
-            Ok(results) => results,
+            Ok(results) => {
+                crate::metrics::get().commit(batch.len(), started.elapsed());
+                results
+            }
             Err(e) => {
                 tracing::error!(error = %e.0, jobs = batch.len(), "batch commit failed");
                 let _ = self.conn.execute_batch("ROLLBACK");
