@@ -4,7 +4,9 @@
 //!   none lost, duplicated or reordered;
 //! - fan-out: one sender -> a group of 1,000 members, each on its own socket; deliveries/s;
 //! - many writers: 50 pairs of sockets, each sending to its partner (4 in flight), the
-//!   partner echoing each; persisted messages/s and the round trip's p50 / p99.
+//!   partner echoing each; persisted messages/s and the round trip's p50 / p99;
+//! - SQLite alone: the rows the writer writes per message, in a bare rusqlite loop (the floor
+//!   of the writer's CPU per message), next to the writer thread's measured CPU per message.
 //!
 //! Prints a table and adds its figures to `target/bench/results.json` (key `server`).
 //! Run: `cargo bench -p chinwag-server --bench throughput` (`-- N` for N one-way messages per
@@ -13,6 +15,8 @@
 #[path = "../../benches/shared/measure.rs"]
 mod measure;
 use measure::{fsync_probe, ms, percentile};
+#[path = "shared/sqlite_floor.rs"]
+mod sqlite_floor;
 
 use std::time::{Duration, Instant};
 
@@ -25,6 +29,46 @@ type Socket =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 const WAIT: Duration = Duration::from_secs(60);
+
+/// CPU time so far (Linux schedstat, nanoseconds) of the writer thread(s) and of the whole
+/// process (server and these clients together).
+#[derive(Clone, Copy)]
+struct Cpu {
+    writer: u64,
+    process: u64,
+}
+
+fn cpu_now() -> Cpu {
+    let mut cpu = Cpu {
+        writer: 0,
+        process: 0,
+    };
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
+        return cpu;
+    };
+    for task in tasks.flatten() {
+        let ns: u64 = std::fs::read_to_string(task.path().join("schedstat"))
+            .ok()
+            .and_then(|s| s.split_whitespace().next()?.parse().ok())
+            .unwrap_or(0);
+        cpu.process += ns;
+        // Summed: a previous server's writer, if still there, is idle and adds nothing.
+        let comm = std::fs::read_to_string(task.path().join("comm")).unwrap_or_default();
+        if comm.trim_end() == "chinwag-writer" {
+            cpu.writer += ns;
+        }
+    }
+    cpu
+}
+
+/// Microseconds of CPU per unit between two readings: (writer, whole process).
+fn cpu_per(before: Cpu, after: Cpu, units: usize) -> (f64, f64) {
+    let per = |a: u64, b: u64| b.saturating_sub(a) as f64 / 1000.0 / units.max(1) as f64;
+    (
+        per(before.writer, after.writer),
+        per(before.process, after.process),
+    )
+}
 
 async fn token(http: &reqwest::Client, url: &str, uid: &str) -> String {
     http.post(format!("{url}/v1/users"))
@@ -96,8 +140,14 @@ async fn server(dir: &std::path::Path, durability: Durability) -> Server {
     chinwag_server::start(cfg).await.expect("server")
 }
 
-/// One sender -> one receiver, `window` sends in flight; msgs/s until the receiver has the last.
-async fn one_way(server: &Server, http: &reqwest::Client, n: usize, window: usize) -> f64 {
+/// One sender -> one receiver, `window` sends in flight; msgs/s until the receiver has the last,
+/// and the CPU per message (writer thread, whole process).
+async fn one_way(
+    server: &Server,
+    http: &reqwest::Client,
+    n: usize,
+    window: usize,
+) -> (f64, (f64, f64)) {
     let (a, b) = (format!("alice-{window}"), format!("bob-{window}"));
     let (ta, tb) = (
         token(http, &server.url(), &a).await,
@@ -119,6 +169,7 @@ async fn one_way(server: &Server, http: &reqwest::Client, n: usize, window: usiz
         Instant::now()
     });
 
+    let cpu = cpu_now();
     let start = Instant::now();
     let (mut sent, mut acked) = (0usize, 0usize);
     while acked < n {
@@ -134,12 +185,19 @@ async fn one_way(server: &Server, http: &reqwest::Client, n: usize, window: usiz
         }
     }
     let done = receiver.await.expect("receiver");
-    n as f64 / (done - start).as_secs_f64()
+    let cpu = cpu_per(cpu, cpu_now(), n);
+    (n as f64 / (done - start).as_secs_f64(), cpu)
 }
 
 /// One owner sends `messages` to a group of `members` (64 in flight), each member on its own
-/// socket checking it gets every one in order; deliveries/s until the last member has the last.
-async fn fan_out(server: &Server, http: &reqwest::Client, members: usize, messages: usize) -> f64 {
+/// socket checking it gets every one in order; deliveries/s until the last member has the last,
+/// and the CPU per delivery (writer thread, whole process).
+async fn fan_out(
+    server: &Server,
+    http: &reqwest::Client,
+    members: usize,
+    messages: usize,
+) -> (f64, (f64, f64)) {
     let url = server.url();
     let guid = format!("fan{members}");
     let owner_token = token(http, &url, "owner").await;
@@ -191,6 +249,7 @@ async fn fan_out(server: &Server, http: &reqwest::Client, members: usize, messag
         })
         .collect();
     let mut owner = connect(&server.ws_url(), &owner_token).await;
+    let cpu = cpu_now();
     let start = Instant::now();
     let (mut sent, mut acked) = (0usize, 0usize);
     while acked < messages {
@@ -209,7 +268,11 @@ async fn fan_out(server: &Server, http: &reqwest::Client, members: usize, messag
     for r in receivers {
         last = last.max(r.await.expect("member"));
     }
-    (members * messages) as f64 / (last - start).as_secs_f64()
+    let cpu = cpu_per(cpu, cpu_now(), members * messages);
+    (
+        (members * messages) as f64 / (last - start).as_secs_f64(),
+        cpu,
+    )
 }
 
 /// Many writers: `pairs` pairs of sockets; each sends `per_socket` messages `w N` to its
@@ -302,9 +365,9 @@ async fn main() {
         .find_map(|a| a.parse().ok())
         .unwrap_or(if quick { 2_000 } else { 10_000 });
     let (members, fan_messages, per_socket) = if quick {
-        (1_000, 5, 50)
+        (1_000, 20, 50)
     } else {
-        (1_000, 20, 200)
+        (1_000, 50, 200)
     };
     let dir = tempfile::tempdir().expect("tempdir");
     let fsyncs = fsync_probe(dir.path(), 500);
@@ -324,12 +387,62 @@ async fn main() {
         "fsync_ms".into(),
         json!({"n": 500, "p50": fsync_p50, "p99": fsync_p99}),
     );
+    // SQLite alone, as many messages, in batches like the writer's at 64 in flight.
+    let mut floors = serde_json::Map::new();
+    for (durability, sync) in [(Durability::Power, "FULL"), (Durability::Process, "NORMAL")] {
+        let mode = durability.as_str();
+        for (what, recipients, batch, msgs, savepoints, random) in [
+            ("1 -> 1, 64 per commit", 2, 64, n, false, false),
+            (
+                "1 -> 1, 64 per commit, savepoint each",
+                2,
+                64,
+                n,
+                true,
+                false,
+            ),
+            ("1 -> 1, same, random muids (SDK)", 2, 64, n, true, true),
+            (
+                "to 1,000, 8 per commit",
+                members,
+                8,
+                fan_messages * 2,
+                true,
+                false,
+            ),
+        ] {
+            let f = sqlite_floor::run(
+                dir.path(),
+                sync,
+                msgs,
+                batch,
+                recipients,
+                savepoints,
+                random,
+            );
+            let per_delivery = f.cpu_us_per_msg / recipients.max(2).saturating_sub(1) as f64;
+            println!(
+                "{mode:<10} {:<52} {:>8.0} msgs/s  CPU {:.1} us/msg, {:.2} us/delivery",
+                format!("SQLite alone (floor): {what}"),
+                f.msgs_per_s,
+                f.cpu_us_per_msg,
+                per_delivery
+            );
+            floors.insert(
+                format!("{mode}: {what}"),
+                json!({"msgs_per_s": f.msgs_per_s, "cpu_us_per_msg": f.cpu_us_per_msg,
+                       "recipients": recipients, "per_commit": batch, "savepoints": savepoints,
+                       "random_muids": random}),
+            );
+        }
+    }
+    out.insert("sqlite_floor".into(), Value::Object(floors));
     for durability in [Durability::Power, Durability::Process] {
         let mode = durability.as_str();
         let server = server(dir.path(), durability).await;
         let mut figures = serde_json::Map::new();
         for window in [1usize, 64] {
-            let rate = one_way(&server, &http, n, window).await;
+            let (rate, (writer_us, process_us)) = one_way(&server, &http, n, window).await;
             let target = if durability == Durability::Power && window == 64 {
                 format!(
                     ">= 50000 msgs/s: {}",
@@ -339,24 +452,27 @@ async fn main() {
                 "-".into()
             };
             println!(
-                "{mode:<10} {:<52} {:>8.0} msgs/s  {target}",
+                "{mode:<10} {:<52} {:>8.0} msgs/s  {target}; CPU/msg: writer {writer_us:.1} us, process {process_us:.1} us",
                 format!("one-way, {window} in flight ({n} msgs)"),
                 rate
             );
             figures.insert(
                 format!("one_way_window_{window}_msgs_per_s"),
-                json!({"n": n, "window": window, "msgs_per_s": rate}),
+                json!({"n": n, "window": window, "msgs_per_s": rate,
+                       "cpu_us_per_msg": {"writer": writer_us, "process": process_us}}),
             );
         }
-        let rate = fan_out(&server, &http, members, fan_messages).await;
+        let (rate, (writer_us, process_us)) = fan_out(&server, &http, members, fan_messages).await;
         println!(
-            "{mode:<10} {:<52} {:>8.0} deliv./s  -",
+            "{mode:<10} {:<52} {:>8.0} deliv./s  >= 100000: {}; CPU/delivery: writer {writer_us:.2} us, process {process_us:.2} us",
             format!("fan-out, {members} members x {fan_messages} msgs (64 in flight)"),
-            rate
+            rate,
+            if rate >= 100_000.0 { "met" } else { "MISSED" }
         );
         figures.insert(
             "fanout_deliveries_per_s".into(),
-            json!({"members": members, "messages": fan_messages, "deliveries_per_s": rate}),
+            json!({"members": members, "messages": fan_messages, "deliveries_per_s": rate,
+                   "cpu_us_per_delivery": {"writer": writer_us, "process": process_us}}),
         );
         let (pairs, window) = (50, 4);
         let (rate, rtts) = many_writers(&server, &http, pairs, per_socket, window).await;

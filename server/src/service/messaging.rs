@@ -163,10 +163,7 @@ impl App {
                     // A muid the server makes up now cannot have been stored before.
                     None => None,
                 };
-                let muid = msg
-                    .muid
-                    .clone()
-                    .unwrap_or_else(|| store::tokens::generate()[..32].to_string());
+                let muid = msg.muid.clone().unwrap_or_else(store::messages::new_muid);
                 if let Some((existing, seq)) = repeat {
                     let answer = EventFrame {
                         seq,

@@ -278,7 +278,7 @@ pub fn check_can_address(
 /// A private group is answered as missing to whoever is neither in it nor banned from it, so
 /// its existence does not leak.
 pub fn require_member(conn: &Connection, guid: &str, uid: &str) -> Result<Scope, ApiError> {
-    let Some(group) = store::groups::get(conn, guid)? else {
+    let Some(kind) = store::groups::kind(conn, guid)? else {
         return Err(group_not_found(guid));
     };
     if store::groups::is_banned(conn, guid, uid)? {
@@ -289,7 +289,7 @@ pub fn require_member(conn: &Connection, guid: &str, uid: &str) -> Result<Scope,
     }
     match store::groups::scope_of(conn, guid, uid)? {
         Some(scope) => Ok(scope),
-        None if group.kind == GroupType::Private => Err(group_not_found(guid)),
+        None if kind == GroupType::Private => Err(group_not_found(guid)),
         None => Err(ApiError::new(
             ErrorCode::NotAMember,
             format!("{uid:?} is not a member of group {guid:?}"),

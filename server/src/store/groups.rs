@@ -29,13 +29,20 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<Group> {
 }
 
 pub fn get(conn: &Connection, guid: &str) -> DbResult<Option<Group>> {
-    conn.query_row(
-        &format!("SELECT {COLUMNS} FROM groups g WHERE g.guid = ?1"),
-        [guid],
-        from_row,
-    )
-    .optional()
-    .map_err(DbError)
+    conn.prepare_cached(&format!("SELECT {COLUMNS} FROM groups g WHERE g.guid = ?1"))?
+        .query_row([guid], from_row)
+        .optional()
+        .map_err(DbError)
+}
+
+/// A group's type, if it exists: what a membership check needs, without counting its members
+/// (which [`get`] does, and which a send to a large group would pay for every message).
+pub fn kind(conn: &Connection, guid: &str) -> DbResult<Option<GroupType>> {
+    let kind: Option<String> = conn
+        .prepare_cached("SELECT type FROM groups WHERE guid = ?1")?
+        .query_row([guid], |r| r.get(0))
+        .optional()?;
+    Ok(kind.map(|k| GroupType::parse(&k).unwrap_or_default()))
 }
 
 /// Inserts a group; `false` when the guid is taken.
@@ -111,22 +118,16 @@ pub fn list_all(
 
 pub fn scope_of(conn: &Connection, guid: &str, uid: &str) -> DbResult<Option<Scope>> {
     let scope: Option<String> = conn
-        .query_row(
-            "SELECT scope FROM group_members WHERE guid = ?1 AND uid = ?2",
-            params![guid, uid],
-            |r| r.get(0),
-        )
+        .prepare_cached("SELECT scope FROM group_members WHERE guid = ?1 AND uid = ?2")?
+        .query_row(params![guid, uid], |r| r.get(0))
         .optional()?;
     Ok(scope.and_then(|s| Scope::parse(&s)))
 }
 
 pub fn is_banned(conn: &Connection, guid: &str, uid: &str) -> DbResult<bool> {
     Ok(conn
-        .query_row(
-            "SELECT 1 FROM group_bans WHERE guid = ?1 AND uid = ?2",
-            params![guid, uid],
-            |_| Ok(()),
-        )
+        .prepare_cached("SELECT 1 FROM group_bans WHERE guid = ?1 AND uid = ?2")?
+        .query_row(params![guid, uid], |_| Ok(()))
         .optional()?
         .is_some())
 }

@@ -54,7 +54,13 @@ pub(super) fn next(conn: &Connection, uid: &str) -> Option<DbResult<u64>> {
         if !seqs.dirty.contains(uid) {
             seqs.dirty.insert(uid.to_string());
         }
-        seqs.last.insert(uid.to_string(), current + 1);
+        // In place when known: a fan-out calls this once per recipient.
+        match seqs.last.get_mut(uid) {
+            Some(n) => *n = current + 1,
+            None => {
+                seqs.last.insert(uid.to_string(), current + 1);
+            }
+        }
         Some(Ok(current + 1))
     })
 }

@@ -23,13 +23,10 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<User> {
 }
 
 pub fn get(conn: &Connection, uid: &str) -> DbResult<Option<User>> {
-    conn.query_row(
-        &format!("SELECT {COLUMNS} FROM users WHERE uid = ?1"),
-        [uid],
-        from_row,
-    )
-    .optional()
-    .map_err(DbError)
+    conn.prepare_cached(&format!("SELECT {COLUMNS} FROM users WHERE uid = ?1"))?
+        .query_row([uid], from_row)
+        .optional()
+        .map_err(DbError)
 }
 
 pub fn exists(conn: &Connection, uid: &str) -> DbResult<bool> {

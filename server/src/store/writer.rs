@@ -186,7 +186,7 @@ impl Writer {
         &mut self,
         batch: &mut [Box<dyn Job>],
     ) -> Result<Vec<Result<(), ApiError>>, DbError> {
-        self.conn.execute_batch("BEGIN IMMEDIATE")?;
+        self.conn.prepare_cached("BEGIN IMMEDIATE")?.execute([])?;
         let mut results = Vec::with_capacity(batch.len());
         for job in batch.iter_mut() {
             self.conn.prepare_cached("SAVEPOINT job")?.execute([])?;
@@ -211,7 +211,7 @@ impl Writer {
         if let Some(delay) = self.tuning.commit_delay {
             std::thread::sleep(delay);
         }
-        self.conn.execute_batch("COMMIT")?;
+        self.conn.prepare_cached("COMMIT")?.execute([])?;
         tracing::trace!("batch committed");
         super::seqs::batch_committed();
         self.commits += 1;
