@@ -49,7 +49,6 @@ class TestServer(private val dir: File, private val extra: List<String> = emptyL
             "--api-key", API_KEY,
             "--app-id", APP_ID,
             "--durability", "process",
-            "--login-per-minute", "1000000",
             "--auth-failures-per-minute", "1000000",
             "--upgrades-per-ip", "1000000",
             "--max-connections-per-ip", "100000",
