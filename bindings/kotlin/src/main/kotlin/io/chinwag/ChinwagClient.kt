@@ -204,7 +204,7 @@ class ChinwagClient private constructor(
 
         /** How many Kotlin objects the SDK currently holds for all clients (leak checks). */
         @JvmStatic
-        fun retainedObjects(): Int = Registry.size()
+        fun retainedObjectsTotal(): Int = Registry.size()
     }
 
     // ------------------------------------------------------------------------------------------
@@ -222,6 +222,12 @@ class ChinwagClient private constructor(
     }
 
     val isClosed: Boolean get() = core.isClosed
+
+    /**
+     * How many Kotlin objects the SDK holds for this client: listeners (released by the SDK's
+     * `user_data_free`) and pending completions. 0 once [close] returned (leak checks).
+     */
+    fun retainedObjects(): Int = Registry.countFor(core)
 
     // ------------------------------------------------------------------------------------------
     // login and connection

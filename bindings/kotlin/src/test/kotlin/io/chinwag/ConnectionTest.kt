@@ -154,17 +154,17 @@ class ConnectionTest {
             val uid = TestServer.uid("flow")
             val client = clients.make { it.copy(autoConnect = false) }
             client.login(uid, AUTH_KEY)
-            val before = ChinwagClient.retainedObjects()
+            val before = client.retainedObjects()
             val changes = async {
                 client.stateChanges().take(2).toList()
             }
             // The flow's listener is registered once the collector started.
-            withTimeout(TIMEOUT_MS) { while (ChinwagClient.retainedObjects() == before) kotlinx.coroutines.yield() }
+            withTimeout(TIMEOUT_MS) { while (client.retainedObjects() == before) kotlinx.coroutines.yield() }
             client.connect()
             val got = withTimeout(TIMEOUT_MS) { changes.await() }
             assertEquals(listOf(ConnectionState.CONNECTING, ConnectionState.CONNECTED), got.map { it.current })
             // take(2) ended the collection: the listener is removed and released.
-            assertEquals(before, ChinwagClient.retainedObjects())
+            assertEquals(before, client.retainedObjects())
         }
     }
 }

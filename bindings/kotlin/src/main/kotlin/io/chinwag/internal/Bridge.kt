@@ -48,6 +48,9 @@ internal object Registry {
 
     /** How many objects the SDK currently holds (tests and leak checks). */
     fun size(): Int = objects.size
+
+    /** How many of them belong to the client of [core]. */
+    fun countFor(core: Any): Int = objects.values.count { (it as? ListenerSlot)?.core === core || (it as? Pending)?.core === core }
 }
 
 /** Which client a thread is running a callback of (for close() from inside a callback). */
