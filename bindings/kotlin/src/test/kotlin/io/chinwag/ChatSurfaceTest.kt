@@ -36,7 +36,7 @@ class ChatSurfaceTest {
     }
 
     @Test
-    fun `text, custom, media and any message`() = runBlocking {
+    fun `text, custom, media and any message`() = runBlocking<Unit> {
         Clients().use { clients ->
             val (a, b) = pair(clients)
             val text = a.client.sendText(ReceiverType.USER, b.uid, "Hi Bob")
@@ -78,7 +78,7 @@ class ChatSurfaceTest {
     }
 
     @Test
-    fun `edit, delete and history paging`() = runBlocking {
+    fun `edit, delete and history paging`() = runBlocking<Unit> {
         Clients().use { clients ->
             val (a, b) = pair(clients)
             val sent = (0 until 5).map { a.client.sendText(ReceiverType.USER, b.uid, "m$it") }
@@ -124,7 +124,7 @@ class ChatSurfaceTest {
     }
 
     @Test
-    fun `typing, receipts and transient messages`() = runBlocking {
+    fun `typing, receipts and transient messages`() = runBlocking<Unit> {
         Clients().use { clients ->
             val (a, b) = pair(clients)
             a.client.startTyping(ReceiverType.USER, b.uid)
@@ -153,7 +153,7 @@ class ChatSurfaceTest {
     }
 
     @Test
-    fun `presence of all users`() = runBlocking {
+    fun `presence of all users`() = runBlocking<Unit> {
         Clients().use { clients ->
             val a = TestServer.uid("alice")
             val b = TestServer.uid("bob")
@@ -169,7 +169,7 @@ class ChatSurfaceTest {
     }
 
     @Test
-    fun `users and friends`() = runBlocking {
+    fun `users and friends`() = runBlocking<Unit> {
         Clients().use { clients ->
             val (a, b) = pair(clients)
             val user = a.client.getUser(b.uid)
@@ -200,7 +200,7 @@ class ChatSurfaceTest {
     }
 
     @Test
-    fun `groups - every operation and event`() = runBlocking {
+    fun `groups - every operation and event`() = runBlocking<Unit> {
         Clients().use { clients ->
             val (a, ca, ra) = TestServer.uid("alice").let { u -> clients.connected(u).let { Triple(u, it.first, it.second) } }
             val (b, cb, rb) = TestServer.uid("bob").let { u -> clients.connected(u).let { Triple(u, it.first, it.second) } }
@@ -263,7 +263,7 @@ class ChatSurfaceTest {
     }
 
     @Test
-    fun `calls - accepted, busy, cancelled`() = runBlocking {
+    fun `calls - accepted, busy, cancelled`() = runBlocking<Unit> {
         Clients().use { clients ->
             val (a, b) = pair(clients)
             val call = a.client.initiateCall(ReceiverType.USER, b.uid, CallType.VIDEO)

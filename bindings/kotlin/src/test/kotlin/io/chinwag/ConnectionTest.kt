@@ -20,7 +20,7 @@ import java.util.Collections
 /** Auto and manual modes, the saved session, reconnection, StateFlow against the C events. */
 class ConnectionTest {
     @Test
-    fun `auto mode - login connects and the StateFlow follows the C state events one for one`() = runBlocking {
+    fun `auto mode - login connects and the StateFlow follows the C state events one for one`() = runBlocking<Unit> {
         Clients().use { clients ->
             val uid = TestServer.uid("auto")
             val rec = Recorder()
@@ -52,7 +52,7 @@ class ConnectionTest {
     }
 
     @Test
-    fun `manual mode - nothing connects until connect, and disconnect stops it`() = runBlocking {
+    fun `manual mode - nothing connects until connect, and disconnect stops it`() = runBlocking<Unit> {
         Clients().use { clients ->
             val uid = TestServer.uid("manual")
             val rec = Recorder()
@@ -73,7 +73,7 @@ class ConnectionTest {
     }
 
     @Test
-    fun `a restarted app restores the saved session and reconnects by itself`() = runBlocking {
+    fun `a restarted app restores the saved session and reconnects by itself`() = runBlocking<Unit> {
         val dir = TestServer.tempDir("session")
         val uid = TestServer.uid("restore")
         ChinwagClient.init(APP_ID, ClientSettings(TestServer.shared.url, dataDir = dir)).use { first ->
@@ -98,7 +98,7 @@ class ConnectionTest {
     }
 
     @Test
-    fun `an app's own session store keeps the session`() = runBlocking {
+    fun `an app's own session store keeps the session`() = runBlocking<Unit> {
         val saved = arrayOfNulls<String>(1)
         val durables = Collections.synchronizedList(ArrayList<Boolean>())
         val store = object : SessionStore {
@@ -126,7 +126,7 @@ class ConnectionTest {
     }
 
     @Test
-    fun `reconnects after a server restart`() = runBlocking {
+    fun `reconnects after a server restart`() = runBlocking<Unit> {
         TestServer(TestServer.tempDir("own")).start().use { server ->
             Clients().use { clients ->
                 val uid = TestServer.uid("restart", server)
@@ -149,7 +149,7 @@ class ConnectionTest {
     }
 
     @Test
-    fun `stateChanges is a Flow of every change and removes its listener when collection stops`() = runBlocking {
+    fun `stateChanges is a Flow of every change and removes its listener when collection stops`() = runBlocking<Unit> {
         Clients().use { clients ->
             val uid = TestServer.uid("flow")
             val client = clients.make { it.copy(autoConnect = false) }

@@ -56,7 +56,7 @@ class LifetimeTest {
     }
 
     @Test
-    fun `errors are mapped to a code, a name, a message and a family`() = runBlocking {
+    fun `errors are mapped to a code, a name, a message and a family`() = runBlocking<Unit> {
         Clients().use { clients ->
             val uid = TestServer.uid("errors")
             val client = clients.make { it.copy(autoConnect = false) }
@@ -100,7 +100,7 @@ class LifetimeTest {
     }
 
     @Test
-    fun `a listener that throws is logged and delivery continues`() = runBlocking {
+    fun `a listener that throws is logged and delivery continues`() = runBlocking<Unit> {
         val logged = Collections.synchronizedList(ArrayList<JulRecord>())
         val handler = object : Handler() {
             override fun publish(record: JulRecord) {
@@ -155,7 +155,7 @@ class LifetimeTest {
     }
 
     @Test
-    fun `a listener removed during dispatch gets nothing more and is released`() = runBlocking {
+    fun `a listener removed during dispatch gets nothing more and is released`() = runBlocking<Unit> {
         Clients().use { clients ->
             val a = TestServer.uid("alice")
             val b = TestServer.uid("bob")
@@ -196,7 +196,7 @@ class LifetimeTest {
     }
 
     @Test
-    fun `close with completions pending completes each exactly once with CANCELLED`() = runBlocking {
+    fun `close with completions pending completes each exactly once with CANCELLED`() = runBlocking<Unit> {
         TestServer(TestServer.tempDir("paused")).start().use { server ->
             val a = TestServer.uid("alice", server)
             val b = TestServer.uid("bob", server)
@@ -236,7 +236,7 @@ class LifetimeTest {
     }
 
     @Test
-    fun `cancelling the coroutine of a pending login stops waiting at once`() = runBlocking {
+    fun `cancelling the coroutine of a pending login stops waiting at once`() = runBlocking<Unit> {
         TestServer(TestServer.tempDir("slow")).start().use { server ->
             val uid = TestServer.uid("cancel", server)
             val rec = Recorder()
@@ -261,7 +261,7 @@ class LifetimeTest {
     }
 
     @Test
-    fun `close from inside a callback is deferred, and nothing runs afterwards`() = runBlocking {
+    fun `close from inside a callback is deferred, and nothing runs afterwards`() = runBlocking<Unit> {
         Clients().use { clients ->
             val a = TestServer.uid("alice")
             val b = TestServer.uid("bob")
@@ -291,7 +291,7 @@ class LifetimeTest {
     }
 
     @Test
-    fun `app-driven dispatch runs callbacks on the app's thread when the descriptor is readable`() = runBlocking {
+    fun `app-driven dispatch runs callbacks on the app's thread when the descriptor is readable`() = runBlocking<Unit> {
         val libc = Native.load("c", LibC::class.java)
         val uid = TestServer.uid("app")
         val rec = Recorder()
@@ -333,7 +333,7 @@ class LifetimeTest {
     }
 
     @Test
-    fun `100 clients in one JVM exchange messages`() = runBlocking {
+    fun `100 clients in one JVM exchange messages`() = runBlocking<Unit> {
         val n = 100
         Clients().use { clients ->
             val uids = (0 until n).map { TestServer.uid("many") }
