@@ -28,6 +28,7 @@ import io.chinwag.internal.ok
 import io.chinwag.internal.req
 import io.chinwag.internal.resultName
 import io.chinwag.internal.takeString
+import kotlinx.coroutines.Dispatchers
 import kotlinx.coroutines.channels.Channel
 import kotlinx.coroutines.channels.awaitClose
 import kotlinx.coroutines.flow.Flow
@@ -36,6 +37,7 @@ import kotlinx.coroutines.flow.StateFlow
 import kotlinx.coroutines.flow.asStateFlow
 import kotlinx.coroutines.flow.buffer
 import kotlinx.coroutines.flow.callbackFlow
+import kotlinx.coroutines.flow.flowOn
 import kotlinx.coroutines.suspendCancellableCoroutine
 import java.lang.ref.Cleaner
 import java.util.concurrent.ConcurrentHashMap
@@ -696,13 +698,17 @@ class ChinwagClient private constructor(
     // flows
     // ------------------------------------------------------------------------------------------
 
+    // The listener is added as soon as collection starts (the producer runs unconfined, so a
+    // collector started with CoroutineStart.UNDISPATCHED has it registered before it suspends),
+    // and removed when the collector stops. Events are buffered without bound, so the
+    // dispatcher thread never waits for a slow collector.
     private fun <E> listenerFlow(family: Family, make: ((E) -> Unit) -> Any): Flow<E> = callbackFlow {
         val id = "io.chinwag.flow-${flowIds.incrementAndGet()}"
         add(family, id, make { trySend(it) })
         awaitClose {
             if (!core.isClosed) runCatching { remove(family, id) }
         }
-    }.buffer(Channel.UNLIMITED)
+    }.buffer(Channel.UNLIMITED).flowOn(Dispatchers.Unconfined)
 
     /** Every state change, one for one (unlike [connectionState], never conflated). */
     fun stateChanges(): Flow<StateChange> = listenerFlow(Family.CONNECTION) { emit ->
