@@ -27,7 +27,7 @@ PROFILE_DIR := $(if $(filter release,$(PROFILE)),release,debug)
 VERSION := $(shell sed -n 's/^version = "\([^"]*\)".*/\1/p' Cargo.toml | head -n1)
 INSTALL_TEST := $(CURDIR)/$(BUILD)/install-test
 
-.PHONY: all build test demo bench lint rust-test header-check c-test interop-test python-test kotlin-test venv clean \
+.PHONY: all build test demo bench lint rust-test header-check c-test interop-test python-test kotlin-test kotlin-bench venv clean \
 	install install-test c-build c-examples c-symbols serve-helper test-faults
 
 all: build
@@ -50,6 +50,20 @@ bench:
 	$(CARGO) build --release -p chinwag-server --bin chinwag-server
 	$(CARGO) bench --bench sdk
 	$(CARGO) bench -p chinwag-server --bench throughput
+	$(MAKE) --no-print-directory kotlin-bench
+
+# The Kotlin binding's round trip next to the C ABI's, against one release server, their blocks
+# interleaved (bindings/kotlin/src/test/kotlin/io/chinwag/bench/RoundTripBench.kt); JSON in
+# target/bench/kotlin.json. KOTLIN_BENCH_ARGS=--quick for smaller counts.
+KOTLIN_BENCH_ARGS ?=
+kotlin-bench:
+	$(CARGO) build --release --lib
+	$(CARGO) build --release -p chinwag-server --bin chinwag-server
+	cd bindings/kotlin && CHINWAG_LIBRARY=$(CURDIR)/target/release/libchinwag.so \
+	  CHINWAG_SERVER_BIN=$(CURDIR)/target/release/chinwag-server \
+	  $(MVN) -B -q --no-transfer-progress test-compile exec:java -Dexec.classpathScope=test \
+	  -Dexec.cleanupDaemonThreads=false -Dexec.mainClass=io.chinwag.bench.RoundTripBenchKt \
+	  -Dexec.args="$(KOTLIN_BENCH_ARGS)"
 
 test: lint rust-test header-check c-test interop-test python-test kotlin-test
 	@echo "make test: all suites passed"
