@@ -104,6 +104,16 @@ private inline fun complete(userData: Pointer?, error: Pointer?, value: Pointer?
     }
 }
 
+/**
+ * Writes a listener struct once and stops JNA from writing and reading it around every call:
+ * one instance is shared by all clients and threads, and the SDK only copies it.
+ */
+private fun <S : CStruct> S.sealed(): S {
+    write()
+    setAutoSynch(false)
+    return this
+}
+
 /** The trampolines: one JNA callback object per C callback slot, alive for the process. */
 internal object T {
     private val initializer = CallbackThreadInitializer(true, false, "chinwag-dispatcher")
@@ -176,7 +186,7 @@ internal object T {
             on_connection_error = error<ConnectionListener>("onConnectionError") { onConnectionError(it) }
             on_feature_throttled = feature("onFeatureThrottled") { onFeatureThrottled(it) }
             on_feature_unthrottled = feature("onFeatureUnthrottled") { onFeatureUnthrottled(it) }
-            write()
+            sealed()
         }
     }
 
@@ -194,7 +204,7 @@ internal object T {
             })
             on_logout_failure = error<LoginListener>("onLogoutFailure") { onLogoutFailure(it) }
             on_session_expired = error<LoginListener>("onSessionExpired") { onSessionExpired(it) }
-            write()
+            sealed()
         }
     }
 
@@ -233,7 +243,7 @@ internal object T {
                 override fun invoke(userData: Pointer?, gap: Pointer?) =
                     listen<MessageListener>(userData, "onGap", gap) { onGap(gapOf(it)) }
             })
-            write()
+            sealed()
         }
     }
 
@@ -247,7 +257,7 @@ internal object T {
             struct_size = size().toLong()
             on_user_online = presence("onUserOnline") { onUserOnline(it) }
             on_user_offline = presence("onUserOffline") { onUserOffline(it) }
-            write()
+            sealed()
         }
     }
 
@@ -266,7 +276,7 @@ internal object T {
             on_member_unbanned = member("onMemberUnbanned") { onMemberUnbanned(it) }
             on_member_scope_changed = member("onMemberScopeChanged") { onMemberScopeChanged(it) }
             on_member_added = member("onMemberAdded") { onMemberAdded(it) }
-            write()
+            sealed()
         }
     }
 
@@ -283,7 +293,7 @@ internal object T {
             on_outgoing_call_rejected = call("onOutgoingCallRejected") { onOutgoingCallRejected(it) }
             on_incoming_call_cancelled = call("onIncomingCallCancelled") { onIncomingCallCancelled(it) }
             on_call_ended = call("onCallEnded") { onCallEnded(it) }
-            write()
+            sealed()
         }
     }
 
@@ -296,7 +306,7 @@ internal object T {
         chinwag_log_listener().apply {
             struct_size = size().toLong()
             on_log = logCb
-            write()
+            sealed()
         }
     }
 
