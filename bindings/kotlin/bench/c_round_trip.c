@@ -87,9 +87,15 @@ int main(int argc, char **argv) {
   for (long i = 0; i < warmup + n; i++) {
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    if (chinwag_client_send_text(a, CHINWAG_RECEIVER_TYPE_USER, argv[4], "round trip", NULL, NULL, NULL) != CHINWAG_RESULT_OK ||
-        !wait_until(NULL, i + 1)) {
-      fprintf(stderr, "c_round_trip: round trip %ld failed\n", i);
+    chinwag_result rc = chinwag_client_send_text(a, CHINWAG_RECEIVER_TYPE_USER, argv[4], "round trip", NULL, NULL, NULL);
+    if (rc != CHINWAG_RESULT_OK) {
+      char msg[256];
+      chinwag_last_error_message(msg, sizeof msg, NULL);
+      fprintf(stderr, "c_round_trip: send %ld: %s: %s\n", i, chinwag_result_name(rc), msg);
+      return 1;
+    }
+    if (!wait_until(NULL, i + 1)) {
+      fprintf(stderr, "c_round_trip: no echo of round trip %ld within 15 s\n", i);
       return 1;
     }
     clock_gettime(CLOCK_MONOTONIC, &t1);
