@@ -43,7 +43,7 @@ PROFILE_DIR := $(if $(filter release,$(PROFILE)),release,debug)
 VERSION := $(shell sed -n 's/^version = "\([^"]*\)".*/\1/p' Cargo.toml | head -n1)
 INSTALL_TEST := $(CURDIR)/$(BUILD)/install-test
 
-.PHONY: all build test demo bench lint rust-test header-check c-test interop-test python-test venv clean \
+.PHONY: all build test demo bench lint rust-test header-check c-test interop-test python-test kotlin-test kotlin-bench venv clean \
 	install install-test c-build c-examples c-symbols serve-helper test-faults c-test-release \
 	cpp-build cpp-examples cpp-test wheel
 
@@ -70,8 +70,22 @@ bench:
 	$(CARGO) build --release -p chinwag-server --bin chinwag-server
 	$(CARGO) bench --bench sdk
 	$(CARGO) bench -p chinwag-server --bench throughput
+	$(MAKE) --no-print-directory kotlin-bench
 
-test: lint rust-test header-check c-test cpp-test interop-test python-test
+# The Kotlin binding's round trip next to the C ABI's, against one release server, their blocks
+# interleaved (bindings/kotlin/src/test/kotlin/io/chinwag/bench/RoundTripBench.kt); JSON in
+# target/bench/kotlin.json. KOTLIN_BENCH_ARGS=--quick for smaller counts.
+KOTLIN_BENCH_ARGS ?=
+kotlin-bench:
+	$(CARGO) build --release --lib
+	$(CARGO) build --release -p chinwag-server --bin chinwag-server
+	cd bindings/kotlin && CHINWAG_LIBRARY=$(CURDIR)/target/release/libchinwag.so \
+	  CHINWAG_SERVER_BIN=$(CURDIR)/target/release/chinwag-server \
+	  $(MVN) -B -q --no-transfer-progress test-compile exec:java -Dexec.classpathScope=test \
+	  -Dexec.cleanupDaemonThreads=false -Dexec.mainClass=io.chinwag.bench.RoundTripBenchKt \
+	  -Dexec.args="$(KOTLIN_BENCH_ARGS)"
+
+test: lint rust-test header-check c-test cpp-test interop-test python-test kotlin-test
 	@echo "make test: all suites passed"
 
 lint:
@@ -275,6 +289,26 @@ wheel: venv
 	rm -rf bindings/python/build target/wheels
 	$(PY) -m pip wheel --disable-pip-version-check --no-deps -w target/wheels ./bindings/python
 	@ls target/wheels/chinwag-*.whl
+
+# The Kotlin/JVM binding (bindings/kotlin, JNA): Maven builds it with the debug library bundled in
+# the jar and runs its JUnit 5 suite against real chinwag-server processes (see its README.md).
+# Needs a JDK 17+ and Maven; as root on a Debian-like machine they are installed when missing.
+MVN ?= mvn
+KOTLIN_JAR := bindings/kotlin/target/chinwag.jar
+kotlin-test: build
+	@if ! command -v $(MVN) >/dev/null 2>&1 || ! command -v javac >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "kotlin-test: installing a JDK and Maven"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openjdk-17-jdk-headless maven >/dev/null; \
+	  else \
+	    echo "kotlin-test needs Maven (mvn) and a JDK 17+ (javac) on PATH: e.g. apt-get install openjdk-17-jdk-headless maven"; exit 1; \
+	  fi; \
+	fi
+	cd bindings/kotlin && $(MVN) -B --no-transfer-progress verify \
+	  -Dchinwag.lib.dir=$(CURDIR)/$(BUILD) -Dchinwag.server.bin=$(CURDIR)/$(BUILD)/chinwag-server
+	@jar tf $(KOTLIN_JAR) | grep -qx 'linux-x86-64/libchinwag.so' \
+	  || { echo "$(KOTLIN_JAR) does not bundle linux-x86-64/libchinwag.so"; exit 1; }
+	@echo "kotlin-test: $(KOTLIN_JAR) bundles linux-x86-64/libchinwag.so"
 
 # Real network and process faults between real processes: network namespaces joined by a veth
 # pair, iptables loss and blackholes, link down/up, server SIGKILL, SIGSTOP, token revocation.

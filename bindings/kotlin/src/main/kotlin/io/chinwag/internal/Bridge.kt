@@ -1,0 +1,342 @@
+package io.chinwag.internal
+
+import com.sun.jna.Callback
+import com.sun.jna.CallbackThreadInitializer
+import com.sun.jna.Native
+import com.sun.jna.Pointer
+import io.chinwag.CallListener
+import io.chinwag.ChinwagException
+import io.chinwag.Codes
+import io.chinwag.ConnectionListener
+import io.chinwag.GroupListener
+import io.chinwag.LogListener
+import io.chinwag.LoginListener
+import io.chinwag.MessageListener
+import io.chinwag.SessionStore
+import io.chinwag.UserListener
+import java.util.concurrent.ConcurrentHashMap
+import java.util.concurrent.atomic.AtomicLong
+import java.util.logging.Level
+import java.util.logging.Logger
+
+// Between C callbacks and Kotlin objects (c-abi.md items 8 and 15):
+// - Every JNA callback the SDK can call is a singleton below (one per C callback slot), so it is
+//   never collected while registered; JNA keeps its native trampoline for the process's life.
+// - The `user_data` handed to C is a number, a key of `Registry`, which holds the Kotlin object
+//   (listener slot, pending completion, session store) strongly. A listener's entry is released
+//   by `user_data_free`, which the SDK runs exactly once; a completion's entry when the completion
+//   runs (exactly once: value, error or CANCELLED). A call that fails synchronously releases its
+//   entry itself (the SDK never runs that completion).
+// - Every trampoline catches every Throwable: an app callback that throws is logged and delivery
+//   goes on. Nothing crosses into C.
+
+internal val log: Logger = Logger.getLogger("io.chinwag")
+
+internal object Registry {
+    private val objects = ConcurrentHashMap<Long, Any>()
+    private val keys = AtomicLong(1) // 0 would be NULL
+
+    fun register(obj: Any): Pointer {
+        val key = keys.getAndIncrement()
+        objects[key] = obj
+        return Pointer(key)
+    }
+
+    fun get(userData: Pointer?): Any? = userData?.let { objects[Pointer.nativeValue(it)] }
+
+    fun release(userData: Pointer?): Any? = userData?.let { objects.remove(Pointer.nativeValue(it)) }
+
+    /** How many objects the SDK currently holds (tests and leak checks). */
+    fun size(): Int = objects.size
+
+    /** How many of them belong to the client of [core]. */
+    fun countFor(core: Any): Int = objects.values.count { (it as? ListenerSlot)?.core === core || (it as? Pending)?.core === core }
+}
+
+/** Which client a thread is running a callback of (for close() from inside a callback). */
+internal object CallbackScope {
+    private val active = ThreadLocal.withInitial { ArrayList<Any>(2) }
+
+    fun inCallbackOf(core: Any): Boolean = active.get().any { it === core }
+
+    inline fun run(core: Any?, what: String, block: () -> Unit) {
+        val stack = active.get()
+        if (core != null) stack.add(core)
+        try {
+            block()
+        } catch (t: Throwable) {
+            log.log(Level.WARNING, "chinwag: $what threw (ignored; delivery continues)", t)
+        } finally {
+            if (core != null) stack.removeAt(stack.size - 1)
+        }
+    }
+}
+
+/** What a listener's `user_data` key points to. */
+internal class ListenerSlot(val core: Any, val id: String, val target: Any, val onRelease: (() -> Unit)?)
+
+/** A completion waiting in the registry: [sink] gets the converted value or the error, once. */
+internal class Pending(val core: Any?, val what: String, val sink: (Result<Any?>) -> Unit)
+
+/** A stand-in payload for events without one. */
+private val NO_PAYLOAD = Pointer(1)
+
+private inline fun <reified L> listen(userData: Pointer?, event: String, payload: Pointer?, deliver: L.(Pointer) -> Unit) {
+    val slot = Registry.get(userData) as? ListenerSlot ?: return
+    val target = slot.target as? L ?: return
+    CallbackScope.run(slot.core, "listener '${slot.id}' ($event)") {
+        target.deliver(payload ?: return@run)
+    }
+}
+
+private inline fun complete(userData: Pointer?, error: Pointer?, value: Pointer?, convert: (Pointer) -> Any?) {
+    val pending = Registry.release(userData) as? Pending ?: return
+    CallbackScope.run(pending.core, pending.what) {
+        val result: Result<Any?> = when {
+            error != null -> Result.failure(errorOf(error))
+            else -> try {
+                Result.success(value?.let(convert))
+            } catch (t: Throwable) {
+                Result.failure(t)
+            }
+        }
+        pending.sink(result)
+    }
+}
+
+/**
+ * Writes a listener struct once and stops JNA from writing and reading it around every call:
+ * one instance is shared by all clients and threads, and the SDK only copies it.
+ */
+private fun <S : CStruct> S.sealed(): S {
+    write()
+    setAutoSynch(false)
+    return this
+}
+
+/** The trampolines: one JNA callback object per C callback slot, alive for the process. */
+internal object T {
+    private val initializer = CallbackThreadInitializer(true, false, "chinwag-dispatcher")
+
+    private fun <C : Callback> cb(c: C): C {
+        // Stay attached to the JVM between callbacks (attaching per callback costs microseconds).
+        Native.setCallbackThreadInitializer(c, initializer)
+        return c
+    }
+
+    val userDataFree: UserDataFreeCb = cb(object : UserDataFreeCb {
+        override fun invoke(userData: Pointer?) {
+            val slot = Registry.release(userData)
+            if (slot is ListenerSlot) CallbackScope.run(null, "release of listener '${slot.id}'") { slot.onRelease?.invoke() }
+        }
+    })
+
+    // Completions.
+    val done: DoneCb = cb(object : DoneCb {
+        override fun invoke(userData: Pointer?, error: Pointer?) = complete(userData, error, Pointer.NULL) { Unit }
+    })
+    val userDone: UserDoneCb = cb(object : UserDoneCb {
+        override fun invoke(userData: Pointer?, error: Pointer?, user: Pointer?) = complete(userData, error, user, ::userOf)
+    })
+    val sendDone: SendCb = cb(object : SendCb {
+        override fun invoke(userData: Pointer?, error: Pointer?, message: Pointer?) = complete(userData, error, message, ::messageOf)
+    })
+    val groupDone: GroupDoneCb = cb(object : GroupDoneCb {
+        override fun invoke(userData: Pointer?, error: Pointer?, group: Pointer?) = complete(userData, error, group, ::groupOf)
+    })
+    val groupPageDone: GroupPageDoneCb = cb(object : GroupPageDoneCb {
+        override fun invoke(userData: Pointer?, error: Pointer?, page: Pointer?) = complete(userData, error, page, ::groupPageOf)
+    })
+    val memberListDone: MemberListDoneCb = cb(object : MemberListDoneCb {
+        override fun invoke(userData: Pointer?, error: Pointer?, list: Pointer?) = complete(userData, error, list, ::memberListOf)
+    })
+    val memberDone: MemberDoneCb = cb(object : MemberDoneCb {
+        override fun invoke(userData: Pointer?, error: Pointer?, member: Pointer?) = complete(userData, error, member, ::memberOf)
+    })
+    val callDone: CallDoneCb = cb(object : CallDoneCb {
+        override fun invoke(userData: Pointer?, error: Pointer?, call: Pointer?) = complete(userData, error, call, ::callOf)
+    })
+    val messagePageDone: MessagePageDoneCb = cb(object : MessagePageDoneCb {
+        override fun invoke(userData: Pointer?, error: Pointer?, page: Pointer?) = complete(userData, error, page, ::messagePageOf)
+    })
+    val userPageDone: UserPageDoneCb = cb(object : UserPageDoneCb {
+        override fun invoke(userData: Pointer?, error: Pointer?, page: Pointer?) = complete(userData, error, page, ::userPageOf)
+    })
+
+    // Connection listener.
+    private fun state(name: String, f: ConnectionListener.(io.chinwag.StateChange) -> Unit) = cb(object : StateChangeCb {
+        override fun invoke(userData: Pointer?, change: Pointer?) =
+            listen<ConnectionListener>(userData, name, change) { f(stateChangeOf(it)) }
+    })
+    private fun feature(name: String, f: ConnectionListener.(io.chinwag.FeatureChange) -> Unit) = cb(object : FeatureCb {
+        override fun invoke(userData: Pointer?, change: Pointer?) =
+            listen<ConnectionListener>(userData, name, change) { f(featureOf(it)) }
+    })
+    private inline fun <reified L> error(name: String, crossinline f: L.(ChinwagException) -> Unit) = cb(object : ErrorCb {
+        override fun invoke(userData: Pointer?, error: Pointer?) = listen<L>(userData, name, error) { f(errorOf(it)) }
+    })
+
+    val connection: chinwag_connection_listener by lazy {
+        chinwag_connection_listener().apply {
+            struct_size = size().toLong()
+            on_state_changed = state("onStateChanged") { onStateChanged(it) }
+            on_connecting = state("onConnecting") { onConnecting(it) }
+            on_connected = state("onConnected") { onConnected(it) }
+            on_disconnected = state("onDisconnected") { onDisconnected(it) }
+            on_connection_error = error<ConnectionListener>("onConnectionError") { onConnectionError(it) }
+            on_feature_throttled = feature("onFeatureThrottled") { onFeatureThrottled(it) }
+            on_feature_unthrottled = feature("onFeatureUnthrottled") { onFeatureUnthrottled(it) }
+            sealed()
+        }
+    }
+
+    val login: chinwag_login_listener by lazy {
+        chinwag_login_listener().apply {
+            struct_size = size().toLong()
+            on_login_success = cb(object : UserCb {
+                override fun invoke(userData: Pointer?, user: Pointer?) =
+                    listen<LoginListener>(userData, "onLoginSuccess", user) { onLoginSuccess(userOf(it)) }
+            })
+            on_login_failure = error<LoginListener>("onLoginFailure") { onLoginFailure(it) }
+            on_logout_success = cb(object : NoticeCb {
+                override fun invoke(userData: Pointer?) =
+                    listen<LoginListener>(userData, "onLogoutSuccess", NO_PAYLOAD) { onLogoutSuccess() }
+            })
+            on_logout_failure = error<LoginListener>("onLogoutFailure") { onLogoutFailure(it) }
+            on_session_expired = error<LoginListener>("onSessionExpired") { onSessionExpired(it) }
+            sealed()
+        }
+    }
+
+    private fun message(name: String, f: MessageListener.(io.chinwag.Message) -> Unit) = cb(object : MessageCb {
+        override fun invoke(userData: Pointer?, message: Pointer?) =
+            listen<MessageListener>(userData, name, message) { f(messageOf(it)) }
+    })
+    private fun typing(name: String, f: MessageListener.(io.chinwag.Typing) -> Unit) = cb(object : TypingCb {
+        override fun invoke(userData: Pointer?, typing: Pointer?) =
+            listen<MessageListener>(userData, name, typing) { f(typingOf(it)) }
+    })
+    private fun receipt(name: String, f: MessageListener.(io.chinwag.Receipt) -> Unit) = cb(object : ReceiptCb {
+        override fun invoke(userData: Pointer?, receipt: Pointer?) =
+            listen<MessageListener>(userData, name, receipt) { f(receiptOf(it)) }
+    })
+
+    val message: chinwag_message_listener by lazy {
+        chinwag_message_listener().apply {
+            struct_size = size().toLong()
+            on_text_message_received = message("onTextMessageReceived") { onTextMessageReceived(it) }
+            on_media_message_received = message("onMediaMessageReceived") { onMediaMessageReceived(it) }
+            on_custom_message_received = message("onCustomMessageReceived") { onCustomMessageReceived(it) }
+            on_message_edited = message("onMessageEdited") { onMessageEdited(it) }
+            on_message_deleted = message("onMessageDeleted") { onMessageDeleted(it) }
+            on_typing_started = typing("onTypingStarted") { onTypingStarted(it) }
+            on_typing_ended = typing("onTypingEnded") { onTypingEnded(it) }
+            on_messages_delivered = receipt("onMessagesDelivered") { onMessagesDelivered(it) }
+            on_messages_read = receipt("onMessagesRead") { onMessagesRead(it) }
+            on_transient_message_received = cb(object : TransientCb {
+                override fun invoke(userData: Pointer?, transient: Pointer?) =
+                    listen<MessageListener>(userData, "onTransientMessageReceived", transient) {
+                        onTransientMessageReceived(transientOf(it))
+                    }
+            })
+            on_gap = cb(object : GapCb {
+                override fun invoke(userData: Pointer?, gap: Pointer?) =
+                    listen<MessageListener>(userData, "onGap", gap) { onGap(gapOf(it)) }
+            })
+            sealed()
+        }
+    }
+
+    private fun presence(name: String, f: UserListener.(io.chinwag.PresenceChange) -> Unit) = cb(object : PresenceCb {
+        override fun invoke(userData: Pointer?, presence: Pointer?) =
+            listen<UserListener>(userData, name, presence) { f(presenceOf(it)) }
+    })
+
+    val user: chinwag_user_listener by lazy {
+        chinwag_user_listener().apply {
+            struct_size = size().toLong()
+            on_user_online = presence("onUserOnline") { onUserOnline(it) }
+            on_user_offline = presence("onUserOffline") { onUserOffline(it) }
+            sealed()
+        }
+    }
+
+    private fun member(name: String, f: GroupListener.(io.chinwag.GroupMemberEvent) -> Unit) = cb(object : GroupMemberCb {
+        override fun invoke(userData: Pointer?, event: Pointer?) =
+            listen<GroupListener>(userData, name, event) { f(memberEventOf(it)) }
+    })
+
+    val group: chinwag_group_listener by lazy {
+        chinwag_group_listener().apply {
+            struct_size = size().toLong()
+            on_member_joined = member("onMemberJoined") { onMemberJoined(it) }
+            on_member_left = member("onMemberLeft") { onMemberLeft(it) }
+            on_member_kicked = member("onMemberKicked") { onMemberKicked(it) }
+            on_member_banned = member("onMemberBanned") { onMemberBanned(it) }
+            on_member_unbanned = member("onMemberUnbanned") { onMemberUnbanned(it) }
+            on_member_scope_changed = member("onMemberScopeChanged") { onMemberScopeChanged(it) }
+            on_member_added = member("onMemberAdded") { onMemberAdded(it) }
+            sealed()
+        }
+    }
+
+    private fun call(name: String, f: CallListener.(io.chinwag.Call) -> Unit) = cb(object : CallCb {
+        override fun invoke(userData: Pointer?, call: Pointer?) =
+            listen<CallListener>(userData, name, call) { f(callOf(it)) }
+    })
+
+    val call: chinwag_call_listener by lazy {
+        chinwag_call_listener().apply {
+            struct_size = size().toLong()
+            on_incoming_call_received = call("onIncomingCallReceived") { onIncomingCallReceived(it) }
+            on_outgoing_call_accepted = call("onOutgoingCallAccepted") { onOutgoingCallAccepted(it) }
+            on_outgoing_call_rejected = call("onOutgoingCallRejected") { onOutgoingCallRejected(it) }
+            on_incoming_call_cancelled = call("onIncomingCallCancelled") { onIncomingCallCancelled(it) }
+            on_call_ended = call("onCallEnded") { onCallEnded(it) }
+            sealed()
+        }
+    }
+
+    val logCb: LogCb = cb(object : LogCb {
+        override fun invoke(userData: Pointer?, record: Pointer?) =
+            listen<LogListener>(userData, "onLog", record) { onLog(logRecordOf(it)) }
+    })
+
+    val logListener: chinwag_log_listener by lazy {
+        chinwag_log_listener().apply {
+            struct_size = size().toLong()
+            on_log = logCb
+            sealed()
+        }
+    }
+
+    // Session store: the user_data key points to a ListenerSlot whose target is the SessionStore.
+    private inline fun store(userData: Pointer?, what: String, block: SessionStore.() -> Unit): Int {
+        val slot = Registry.get(userData) as? ListenerSlot ?: return Codes.STORAGE
+        val store = slot.target as? SessionStore ?: return Codes.STORAGE
+        return try {
+            store.block()
+            Codes.OK
+        } catch (t: Throwable) {
+            log.log(Level.WARNING, "chinwag: the session store's $what threw", t)
+            Codes.STORAGE
+        }
+    }
+
+    val storeLoad: StoreLoadCb = cb(object : StoreLoadCb {
+        override fun invoke(userData: Pointer?, reply: Pointer?): Int = store(userData, "load") {
+            val json = load()
+            if (json != null) {
+                val rc = Lib.chinwag_store_reply_set(reply, cstr(json, "session JSON"))
+                if (rc != Codes.OK) throw ChinwagException.of(rc, resultName(rc), lastErrorMessage())
+            }
+        }
+    })
+    val storeSave: StoreSaveCb = cb(object : StoreSaveCb {
+        override fun invoke(userData: Pointer?, sessionJson: Pointer?, durable: Byte): Int =
+            store(userData, "save") { save(sessionJson.req(), durable.toInt() != 0) }
+    })
+    val storeClear: StoreClearCb = cb(object : StoreClearCb {
+        override fun invoke(userData: Pointer?): Int = store(userData, "clear") { clear() }
+    })
+}
