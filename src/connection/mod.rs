@@ -58,6 +58,15 @@ enum Flow {
     Exit,
 }
 
+/// While events flow, the resume position is saved at most this often; always when a socket
+/// ends and when the client is freed.
+const POSITION_SAVE_EVERY: Duration = Duration::from_secs(1);
+
+/// A wake-up planned for later than this past the one armed re-arms the timer; within it the
+/// armed one fires, finds nothing due yet, and re-arms. Saves re-arming on every frame under
+/// load while an idle socket (the next deadline moves by a ping interval) never wakes early.
+const REARM_SLACK: Duration = Duration::from_millis(500);
+
 /// How a live socket ended.
 enum Ended {
     /// The app or a command closed it; the state was already set.
@@ -93,6 +102,10 @@ pub struct Task {
     /// Dispatcher epoch this task's events belong to.
     epoch: u64,
     persisted_seq: Option<u64>,
+    /// Highest sequence handed to the dispatcher (with an event, or to mark as delivered).
+    posted_seq: u64,
+    /// When the moved position is to be saved (CONNECTED only; `None`: nothing to save).
+    save_due: Option<Instant>,
     backgrounded: bool,
     closed_for_background: bool,
     rng: StdRng,
@@ -118,6 +131,8 @@ impl Task {
             received_seq: saved_seq.unwrap_or(0),
             own_acked: BTreeSet::new(),
             persisted_seq: saved_seq,
+            posted_seq: 0,
+            save_due: None,
             backgrounded: false,
             closed_for_background: false,
             rng: StdRng::from_entropy(),
@@ -165,7 +180,10 @@ impl Task {
         );
     }
 
-    fn emit(&self, seq: Option<u64>, event: Event) {
+    fn emit(&mut self, seq: Option<u64>, event: Event) {
+        if let Some(seq) = seq {
+            self.position_moved(seq);
+        }
         self.inner.emit_in(self.epoch, seq, event);
     }
 
@@ -173,22 +191,37 @@ impl Task {
         self.inner.log(level, "chinwag::connection", message);
     }
 
-    /// Saves the delivered position if it moved (no fsync: a crash replays a few events).
+    /// Has the delivered position saved if it moved (off the runtime, no fsync: a crash
+    /// replays a few events, never skips one).
     fn persist_position(&mut self) {
         let delivered = self.inner.dispatch.delivered_seq();
         // Own events at or below the delivered position can no longer come back in a replay.
-        self.own_acked = self.own_acked.split_off(&(delivered + 1));
+        if self.own_acked.first().is_some_and(|&s| s <= delivered) {
+            self.own_acked = self.own_acked.split_off(&(delivered + 1));
+        }
         if self.persisted_seq == Some(delivered) {
             return;
         }
-        if let Err(e) = self.inner.save_position(delivered) {
-            self.log(
-                LogLevel::Warn,
-                format!("cannot save the resume position: {e}"),
-            );
-            return;
-        }
+        self.inner.save_position(delivered);
         self.persisted_seq = Some(delivered);
+    }
+
+    /// While CONNECTED: the position moved (an event with a sequence went to the dispatcher),
+    /// so a save is due within [`POSITION_SAVE_EVERY`] unless one already is.
+    fn position_moved(&mut self, seq: u64) {
+        self.posted_seq = self.posted_seq.max(seq);
+        if self.save_due.is_none() {
+            self.save_due = Some(Instant::now() + POSITION_SAVE_EVERY);
+        }
+    }
+
+    /// The position save came due: save what the app has seen; while the dispatcher is still
+    /// behind what was posted, another save is due a period later. Nothing is due once it
+    /// caught up, so an idle client writes nothing.
+    fn position_save_due(&mut self) {
+        self.persist_position();
+        self.save_due = (self.inner.dispatch.delivered_seq() < self.posted_seq)
+            .then(|| Instant::now() + POSITION_SAVE_EVERY);
     }
 
     /// Sends that wait for a socket: allowed while connecting or reconnecting.
@@ -536,6 +569,7 @@ impl Task {
         self.requests.fail_all();
         self.outbox.requeue_in_flight();
         self.persist_position();
+        self.save_due = None;
         match ended {
             Ended::Handled(flow) => flow,
             Ended::Lost {
@@ -573,11 +607,34 @@ impl Task {
             .backgrounded
             .then(|| Instant::now() + t.background_grace);
         let mut stable = false;
-        let mut tick = tokio::time::interval(Duration::from_millis(100).min(silence_bound / 4));
+        // One timer, armed for the earliest thing due (the heartbeat deadline, a probe, the
+        // background grace, the stable mark, a typing timeout, a position save): an idle
+        // socket wakes for the server's pings and nothing else.
+        let alarm = tokio::time::sleep_until(Instant::now());
+        tokio::pin!(alarm);
+        let mut armed: Option<Instant> = None;
         if let Err(e) = self.write_queued(&mut socket).await {
             return e;
         }
         loop {
+            let due = [
+                // Just past the bound: `check_alive` fails only once the silence exceeds it.
+                Some(last_inbound + silence_bound + Duration::from_millis(1)),
+                probe_deadline,
+                background_deadline,
+                (!stable).then(|| connected_at + t.stable_after),
+                self.typing.next_expiry(),
+                self.save_due,
+            ]
+            .into_iter()
+            .flatten()
+            .min();
+            if let Some(due) = due {
+                if armed.is_none_or(|a| due < a || due > a + REARM_SLACK) {
+                    alarm.as_mut().reset(due);
+                    armed = Some(due);
+                }
+            }
             tokio::select! {
                 frame = socket.next() => {
                     // Woken after a freeze: frames buffered meanwhile prove nothing about now.
@@ -690,7 +747,8 @@ impl Task {
                         }
                     }
                 }
-                _ = tick.tick() => {
+                _ = &mut alarm, if armed.is_some() => {
+                    armed = None;
                     let now = Instant::now();
                     if let Err(e) = self.check_alive(last_inbound, silence_bound) {
                         return e;
@@ -712,14 +770,16 @@ impl Task {
                     for ended in self.typing.expired(now) {
                         self.emit(None, Event::TypingEnded(ended));
                     }
-                    self.persist_position();
+                    if self.save_due.is_some_and(|d| now >= d) {
+                        self.position_save_due();
+                    }
                 }
             }
         }
     }
 
-    /// The heartbeat bound, checked on every tick and before every send: a process frozen past
-    /// it finds the socket dead when it wakes.
+    /// The heartbeat bound, checked when its deadline's timer fires, on every inbound frame
+    /// and before every send: a process frozen past it finds the socket dead when it wakes.
     fn check_alive(&self, last_inbound: Instant, bound: Duration) -> Result<(), Ended> {
         if last_inbound.elapsed() > bound {
             return Err(Ended::Lost {
@@ -855,7 +915,8 @@ impl Task {
     /// Our own request's event needs no callback, but it only counts as delivered once the
     /// events queued before it were: the dispatcher marks it in queue order (and not at all if
     /// the app disconnected first), so the saved position never runs ahead of the app.
-    fn note_delivered_in_order(&self, seq: u64) {
+    fn note_delivered_in_order(&mut self, seq: u64) {
+        self.position_moved(seq);
         let shared = self.inner.dispatch.clone();
         let epoch = self.epoch;
         self.inner.dispatch.post(Item::Run(Box::new(move || {
@@ -876,7 +937,7 @@ impl Task {
             return;
         }
         if let WireEvent::Message(m) = &ef.event {
-            let mine = self.inner.session().is_some_and(|s| s.user.uid == m.sender);
+            let mine = self.inner.is_me(&m.sender);
             if mine && self.outbox.finish_by_muid(&m.muid, Ok(m.clone())) {
                 // Our own send whose ack was lost: the replay answers it; it is no news.
                 self.note_delivered_in_order(ef.seq);
