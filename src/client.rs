@@ -493,7 +493,8 @@ impl Client {
         message.muid = Some(muid.clone());
         let dispatch = self.inner.dispatch.clone();
         let done = Completer::optional(dispatch, done);
-        self.inner.command(Command::Send(Pending { message, done }));
+        self.inner
+            .command(Command::Send(Box::new(Pending { message, done })));
         Ok(muid)
     }
 
@@ -524,7 +525,7 @@ impl Client {
                 ));
             }
         }
-        self.inner.command(Command::Ephemeral(frame));
+        self.inner.command(Command::Ephemeral(Box::new(frame)));
         Ok(())
     }
 
@@ -644,8 +645,10 @@ impl Client {
                     cb(r.and_then(|f| map(f.event)));
                 }
             });
-        self.inner
-            .command(Command::Request(frame, Completer::new(dispatch, mapped)));
+        self.inner.command(Command::Request(Box::new((
+            frame,
+            Completer::new(dispatch, mapped),
+        ))));
         Ok(())
     }
 

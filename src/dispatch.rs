@@ -84,7 +84,18 @@ struct Queue {
     readiness: Option<Readiness>,
 }
 
+/// An empty queue keeps at most this many slots: a burst must not leave an idle client
+/// holding its peak (an item is a few hundred bytes).
+const IDLE_QUEUE_SLOTS: usize = 16;
+
 impl Queue {
+    /// Called when the queue ran empty: gives back the slots a burst left behind.
+    fn shrink_idle(&mut self) {
+        if self.items.capacity() > 4 * IDLE_QUEUE_SLOTS {
+            self.items.shrink_to(IDLE_QUEUE_SLOTS);
+        }
+    }
+
     fn push(&mut self, item: Item) {
         self.items.push_back(item);
         if let Some(r) = &mut self.readiness {
@@ -605,6 +616,7 @@ fn run(shared: Arc<Shared>) {
                 if let Some(item) = q.items.pop_front() {
                     break Some(item);
                 }
+                q.shrink_idle();
                 if q.stopping {
                     // Everything queued ran: cancel what is still unresolved, then end.
                     break q.next_when_stopping();

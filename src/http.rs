@@ -9,6 +9,9 @@ use chinwag_protocol::ApiError;
 
 use crate::error::{Error, ErrorCode, Result};
 
+/// How long a REST connection stays open after its last request.
+const POOL_IDLE: Duration = Duration::from_secs(5);
+
 #[derive(Clone)]
 pub struct Http {
     client: reqwest::Client,
@@ -35,6 +38,9 @@ impl Http {
             .use_preconfigured_tls((*tls).clone())
             .connect_timeout(timeout)
             .timeout(timeout)
+            // Login and logout are one-off; requests come in short runs (paging history). A
+            // kept-alive connection costs an idle client a socket, a task and its buffers.
+            .pool_idle_timeout(POOL_IDLE)
             .build()
             .map_err(|e| {
                 Error::new(

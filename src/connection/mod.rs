@@ -39,11 +39,13 @@ pub enum Command {
     SessionChanged,
     /// Stop everything for a logout; signals when the socket is gone.
     Logout(tokio::sync::oneshot::Sender<()>),
-    Send(Pending),
+    // The large variants are boxed: the command channel allocates its slots in blocks of 32,
+    // each the size of the largest variant, and every client holds one block.
+    Send(Box<Pending>),
     /// Typing, receipts, transient messages: written now or not at all.
-    Ephemeral(ClientFrame),
+    Ephemeral(Box<ClientFrame>),
     /// Edits, deletes, call signalling: written now with a request id, answered by the ack.
-    Request(ClientFrame, crate::completion::Completer<EventFrame>),
+    Request(Box<(ClientFrame, crate::completion::Completer<EventFrame>)>),
     Network {
         up: bool,
     },
@@ -338,9 +340,9 @@ impl Task {
             }
             Command::Disconnect => {}
             Command::Logout(done) => self.logged_out(done),
-            Command::Send(p) => self.accept_send(p),
+            Command::Send(p) => self.accept_send(*p),
             Command::Ephemeral(_) => {}
-            Command::Request(_, done) => not_connected(done),
+            Command::Request(r) => not_connected(r.1),
             Command::Network { .. } => {}
             Command::AppState { foreground } => {
                 self.backgrounded = !foreground;
@@ -392,9 +394,9 @@ impl Task {
                         self.set_state(ConnectionState::Disconnected, Reason::DisconnectRequested, "disconnect requested", None);
                     }
                     Command::Logout(done) => self.logged_out(done),
-                    Command::Send(p) => self.accept_send(p),
+                    Command::Send(p) => self.accept_send(*p),
                     Command::Ephemeral(_) => {}
-                    Command::Request(_, done) => not_connected(done),
+                    Command::Request(r) => not_connected(r.1),
                     Command::Network { up: true } => {
                         self.reset_backoff();
                         self.begin_attempt(Reason::NetworkChanged, "network is back");
@@ -442,8 +444,9 @@ impl Task {
             tls: self.inner.tls.clone(),
         };
         let timeout = settings.timings.connect_timeout;
-        let attempt = tokio::time::timeout(timeout, transport::open(target));
-        tokio::pin!(attempt);
+        // Boxed: the attempt (TCP, TLS, upgrade) is by far the largest state of the task; inline,
+        // every client would carry its size for its whole life, connected or not.
+        let mut attempt = Box::pin(tokio::time::timeout(timeout, transport::open(target)));
         loop {
             tokio::select! {
                 result = &mut attempt => {
@@ -485,9 +488,9 @@ impl Task {
                             self.logged_out(done);
                             return Flow::Continue;
                         }
-                        Command::Send(p) => self.accept_send(p),
+                        Command::Send(p) => self.accept_send(*p),
                         Command::Ephemeral(_) => {}
-                        Command::Request(_, done) => not_connected(done),
+                        Command::Request(r) => not_connected(r.1),
                         Command::Network { up: false } => {
                             self.schedule_retry(Reason::NetworkChanged, "network went down".into(), false);
                             return Flow::Continue;
@@ -702,7 +705,7 @@ impl Task {
                             return Ended::Handled(Flow::Continue);
                         }
                         Command::Send(p) => {
-                            self.outbox.push(p);
+                            self.outbox.push(*p);
                             if let Err(e) = self.check_alive(last_inbound, silence_bound) {
                                 return e;
                             }
@@ -718,7 +721,8 @@ impl Task {
                                 return e;
                             }
                         }
-                        Command::Request(frame, done) => {
+                        Command::Request(r) => {
+                            let (frame, done) = *r;
                             if let Err(e) = self.check_alive(last_inbound, silence_bound) {
                                 not_connected(done);
                                 return e;
