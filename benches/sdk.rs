@@ -4,10 +4,13 @@
 //!
 //! First the disk: 4 KiB append + fdatasync, 500 times, in the temp dir that holds the bench
 //! databases, so a reader sees what part of a `power` figure is the disk. Then login to
-//! CONNECTED and 1,000 idle clients in one process (RSS and threads per client). Then the write
+//! CONNECTED and 1,000 idle clients in one process (their CPU and wake-ups over 20 s from
+//! `/proc/self/task/*/schedstat`, then RSS and threads per client). Then the write
 //! path, twice: against a server with `--durability power` and against a second one (its own
 //! database) with `--durability process`: round trip A -> server -> B -> server -> A, its
-//! floor's round trips interleaved with Chinwag's in ten blocks; one-way throughput A -> B
+//! floor's round trips and a bare protocol client's (tokio-tungstenite speaking the protocol to
+//! the same server: the SDK's own cost) interleaved with Chinwag's in ten blocks; one-way
+//! throughput A -> B
 //! (every message persisted; loss and order checked); group fan-out to 100 and 1,000 members;
 //! many writers (100 clients in 50 pairs, each sending to its partner, 4 in flight, the
 //! partner echoing each). Each figure with a target in issue 10 gets its target and verdict.
@@ -21,7 +24,8 @@
 //! alike. The others run once, through the Rust API.
 //!
 //! Run: `make bench` (builds the release server and library first), or
-//! `cargo bench --bench sdk -- --quick` for smaller counts.
+//! `cargo bench --bench sdk -- --quick` for smaller counts. For iteration: `--only=` with some
+//! of `login,idle,power,process,idlecpu,restart,server,lib`, and `--idle-clients=N`.
 
 // `unsafe` only where the C ABI needs it (in `cabi`), each block with its reason.
 #![deny(unsafe_op_in_unsafe_fn)]
@@ -135,18 +139,6 @@ fn proc_status(pid: &str, field: &str) -> u64 {
             s.lines()
                 .find(|l| l.starts_with(field))
                 .and_then(|l| l.split_whitespace().nth(1).and_then(|v| v.parse().ok()))
-        })
-        .unwrap_or(0)
-}
-
-/// utime + stime of this process, in clock ticks (100 Hz on Linux).
-fn cpu_ticks() -> u64 {
-    std::fs::read_to_string("/proc/self/stat")
-        .ok()
-        .and_then(|s| {
-            let after = s.rsplit_once(')')?.1.to_string();
-            let f: Vec<&str> = after.split_whitespace().collect();
-            Some(f.get(11)?.parse::<u64>().ok()? + f.get(12)?.parse::<u64>().ok()?)
         })
         .unwrap_or(0)
 }
@@ -1368,6 +1360,11 @@ fn main() {
                 c
             })
             .collect();
+        let at_login_kib = proc_status("self", "VmRSS:").saturating_sub(before_rss) as f64
+            / sizes.idle_clients as f64;
+        // Their CPU and wake-ups while nothing happens but the server's pings (every 20 s).
+        let (cpu_ms, woke) = idle_cost(idle_window);
+        // Memory and threads once idle (the logins' REST connections and save threads gone).
         let rss = proc_status("self", "VmRSS:").saturating_sub(before_rss);
         let threads = proc_status("self", "Threads:").saturating_sub(before_threads);
         let per_client_kib = rss as f64 / sizes.idle_clients as f64;
@@ -1385,11 +1382,12 @@ fn main() {
             target,
             ..Row::single(
                 scenario,
-                format!("{per_client_kib:.1} KiB, {threads_per_client:.2} threads/client"),
+                format!(
+                    "{per_client_kib:.1} KiB ({at_login_kib:.1} right after login), \
+                     {threads_per_client:.2} threads/client"
+                ),
             )
         });
-        // Their CPU and wake-ups while nothing happens but the server's pings (every 20 s).
-        let (cpu_ms, woke) = idle_cost(idle_window);
         let core_pct = cpu_ms / idle_window.as_secs_f64() / 10.0;
         let per_client_min =
             woke as f64 / sizes.idle_clients as f64 * 60.0 / idle_window.as_secs_f64();
@@ -1415,8 +1413,10 @@ fn main() {
         results.insert(
             "idle_clients".into(),
             json!({"n": sizes.idle_clients, "rss_kib_per_client": per_client_kib,
-        "threads_per_client": threads_per_client, "window_s": idle_window.as_secs_f64(),
-        "cpu_ms": cpu_ms, "core_percent": core_pct, "wakeups_per_client_per_min": per_client_min}),
+                   "rss_kib_per_client_right_after_login": at_login_kib,
+                   "threads_per_client": threads_per_client, "window_s": idle_window.as_secs_f64(),
+                   "cpu_ms": cpu_ms, "core_percent": core_pct,
+                   "wakeups_per_client_per_min": per_client_min}),
         );
         drop(idle);
     }

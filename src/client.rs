@@ -72,6 +72,11 @@ impl Inner {
         lock(&self.session).clone()
     }
 
+    /// Whether a user is logged in (no copy of the session).
+    pub fn logged_in(&self) -> bool {
+        lock(&self.session).is_some()
+    }
+
     /// Whether `uid` is the logged-in user (no copy of the session).
     pub fn is_me(&self, uid: &str) -> bool {
         lock(&self.session)
@@ -449,7 +454,7 @@ impl Client {
     /// Connects (and keeps connected) with the saved session. No-op when already connected or
     /// connecting; from RECONNECTING, SUSPENDED or FAILED it tries at once with a fresh backoff.
     pub fn connect(&self) -> Result<()> {
-        if self.inner.session().is_none() {
+        if !self.inner.logged_in() {
             return Err(Error::new(
                 ErrorCode::NotLoggedIn,
                 "connect() needs a logged-in user: call login first",
@@ -484,7 +489,7 @@ impl Client {
             }
             None => new_muid(),
         };
-        if self.inner.session().is_none() {
+        if !self.inner.logged_in() {
             return Err(Error::new(
                 ErrorCode::NotLoggedIn,
                 "sending needs a logged-in user: call login first",
@@ -750,5 +755,10 @@ impl Drop for Client {
 /// A fresh 128-bit random client message id, hex.
 pub fn new_muid() -> String {
     let bytes: [u8; 16] = rand::random();
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    let mut out = String::with_capacity(32);
+    for b in bytes {
+        use std::fmt::Write;
+        let _ = write!(out, "{b:02x}");
+    }
+    out
 }

@@ -205,8 +205,20 @@ impl Shared {
             }
             return;
         }
+        self.push_and_wake(q, item);
+    }
+
+    /// Queues an item and wakes the dispatcher thread, after the lock is released (woken
+    /// under it, the thread would first block on the lock) and only when the queue was empty
+    /// (otherwise the thread is still draining it and looks again before it waits): one
+    /// wake-up per burst, not one futex call per event.
+    fn push_and_wake(&self, mut q: MutexGuard<'_, Queue>, item: Item) {
+        let was_empty = q.items.is_empty();
         q.push(item);
-        self.ready.notify_one();
+        drop(q);
+        if was_empty {
+            self.ready.notify_one();
+        }
     }
 
     /// Registers an unresolved completion; the dispatcher cancels it if it stops first.
@@ -241,8 +253,7 @@ impl Shared {
             drop(canceller);
             thunk();
         } else {
-            q.push(Item::Run(thunk));
-            self.ready.notify_one();
+            self.push_and_wake(q, Item::Run(thunk));
         }
     }
 
