@@ -25,7 +25,8 @@
 //!
 //! Run: `make bench` (builds the release server and library first), or
 //! `cargo bench --bench sdk -- --quick` for smaller counts. For iteration: `--only=` with some
-//! of `login,idle,power,process,idlecpu,restart,server,lib`, and `--idle-clients=N`.
+//! of `login,idle,power,process,idlecpu,restart,server,lib` (`rtt`: the `power` round trips
+//! only), and `--idle-clients=N`.
 
 // `unsafe` only where the C ABI needs it (in `cabi`), each block with its reason.
 #![deny(unsafe_op_in_unsafe_fn)]
@@ -1039,6 +1040,7 @@ fn write_path(
     fsync_p50: f64,
     rows: &mut Vec<Row>,
     targets: &mut Vec<Value>,
+    round_trips_only: bool,
 ) -> Value {
     let mode = server.durability;
     let url = server.url.clone();
@@ -1140,6 +1142,10 @@ fn write_path(
                                    "c_abi_extra_us": (c50 - bare_p50) * 1000.0}}),
     );
 
+    if round_trips_only {
+        return Value::Object(out);
+    }
+
     // One-way throughput; the floor's right after, under the same load.
     let rate = throughput(&url, sizes.throughput);
     let c_rate = cabi::throughput(&url, sizes.throughput);
@@ -1239,7 +1245,7 @@ fn main() {
     let began = Instant::now();
     let load_at_start = loadavg();
     let quick = std::env::args().any(|a| a == "--quick");
-    // `--only=login,idle,power,process,idlecpu,server,lib`: just those sections (iteration).
+    // `--only=login,idle,rtt,power,process,idlecpu,restart,server,lib`: just those sections.
     let only: Option<Vec<String>> = std::env::args().find_map(|a| {
         a.strip_prefix("--only=")
             .map(|v| v.split(',').map(String::from).collect())
@@ -1423,8 +1429,16 @@ fn main() {
 
     // 3. The write path in both durability modes: `power` on this server, then `process` on a
     // second server with its own database (stopped after).
-    if want("power") {
-        let power = write_path(&server, &rest, &sizes, fsync_p50, &mut rows, &mut targets);
+    if want("power") || want("rtt") {
+        let power = write_path(
+            &server,
+            &rest,
+            &sizes,
+            fsync_p50,
+            &mut rows,
+            &mut targets,
+            !want("power"),
+        );
         results.insert("power".into(), power);
     }
     if want("process") {
@@ -1436,6 +1450,7 @@ fn main() {
             fsync_p50,
             &mut rows,
             &mut targets,
+            false,
         );
         results.insert("process".into(), process);
         process_server.stop();
