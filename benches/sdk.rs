@@ -5,7 +5,8 @@
 //! First the disk: 4 KiB append + fdatasync, 500 times, in the temp dir that holds the bench
 //! databases, so a reader sees what part of a `power` figure is the disk. Then login to
 //! CONNECTED and 1,000 idle clients in one process (their CPU and wake-ups over 20 s from
-//! `/proc/self/task/*/schedstat`, then RSS and threads per client). Then the write
+//! `/proc/self/task/*/schedstat`, then RSS and threads per client: the idle state, after the
+//! logins' REST connections closed). Then the write
 //! path, twice: against a server with `--durability power` and against a second one (its own
 //! database) with `--durability process`: round trip A -> server -> B -> server -> A, its
 //! floor's round trips and a bare protocol client's (tokio-tungstenite speaking the protocol to
@@ -144,39 +145,43 @@ fn proc_status(pid: &str, field: &str) -> u64 {
         .unwrap_or(0)
 }
 
-/// CPU time run and times put on a CPU (wake-ups, plus preemptions), summed over this
-/// process's threads (`/proc/self/task/*/schedstat`: nanosecond run time, timeslices).
-fn sched_totals() -> (u64, u64) {
+/// Per thread of this process: CPU time run (ns) and times put on a CPU (wake-ups, plus
+/// preemptions), from `/proc/self/task/<tid>/schedstat`.
+fn sched_by_thread() -> std::collections::HashMap<String, (u64, u64)> {
     let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
-        return (0, 0);
+        return Default::default();
     };
     tasks
         .filter_map(|t| t.ok())
-        .filter_map(|t| std::fs::read_to_string(t.path().join("schedstat")).ok())
-        .map(|s| {
+        .filter_map(|t| {
+            let s = std::fs::read_to_string(t.path().join("schedstat")).ok()?;
             let f: Vec<u64> = s
                 .split_whitespace()
                 .filter_map(|v| v.parse().ok())
                 .collect();
-            (
-                f.first().copied().unwrap_or(0),
-                f.get(2).copied().unwrap_or(0),
-            )
+            Some((
+                t.file_name().to_string_lossy().into_owned(),
+                (f.first().copied()?, f.get(2).copied()?),
+            ))
         })
-        .fold((0, 0), |(a, b), (c, d)| (a + c, b + d))
+        .collect()
 }
 
 /// Idle cost over `window` while the process does nothing but hold its clients: (CPU ms
-/// run, wake-ups) of the whole process.
+/// run, wake-ups), summed over the threads alive at the end (what a thread that exited
+/// meanwhile, such as an idle blocking-pool thread, ran in the window is not counted).
 fn idle_cost(window: Duration) -> (f64, u64) {
-    let (run0, woke0) = sched_totals();
+    let before = sched_by_thread();
     let (_never_tx, never_rx) = mpsc::channel::<()>();
     let _ = never_rx.recv_timeout(window);
-    let (run1, woke1) = sched_totals();
-    (
-        run1.saturating_sub(run0) as f64 / 1e6,
-        woke1.saturating_sub(woke0),
-    )
+    let (run, woke) = sched_by_thread()
+        .into_iter()
+        .map(|(tid, (run, woke))| {
+            let (run0, woke0) = before.get(&tid).copied().unwrap_or((0, 0));
+            (run.saturating_sub(run0), woke.saturating_sub(woke0))
+        })
+        .fold((0, 0), |(a, b), (c, d)| (a + c, b + d));
+    (run as f64 / 1e6, woke)
 }
 
 fn target_dir() -> std::path::PathBuf {
