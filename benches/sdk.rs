@@ -5,8 +5,8 @@
 //! First the disk: 4 KiB append + fdatasync, 500 times, in the temp dir that holds the bench
 //! databases, so a reader sees what part of a `power` figure is the disk. Then login to
 //! CONNECTED and 1,000 idle clients in one process (their CPU and wake-ups over 20 s from
-//! `/proc/self/task/*/schedstat`, then RSS and threads per client: the idle state, after the
-//! logins' REST connections closed). Then the write
+//! `/proc/self/task/*/schedstat` after 12 s to settle, then RSS and threads per client: the
+//! idle state, after the logins' REST connections closed). Then the write
 //! path, twice: against a server with `--durability power` and against a second one (its own
 //! database) with `--durability process`: round trip A -> server -> B -> server -> A, its
 //! floor's round trips and a bare protocol client's (tokio-tungstenite speaking the protocol to
@@ -166,6 +166,11 @@ fn sched_by_thread() -> std::collections::HashMap<String, (u64, u64)> {
         })
         .collect()
 }
+
+/// Idle means settled: after the stable mark (10 s CONNECTED), the login's REST connection
+/// closed (5-10 s) and its save thread gone (10 s idle in the blocking pool). Each of those
+/// wakes a client once after its login, not while it idles.
+const SETTLE: Duration = Duration::from_secs(12);
 
 /// Idle cost over `window` while the process does nothing but hold its clients: (CPU ms
 /// run, wake-ups), summed over the threads alive at the end (what a thread that exited
@@ -1374,6 +1379,8 @@ fn main() {
         let at_login_kib = proc_status("self", "VmRSS:").saturating_sub(before_rss) as f64
             / sizes.idle_clients as f64;
         // Their CPU and wake-ups while nothing happens but the server's pings (every 20 s).
+        let (_never_tx, never_rx) = mpsc::channel::<()>();
+        let _ = never_rx.recv_timeout(SETTLE);
         let (cpu_ms, woke) = idle_cost(idle_window);
         // Memory and threads once idle (the logins' REST connections and save threads gone).
         let rss = proc_status("self", "VmRSS:").saturating_sub(before_rss);
@@ -1467,6 +1474,8 @@ fn main() {
     let one = client(&url);
     login(&one, "alice");
     if want("idlecpu") {
+        let (_never_tx, never_rx) = mpsc::channel::<()>();
+        let _ = never_rx.recv_timeout(SETTLE);
         let (cpu_ms, woke) = idle_cost(Duration::from_secs(10));
         let scenario = "one idle connected client: CPU / 10 s, wake-ups".to_string();
         let target = check_target(

@@ -95,7 +95,7 @@ pub async fn open(t: Target) -> Result<(Socket, Accepted), AttemptError> {
     // Small I/O buffers (the default read buffer is 128 KiB, and it is zeroed, so resident):
     // chat frames are small and an app may hold many idle clients; a larger frame grows the
     // buffer to its size.
-    config.read_buffer_size = 4 * 1024;
+    config.read_buffer_size = 2 * 1024;
     config.write_buffer_size = 8 * 1024;
     let connector = tokio_tungstenite::Connector::Rustls(t.tls);
     let (mut socket, _) = tokio_tungstenite::connect_async_tls_with_config(
