@@ -52,11 +52,11 @@ fn an_idle_client_wakes_only_for_the_servers_pings() {
     let _ = rx.recv_timeout(window);
     let woke = sdk_wakeups() - before;
     let pings = (window.as_millis() / ping.as_millis()) as u64;
-    // Each ping: the worker reads it and writes the pong (one wake, sometimes two when the
-    // other worker is woken to steal or the timer driver runs). A 100 ms tick alone would be
-    // 40 wakes here; a save per ping or a timer between pings several per ping.
+    // Each ping: the worker reads it and writes the pong (one wake, sometimes two or three
+    // when the other worker is woken to steal, or a preemption on a loaded machine). A 100 ms
+    // tick alone would be 40 wakes here (88 counted with it, 12-19 without).
     assert!(
-        woke <= 3 * pings + 2,
+        woke <= 4 * pings + 4,
         "{woke} wake-ups of the SDK's threads in {window:?} with {pings} pings"
     );
     assert_eq!(
