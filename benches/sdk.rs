@@ -4,10 +4,14 @@
 //!
 //! First the disk: 4 KiB append + fdatasync, 500 times, in the temp dir that holds the bench
 //! databases, so a reader sees what part of a `power` figure is the disk. Then login to
-//! CONNECTED and 1,000 idle clients in one process (RSS and threads per client). Then the write
+//! CONNECTED and 1,000 idle clients in one process (their CPU and wake-ups over 20 s from
+//! `/proc/self/task/*/schedstat` after 12 s to settle, then RSS and threads per client: the
+//! idle state, after the logins' REST connections closed). Then the write
 //! path, twice: against a server with `--durability power` and against a second one (its own
 //! database) with `--durability process`: round trip A -> server -> B -> server -> A, its
-//! floor's round trips interleaved with Chinwag's in ten blocks; one-way throughput A -> B
+//! floor's round trips and a bare protocol client's (tokio-tungstenite speaking the protocol to
+//! the same server: the SDK's own cost) interleaved with Chinwag's in ten blocks; one-way
+//! throughput A -> B
 //! (every message persisted; loss and order checked); group fan-out to 100 and 1,000 members;
 //! many writers (100 clients in 50 pairs, each sending to its partner, 4 in flight, the
 //! partner echoing each). Each figure with a target in issue 10 gets its target and verdict.
@@ -21,7 +25,9 @@
 //! alike. The others run once, through the Rust API.
 //!
 //! Run: `make bench` (builds the release server and library first), or
-//! `cargo bench --bench sdk -- --quick` for smaller counts.
+//! `cargo bench --bench sdk -- --quick` for smaller counts. For iteration: `--only=` with some
+//! of `login,idle,power,process,idlecpu,restart,server,lib` (`rtt`: the `power` round trips
+//! only), and `--idle-clients=N`.
 
 // `unsafe` only where the C ABI needs it (in `cabi`), each block with its reason.
 #![deny(unsafe_op_in_unsafe_fn)]
@@ -139,16 +145,48 @@ fn proc_status(pid: &str, field: &str) -> u64 {
         .unwrap_or(0)
 }
 
-/// utime + stime of this process, in clock ticks (100 Hz on Linux).
-fn cpu_ticks() -> u64 {
-    std::fs::read_to_string("/proc/self/stat")
-        .ok()
-        .and_then(|s| {
-            let after = s.rsplit_once(')')?.1.to_string();
-            let f: Vec<&str> = after.split_whitespace().collect();
-            Some(f.get(11)?.parse::<u64>().ok()? + f.get(12)?.parse::<u64>().ok()?)
+/// Per thread of this process: CPU time run (ns) and times put on a CPU (wake-ups, plus
+/// preemptions), from `/proc/self/task/<tid>/schedstat`.
+fn sched_by_thread() -> std::collections::HashMap<String, (u64, u64)> {
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
+        return Default::default();
+    };
+    tasks
+        .filter_map(|t| t.ok())
+        .filter_map(|t| {
+            let s = std::fs::read_to_string(t.path().join("schedstat")).ok()?;
+            let f: Vec<u64> = s
+                .split_whitespace()
+                .filter_map(|v| v.parse().ok())
+                .collect();
+            Some((
+                t.file_name().to_string_lossy().into_owned(),
+                (f.first().copied()?, f.get(2).copied()?),
+            ))
         })
-        .unwrap_or(0)
+        .collect()
+}
+
+/// Idle means settled: after the stable mark (10 s CONNECTED), the login's REST connection
+/// closed (5-10 s) and its save thread gone (10 s idle in the blocking pool). Each of those
+/// wakes a client once after its login, not while it idles.
+const SETTLE: Duration = Duration::from_secs(12);
+
+/// Idle cost over `window` while the process does nothing but hold its clients: (CPU ms
+/// run, wake-ups), summed over the threads alive at the end (what a thread that exited
+/// meanwhile, such as an idle blocking-pool thread, ran in the window is not counted).
+fn idle_cost(window: Duration) -> (f64, u64) {
+    let before = sched_by_thread();
+    let (_never_tx, never_rx) = mpsc::channel::<()>();
+    let _ = never_rx.recv_timeout(window);
+    let (run, woke) = sched_by_thread()
+        .into_iter()
+        .map(|(tid, (run, woke))| {
+            let (run0, woke0) = before.get(&tid).copied().unwrap_or((0, 0));
+            (run.saturating_sub(run0), woke.saturating_sub(woke0))
+        })
+        .fold((0, 0), |(a, b), (c, d)| (a + c, b + d));
+    (run as f64 / 1e6, woke)
 }
 
 fn target_dir() -> std::path::PathBuf {
@@ -425,6 +463,101 @@ impl FloorRoundTrip {
     }
 }
 
+/// A socket of the bare protocol client: tokio-tungstenite straight to chinwag-server's
+/// `/v1/ws`, after the server's accept and replay.
+async fn bare_socket(ws_url: &str, token: &str) -> Ws {
+    let (mut ws, _) = tokio_tungstenite::connect_async(format!("{ws_url}/v1/ws?token={token}"))
+        .await
+        .expect("bare socket");
+    while let Some(Ok(m)) = ws.next().await {
+        if m.to_text().is_ok_and(|t| t.contains("replay_done")) {
+            break;
+        }
+    }
+    ws
+}
+
+/// Reads frames until a message event; returns its text (acks and other frames are skipped,
+/// pings are answered by tokio-tungstenite).
+async fn bare_next_message(ws: &mut Ws) -> String {
+    loop {
+        let m = ws.next().await.expect("bare socket open").expect("frame");
+        let WsMessage::Text(text) = m else { continue };
+        if let Ok(chinwag::protocol::ServerFrame::Event(ef)) = serde_json::from_str(&text) {
+            if let chinwag::protocol::Event::Message(m) = ef.event {
+                return m.text.unwrap_or_default();
+            }
+        }
+    }
+}
+
+/// The SDK's round trip without the SDK: a bare tokio-tungstenite client speaking the protocol
+/// directly (send frames out, event frames parsed with serde in), A -> server -> B -> server
+/// -> A through the same chinwag-server, one at a time. What the SDK adds over it is the SDK's
+/// own cost.
+struct BareRoundTrip {
+    rt: Arc<tokio::runtime::Runtime>,
+    a: Ws,
+    b: Ws,
+    names: (String, String),
+    /// Makes muids unique across bench runs on one database.
+    nonce: u64,
+    next: usize,
+}
+
+impl BareRoundTrip {
+    fn new(rest: &Rest, a: &str, b: &str) -> BareRoundTrip {
+        let ws_url = rest.url.replace("http://", "ws://");
+        let (ta, tb) = (rest.token(a), rest.token(b));
+        let (a_ws, b_ws) = rest.rt.block_on(async {
+            (
+                bare_socket(&ws_url, &ta).await,
+                bare_socket(&ws_url, &tb).await,
+            )
+        });
+        BareRoundTrip {
+            rt: rest.rt.clone(),
+            a: a_ws,
+            b: b_ws,
+            names: (a.to_string(), b.to_string()),
+            nonce: rand_nonce(),
+            next: 0,
+        }
+    }
+
+    fn frame(&mut self, to: &str, text: &str) -> String {
+        self.next += 1;
+        json!({"type": "send", "req": format!("s{}", self.next), "message": {"receiver_type": "user",
+               "receiver": to, "text": text, "muid": format!("{:016x}{:016x}", self.nonce, self.next)}})
+        .to_string()
+    }
+
+    fn once(&mut self) -> Duration {
+        let text = format!("message number {}", self.next);
+        let to_b = self.frame(&self.names.1.clone(), &text);
+        let to_a = self.frame(&self.names.0.clone(), &text);
+        let (a, b) = (&mut self.a, &mut self.b);
+        self.rt.block_on(async {
+            let start = Instant::now();
+            a.send(WsMessage::Text(to_b.into())).await.expect("send");
+            let got = bare_next_message(b).await;
+            assert_eq!(got, text, "bare: B gets A's message");
+            b.send(WsMessage::Text(to_a.into())).await.expect("echo");
+            let back = bare_next_message(a).await;
+            assert_eq!(back, text, "bare: echoes arrive in order");
+            start.elapsed()
+        })
+    }
+}
+
+fn rand_nonce() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(0)
+        ^ u64::from(std::process::id())
+}
+
 async fn floor_throughput(n: usize) -> f64 {
     let (mut a, mut b) = floor_pair().await;
     let start = Instant::now();
@@ -526,38 +659,51 @@ impl RoundTrip {
     }
 }
 
-/// Round trips through both APIs and the floor's, interleaved so that a change in the machine's
-/// load falls on all three alike: `warmup` of each (not counted), then ten alternating blocks,
-/// `n` of each in all. Returns (Rust, C ABI, floor), sorted.
-fn round_trips(
-    url: &str,
-    rt: &Arc<tokio::runtime::Runtime>,
-    n: usize,
-    warmup: usize,
-) -> (Vec<Duration>, Vec<Duration>, Vec<Duration>) {
+/// Round trips, sorted: through the Rust API, the C ABI, the floor (a bare relay) and the bare
+/// protocol client (the same server, no SDK).
+struct RoundTrips {
+    rust: Vec<Duration>,
+    c_abi: Vec<Duration>,
+    floor: Vec<Duration>,
+    bare: Vec<Duration>,
+}
+
+/// Round trips through both APIs, the bare protocol client's and the floor's, interleaved so
+/// that a change in the machine's load falls on all four alike: `warmup` of each (not
+/// counted), then ten alternating blocks, `n` of each in all.
+fn round_trips(url: &str, rest: &Rest, n: usize, warmup: usize) -> RoundTrips {
     let mut rust = RoundTrip::new(url, "alice", "bob");
     let mut c = cabi::RoundTrip::new(url, "calice", "cbob");
-    let mut floor = FloorRoundTrip::new(rt);
+    let mut floor = FloorRoundTrip::new(&rest.rt);
+    let mut bare = BareRoundTrip::new(rest, "balice", "bbob");
     for _ in 0..warmup {
         rust.once();
         c.once();
         floor.once();
+        bare.once();
     }
-    let mut out = (
-        Vec::with_capacity(n),
-        Vec::with_capacity(n),
-        Vec::with_capacity(n),
-    );
+    let mut out = RoundTrips {
+        rust: Vec::with_capacity(n),
+        c_abi: Vec::with_capacity(n),
+        floor: Vec::with_capacity(n),
+        bare: Vec::with_capacity(n),
+    };
     let blocks = 10;
     for b in 0..blocks {
         let size = n / blocks + usize::from(b < n % blocks);
-        out.0.extend((0..size).map(|_| rust.once()));
-        out.1.extend((0..size).map(|_| c.once()));
-        out.2.extend((0..size).map(|_| floor.once()));
+        out.rust.extend((0..size).map(|_| rust.once()));
+        out.c_abi.extend((0..size).map(|_| c.once()));
+        out.floor.extend((0..size).map(|_| floor.once()));
+        out.bare.extend((0..size).map(|_| bare.once()));
     }
     rust.finish();
     c.finish();
-    (sorted(out.0), sorted(out.1), sorted(out.2))
+    RoundTrips {
+        rust: sorted(out.rust),
+        c_abi: sorted(out.c_abi),
+        floor: sorted(out.floor),
+        bare: sorted(out.bare),
+    }
 }
 
 fn throughput(url: &str, n: usize) -> f64 {
@@ -904,6 +1050,7 @@ fn write_path(
     fsync_p50: f64,
     rows: &mut Vec<Row>,
     targets: &mut Vec<Value>,
+    round_trips_only: bool,
 ) -> Value {
     let mode = server.durability;
     let url = server.url.clone();
@@ -911,7 +1058,8 @@ fn write_path(
 
     // Round trips through each API, interleaved in blocks with the floor's.
     let warmup = 200;
-    let (rtts, c_rtts, floor_rtts) = round_trips(&url, &rest.rt, sizes.round_trips, warmup);
+    let all = round_trips(&url, rest, sizes.round_trips, warmup);
+    let (rtts, c_rtts, floor_rtts, bare_rtts) = (all.rust, all.c_abi, all.floor, all.bare);
     let floor_p50 = ms(percentile(&floor_rtts, 0.5));
     let floor_p99 = ms(percentile(&floor_rtts, 0.99));
     for (label, p) in [("p50", 0.5), ("p90", 0.9), ("p99", 0.99), ("max", 1.0)] {
@@ -966,11 +1114,47 @@ fn write_path(
             target,
         });
     }
+    // The SDK's own cost: the same round trip by the bare protocol client, same server.
+    let bare_p50 = ms(percentile(&bare_rtts, 0.5));
+    let (r50, c50) = (ms(percentile(&rtts, 0.5)), ms(percentile(&c_rtts, 0.5)));
+    let scenario = format!("[{mode}] round trip p50, SDK / bare protocol client");
+    let target = check_target(
+        targets,
+        &scenario,
+        "<= 1.25x bare".into(),
+        r50 / bare_p50,
+        Some(c50 / bare_p50),
+        |v| v <= 1.25,
+    );
+    rows.push(Row {
+        scenario,
+        floor: format!("bare {bare_p50:.3} ms"),
+        rust: format!(
+            "{:.2}x ({:+.0} us)",
+            r50 / bare_p50,
+            (r50 - bare_p50) * 1000.0
+        ),
+        c_abi: format!(
+            "{:.2}x ({:+.0} us)",
+            c50 / bare_p50,
+            (c50 - bare_p50) * 1000.0
+        ),
+        c_vs_rust: c_vs_rust(c50, r50),
+        target,
+    });
     out.insert(
         "round_trip_ms".into(),
         json!({"n": sizes.round_trips, "warmup": warmup, "interleaved_blocks": 10,
-               "rust": latencies(&rtts), "c_abi": latencies(&c_rtts), "floor": latencies(&floor_rtts)}),
+               "rust": latencies(&rtts), "c_abi": latencies(&c_rtts), "floor": latencies(&floor_rtts),
+               "bare_protocol_client": latencies(&bare_rtts),
+               "sdk_vs_bare_p50": {"rust": r50 / bare_p50, "c_abi": c50 / bare_p50,
+                                   "rust_extra_us": (r50 - bare_p50) * 1000.0,
+                                   "c_abi_extra_us": (c50 - bare_p50) * 1000.0}}),
     );
+
+    if round_trips_only {
+        return Value::Object(out);
+    }
 
     // One-way throughput; the floor's right after, under the same load.
     let rate = throughput(&url, sizes.throughput);
@@ -1071,7 +1255,18 @@ fn main() {
     let began = Instant::now();
     let load_at_start = loadavg();
     let quick = std::env::args().any(|a| a == "--quick");
-    let sizes = if quick {
+    // `--only=login,idle,rtt,power,process,idlecpu,restart,server,lib`: just those sections.
+    let only: Option<Vec<String>> = std::env::args().find_map(|a| {
+        a.strip_prefix("--only=")
+            .map(|v| v.split(',').map(String::from).collect())
+    });
+    let want = |name: &str| only.as_ref().is_none_or(|o| o.iter().any(|x| x == name));
+    // `--idle-clients=N`: how many idle clients the idle section holds.
+    let idle_override: Option<usize> = std::env::args().find_map(|a| {
+        a.strip_prefix("--idle-clients=")
+            .and_then(|v| v.parse().ok())
+    });
+    let mut sizes = if quick {
         Sizes {
             round_trips: 500,
             throughput: 1000,
@@ -1090,6 +1285,11 @@ fn main() {
             many_writers: 200,
         }
     };
+    if let Some(n) = idle_override {
+        sizes.idle_clients = n;
+    }
+    // The idle window covers one server ping (20 s) per client in the full run.
+    let idle_window = Duration::from_secs(if quick { 10 } else { 20 });
     let dir = tempfile::tempdir().expect("tempdir");
     let mut results = serde_json::Map::new();
     let mut rows: Vec<Row> = Vec::new();
@@ -1118,7 +1318,7 @@ fn main() {
             http: reqwest::Client::new(),
             url: server.url.clone(),
         };
-        for uid in ["alice", "bob", "calice", "cbob"] {
+        for uid in ["alice", "bob", "calice", "cbob", "balice", "bbob"] {
             rest.call(
                 reqwest::Method::POST,
                 "/v1/users",
@@ -1131,65 +1331,130 @@ fn main() {
     let url = server.url.clone();
 
     // 1. Login to CONNECTED (a fresh client each time, freed after).
-    let logins = sorted((0..30).map(|_| login(&client(&url), "alice")).collect());
-    let c_logins = sorted(
-        (0..30)
-            .map(|_| cabi::login(&cabi::CClient::init(&url), "alice"))
-            .collect(),
-    );
-    let p50_p99 = |d: &[Duration]| {
-        format!(
-            "{:.2} / {:.2} ms",
-            ms(percentile(d, 0.5)),
-            ms(percentile(d, 0.99))
-        )
-    };
-    rows.push(Row {
-        scenario: "login -> CONNECTED p50 / p99 (30 runs)".into(),
-        floor: "-".into(),
-        rust: p50_p99(&logins),
-        c_abi: p50_p99(&c_logins),
-        c_vs_rust: c_vs_rust(ms(percentile(&c_logins, 0.5)), ms(percentile(&logins, 0.5))),
-        target: "-".into(),
-    });
-    results.insert(
+    if want("login") {
+        let logins = sorted((0..30).map(|_| login(&client(&url), "alice")).collect());
+        let c_logins = sorted(
+            (0..30)
+                .map(|_| cabi::login(&cabi::CClient::init(&url), "alice"))
+                .collect(),
+        );
+        let p50_p99 = |d: &[Duration]| {
+            format!(
+                "{:.2} / {:.2} ms",
+                ms(percentile(d, 0.5)),
+                ms(percentile(d, 0.99))
+            )
+        };
+        rows.push(Row {
+            scenario: "login -> CONNECTED p50 / p99 (30 runs)".into(),
+            floor: "-".into(),
+            rust: p50_p99(&logins),
+            c_abi: p50_p99(&c_logins),
+            c_vs_rust: c_vs_rust(ms(percentile(&c_logins, 0.5)), ms(percentile(&logins, 0.5))),
+            target: "-".into(),
+        });
+        results.insert(
         "login_connected_ms".into(),
         json!({"runs": 30,
                "rust": {"p50": ms(percentile(&logins, 0.5)), "p99": ms(percentile(&logins, 0.99))},
                "c_abi": {"p50": ms(percentile(&c_logins, 0.5)), "p99": ms(percentile(&c_logins, 0.99))}}),
     );
+    }
 
     // 2. Idle clients in one process. Measured early, before the fan-outs start and free
     // 2,000 clients: new clients would reuse that freed heap and look smaller than they are.
     // (Its row goes after the write path's.)
-    rest.users("idle-", sizes.idle_clients);
-    let before_rss = proc_status("self", "VmRSS:");
-    let before_threads = proc_status("self", "Threads:");
-    let idle: Vec<Arc<Client>> = (0..sizes.idle_clients)
-        .map(|i| {
-            let c = client(&url);
-            login(&c, &format!("idle-{i}"));
-            c
-        })
-        .collect();
-    let rss = proc_status("self", "VmRSS:").saturating_sub(before_rss);
-    let threads = proc_status("self", "Threads:").saturating_sub(before_threads);
-    let per_client_kib = rss as f64 / sizes.idle_clients as f64;
-    let idle_row = Row::single(
-        format!("{} idle clients in one process", sizes.idle_clients),
-        format!(
-            "{per_client_kib:.0} KiB, {:.2} threads/client",
-            threads as f64 / sizes.idle_clients as f64
-        ),
-    );
-    results.insert("idle_clients".into(), json!({"n": sizes.idle_clients, "rss_kib_per_client": per_client_kib, "threads_per_client": threads as f64 / sizes.idle_clients as f64}));
-    drop(idle);
+    let mut idle_rows = Vec::new();
+    if want("idle") {
+        rest.users("idle-", sizes.idle_clients);
+        let before_rss = proc_status("self", "VmRSS:");
+        let before_threads = proc_status("self", "Threads:");
+        let idle: Vec<Arc<Client>> = (0..sizes.idle_clients)
+            .map(|i| {
+                let c = client(&url);
+                login(&c, &format!("idle-{i}"));
+                c
+            })
+            .collect();
+        let at_login_kib = proc_status("self", "VmRSS:").saturating_sub(before_rss) as f64
+            / sizes.idle_clients as f64;
+        // Their CPU and wake-ups while nothing happens but the server's pings (every 20 s).
+        let (_never_tx, never_rx) = mpsc::channel::<()>();
+        let _ = never_rx.recv_timeout(SETTLE);
+        let (cpu_ms, woke) = idle_cost(idle_window);
+        // Memory and threads once idle (the logins' REST connections and save threads gone).
+        let rss = proc_status("self", "VmRSS:").saturating_sub(before_rss);
+        let threads = proc_status("self", "Threads:").saturating_sub(before_threads);
+        let per_client_kib = rss as f64 / sizes.idle_clients as f64;
+        let threads_per_client = threads as f64 / sizes.idle_clients as f64;
+        let scenario = format!("{} idle clients: RSS per client", sizes.idle_clients);
+        let target = check_target(
+            &mut targets,
+            &scenario,
+            "<= 40 KiB, <= 1 thread/client".into(),
+            per_client_kib,
+            None,
+            // The shared runtime's two workers start with the first client of the process.
+            |v| v <= 40.0 && threads <= sizes.idle_clients as u64 + 2,
+        );
+        idle_rows.push(Row {
+            target,
+            ..Row::single(
+                scenario,
+                format!(
+                    "{per_client_kib:.1} KiB ({at_login_kib:.1} right after login), \
+                     {threads_per_client:.2} threads/client"
+                ),
+            )
+        });
+        let core_pct = cpu_ms / idle_window.as_secs_f64() / 10.0;
+        let per_client_min =
+            woke as f64 / sizes.idle_clients as f64 * 60.0 / idle_window.as_secs_f64();
+        let scenario = format!(
+            "{} idle clients: CPU, wake-ups/client/min",
+            sizes.idle_clients
+        );
+        let target = check_target(
+            &mut targets,
+            &scenario,
+            "<= 1 % of one core".into(),
+            core_pct,
+            None,
+            |v| v <= 1.0,
+        );
+        idle_rows.push(Row {
+            target,
+            ..Row::single(
+                scenario,
+                format!("{core_pct:.3} % of a core, {per_client_min:.2} wake-ups"),
+            )
+        });
+        results.insert(
+            "idle_clients".into(),
+            json!({"n": sizes.idle_clients, "rss_kib_per_client": per_client_kib,
+                   "rss_kib_per_client_right_after_login": at_login_kib,
+                   "threads_per_client": threads_per_client, "window_s": idle_window.as_secs_f64(),
+                   "cpu_ms": cpu_ms, "core_percent": core_pct,
+                   "wakeups_per_client_per_min": per_client_min}),
+        );
+        drop(idle);
+    }
 
     // 3. The write path in both durability modes: `power` on this server, then `process` on a
     // second server with its own database (stopped after).
-    let power = write_path(&server, &rest, &sizes, fsync_p50, &mut rows, &mut targets);
-    results.insert("power".into(), power);
-    {
+    if want("power") || want("rtt") {
+        let power = write_path(
+            &server,
+            &rest,
+            &sizes,
+            fsync_p50,
+            &mut rows,
+            &mut targets,
+            !want("power"),
+        );
+        results.insert("power".into(), power);
+    }
+    if want("process") {
         let (mut process_server, process_rest) = start_server("process.sqlite3", "process");
         let process = write_path(
             &process_server,
@@ -1198,109 +1463,128 @@ fn main() {
             fsync_p50,
             &mut rows,
             &mut targets,
+            false,
         );
         results.insert("process".into(), process);
         process_server.stop();
     }
 
-    rows.push(idle_row);
+    rows.extend(idle_rows);
 
-    // 4. Idle CPU of one connected client over 10 s.
+    // 4. Idle CPU of one connected client over 10 s (the process holds nothing else).
     let one = client(&url);
     login(&one, "alice");
-    let ticks = cpu_ticks();
-    let (_never_tx, never_rx) = mpsc::channel::<()>();
-    let _ = never_rx.recv_timeout(Duration::from_secs(10));
-    let cpu_ms = (cpu_ticks() - ticks) as f64 * 10.0;
-    rows.push(Row::single(
-        "idle connected client, CPU over 10 s".into(),
-        format!("{cpu_ms:.0} ms ({:.3} %)", cpu_ms / 100.0),
-    ));
-    results.insert("idle_cpu_ms_per_10s".into(), json!(cpu_ms));
+    if want("idlecpu") {
+        let (_never_tx, never_rx) = mpsc::channel::<()>();
+        let _ = never_rx.recv_timeout(SETTLE);
+        let (cpu_ms, woke) = idle_cost(Duration::from_secs(10));
+        let scenario = "one idle connected client: CPU / 10 s, wake-ups".to_string();
+        let target = check_target(
+            &mut targets,
+            &scenario,
+            "<= 0.5 ms".into(),
+            cpu_ms,
+            None,
+            |v| v <= 0.5,
+        );
+        rows.push(Row {
+            target,
+            ..Row::single(
+                scenario,
+                format!("{cpu_ms:.3} ms ({:.4} %), {woke} wake-ups", cpu_ms / 100.0),
+            )
+        });
+        results.insert("idle_cpu_ms_per_10s".into(), json!(cpu_ms));
+        results.insert("idle_wakeups_per_10s".into(), json!(woke));
+    }
 
     // 5. Server restart to CONNECTED again (same port, same database).
-    let (tx, rx) = mpsc::channel::<(ConnectionState, Instant)>();
-    one.add_listener(
-        ListenerKind::Connection,
-        "restart",
-        Box::new(move |e: &Event| {
-            if let Event::State(s) = e {
-                let _ = tx.send((s.current, Instant::now()));
+    if want("restart") {
+        let (tx, rx) = mpsc::channel::<(ConnectionState, Instant)>();
+        one.add_listener(
+            ListenerKind::Connection,
+            "restart",
+            Box::new(move |e: &Event| {
+                if let Event::State(s) = e {
+                    let _ = tx.send((s.current, Instant::now()));
+                }
+            }),
+        )
+        .expect("listener");
+        let port = server.port;
+        server.stop();
+        loop {
+            let (state, _) = rx.recv_timeout(WAIT).expect("client notices");
+            if state != ConnectionState::Connected {
+                break;
             }
-        }),
-    )
-    .expect("listener");
-    let port = server.port;
-    server.stop();
-    loop {
-        let (state, _) = rx.recv_timeout(WAIT).expect("client notices");
-        if state != ConnectionState::Connected {
-            break;
         }
+        let started = Instant::now();
+        server = ServerProc::spawn(&server.db.clone(), port, server.durability);
+        let back = loop {
+            let (state, at) = rx.recv_timeout(WAIT).expect("client reconnects");
+            if state == ConnectionState::Connected {
+                break at;
+            }
+        };
+        let restart_ms = ms(back.saturating_duration_since(started));
+        rows.push(Row::single(
+            "server restart -> CONNECTED again".into(),
+            format!("{restart_ms:.0} ms (retry jitter U(0,1 s))"),
+        ));
+        results.insert("restart_to_connected_ms".into(), json!(restart_ms));
     }
-    let started = Instant::now();
-    server = ServerProc::spawn(&server.db.clone(), port, server.durability);
-    let back = loop {
-        let (state, at) = rx.recv_timeout(WAIT).expect("client reconnects");
-        if state == ConnectionState::Connected {
-            break at;
-        }
-    };
-    let restart_ms = ms(back.saturating_duration_since(started));
-    rows.push(Row::single(
-        "server restart -> CONNECTED again".into(),
-        format!("{restart_ms:.0} ms (retry jitter U(0,1 s))"),
-    ));
-    results.insert("restart_to_connected_ms".into(), json!(restart_ms));
     drop(one);
 
     // 6. Server memory per idle socket.
-    let server_pid = server.pid();
-    let base = proc_status(&server_pid, "VmRSS:");
-    let tokens: Vec<String> = (0..100)
-        .map(|i| {
-            let uid = format!("sock-{i}");
-            rest.call(
-                reqwest::Method::POST,
-                "/v1/users",
-                json!({"uid": uid, "name": uid}),
-            );
-            rest.token(&uid)
-        })
-        .collect();
-    let ws_url = server.url.replace("http://", "ws://");
-    let sockets = rest.rt.block_on(async {
-        let mut out = Vec::with_capacity(sizes.server_sockets);
-        for i in 0..sizes.server_sockets {
-            let url = format!("{ws_url}/v1/ws?token={}", tokens[i % tokens.len()]);
-            let (mut ws, _) = tokio_tungstenite::connect_async(url).await.expect("socket");
-            // Wait for the accept so the server holds the whole session.
-            while let Some(Ok(m)) = ws.next().await {
-                if m.to_text().is_ok_and(|t| t.contains("replay_done")) {
-                    break;
+    if want("server") {
+        let server_pid = server.pid();
+        let base = proc_status(&server_pid, "VmRSS:");
+        let tokens: Vec<String> = (0..100)
+            .map(|i| {
+                let uid = format!("sock-{i}");
+                rest.call(
+                    reqwest::Method::POST,
+                    "/v1/users",
+                    json!({"uid": uid, "name": uid}),
+                );
+                rest.token(&uid)
+            })
+            .collect();
+        let ws_url = server.url.replace("http://", "ws://");
+        let sockets = rest.rt.block_on(async {
+            let mut out = Vec::with_capacity(sizes.server_sockets);
+            for i in 0..sizes.server_sockets {
+                let url = format!("{ws_url}/v1/ws?token={}", tokens[i % tokens.len()]);
+                let (mut ws, _) = tokio_tungstenite::connect_async(url).await.expect("socket");
+                // Wait for the accept so the server holds the whole session.
+                while let Some(Ok(m)) = ws.next().await {
+                    if m.to_text().is_ok_and(|t| t.contains("replay_done")) {
+                        break;
+                    }
                 }
+                out.push(ws);
             }
-            out.push(ws);
-        }
-        out
-    });
-    let with = proc_status(&server_pid, "VmRSS:");
-    let per_socket = with.saturating_sub(base) as f64 / sizes.server_sockets as f64;
-    rows.push(Row::single(
-        format!(
-            "server RSS per idle socket ({} sockets)",
-            sizes.server_sockets
-        ),
-        format!("{per_socket:.1} KiB"),
-    ));
-    results.insert(
-        "server_kib_per_idle_socket".into(),
-        json!({"sockets": sizes.server_sockets, "kib": per_socket}),
-    );
-    drop(sockets);
+            out
+        });
+        let with = proc_status(&server_pid, "VmRSS:");
+        let per_socket = with.saturating_sub(base) as f64 / sizes.server_sockets as f64;
+        rows.push(Row::single(
+            format!(
+                "server RSS per idle socket ({} sockets)",
+                sizes.server_sockets
+            ),
+            format!("{per_socket:.1} KiB"),
+        ));
+        results.insert(
+            "server_kib_per_idle_socket".into(),
+            json!({"sockets": sizes.server_sockets, "kib": per_socket}),
+        );
+        drop(sockets);
+    }
 
     let lib = target_dir().join("libchinwag.so");
-    if let Ok(meta) = std::fs::metadata(&lib) {
+    if let (true, Ok(meta)) = (want("lib"), std::fs::metadata(&lib)) {
         let stripped =
             std::env::temp_dir().join(format!("libchinwag-stripped-{}.so", std::process::id()));
         let ok = Command::new("strip")

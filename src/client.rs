@@ -20,6 +20,7 @@ use crate::dispatch::{Dispatcher, Item, Listener, Shared};
 use crate::error::{Error, ErrorCode, Result};
 use crate::event::{Event, ListenerKind, LogLevel};
 use crate::http::Http;
+use crate::saver::Saver;
 use crate::settings::{DispatchMode, Settings};
 use crate::state::{ConnectionState, Reason, StateChange};
 use crate::store::{FileStore, MemoryStore, SavedSession, SessionStore};
@@ -44,11 +45,14 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 pub(crate) struct Inner {
     pub app_id: String,
     pub settings: Settings,
-    pub store: Box<dyn SessionStore>,
+    /// Writes the session to the store, off the runtime.
+    pub saver: Arc<Saver>,
     pub tls: Arc<rustls::ClientConfig>,
     pub http: Http,
     pub dispatch: Arc<Shared>,
-    session: Mutex<Option<SavedSession>>,
+    /// The logged-in session; the store follows it through `saver`. Never held across I/O or
+    /// a callback, so a store callback may read it.
+    session: Arc<Mutex<Option<SavedSession>>>,
     state: Mutex<ConnectionState>,
     throttled: Mutex<HashSet<Feature>>,
     login_busy: AtomicBool,
@@ -66,6 +70,18 @@ enum Hint {
 impl Inner {
     pub fn session(&self) -> Option<SavedSession> {
         lock(&self.session).clone()
+    }
+
+    /// Whether a user is logged in (no copy of the session).
+    pub fn logged_in(&self) -> bool {
+        lock(&self.session).is_some()
+    }
+
+    /// Whether `uid` is the logged-in user (no copy of the session).
+    pub fn is_me(&self, uid: &str) -> bool {
+        lock(&self.session)
+            .as_ref()
+            .is_some_and(|s| s.user.uid == uid)
     }
 
     pub fn emit_in(&self, epoch: u64, seq: Option<u64>, event: Event) {
@@ -159,13 +175,20 @@ impl Inner {
         }
     }
 
-    pub fn save_position(&self, seq: u64) -> Result<()> {
-        let mut guard = lock(&self.session);
-        let Some(s) = guard.as_mut() else {
-            return Ok(());
-        };
-        s.last_seq = Some(seq);
-        self.store.save(s, false)
+    /// Records the resume position and has the saver write it (no fsync: a crash replays a
+    /// few events, never skips one). Returns at once.
+    pub fn save_position(&self, seq: u64) {
+        {
+            let mut guard = lock(&self.session);
+            let Some(s) = guard.as_mut() else {
+                return;
+            };
+            if s.last_seq == Some(seq) {
+                return;
+            }
+            s.last_seq = Some(seq);
+        }
+        self.saver.sync(false, None);
     }
 
     fn command(&self, c: Command) {
@@ -234,14 +257,16 @@ impl Client {
             (None, None) => Box::new(MemoryStore::default()),
         };
         let (tx, rx) = mpsc::unbounded_channel();
+        let session = Arc::new(Mutex::new(None));
+        let saver = Arc::new(Saver::new(session.clone(), store, dispatcher.shared()));
         let inner = Arc::new(Inner {
             app_id: app_id.to_string(),
             settings,
-            store,
+            saver,
             tls,
             http,
             dispatch: dispatcher.shared(),
-            session: Mutex::new(None),
+            session,
             state: Mutex::new(ConnectionState::Disconnected),
             throttled: Mutex::new(HashSet::new()),
             login_busy: AtomicBool::new(false),
@@ -249,7 +274,7 @@ impl Client {
             active_call: Mutex::new(None),
             commands: tx,
         });
-        let restored = match inner.store.load() {
+        let restored = match inner.saver.store().load() {
             Ok(Some(s)) if s.app_id == app_id => Some(s),
             Ok(Some(s)) => {
                 inner.log(
@@ -257,7 +282,7 @@ impl Client {
                     "chinwag::session",
                     format!("discarded a saved session of app {:?}", s.app_id),
                 );
-                if let Err(e) = inner.store.clear() {
+                if let Err(e) = inner.saver.store().clear() {
                     inner.log(
                         LogLevel::Warn,
                         "chinwag::session",
@@ -392,8 +417,20 @@ impl Client {
                     // nothing sent between login and connect is lost (manual mode too).
                     last_seq: position,
                 };
-                inner.store.save(&session, true)?;
-                *lock(&inner.session) = Some(session);
+                let previous = lock(&inner.session).replace(session);
+                let (saved_tx, saved) = tokio::sync::oneshot::channel();
+                inner.saver.sync(true, Some(saved_tx));
+                let saved = saved.await.unwrap_or_else(|_| {
+                    Err(Error::new(
+                        ErrorCode::Internal,
+                        "the session store went away",
+                    ))
+                });
+                if let Err(e) = saved {
+                    // Not logged in after all: the user and token stay those of before.
+                    *lock(&inner.session) = previous;
+                    return Err(e);
+                }
                 inner.dispatch.set_delivered_seq(position.unwrap_or(0));
                 Ok(user)
             }
@@ -427,7 +464,14 @@ impl Client {
                 Some(s) => inner.http.logout(&s.token).await,
                 None => Err(Error::new(ErrorCode::NotLoggedIn, "no user was logged in")),
             };
-            let purged = inner.store.clear();
+            let (purged_tx, purged) = tokio::sync::oneshot::channel();
+            inner.saver.sync(true, Some(purged_tx));
+            let purged = purged.await.unwrap_or_else(|_| {
+                Err(Error::new(
+                    ErrorCode::Internal,
+                    "the session store went away",
+                ))
+            });
             let result = told.and(purged);
             match &result {
                 Ok(()) => inner.emit(Event::LogoutSuccess),
@@ -441,7 +485,7 @@ impl Client {
     /// Connects (and keeps connected) with the saved session. No-op when already connected or
     /// connecting; from RECONNECTING, SUSPENDED or FAILED it tries at once with a fresh backoff.
     pub fn connect(&self) -> Result<()> {
-        if self.inner.session().is_none() {
+        if !self.inner.logged_in() {
             return Err(Error::new(
                 ErrorCode::NotLoggedIn,
                 "connect() needs a logged-in user: call login first",
@@ -476,7 +520,7 @@ impl Client {
             }
             None => new_muid(),
         };
-        if self.inner.session().is_none() {
+        if !self.inner.logged_in() {
             return Err(Error::new(
                 ErrorCode::NotLoggedIn,
                 "sending needs a logged-in user: call login first",
@@ -485,7 +529,8 @@ impl Client {
         message.muid = Some(muid.clone());
         let dispatch = self.inner.dispatch.clone();
         let done = Completer::optional(dispatch, done);
-        self.inner.command(Command::Send(Pending { message, done }));
+        self.inner
+            .command(Command::Send(Box::new(Pending { message, done })));
         Ok(muid)
     }
 
@@ -516,7 +561,7 @@ impl Client {
                 ));
             }
         }
-        self.inner.command(Command::Ephemeral(frame));
+        self.inner.command(Command::Ephemeral(Box::new(frame)));
         Ok(())
     }
 
@@ -636,8 +681,10 @@ impl Client {
                     cb(r.and_then(|f| map(f.event)));
                 }
             });
-        self.inner
-            .command(Command::Request(frame, Completer::new(dispatch, mapped)));
+        self.inner.command(Command::Request(Box::new((
+            frame,
+            Completer::new(dispatch, mapped),
+        ))));
         Ok(())
     }
 
@@ -716,8 +763,16 @@ impl Client {
             let seen = self.inner.dispatch.delivered_seq();
             let saved = self.inner.session().and_then(|s| s.last_seq);
             if task_gone && saved.is_some_and(|p| p != seen) {
-                let _ = self.inner.save_position(seen);
+                self.inner.save_position(seen);
             }
+        }
+        // The saver writes off the runtime: wait (bounded) so that what the app saw is in the
+        // store when free returns. Not from a callback or a runtime thread (their wait could
+        // hold up the very work waited for).
+        if !inside {
+            self.inner
+                .saver
+                .wait_idle(std::time::Duration::from_secs(5));
         }
     }
 }
@@ -749,5 +804,10 @@ fn start_listener_grace(inner: &Inner, runtime: &tokio::runtime::Runtime) {
 /// A fresh 128-bit random client message id, hex.
 pub fn new_muid() -> String {
     let bytes: [u8; 16] = rand::random();
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    let mut out = String::with_capacity(32);
+    for b in bytes {
+        use std::fmt::Write;
+        let _ = write!(out, "{b:02x}");
+    }
+    out
 }

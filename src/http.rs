@@ -1,6 +1,8 @@
 //! The REST calls the SDK makes: login, login with a token, logout, creating users.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, Weak};
+
+use once_cell::sync::Lazy;
 use std::time::Duration;
 
 use chinwag_protocol::model::User;
@@ -8,6 +10,44 @@ use chinwag_protocol::rest::{CreateUser, LoginRequest, Position, TokenResponse, 
 use chinwag_protocol::ApiError;
 
 use crate::error::{Error, ErrorCode, Result};
+
+/// How long a REST connection stays open after its last request.
+const POOL_IDLE: Duration = Duration::from_secs(5);
+
+/// One HTTP client per TLS configuration and timeout, shared by the clients that have the same
+/// (every client without extra CAs shares one configuration): a client of its own costs each
+/// SDK client some 15 KiB that idle clients would hold for nothing. Requests carry their own
+/// credentials, so sharing the connection pool shares nothing else.
+type ClientCache = Vec<(Weak<rustls::ClientConfig>, Duration, reqwest::Client)>;
+static SHARED: Lazy<Mutex<ClientCache>> = Lazy::new(|| Mutex::new(Vec::new()));
+
+fn shared_client(tls: &Arc<rustls::ClientConfig>, timeout: Duration) -> Result<reqwest::Client> {
+    let mut cache = SHARED.lock().unwrap_or_else(|p| p.into_inner());
+    // Entries of configurations no client holds any more (extra CAs, freed) go.
+    cache.retain(|(config, _, _)| config.strong_count() > 0);
+    if let Some((_, _, client)) = cache
+        .iter()
+        .find(|(config, t, _)| *t == timeout && config.as_ptr() == Arc::as_ptr(tls))
+    {
+        return Ok(client.clone());
+    }
+    let client = reqwest::Client::builder()
+        .use_preconfigured_tls((**tls).clone())
+        .connect_timeout(timeout)
+        .timeout(timeout)
+        // Login and logout are one-off; requests come in short runs (paging history). A
+        // kept-alive connection costs an idle client a socket, a task and its buffers.
+        .pool_idle_timeout(POOL_IDLE)
+        .build()
+        .map_err(|e| {
+            Error::new(
+                ErrorCode::Internal,
+                format!("HTTP client setup failed: {e}"),
+            )
+        })?;
+    cache.push((Arc::downgrade(tls), timeout, client.clone()));
+    Ok(client)
+}
 
 #[derive(Clone)]
 pub struct Http {
@@ -67,19 +107,8 @@ impl Http {
         tls: Arc<rustls::ClientConfig>,
         timeout: Duration,
     ) -> Result<Http> {
-        let client = reqwest::Client::builder()
-            .use_preconfigured_tls((*tls).clone())
-            .connect_timeout(timeout)
-            .timeout(timeout)
-            .build()
-            .map_err(|e| {
-                Error::new(
-                    ErrorCode::Internal,
-                    format!("HTTP client setup failed: {e}"),
-                )
-            })?;
         Ok(Http {
-            client,
+            client: shared_client(&tls, timeout)?,
             base: base.trim_end_matches('/').to_string(),
             app_id: app_id.to_string(),
         })

@@ -21,6 +21,7 @@ pub mod ffi;
 mod http;
 mod readiness;
 mod runtime;
+mod saver;
 pub mod settings;
 pub mod state;
 pub mod store;

@@ -23,7 +23,10 @@ pub struct SavedSession {
     pub last_seq: Option<u64>,
 }
 
-/// Where sessions are kept. Called from the SDK's own threads, never concurrently for one client.
+/// Where sessions are kept. Called from the SDK's own threads (never its network runtime, never
+/// the dispatcher), never concurrently for one client; a call may block. The SDK holds no lock
+/// of the client meanwhile, so a store may call its client's read-only methods
+/// (`logged_in_user`, `connection_state`, `active_call`).
 pub trait SessionStore: Send + Sync {
     /// The saved session, `Ok(None)` when there is none. An `Err` is reported and treated as
     /// logged out.

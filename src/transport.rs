@@ -92,9 +92,10 @@ pub async fn open(t: Target) -> Result<(Socket, Accepted), AttemptError> {
     // overhead, bounded in `chinwag_protocol::limits`.
     config.max_message_size = Some(MAX_INBOUND_FRAME_BYTES);
     config.max_frame_size = Some(MAX_INBOUND_FRAME_BYTES);
-    // Small I/O buffers (the default read buffer is 128 KiB): chat frames are small and an app
-    // may hold many idle clients; larger frames still arrive, in more reads.
-    config.read_buffer_size = 8 * 1024;
+    // Small I/O buffers (the default read buffer is 128 KiB, and it is zeroed, so resident):
+    // chat frames are small and an app may hold many idle clients; a larger frame grows the
+    // buffer to its size.
+    config.read_buffer_size = 2 * 1024;
     config.write_buffer_size = 8 * 1024;
     let connector = tokio_tungstenite::Connector::Rustls(t.tls);
     let (mut socket, _) = tokio_tungstenite::connect_async_tls_with_config(

@@ -39,11 +39,13 @@ pub enum Command {
     SessionChanged,
     /// Stop everything for a logout; signals when the socket is gone.
     Logout(tokio::sync::oneshot::Sender<()>),
-    Send(Pending),
+    // The large variants are boxed: the command channel allocates its slots in blocks of 32,
+    // each the size of the largest variant, and every client holds one block.
+    Send(Box<Pending>),
     /// Typing, receipts, transient messages: written now or not at all.
-    Ephemeral(ClientFrame),
+    Ephemeral(Box<ClientFrame>),
     /// Edits, deletes, call signalling: written now with a request id, answered by the ack.
-    Request(ClientFrame, crate::completion::Completer<EventFrame>),
+    Request(Box<(ClientFrame, crate::completion::Completer<EventFrame>)>),
     Network {
         up: bool,
     },
@@ -57,6 +59,15 @@ enum Flow {
     Continue,
     Exit,
 }
+
+/// While events flow, the resume position is saved at most this often; always when a socket
+/// ends and when the client is freed.
+const POSITION_SAVE_EVERY: Duration = Duration::from_secs(1);
+
+/// A wake-up planned for later than this past the one armed re-arms the timer; within it the
+/// armed one fires, finds nothing due yet, and re-arms. Saves re-arming on every frame under
+/// load while an idle socket (the next deadline moves by a ping interval) never wakes early.
+const REARM_SLACK: Duration = Duration::from_millis(500);
 
 /// How a live socket ended.
 enum Ended {
@@ -93,6 +104,10 @@ pub struct Task {
     /// Dispatcher epoch this task's events belong to.
     epoch: u64,
     persisted_seq: Option<u64>,
+    /// Highest sequence handed to the dispatcher (with an event, or to mark as delivered).
+    posted_seq: u64,
+    /// When the moved position is to be saved (CONNECTED only; `None`: nothing to save).
+    save_due: Option<Instant>,
     backgrounded: bool,
     closed_for_background: bool,
     rng: StdRng,
@@ -118,6 +133,8 @@ impl Task {
             received_seq: saved_seq.unwrap_or(0),
             own_acked: BTreeSet::new(),
             persisted_seq: saved_seq,
+            posted_seq: 0,
+            save_due: None,
             backgrounded: false,
             closed_for_background: false,
             rng: StdRng::from_entropy(),
@@ -165,7 +182,10 @@ impl Task {
         );
     }
 
-    fn emit(&self, seq: Option<u64>, event: Event) {
+    fn emit(&mut self, seq: Option<u64>, event: Event) {
+        if let Some(seq) = seq {
+            self.position_moved(seq);
+        }
         self.inner.emit_in(self.epoch, seq, event);
     }
 
@@ -173,22 +193,37 @@ impl Task {
         self.inner.log(level, "chinwag::connection", message);
     }
 
-    /// Saves the delivered position if it moved (no fsync: a crash replays a few events).
+    /// Has the delivered position saved if it moved (off the runtime, no fsync: a crash
+    /// replays a few events, never skips one).
     fn persist_position(&mut self) {
         let delivered = self.inner.dispatch.delivered_seq();
         // Own events at or below the delivered position can no longer come back in a replay.
-        self.own_acked = self.own_acked.split_off(&(delivered + 1));
+        if self.own_acked.first().is_some_and(|&s| s <= delivered) {
+            self.own_acked = self.own_acked.split_off(&(delivered + 1));
+        }
         if self.persisted_seq == Some(delivered) {
             return;
         }
-        if let Err(e) = self.inner.save_position(delivered) {
-            self.log(
-                LogLevel::Warn,
-                format!("cannot save the resume position: {e}"),
-            );
-            return;
-        }
+        self.inner.save_position(delivered);
         self.persisted_seq = Some(delivered);
+    }
+
+    /// While CONNECTED: the position moved (an event with a sequence went to the dispatcher),
+    /// so a save is due within [`POSITION_SAVE_EVERY`] unless one already is.
+    fn position_moved(&mut self, seq: u64) {
+        self.posted_seq = self.posted_seq.max(seq);
+        if self.save_due.is_none() {
+            self.save_due = Some(Instant::now() + POSITION_SAVE_EVERY);
+        }
+    }
+
+    /// The position save came due: save what the app has seen; while the dispatcher is still
+    /// behind what was posted, another save is due a period later. Nothing is due once it
+    /// caught up, so an idle client writes nothing.
+    fn position_save_due(&mut self) {
+        self.persist_position();
+        self.save_due = (self.inner.dispatch.delivered_seq() < self.posted_seq)
+            .then(|| Instant::now() + POSITION_SAVE_EVERY);
     }
 
     /// Sends that wait for a socket: allowed while connecting or reconnecting.
@@ -305,9 +340,9 @@ impl Task {
             }
             Command::Disconnect => {}
             Command::Logout(done) => self.logged_out(done),
-            Command::Send(p) => self.accept_send(p),
+            Command::Send(p) => self.accept_send(*p),
             Command::Ephemeral(_) => {}
-            Command::Request(_, done) => not_connected(done),
+            Command::Request(r) => not_connected(r.1),
             Command::Network { .. } => {}
             Command::AppState { foreground } => {
                 self.backgrounded = !foreground;
@@ -359,9 +394,9 @@ impl Task {
                         self.set_state(ConnectionState::Disconnected, Reason::DisconnectRequested, "disconnect requested", None);
                     }
                     Command::Logout(done) => self.logged_out(done),
-                    Command::Send(p) => self.accept_send(p),
+                    Command::Send(p) => self.accept_send(*p),
                     Command::Ephemeral(_) => {}
-                    Command::Request(_, done) => not_connected(done),
+                    Command::Request(r) => not_connected(r.1),
                     Command::Network { up: true } => {
                         self.reset_backoff();
                         self.begin_attempt(Reason::NetworkChanged, "network is back");
@@ -409,8 +444,9 @@ impl Task {
             tls: self.inner.tls.clone(),
         };
         let timeout = settings.timings.connect_timeout;
-        let attempt = tokio::time::timeout(timeout, transport::open(target));
-        tokio::pin!(attempt);
+        // Boxed: the attempt (TCP, TLS, upgrade) is by far the largest state of the task; inline,
+        // every client would carry its size for its whole life, connected or not.
+        let mut attempt = Box::pin(tokio::time::timeout(timeout, transport::open(target)));
         loop {
             tokio::select! {
                 result = &mut attempt => {
@@ -452,9 +488,9 @@ impl Task {
                             self.logged_out(done);
                             return Flow::Continue;
                         }
-                        Command::Send(p) => self.accept_send(p),
+                        Command::Send(p) => self.accept_send(*p),
                         Command::Ephemeral(_) => {}
-                        Command::Request(_, done) => not_connected(done),
+                        Command::Request(r) => not_connected(r.1),
                         Command::Network { up: false } => {
                             self.schedule_retry(Reason::NetworkChanged, "network went down".into(), false);
                             return Flow::Continue;
@@ -536,6 +572,7 @@ impl Task {
         self.requests.fail_all();
         self.outbox.requeue_in_flight();
         self.persist_position();
+        self.save_due = None;
         match ended {
             Ended::Handled(flow) => flow,
             Ended::Lost {
@@ -573,11 +610,34 @@ impl Task {
             .backgrounded
             .then(|| Instant::now() + t.background_grace);
         let mut stable = false;
-        let mut tick = tokio::time::interval(Duration::from_millis(100).min(silence_bound / 4));
+        // One timer, armed for the earliest thing due (the heartbeat deadline, a probe, the
+        // background grace, the stable mark, a typing timeout, a position save): an idle
+        // socket wakes for the server's pings and nothing else.
+        let alarm = tokio::time::sleep_until(Instant::now());
+        tokio::pin!(alarm);
+        let mut armed: Option<Instant> = None;
         if let Err(e) = self.write_queued(&mut socket).await {
             return e;
         }
         loop {
+            let due = [
+                // Just past the bound: `check_alive` fails only once the silence exceeds it.
+                Some(last_inbound + silence_bound + Duration::from_millis(1)),
+                probe_deadline,
+                background_deadline,
+                (!stable).then(|| connected_at + t.stable_after),
+                self.typing.next_expiry(),
+                self.save_due,
+            ]
+            .into_iter()
+            .flatten()
+            .min();
+            if let Some(due) = due {
+                if armed.is_none_or(|a| due < a || due > a + REARM_SLACK) {
+                    alarm.as_mut().reset(due);
+                    armed = Some(due);
+                }
+            }
             tokio::select! {
                 frame = socket.next() => {
                     // Woken after a freeze: frames buffered meanwhile prove nothing about now.
@@ -645,7 +705,7 @@ impl Task {
                             return Ended::Handled(Flow::Continue);
                         }
                         Command::Send(p) => {
-                            self.outbox.push(p);
+                            self.outbox.push(*p);
                             if let Err(e) = self.check_alive(last_inbound, silence_bound) {
                                 return e;
                             }
@@ -661,7 +721,8 @@ impl Task {
                                 return e;
                             }
                         }
-                        Command::Request(frame, done) => {
+                        Command::Request(r) => {
+                            let (frame, done) = *r;
                             if let Err(e) = self.check_alive(last_inbound, silence_bound) {
                                 not_connected(done);
                                 return e;
@@ -690,7 +751,8 @@ impl Task {
                         }
                     }
                 }
-                _ = tick.tick() => {
+                _ = &mut alarm, if armed.is_some() => {
+                    armed = None;
                     let now = Instant::now();
                     if let Err(e) = self.check_alive(last_inbound, silence_bound) {
                         return e;
@@ -712,14 +774,16 @@ impl Task {
                     for ended in self.typing.expired(now) {
                         self.emit(None, Event::TypingEnded(ended));
                     }
-                    self.persist_position();
+                    if self.save_due.is_some_and(|d| now >= d) {
+                        self.position_save_due();
+                    }
                 }
             }
         }
     }
 
-    /// The heartbeat bound, checked on every tick and before every send: a process frozen past
-    /// it finds the socket dead when it wakes.
+    /// The heartbeat bound, checked when its deadline's timer fires, on every inbound frame
+    /// and before every send: a process frozen past it finds the socket dead when it wakes.
     fn check_alive(&self, last_inbound: Instant, bound: Duration) -> Result<(), Ended> {
         if last_inbound.elapsed() > bound {
             return Err(Ended::Lost {
@@ -855,7 +919,8 @@ impl Task {
     /// Our own request's event needs no callback, but it only counts as delivered once the
     /// events queued before it were: the dispatcher marks it in queue order (and not at all if
     /// the app disconnected first), so the saved position never runs ahead of the app.
-    fn note_delivered_in_order(&self, seq: u64) {
+    fn note_delivered_in_order(&mut self, seq: u64) {
+        self.position_moved(seq);
         let shared = self.inner.dispatch.clone();
         let epoch = self.epoch;
         self.inner.dispatch.post(Item::Run(Box::new(move || {
@@ -876,7 +941,7 @@ impl Task {
             return;
         }
         if let WireEvent::Message(m) = &ef.event {
-            let mine = self.inner.session().is_some_and(|s| s.user.uid == m.sender);
+            let mine = self.inner.is_me(&m.sender);
             if mine && self.outbox.finish_by_muid(&m.muid, Ok(m.clone())) {
                 // Our own send whose ack was lost: the replay answers it; it is no news.
                 self.note_delivered_in_order(ef.seq);

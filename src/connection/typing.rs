@@ -45,6 +45,11 @@ impl Typing {
             .collect()
     }
 
+    /// When the first indicator runs out without refresh, if any is active.
+    pub fn next_expiry(&self) -> Option<Instant> {
+        self.active.values().map(|(_, at)| *at).min()
+    }
+
     /// Everything active, removed (the connection dropped).
     pub fn clear(&mut self) -> Vec<TypingIndicator> {
         self.active.drain().map(|(_, (t, _))| t).collect()

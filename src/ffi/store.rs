@@ -28,7 +28,11 @@ pub type chinwag_store_load_cb = Option<
 /// Saves the session: `session_json` (borrowed for the call) holds the user, the token and the
 /// resume position; keep it secret. `durable` is true when the user or token changed (login):
 /// make it survive a crash before returning; position updates pass false. Return
-/// `CHINWAG_RESULT_OK`, or any other code to report a failure.
+/// `CHINWAG_RESULT_OK`, or any other code to report a failure (the login fails with it; a
+/// failed position update is reported through the log). It may block (a keychain prompt): it
+/// runs on an SDK worker of its own, so it delays no other client and no callback. Position
+/// updates come when the position moved, at most about once a second while events flow, and
+/// when a socket ends or the client is freed; several asked for while one runs become one.
 pub type chinwag_store_save_cb = Option<
     unsafe extern "C" fn(
         user_data: *mut c_void,
@@ -44,9 +48,19 @@ pub type chinwag_store_clear_cb =
 /// `struct_size`. Copied by `chinwag_client_init`.
 ///
 /// The callbacks run on the thread that calls `chinwag_client_init` (the first `load`) and on
-/// the SDK's own threads afterwards, never two at once for one client. `user_data_free` (may
-/// be NULL) runs exactly once after the client's last use of the store, which may be shortly
-/// after `chinwag_client_free` returns, on an SDK thread; never if `chinwag_client_init` fails.
+/// the SDK's own threads afterwards (never on its network runtime, never on the dispatcher
+/// thread), never two at once for one client. `chinwag_client_free` waits (at most 5 s) for
+/// the last save to return, unless called from a callback. `user_data_free` (may be NULL) runs
+/// exactly once after the client's last use of the store, which may be shortly after
+/// `chinwag_client_free` returns, on an SDK thread; never if `chinwag_client_init` fails.
+///
+/// Re-entrancy: `save` and `clear` may call these read-only functions of their own client:
+/// `chinwag_client_logged_in_user` (during a login's save it already answers the new user),
+/// `chinwag_client_connection_status`, `chinwag_client_active_call` and
+/// `chinwag_client_dispatch_fd`; the SDK holds no lock of the client while the store runs.
+/// They must not call `chinwag_client_free`, `chinwag_client_login*` or
+/// `chinwag_client_logout` of that client. `load` runs inside `chinwag_client_init`, before
+/// the handle exists.
 #[repr(C)]
 #[derive(Clone, Copy)]
 pub struct chinwag_session_store {

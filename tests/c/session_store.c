@@ -1,7 +1,9 @@
 /* An app-supplied session store (load/save/clear callbacks), as a keychain would be: login
  * saves through it, a new client restores the session from it without a network call and
  * reconnects by itself, logout clears it, and a failing or corrupt store is reported through
- * the log and treated as "logged out". */
+ * the log and treated as "logged out". A save callback may call the client's read-only
+ * functions (chinwag_client_logged_in_user here): the SDK holds no lock of the client while
+ * the store runs, and never runs it on the runtime's workers. */
 #include "common.h"
 
 typedef struct {
@@ -14,6 +16,8 @@ typedef struct {
 typedef struct {
     memory_store *mem;
     int freed;
+    chinwag_client *client; /* set once init returned: the save reads it back */
+    int reads_ok;           /* saves in which chinwag_client_logged_in_user answered the user */
 } store_handle;
 
 static chinwag_result mem_load(void *user_data, chinwag_store_reply *reply) {
@@ -34,7 +38,18 @@ static chinwag_result mem_load(void *user_data, chinwag_store_reply *reply) {
 }
 
 static chinwag_result mem_save(void *user_data, const char *json, bool durable) {
-    memory_store *m = ((store_handle *)user_data)->mem;
+    store_handle *h = (store_handle *)user_data;
+    memory_store *m = h->mem;
+    chinwag_client *client;
+    char *user = NULL;
+    pthread_mutex_lock(&g_lock);
+    client = h->client;
+    pthread_mutex_unlock(&g_lock);
+    /* Not under g_lock: the call may take the SDK's own locks. */
+    if (client != NULL && chinwag_client_logged_in_user(client, &user) == CHINWAG_RESULT_OK) {
+        if (strstr(user, "\"uid\":\"ivan\"") != NULL) bump(&h->reads_ok);
+        chinwag_string_free(user);
+    }
     pthread_mutex_lock(&g_lock);
     free(m->json);
     m->json = malloc(strlen(json) + 1);
@@ -108,7 +123,8 @@ static chinwag_client *client_with(store_handle *h, conn_watch *w) {
 
 int main(int argc, char **argv) {
     memory_store mem;
-    store_handle h1 = {&mem, 0}, h2 = {&mem, 0}, h3 = {&mem, 0}, h4 = {&mem, 0};
+    store_handle h1 = {&mem, 0, NULL, 0}, h2 = {&mem, 0, NULL, 0}, h3 = {&mem, 0, NULL, 0},
+                 h4 = {&mem, 0, NULL, 0};
     conn_watch w;
     chinwag_client *c;
     char *json = NULL;
@@ -118,11 +134,19 @@ int main(int argc, char **argv) {
     printf("session_store: login saves through the app's store\n");
     c = client_with(&h1, &w);
     CHECK(mem.loads == 1);
+    pthread_mutex_lock(&g_lock);
+    h1.client = c;
+    pthread_mutex_unlock(&g_lock);
     CHECK(login_and_wait(c, "ivan") == 0);
     WAIT_FOR(w.state == CHINWAG_CONNECTION_STATE_CONNECTED);
     pthread_mutex_lock(&g_lock);
     CHECK(mem.durable_saves >= 1);
     CHECK(mem.json != NULL && strstr(mem.json, "\"token\"") != NULL && strstr(mem.json, "ivan") != NULL);
+    pthread_mutex_unlock(&g_lock);
+    printf("session_store: the save callback called chinwag_client_logged_in_user, which answered\n");
+    WAIT_FOR(h1.reads_ok >= 1);
+    pthread_mutex_lock(&g_lock);
+    h1.client = NULL;
     pthread_mutex_unlock(&g_lock);
     chinwag_client_free(c);
     WAIT_FOR(h1.freed == 1);
