@@ -88,9 +88,12 @@ kotlin-bench:
 test: lint rust-test header-check c-test cpp-test interop-test python-test kotlin-test
 	@echo "make test: all suites passed"
 
+# The dependency check (tests/deps/check.py) is offline: bans (crates RustSec flags as
+# unmaintained), licences, one WebSocket stack; RustSec's advisory database is not consulted.
 lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	$(PYTHON) tests/deps/check.py
 
 rust-test:
 	$(CARGO) test --workspace
