@@ -316,7 +316,7 @@ kotlin-test: build
 # Real network and process faults between real processes: network namespaces joined by a veth
 # pair, iptables loss and blackholes, link down/up, server SIGKILL, SIGSTOP, token revocation.
 # Needs root and iptables; a case that cannot run says SKIP (FAULT_ARGS=--strict fails then).
-# See README "Reliability" and tests/faults/run.py.
+# See docs/testing.md "Reliability" and tests/faults/run.py.
 FAULT_ARGS ?=
 # Run against the debug binaries and again against the release ones (what ships).
 test-faults:
