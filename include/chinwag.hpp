@@ -87,6 +87,7 @@ enum class result : chinwag_result {
     forbidden = CHINWAG_RESULT_FORBIDDEN,
     not_found = CHINWAG_RESULT_NOT_FOUND,
     server_rejected = CHINWAG_RESULT_SERVER_REJECTED,
+    user_exists = CHINWAG_RESULT_USER_EXISTS,
     queue_full = CHINWAG_RESULT_QUEUE_FULL,
     queue_expired = CHINWAG_RESULT_QUEUE_EXPIRED,
     disconnected = CHINWAG_RESULT_DISCONNECTED,
@@ -119,6 +120,8 @@ enum class state_reason : chinwag_state_reason {
     network_changed = CHINWAG_STATE_REASON_NETWORK_CHANGED,
     app_state = CHINWAG_STATE_REASON_APP_STATE,
     server_restart = CHINWAG_STATE_REASON_SERVER_RESTART,
+    // Not a change: the first event of a listener added after init (`previous == current`).
+    listener_added = CHINWAG_STATE_REASON_LISTENER_ADDED,
 };
 
 // `auto` is a keyword: the default mode is `automatic`.
@@ -1273,6 +1276,10 @@ class future : public std::future<T> {
 // ----- listeners --------------------------------------------------------------------------------
 // Set the callbacks you want; empty ones are not registered.
 
+// Added after the constructor (`client::add_listener`), its first event is the current state:
+// on_state_changed and that state's own callback (none for FAILED) with `previous == current`
+// and reason `state_reason::listener_added`; every later one is a change, none missed or
+// repeated. Listeners given in `settings::listeners` get no such first event.
 struct connection_listener {
     std::function<void(const state_change_view&)> on_state_changed;  // every change, first
     std::function<void(const state_change_view&)> on_connecting;
@@ -1579,6 +1586,10 @@ class listener_handle {
 
 // A session store of the app's own (e.g. the platform keychain). Each callback may throw: a
 // chinwag::error reports its code, anything else STORAGE (and the exception handler hears it).
+// They run on SDK threads, one at a time per client; `save` may block (it delays no callback).
+// `save` and `clear` may call these read-only functions of their client: logged_in_user
+// (during a login's save it already gives the new user), connection_status, active_call and
+// dispatch_fd; never the destructor, login* or logout. `load` runs inside the constructor.
 struct session_store {
     // The JSON `save` was last given, or nullopt when there is none.
     std::function<std::optional<std::string>()> load;
@@ -1588,7 +1599,9 @@ struct session_store {
 };
 
 // A listener registered by the client's constructor, before anything can happen: in auto mode
-// with a saved session it hears the first CONNECTING and CONNECTED. Remove it by id.
+// with a saved session it hears the first CONNECTING and CONNECTED. Listeners added right after
+// the constructor miss nothing either (see connection_listener and `settings::listener_grace`).
+// Remove it by id.
 struct initial_listener {
     std::string id;
     std::variant<connection_listener, login_listener, message_listener, user_listener, group_listener,
@@ -1623,6 +1636,9 @@ struct settings {
     std::chrono::milliseconds hint_coalesce{0};
     std::uint32_t queue_capacity = 0;
     chinwag::dispatch_mode dispatch_mode = dispatch_mode::thread;
+    // For this long after init, a real-time event of a kind with no listener yet waits for
+    // one (listeners added right after the constructor miss nothing); 0: 1000 ms.
+    std::chrono::milliseconds listener_grace{0};
     std::function<void(const log_record_view&)> log;  // from init on
     std::optional<session_store> store;               // nullopt: the file in data_dir, or memory
     std::vector<initial_listener> listeners;
@@ -1830,6 +1846,14 @@ class client {
         if (copy_ec) ec = copy_ec;
         return json;
     }
+    // The logged-in user as an owned typed copy, from the saved session (NOT_LOGGED_IN when
+    // none); on error an empty `user` (do not read it).
+    user get_logged_in_user(std::error_code& ec) const noexcept {
+        chinwag_user* out = nullptr;
+        sync(ec, [&] { return chinwag_client_get_logged_in_user(s_->native, &out); });
+        if (ec || out == nullptr) return user();
+        return user::adopt(out);
+    }
     // The call this client is in, as an owned copy; nullopt when none.
     std::optional<call> active_call(std::error_code& ec) const noexcept {
         chinwag_call* out = nullptr;
@@ -1857,6 +1881,7 @@ class client {
     void app_state_changed(app_state a) { throwing([&](std::error_code& ec) { app_state_changed(a, ec); }); }
     connection_state connection_status() const { return throwing([&](std::error_code& ec) { return connection_status(ec); }); }
     std::string logged_in_user() const { return throwing([&](std::error_code& ec) { return logged_in_user(ec); }); }
+    user get_logged_in_user() const { return throwing([&](std::error_code& ec) { return get_logged_in_user(ec); }); }
     std::optional<call> active_call() const { return throwing([&](std::error_code& ec) { return active_call(ec); }); }
     int dispatch_fd() const { return throwing([&](std::error_code& ec) { return dispatch_fd(ec); }); }
     std::size_t dispatch(std::size_t max_items = 0) {
@@ -1922,6 +1947,11 @@ class client {
 #endif
 #define CHINWAG_HPP_P(...) __VA_ARGS__,
 
+    // Creates user `uid` with the server's development auth key (development and demos; no
+    // login needed). `name` is nullable (nullptr / std::nullopt: the uid). Completion errors:
+    // USER_EXISTS (log in instead), AUTH_FAILED (wrong key), INVALID_ARGUMENT, NETWORK, ...
+    CHINWAG_HPP_OP(void, chinwag_user, create_user, CHINWAG_HPP_P(const text& uid, const text& name, const text& auth_key),
+                   CHINWAG_HPP_P(uid, name, auth_key), checked(chinwag_client_create_user, uid, name, auth_key, cb, ud))
     // Login with the server's development auth key; saves the session; connects in auto mode.
     CHINWAG_HPP_OP(void, chinwag_user, login, CHINWAG_HPP_P(const text& uid, const text& auth_key), CHINWAG_HPP_P(uid, auth_key),
                    checked(chinwag_client_login, uid, auth_key, cb, ud))
@@ -2257,6 +2287,7 @@ inline client client::make(const text& app_id, settings& s, std::error_code& ec)
     c.hint_coalesce_ms = ms(s.hint_coalesce);
     c.queue_capacity = s.queue_capacity;
     c.dispatch_mode = static_cast<chinwag_dispatch_mode>(s.dispatch_mode);
+    c.listener_grace_ms = ms(s.listener_grace);
 
     // Every owned box is held here until init succeeds; on failure no user_data_free runs,
     // so they are freed here.

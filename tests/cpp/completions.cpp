@@ -2,7 +2,8 @@
 // (callbacks), futures give owned values or rethrow the chinwag::error, waiting on a future
 // inside a callback throws REENTRANT_CALL instead of deadlocking, destroying a client runs its
 // unfinished completions with CANCELLED before the destructor returns (and breaks no future),
-// completions survive moving the client, and bad input gets specific errors.
+// completions survive moving the client, bad input gets specific errors, and create_user
+// (created, USER_EXISTS, wrong key) with the typed logged-in user.
 #include "common.hpp"
 
 #include <arpa/inet.h>
@@ -258,6 +259,54 @@ void survives_moves() {
     CHECK(ec == chinwag::result::client_freed);
 }
 
+// create_user: a new user (named, and one without a name), USER_EXISTS, a wrong key; then the
+// logged-in user, typed, matches the JSON one.
+void create_user_and_logged_in_user() {
+    std::printf("completions: create_user and the typed logged-in user\n");
+    chinwag::client c("chinwag-app", test::settings(chinwag::connect_mode::manual));
+    std::error_code ec;
+    chinwag::user none = c.get_logged_in_user(ec);
+    CHECK(ec == chinwag::result::not_logged_in && none.empty());
+
+    // Unique per run: the server may outlive one test binary.
+    std::string uid = "new-" + std::to_string(getpid()) + "-" +
+                      std::to_string(std::chrono::steady_clock::now().time_since_epoch().count() % 1000000);
+    chinwag::user made = c.create_user(uid, "New Person", test::auth_key, use_future).get();
+    CHECK(made.uid() == uid && made.name() == "New Person" && !made.json().empty());
+    chinwag::user unnamed = c.create_user(uid + "-x", nullptr, test::auth_key, use_future).get();
+    CHECK(unnamed.uid() == uid + "-x" && unnamed.name() == unnamed.uid());
+
+    c.create_user(uid, "Again", test::auth_key, recorder<chinwag::user_view>("create_user exists"));
+    c.create_user(uid + "-y", nullptr, "not-the-key", recorder<chinwag::user_view>("create_user wrong key"));
+    WAIT_FOR(ran("create_user exists") && ran("create_user wrong key"));
+    test::note([&] {
+        CHECK(runs["create_user exists"] == 1 && codes["create_user exists"] == chinwag::result::user_exists);
+        CHECK(runs["create_user wrong key"] == 1 && codes["create_user wrong key"] == chinwag::result::auth_failed);
+    });
+    try {
+        c.create_user(uid + "-z", "Z", "not-the-key", use_future).get();
+        CHECK(!"create_user with a wrong key succeeded");
+    } catch (const chinwag::error& e) {
+        CHECK(e.code() == chinwag::result::auth_failed && e.name() == "AUTH_FAILED");
+    }
+    try {
+        c.create_user("bad uid!", "Bad", test::auth_key);
+        CHECK(!"a malformed uid was accepted");
+    } catch (const chinwag::error& e) {
+        CHECK(e.code() == chinwag::result::invalid_argument);
+    }
+
+    // The new user logs in; the typed logged-in user is theirs, an owned copy.
+    chinwag::user me = c.login(uid, test::auth_key, use_future).get();
+    chinwag::user typed = c.get_logged_in_user();
+    CHECK(typed.uid() == uid && typed.name() == "New Person" && typed.uid() == me.uid());
+    CHECK(!typed.deactivated() && typed.json().find(uid) != std::string_view::npos);
+    CHECK(c.logged_in_user().find(uid) != std::string::npos);
+    chinwag::user copy = typed;  // copies again, freed independently
+    typed = chinwag::user();
+    CHECK(copy.uid() == uid);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -266,5 +315,6 @@ int main(int argc, char** argv) {
     futures();
     cancelled_on_destruction();
     survives_moves();
+    create_user_and_logged_in_user();
     return test::finish("completions");
 }

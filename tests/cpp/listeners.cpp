@@ -1,6 +1,7 @@
 // Every listener kind of the C++ API against a real server: connection, login, message (text,
 // media, custom, edit, delete, typing, receipts, transient), user (presence), group, call and
-// log listeners, registered by the constructor (initial listeners) and by add_listener. Also:
+// log listeners, registered by the constructor (initial listeners) and by add_listener (whose
+// first connection event is the current state, reason LISTENER_ADDED). Also:
 // a lambda that throws (caught, reported to the handler, delivery goes on), a listener handle
 // destroyed inside its own callback, released handles, a handle that must not remove the
 // listener that replaced its own, moving clients and handles, owned copies kept past the
@@ -20,6 +21,9 @@ namespace {
 struct app {
     std::string name;
     chinwag::connection_state state = chinwag::connection_state::disconnected;
+    int changes = 0;           // state events that are changes
+    int first_events = 0;      // LISTENER_ADDED events (the state a late listener starts from)
+    int first_connected = 0;   // on_connected calls of those
     int logins = 0;
     std::vector<std::string> texts;
     int media = 0, custom = 0, edited = 0, deleted = 0, typing_started = 0, typing_ended = 0;
@@ -40,8 +44,17 @@ int count(const std::vector<chinwag::group_action>& v, chinwag::group_action a) 
 chinwag::connection_listener connection_of(app& a) {
     chinwag::connection_listener l;
     l.on_state_changed = [&a](const chinwag::state_change_view& c) {
-        CHECK(c.previous() != c.current());
-        test::note([&] { a.state = c.current(); });
+        bool first = c.reason() == chinwag::state_reason::listener_added;
+        // A late listener's first event is the state it starts from; every other one a change.
+        CHECK(first ? c.previous() == c.current() : c.previous() != c.current());
+        CHECK(!first || to_string(c.reason()) == "LISTENER_ADDED");
+        test::note([&] {
+            a.state = c.current();
+            (first ? a.first_events : a.changes)++;
+        });
+    };
+    l.on_connected = [&a](const chinwag::state_change_view& c) {
+        if (c.reason() == chinwag::state_reason::listener_added) test::note([&] { a.first_connected++; });
     };
     return l;
 }
@@ -215,6 +228,7 @@ int main(int argc, char** argv) {
     chinwag::client a("chinwag-app", std::move(as));
     a.login("alice", test::auth_key);
     WAIT_FOR(alice.state == chinwag::connection_state::connected && alice.logins == 1);
+    test::note([&] { CHECK(alice.first_events == 0 && alice.changes >= 2); });  // initial: changes only
 
     std::printf("listeners: bob's are added with handles; then bob's client is moved\n");
     chinwag::client b0("chinwag-app", test::settings());
@@ -230,7 +244,17 @@ int main(int argc, char** argv) {
     CHECK(ec == chinwag::result::client_freed && !b0 && b);
     b.login("bob", test::auth_key);
     WAIT_FOR(bob.state == chinwag::connection_state::connected && bob.logins == 1);
+    test::note([&] { CHECK(bob.first_events == 1 && bob.first_connected == 0); });  // it started DISCONNECTED
     WAIT_FOR(has(alice.online, "bob"));
+
+    std::printf("listeners: one added while connected first hears CONNECTED (previous == current)\n");
+    app late;
+    late.name = "alice";
+    chinwag::listener_handle late_handle = a.add_listener("late", connection_of(late));
+    WAIT_FOR(late.first_events == 1);
+    test::note([&] {
+        CHECK(late.state == chinwag::connection_state::connected && late.first_connected == 1 && late.changes == 0);
+    });
 
     std::printf("listeners: messages, edits, deletes, typing, receipts, transient\n");
     chinwag::message first = b.send_text(receiver_type::user, "alice", "one", chinwag::use_future).get();
