@@ -66,6 +66,16 @@ int main(int argc, char** argv) {
     WAIT_FOR(connected);
     CHECK(m.connection_status(ec) == chinwag::connection_state::connected && !ec);
     CHECK(m.logged_in_user(ec).find("mallory") != std::string::npos && !ec);
+    chinwag::user typed = m.get_logged_in_user(ec);
+    CHECK(!ec && !typed.empty() && typed.uid() == "mallory");
+    m.create_user("bad uid!", nullptr, test::auth_key, {}, ec);  // malformed: refused at once
+    CHECK(ec == chinwag::result::invalid_argument);
+    int exists = 0;
+    m.create_user("mallory", "Mallory", test::auth_key, [&](chinwag::outcome<chinwag::user_view> o) {
+        test::note([&] { exists += !o && o.code() == chinwag::result::user_exists ? 1 : 100; });
+    }, ec);
+    CHECK(!ec);
+    WAIT_FOR(exists == 1);
 
     chinwag::client n = chinwag::client::create("chinwag-app", test::settings(), ec);
     n.login("niaj", test::auth_key, [&](chinwag::outcome<chinwag::user_view> r) {
