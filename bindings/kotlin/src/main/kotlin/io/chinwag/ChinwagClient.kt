@@ -8,7 +8,6 @@ import com.sun.jna.ptr.LongByReference
 import com.sun.jna.ptr.PointerByReference
 import io.chinwag.internal.CallbackScope
 import io.chinwag.internal.Core
-import io.chinwag.internal.Json
 import io.chinwag.internal.Lib
 import io.chinwag.internal.ListenerSlot
 import io.chinwag.internal.Loader
@@ -28,6 +27,7 @@ import io.chinwag.internal.ok
 import io.chinwag.internal.req
 import io.chinwag.internal.resultName
 import io.chinwag.internal.takeString
+import io.chinwag.internal.userOf
 import kotlinx.coroutines.Dispatchers
 import kotlinx.coroutines.channels.Channel
 import kotlinx.coroutines.channels.awaitClose
@@ -117,6 +117,7 @@ class ChinwagClient private constructor(
                 }
                 c.queue_capacity = settings.queueCapacity
                 c.dispatch_mode = settings.dispatchMode.code
+                c.listener_grace_ms = settings.listenerGraceMs
                 settings.log?.let { l ->
                     val ud = Registry.register(ListenerSlot(core, "log", l, null)).also { keys += it }
                     c.log = T.logCb
@@ -244,6 +245,19 @@ class ChinwagClient private constructor(
     private fun startLogout(sink: (Result<Any?>) -> Unit) =
         start("logout", sink) { h, ud -> Lib.chinwag_client_logout(h, T.done, ud) }
 
+    private fun startCreateUser(uid: String, name: String?, authKey: String, sink: (Result<Any?>) -> Unit) =
+        start("createUser", sink) { h, ud ->
+            Lib.chinwag_client_create_user(h, cstr(uid, "uid"), cstrOrNull(name, "name"), cstr(authKey, "authKey"), T.userDone, ud)
+        }
+
+    /**
+     * Creates user [uid] ([name]: the display name, null for the uid) with the server's
+     * development auth key, for development and demos; needs no logged-in user. Fails with
+     * [ServerException] `USER_EXISTS` when the uid is taken, `AUTH_FAILED` for a wrong key.
+     */
+    suspend fun createUser(uid: String, name: String? = null, authKey: String): User = await { startCreateUser(uid, name, authKey, it) }
+    fun createUser(uid: String, name: String?, authKey: String, completion: Completion<User>) = startCreateUser(uid, name, authKey, completion.sink())
+
     /** Logs in with the server's development auth key; connects in auto mode. */
     suspend fun login(uid: String, authKey: String): User = await { startLogin(uid, authKey, it) }
     fun login(uid: String, authKey: String, completion: Completion<User>) = startLogin(uid, authKey, completion.sink())
@@ -259,22 +273,15 @@ class ChinwagClient private constructor(
     /** The logged-in user from the saved session (no network); null when nobody is logged in. */
     fun loggedInUser(): User? {
         val out = PointerByReference()
-        val rc = core.use { Lib.chinwag_client_logged_in_user(it, out) }
+        val rc = core.use { Lib.chinwag_client_get_logged_in_user(it, out) }
         if (rc == Codes.NOT_LOGGED_IN) return null
         ok(rc)
-        val json = out.takeString() ?: return null
-        @Suppress("UNCHECKED_CAST")
-        val d = Json.parse(json) as Map<String, Any?>
-        return User(
-            uid = d["uid"] as String,
-            name = d["name"] as? String ?: "",
-            avatar = d["avatar"] as? String,
-            role = d["role"] as? String ?: "default",
-            status = if (d["status"] == "online") UserStatus.ONLINE else UserStatus.OFFLINE,
-            lastActiveAt = (d["last_active_at"] as? Number)?.toLong() ?: 0,
-            deactivated = d["deactivated"] == true,
-            json = json,
-        )
+        val copy = out.value ?: return null
+        try {
+            return userOf(copy)
+        } finally {
+            Lib.chinwag_user_free(copy)
+        }
     }
 
     /** The current state, asked from the library (see also [connectionState]). */
@@ -646,7 +653,10 @@ class ChinwagClient private constructor(
         },
     )
 
-    /** Adds (or replaces) connection listener [id]. */
+    /**
+     * Adds (or replaces) connection listener [id]. Its first event is the current state
+     * ([StateReason.LISTENER_ADDED], `previous == current`); every later one is a change.
+     */
     fun addConnectionListener(id: String, listener: ConnectionListener) = add(Family.CONNECTION, id, listener)
     fun removeConnectionListener(id: String) = remove(Family.CONNECTION, id)
     fun addLoginListener(id: String, listener: LoginListener) = add(Family.LOGIN, id, listener)
@@ -710,7 +720,11 @@ class ChinwagClient private constructor(
         }
     }.buffer(Channel.UNLIMITED).flowOn(Dispatchers.Unconfined)
 
-    /** Every state change, one for one (unlike [connectionState], never conflated). */
+    /**
+     * The current state, then every state change, one for one (unlike [connectionState], never
+     * conflated). The first element is the state at collection start ([StateReason.LISTENER_ADDED],
+     * `previous == current`).
+     */
     fun stateChanges(): Flow<StateChange> = listenerFlow(Family.CONNECTION) { emit ->
         object : ConnectionListener {
             override fun onStateChanged(change: StateChange) = emit(change)

@@ -33,6 +33,12 @@ data class ClientSettings @JvmOverloads constructor(
      * several families is registered in each.
      */
     val listeners: Map<String, ChinwagListener> = emptyMap(),
+    /**
+     * For this long after init (ms; 0: the default, 1000) a real-time event (message, user,
+     * group, call) of a kind with no listener yet is held until one is added, so listeners
+     * added right after init miss nothing of a restored session.
+     */
+    val listenerGraceMs: Int = 0,
 ) {
     /** The contract's connection timings, in milliseconds (0: the default). */
     data class Timings @JvmOverloads constructor(
@@ -66,6 +72,7 @@ data class ClientSettings @JvmOverloads constructor(
         fun sessionStore(v: SessionStore?) = apply { s = s.copy(sessionStore = v) }
         fun log(v: LogListener?) = apply { s = s.copy(log = v) }
         fun listener(id: String, v: ChinwagListener) = apply { s = s.copy(listeners = s.listeners + (id to v)) }
+        fun listenerGraceMs(v: Int) = apply { s = s.copy(listenerGraceMs = v) }
         fun build(): ClientSettings = s
     }
 

@@ -22,7 +22,10 @@ enum class ConnectionState(override val code: Int) : CodedEnum {
 enum class StateReason(override val code: Int) : CodedEnum {
     CONNECT_REQUESTED(0), DISCONNECT_REQUESTED(1), LOGGED_OUT(2), ACCEPTED(3), ATTEMPT_FAILED(4),
     CONNECTION_LOST(5), RETRY_TIMER(6), SUSPEND_TIMEOUT(7), AUTH_REJECTED(8), USER_DEACTIVATED(9),
-    PROTOCOL_MISMATCH(10), NETWORK_CHANGED(11), APP_STATE(12), SERVER_RESTART(13);
+    PROTOCOL_MISMATCH(10), NETWORK_CHANGED(11), APP_STATE(12), SERVER_RESTART(13),
+
+    /** Not a change: the first event of a listener added after init, with `previous == current`. */
+    LISTENER_ADDED(14);
 
     companion object {
         /** An unknown code (a newer library) maps to null. */

@@ -89,6 +89,7 @@ object Codes {
     const val FORBIDDEN = 406
     const val NOT_FOUND = 407
     const val SERVER_REJECTED = 408
+    const val USER_EXISTS = 409
     const val QUEUE_FULL = 500
     const val QUEUE_EXPIRED = 501
     const val DISCONNECTED = 502

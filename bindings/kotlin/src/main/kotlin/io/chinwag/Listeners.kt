@@ -8,9 +8,14 @@ package io.chinwag
 /** Marker of every listener family; an object implementing several is registered in each. */
 interface ChinwagListener
 
-/** Connection states (behaviour contract, section 3). */
+/**
+ * Connection states (behaviour contract, section 3). One added with
+ * [ChinwagClient.addConnectionListener] first hears the current state ([StateReason.LISTENER_ADDED],
+ * `previous == current`), then every change after it, none missed, none twice; one given in
+ * [ClientSettings.listeners] hears every change from the start.
+ */
 interface ConnectionListener : ChinwagListener {
-    /** Every state change, before the specific method below. */
+    /** Every state event, before the specific method below. */
     fun onStateChanged(change: StateChange) {}
     fun onConnecting(change: StateChange) {}
     /** The server accepted the session. */
@@ -92,7 +97,11 @@ interface Completion<in T> {
 /**
  * A session store of the app's own (e.g. the platform keychain) instead of the file in
  * `dataDir`. Called on the thread of [ChinwagClient.init] (the first [load]) and on SDK threads
- * afterwards, never two at once for one client. Throwing reports `STORAGE`.
+ * afterwards, never two at once for one client. Throwing reports `STORAGE`. [save] and [clear]
+ * may block (a keychain prompt) and may call these read-only methods of their client:
+ * [ChinwagClient.loggedInUser] (during a login's save it already answers the new user),
+ * [ChinwagClient.connectionStatus], [ChinwagClient.activeCall] and [ChinwagClient.dispatchFd];
+ * never [ChinwagClient.close], login or logout of that client.
  */
 interface SessionStore {
     /** The JSON last given to [save], or null when there is none. */

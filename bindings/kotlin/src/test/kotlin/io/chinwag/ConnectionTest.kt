@@ -149,22 +149,48 @@ class ConnectionTest {
     }
 
     @Test
-    fun `stateChanges is a Flow of every change and removes its listener when collection stops`() = runBlocking<Unit> {
+    fun `stateChanges is a Flow of the current state, then every change, and removes its listener when collection stops`() = runBlocking<Unit> {
         Clients().use { clients ->
             val uid = TestServer.uid("flow")
             val client = clients.make { it.copy(autoConnect = false) }
             client.login(uid, AUTH_KEY)
             val before = client.retainedObjects()
             val changes = async {
-                client.stateChanges().take(2).toList()
+                client.stateChanges().take(3).toList()
             }
             // The flow's listener is registered once the collector started.
             withTimeout(TIMEOUT_MS) { while (client.retainedObjects() == before) kotlinx.coroutines.yield() }
             client.connect()
             val got = withTimeout(TIMEOUT_MS) { changes.await() }
-            assertEquals(listOf(ConnectionState.CONNECTING, ConnectionState.CONNECTED), got.map { it.current })
-            // take(2) ended the collection: the listener is removed and released.
+            assertEquals(listOf(ConnectionState.DISCONNECTED, ConnectionState.CONNECTING, ConnectionState.CONNECTED), got.map { it.current })
+            assertEquals(ConnectionState.DISCONNECTED, got[0].previous)
+            assertEquals(StateReason.LISTENER_ADDED, got[0].reason)
+            assertEquals(StateReason.CONNECT_REQUESTED, got[1].reason)
+            // take(3) ended the collection: the listener is removed and released.
             assertEquals(before, client.retainedObjects())
+        }
+    }
+
+    @Test
+    fun `a connection listener added later first hears the current state, then every change`() = runBlocking<Unit> {
+        Clients().use { clients ->
+            val uid = TestServer.uid("late")
+            val (client, _) = clients.connected(uid)
+            val late = Recorder()
+            client.addConnectionListener("late", late)
+            val first = late.waitState(ConnectionState.CONNECTED)
+            assertEquals(ConnectionState.CONNECTED, first.previous)
+            assertEquals(StateReason.LISTENER_ADDED, first.reason)
+            assertEquals("LISTENER_ADDED", first.reasonName)
+            // The state's own callback comes with it.
+            assertEquals(StateReason.LISTENER_ADDED, late.waitFor<StateChange>("connected").reason)
+            client.disconnect()
+            val change = late.waitState(ConnectionState.DISCONNECTED)
+            assertEquals(ConnectionState.CONNECTED, change.previous)
+            assertEquals(StateReason.DISCONNECT_REQUESTED, change.reason)
+            val all = late.of<StateChange>("stateChanged")
+            assertEquals(listOf(ConnectionState.CONNECTED, ConnectionState.DISCONNECTED), all.map { it.current })
+            assertTrue(all.drop(1).all { it.previous != it.current }, "every later event is a change: $all")
         }
     }
 }

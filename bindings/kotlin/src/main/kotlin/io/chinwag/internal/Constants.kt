@@ -45,6 +45,7 @@ internal object C {
     const val CHINWAG_RESULT_FORBIDDEN: Int = 406
     const val CHINWAG_RESULT_NOT_FOUND: Int = 407
     const val CHINWAG_RESULT_SERVER_REJECTED: Int = 408
+    const val CHINWAG_RESULT_USER_EXISTS: Int = 409
     const val CHINWAG_RESULT_QUEUE_FULL: Int = 500
     const val CHINWAG_RESULT_QUEUE_EXPIRED: Int = 501
     const val CHINWAG_RESULT_DISCONNECTED: Int = 502
@@ -83,6 +84,7 @@ internal object C {
     const val CHINWAG_STATE_REASON_NETWORK_CHANGED: Int = 11
     const val CHINWAG_STATE_REASON_APP_STATE: Int = 12
     const val CHINWAG_STATE_REASON_SERVER_RESTART: Int = 13
+    const val CHINWAG_STATE_REASON_LISTENER_ADDED: Int = 14
     const val CHINWAG_RECEIVER_TYPE_USER: Int = 0
     const val CHINWAG_RECEIVER_TYPE_GROUP: Int = 1
     const val CHINWAG_USER_STATUS_OFFLINE: Int = 0

@@ -222,7 +222,7 @@ internal class chinwag_initial_listener(p: Pointer? = null) : CStruct(p) {
     @JvmField var user_data_free: UserDataFreeCb? = null
 }
 
-@Structure.FieldOrder("struct_size", "server_url", "connect_mode", "presence", "presence_roles", "data_dir", "extra_ca_pem", "extra_ca_pem_len", "connect_timeout_ms", "first_retry_max_ms", "backoff_base_ms", "backoff_cap_ms", "stable_after_ms", "suspend_after_ms", "suspended_retry_min_ms", "suspended_retry_max_ms", "heartbeat_grace_ms", "typing_timeout_ms", "probe_timeout_ms", "background_grace_ms", "hint_coalesce_ms", "queue_capacity", "log", "log_user_data", "log_user_data_free", "session_store", "listeners", "listeners_len", "dispatch_mode")
+@Structure.FieldOrder("struct_size", "server_url", "connect_mode", "presence", "presence_roles", "data_dir", "extra_ca_pem", "extra_ca_pem_len", "connect_timeout_ms", "first_retry_max_ms", "backoff_base_ms", "backoff_cap_ms", "stable_after_ms", "suspend_after_ms", "suspended_retry_min_ms", "suspended_retry_max_ms", "heartbeat_grace_ms", "typing_timeout_ms", "probe_timeout_ms", "background_grace_ms", "hint_coalesce_ms", "queue_capacity", "log", "log_user_data", "log_user_data_free", "session_store", "listeners", "listeners_len", "dispatch_mode", "listener_grace_ms")
 internal class chinwag_settings(p: Pointer? = null) : CStruct(p) {
     @JvmField var struct_size: Long = 0
     @JvmField var server_url: Pointer? = null
@@ -253,6 +253,7 @@ internal class chinwag_settings(p: Pointer? = null) : CStruct(p) {
     @JvmField var listeners: Pointer? = null
     @JvmField var listeners_len: Long = 0
     @JvmField var dispatch_mode: Int = 0
+    @JvmField var listener_grace_ms: Int = 0
 }
 
 @Structure.FieldOrder("uid", "name", "avatar", "role", "status", "last_active_at", "deactivated", "json")
@@ -595,6 +596,8 @@ internal object Lib {
     @JvmStatic external fun chinwag_store_reply_set(reply: Pointer?, sessionJson: ByteArray?): Int
     @JvmStatic external fun chinwag_connection_state_name(state: Int): Pointer?
     @JvmStatic external fun chinwag_state_reason_name(reason: Int): Pointer?
+    @JvmStatic external fun chinwag_client_create_user(client: Pointer?, uid: ByteArray?, name: ByteArray?, authKey: ByteArray?, done: UserDoneCb?, userData: Pointer?): Int
+    @JvmStatic external fun chinwag_client_get_logged_in_user(client: Pointer?, outUser: PointerByReference?): Int
     @JvmStatic external fun chinwag_client_get_user(client: Pointer?, uid: ByteArray?, done: UserDoneCb?, userData: Pointer?): Int
     @JvmStatic external fun chinwag_client_add_friend(client: Pointer?, uid: ByteArray?, done: UserPageDoneCb?, userData: Pointer?): Int
     @JvmStatic external fun chinwag_client_remove_friend(client: Pointer?, uid: ByteArray?, done: DoneCb?, userData: Pointer?): Int
