@@ -55,8 +55,8 @@ pub type chinwag_store_clear_cb =
 /// `chinwag_client_free` returns, on an SDK thread; never if `chinwag_client_init` fails.
 ///
 /// Re-entrancy: `save` and `clear` may call these read-only functions of their own client:
-/// `chinwag_client_logged_in_user` (during a login's save it already answers the new user),
-/// `chinwag_client_connection_status`, `chinwag_client_active_call` and
+/// `chinwag_client_logged_in_user` and `chinwag_client_get_logged_in_user` (during a login's
+/// save they already answer the new user), `chinwag_client_connection_status`, `chinwag_client_active_call` and
 /// `chinwag_client_dispatch_fd`; the SDK holds no lock of the client while the store runs.
 /// They must not call `chinwag_client_free`, `chinwag_client_login*` or
 /// `chinwag_client_logout` of that client. `load` runs inside `chinwag_client_init`, before

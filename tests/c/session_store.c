@@ -47,7 +47,13 @@ static chinwag_result mem_save(void *user_data, const char *json, bool durable) 
     pthread_mutex_unlock(&g_lock);
     /* Not under g_lock: the call may take the SDK's own locks. */
     if (client != NULL && chinwag_client_logged_in_user(client, &user) == CHINWAG_RESULT_OK) {
-        if (strstr(user, "\"uid\":\"ivan\"") != NULL) bump(&h->reads_ok);
+        chinwag_user *typed = NULL;
+        /* The typed copy too: both read the same in-memory session. */
+        if (strstr(user, "\"uid\":\"ivan\"") != NULL &&
+            chinwag_client_get_logged_in_user(client, &typed) == CHINWAG_RESULT_OK &&
+            typed != NULL && strcmp(typed->uid, "ivan") == 0)
+            bump(&h->reads_ok);
+        if (typed != NULL) chinwag_user_free(typed);
         chinwag_string_free(user);
     }
     pthread_mutex_lock(&g_lock);
@@ -143,7 +149,7 @@ int main(int argc, char **argv) {
     CHECK(mem.durable_saves >= 1);
     CHECK(mem.json != NULL && strstr(mem.json, "\"token\"") != NULL && strstr(mem.json, "ivan") != NULL);
     pthread_mutex_unlock(&g_lock);
-    printf("session_store: the save callback called chinwag_client_logged_in_user, which answered\n");
+    printf("session_store: the save callback called chinwag_client_logged_in_user and _get_logged_in_user, which answered\n");
     WAIT_FOR(h1.reads_ok >= 1);
     pthread_mutex_lock(&g_lock);
     h1.client = NULL;
