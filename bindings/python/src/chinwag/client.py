@@ -61,7 +61,7 @@ from .errors import (
     WaitTimeoutError,
     error_for,
 )
-from .listeners import FAMILY_METHODS, event_names, implements
+from .listeners import EVENT_FAMILY, FAMILY_METHODS, event_names, implements
 from .types import (
     AppState,
     Call,
@@ -103,6 +103,8 @@ _LOG_LEVELS = {
 }
 
 _HUB_ID = "chinwag.python.hub"
+#: Families the hub listens to from init; the real-time ones join on demand (_ensure_hub).
+_HUB_AT_INIT = ("connection", "login")
 
 
 # ------------------------------------------------------------------------------------------
@@ -463,9 +465,14 @@ class Client:
                 keep.append(store)
                 s.session_store = ctypes.pointer(store)
 
-            # initial listeners: the hub (every family but log) and the app's
+            # initial listeners: the hub for the connection and login families, and the app's.
+            # The hub joins a real-time family (message, user, group, call) only when a handler
+            # of it is added (Client.on, the asyncio streams): registered at init it would be a
+            # listener of every kind from the start, and the library would hand a restored
+            # session's first events to it instead of holding them for the app's listeners
+            # added right after init (the listener grace).
             initial: List[Tuple[str, str, Any, bool]] = []
-            for family in ("connection", "login", "message", "user", "group", "call"):
+            for family in _HUB_AT_INIT:
                 initial.append((family, _HUB_ID, hub, True))
             for listener_id, listener in (listeners or {}).items():
                 families = _families_of(listener)
@@ -648,6 +655,30 @@ class Client:
                         core.listeners[(family, listener_id)] = previous
             raise _last_error(self._lib, rc)
 
+    def _ensure_hub(self, families: Any) -> None:
+        """Registers the hub's listener for each of ``families`` it does not listen to yet."""
+        core = self._core
+        for family in sorted(families):
+            with core.lock:
+                if (family, _HUB_ID) in core.listeners:
+                    continue
+            struct = B.build_listener_struct(family, FAMILY_METHODS[family])
+            slot = B.ListenerSlot(core, family, _HUB_ID, core.hub, True)
+            slot.key = B.register(slot)
+            fn = getattr(self._lib, f"chinwag_client_add_{family}_listener")
+            with core.lock:
+                if (family, _HUB_ID) in core.listeners:  # another thread was first
+                    B.release(slot.key)
+                    continue
+                core.listeners[(family, _HUB_ID)] = slot.key
+            rc = fn(core.h(), _enc(_HUB_ID, "listener id"), byref(struct), slot.key, B.USER_DATA_FREE)
+            if rc != 0:
+                B.release(slot.key)
+                with core.lock:
+                    if core.listeners.get((family, _HUB_ID)) == slot.key:
+                        del core.listeners[(family, _HUB_ID)]
+                raise _last_error(self._lib, rc)
+
     def _remove_family(self, family: str, listener_id: str) -> None:
         fn = getattr(self._lib, f"chinwag_client_remove_{family}_listener")
         self._check(fn(self._core.h(), _enc(listener_id, "listener id")))
@@ -755,6 +786,7 @@ class Client:
         def add(fn: Handler) -> Handler:
             if not callable(fn):
                 raise TypeError("a handler must be callable")
+            self._ensure_hub({EVENT_FAMILY[name] for name in names})
             hub = self._core.hub
             with hub.lock:
                 for name in names:
@@ -775,6 +807,7 @@ class Client:
 
     def _subscribe_all(self, fn: Callable[[str, Any], None]) -> Callable[[], None]:
         """Calls ``fn(event, payload)`` for every event (internal: the asyncio streams)."""
+        self._ensure_hub(set(EVENT_FAMILY.values()) - {"log"})
         hub = self._core.hub
         with hub.lock:
             hub.wildcards = hub.wildcards + [fn]
