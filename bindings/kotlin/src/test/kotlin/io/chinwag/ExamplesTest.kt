@@ -62,8 +62,13 @@ class ExamplesTest {
             }
             val stdin = p.outputStream.bufferedWriter()
             fun type(line: String) = stdin.apply { write(line); newLine(); flush() }
-            expect { it.startsWith("* logged in as $alice") }
-            expect { it == "* connection: CONNECTED" }
+            // The login's answer and CONNECTED may be printed in either order.
+            var loggedIn = false
+            var connected = false
+            while (!(loggedIn && connected)) {
+                val line = expect { it.startsWith("* logged in as $alice") || it == "* connection: CONNECTED" }
+                if (line.startsWith("* logged in as")) loggedIn = true else connected = true
+            }
             type("hello bob")
             expect { it.startsWith("* sent #") }
             assertEquals("hello bob", bobRec.waitFor<Message>("text").text)
