@@ -65,6 +65,9 @@ async fn run() -> Result<(), String> {
     let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
     let mut config = Config::local("demo-auth-key", "demo-api-key");
     config.db = DbLocation::File(dir.path().join("demo.sqlite3"));
+    // The demo's users are strangers and watch everyone's presence (`presence=all_users`), a
+    // mode a server only serves when it is enabled (the default is friends only).
+    config.presence_modes = chinwag_server::PresenceModes::ALL;
     let server = chinwag_server::start(config).await?;
     println!(
         "server: listening on {} (database in a temp dir)",
