@@ -72,13 +72,7 @@ pub fn list(
     after: Option<&str>,
     limit: u32,
 ) -> DbResult<Vec<Group>> {
-    let pattern = search.map(|s| {
-        let escaped = s
-            .replace('\\', "\\\\")
-            .replace('%', "\\%")
-            .replace('_', "\\_");
-        format!("%{escaped}%")
-    });
+    let pattern = search.map(super::contains_pattern);
     let filter = if joined {
         "g.guid IN (SELECT guid FROM group_members WHERE uid = ?1)"
     } else {
@@ -100,13 +94,7 @@ pub fn list_all(
     after: Option<&str>,
     limit: u32,
 ) -> DbResult<Vec<Group>> {
-    let pattern = search.map(|s| {
-        let escaped = s
-            .replace('\\', "\\\\")
-            .replace('%', "\\%")
-            .replace('_', "\\_");
-        format!("%{escaped}%")
-    });
+    let pattern = search.map(super::contains_pattern);
     let mut stmt = conn.prepare_cached(&format!(
         "SELECT {COLUMNS} FROM groups g
          WHERE g.guid > ?1 AND (?2 IS NULL OR g.name LIKE ?2 ESCAPE '\\' OR g.guid LIKE ?2 ESCAPE '\\')

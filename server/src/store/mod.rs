@@ -341,3 +341,13 @@ pub(crate) fn json_column(text: Option<String>) -> serde_json::Value {
     text.and_then(|t| serde_json::from_str(&t).ok())
         .unwrap_or_else(|| serde_json::Value::Object(Default::default()))
 }
+
+/// A LIKE pattern (for `ESCAPE` with a backslash) matching values that contain `search`
+/// literally: its `%`, `_` and backslashes are escaped.
+pub(crate) fn contains_pattern(search: &str) -> String {
+    let escaped = search
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
+    format!("%{escaped}%")
+}

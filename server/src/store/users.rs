@@ -93,13 +93,7 @@ pub fn list(
     after: Option<&str>,
     scan: u32,
 ) -> DbResult<Vec<User>> {
-    let pattern = search.map(|s| {
-        let escaped = s
-            .replace('\\', "\\\\")
-            .replace('%', "\\%")
-            .replace('_', "\\_");
-        format!("%{escaped}%")
-    });
+    let pattern = search.map(super::contains_pattern);
     let mut stmt = conn.prepare_cached(&format!(
         "SELECT {COLUMNS} FROM users
          WHERE uid > ?1
