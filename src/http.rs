@@ -151,22 +151,19 @@ impl Http {
 
     /// The user a token belongs to (login with a token minted by the app's backend).
     pub async fn me(&self, token: &str) -> Result<User> {
-        let resp = self
-            .client
-            .get(format!("{}/v1/me", self.base))
-            .header(APP_ID_HEADER, &self.app_id)
-            .bearer_auth(token)
-            .send()
-            .await
-            .map_err(network)?;
-        Self::answer(resp).await
+        self.get_as("/v1/me", token).await
     }
 
     /// The token owner's newest event sequence (where a token login resumes from).
     pub async fn position(&self, token: &str) -> Result<Position> {
+        self.get_as("/v1/me/position", token).await
+    }
+
+    /// A GET on `path` with the token's credentials, its JSON answer decoded.
+    async fn get_as<T: serde::de::DeserializeOwned>(&self, path: &str, token: &str) -> Result<T> {
         let resp = self
             .client
-            .get(format!("{}/v1/me/position", self.base))
+            .get(format!("{}{path}", self.base))
             .header(APP_ID_HEADER, &self.app_id)
             .bearer_auth(token)
             .send()
