@@ -214,19 +214,33 @@ class LifetimeTest {
             val request = client.messagesRequest(ReceiverType.USER, b)
             request.previous(tally.completion("fetchPrevious"))
             val suspended = async(Dispatchers.Default) { runCatching { client.getUser(b) } }
-            waitUntil("six pending") { client.retainedObjects() == baseline + 6 }
-            assertEquals(0, tally.done.get())
+            // Each operation is either still pending (one retained entry) or already completed (a
+            // network error may end one early on a slow machine); all six must be accounted for.
+            val accounted = {
+                client.retainedObjects() - baseline + tally.done.get() + (if (suspended.isCompleted) 1 else 0)
+            }
+            try {
+                waitUntil("six operations issued") { accounted() == 6 }
+            } catch (e: AssertionError) {
+                throw AssertionError(
+                    "${e.message}: retained ${client.retainedObjects()} (baseline $baseline), " +
+                        "completed ${tally.results}, suspended done ${suspended.isCompleted}",
+                )
+            }
+            val early = tally.results.toList()
+            val suspendedEarly = suspended.isCompleted
             client.close()
-            assertEquals(5, tally.done.get(), "every completion ran before close returned")
+            assertEquals(5, tally.done.get(), "every completion ran before close returned: ${tally.results}")
             assertEquals(
                 setOf("getUser", "sendText", "createGroup", "friends", "fetchPrevious"),
                 tally.results.map { it.first }.toSet(),
             )
-            for ((name, r) in tally.results) {
-                assertTrue(r is CancelledException && r.code == Codes.CANCELLED, "$name: $r")
+            for ((name, r) in tally.results.drop(early.size)) {
+                assertTrue(r is CancelledException && r.code == Codes.CANCELLED, "$name: $r (ended before close: $early)")
             }
             val e = withTimeout(TIMEOUT_MS) { suspended.await() }.exceptionOrNull()
-            assertTrue(e is CancelledException, "suspended caller: $e")
+            assertTrue(suspendedEarly || e is CancelledException, "suspended caller: $e")
+            assertTrue(early.size + (if (suspendedEarly) 1 else 0) <= 1, "at most one ended early: $early, $e")
             assertEquals(0, client.retainedObjects(), "the listeners were released too")
             request.close()
             server.resume()
