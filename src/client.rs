@@ -518,7 +518,7 @@ impl Client {
                 check_id("muid", m)?;
                 m.clone()
             }
-            None => new_muid(),
+            None => chinwag_protocol::ids::new_muid(),
         };
         if !self.inner.logged_in() {
             return Err(Error::new(
@@ -799,15 +799,4 @@ fn start_listener_grace(inner: &Inner, runtime: &tokio::runtime::Runtime) {
             shared.post(Item::ReleaseHeld);
         }
     });
-}
-
-/// A fresh 128-bit random client message id, hex.
-pub fn new_muid() -> String {
-    let bytes: [u8; 16] = rand::random();
-    let mut out = String::with_capacity(32);
-    for b in bytes {
-        use std::fmt::Write;
-        let _ = write!(out, "{b:02x}");
-    }
-    out
 }

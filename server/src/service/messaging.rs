@@ -163,7 +163,10 @@ impl App {
                     // A muid the server makes up now cannot have been stored before.
                     None => None,
                 };
-                let muid = msg.muid.clone().unwrap_or_else(store::messages::new_muid);
+                let muid = msg
+                    .muid
+                    .clone()
+                    .unwrap_or_else(chinwag_protocol::ids::new_muid);
                 if let Some((existing, seq)) = repeat {
                     let answer = EventFrame {
                         seq,
