@@ -1885,14 +1885,17 @@ chinwag_result chinwag_client_get_user(const struct chinwag_client *client,
                                        chinwag_user_done_cb done,
                                        void *user_data);
 
-// Makes the logged-in user and `uid` friends (mutual). `done` gets the user's friends as a
-// complete list (`has_more` false).
+// Asks `uid` to be the logged-in user's friend; if `uid` already asked, this accepts and they
+// are friends (a friendship is mutual: it exists once both have asked; until then the ask is
+// a pending friend request of `uid`). `done` gets the user's friends as a complete list
+// (`has_more` false).
 chinwag_result chinwag_client_add_friend(const struct chinwag_client *client,
                                          const char *uid,
                                          chinwag_user_page_done_cb done,
                                          void *user_data);
 
-// Ends the friendship of the logged-in user and `uid`.
+// Ends the friendship of the logged-in user and `uid`, or withdraws an ask sent to `uid`, or
+// declines one received from `uid`.
 chinwag_result chinwag_client_remove_friend(const struct chinwag_client *client,
                                             const char *uid,
                                             chinwag_done_cb done,

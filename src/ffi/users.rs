@@ -95,8 +95,10 @@ pub unsafe extern "C" fn chinwag_client_get_user(
     })
 }
 
-/// Makes the logged-in user and `uid` friends (mutual). `done` gets the user's friends as a
-/// complete list (`has_more` false).
+/// Asks `uid` to be the logged-in user's friend; if `uid` already asked, this accepts and they
+/// are friends (a friendship is mutual: it exists once both have asked; until then the ask is
+/// a pending friend request of `uid`). `done` gets the user's friends as a complete list
+/// (`has_more` false).
 #[no_mangle]
 pub unsafe extern "C" fn chinwag_client_add_friend(
     client: *const chinwag_client,
@@ -111,7 +113,8 @@ pub unsafe extern "C" fn chinwag_client_add_friend(
     })
 }
 
-/// Ends the friendship of the logged-in user and `uid`.
+/// Ends the friendship of the logged-in user and `uid`, or withdraws an ask sent to `uid`, or
+/// declines one received from `uid`.
 #[no_mangle]
 pub unsafe extern "C" fn chinwag_client_remove_friend(
     client: *const chinwag_client,

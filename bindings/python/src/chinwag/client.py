@@ -1275,7 +1275,10 @@ class Client:
     def add_friend(self, uid: str, *, callback: Callback[List[User]]) -> None: ...
 
     def add_friend(self, uid: str, *, timeout: Optional[float] = None, callback: Any = None) -> Any:
-        """Makes the logged-in user and ``uid`` friends (mutual); returns the user's friends."""
+        """Asks ``uid`` to be a friend (accepts if ``uid`` already asked); returns the user's friends.
+
+        A friendship is mutual: it exists once both users have asked.
+        """
         return self._start(
             "add_friend", self._lib.chinwag_client_add_friend, [_enc(uid, "uid")], B.USER_LIST_DONE, callback, timeout
         )
@@ -1287,7 +1290,7 @@ class Client:
     def remove_friend(self, uid: str, *, callback: Callback[None]) -> None: ...
 
     def remove_friend(self, uid: str, *, timeout: Optional[float] = None, callback: Any = None) -> None:
-        """Ends the friendship of the logged-in user and ``uid``."""
+        """Ends the friendship with ``uid`` (or withdraws or declines a pending ask)."""
         return self._start(
             "remove_friend", self._lib.chinwag_client_remove_friend, [_enc(uid, "uid")], B.DONE, callback, timeout
         )

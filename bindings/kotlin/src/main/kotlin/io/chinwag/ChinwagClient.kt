@@ -446,7 +446,7 @@ class ChinwagClient private constructor(
 
     private fun startAddFriend(uid: String, sink: (Result<Any?>) -> Unit) =
         start("addFriend", sink) { h, ud -> Lib.chinwag_client_add_friend(h, cstr(uid, "uid"), T.userPageDone, ud) }
-    /** Makes the user and [uid] friends; returns the user's friends. */
+    /** Asks [uid] to be a friend (accepts if [uid] already asked: a friendship exists once both asked); returns the user's friends. */
     suspend fun addFriend(uid: String): List<User> = await<UserPage> { startAddFriend(uid, it) }.users
     fun addFriend(uid: String, completion: Completion<UserPage>) = startAddFriend(uid, completion.sink())
 
