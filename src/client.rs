@@ -303,7 +303,11 @@ impl Client {
         };
         let auto = inner.settings.auto_connect && restored.is_some();
         *lock(&inner.session) = restored;
-        start_listener_grace(&inner, runtime);
+        // Only a restored session connecting by itself can bring events before the app has
+        // added its listeners; after a fresh init the app logs in when it is ready.
+        if auto {
+            start_listener_grace(&inner, runtime);
+        }
         let (ended_tx, ended_rx) = std::sync::mpsc::channel::<()>();
         let task = Task::new(inner.clone(), rx);
         runtime.spawn(async move {
