@@ -120,7 +120,7 @@ fuzz:
 	@for t in $(FUZZ_TARGETS); do \
 	  mkdir -p target/fuzz-corpus/$$t; \
 	  echo "== fuzz $$t for $(FUZZ_SECONDS) s"; \
-	  (cd fuzz && nice -n 10 cargo +nightly fuzz run $$t ../target/fuzz-corpus/$$t corpus/$$t -- \
+	  (cd fuzz && nice -n 10 cargo +nightly fuzz run $$t $(CURDIR)/target/fuzz-corpus/$$t $(CURDIR)/fuzz/corpus/$$t -- \
 	    -max_total_time=$(FUZZ_SECONDS) -max_len=8192 -timeout=60 -rss_limit_mb=4096 -print_final_stats=1) \
 	    > target/fuzz-logs/$$t.log 2>&1 || { tail -n 60 target/fuzz-logs/$$t.log; echo "fuzz $$t: a finding, see above and fuzz/artifacts/$$t"; exit 1; }; \
 	done

@@ -34,6 +34,20 @@ fn env_u64(name: &str, default: u64) -> u64 {
         .unwrap_or(default)
 }
 
+/// The server's resident memory split (KiB): anonymous (heap, stacks) and file-backed plus
+/// shared (the binary, SQLite's WAL index), to tell a heap that grows from mapped files.
+fn rss_split(pid: &str) -> (u64, u64) {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    let field = |name: &str| -> u64 {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|v| v.split_whitespace().next()?.parse().ok())
+            .unwrap_or(0)
+    };
+    (field("RssAnon:"), field("RssFile:") + field("RssShmem:"))
+}
+
 /// Resident memory (KiB) and open descriptors of a process.
 fn usage(pid: &str) -> (u64, usize) {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
@@ -224,8 +238,15 @@ fn main() {
     let mut rng = rand::thread_rng();
     let mut steps = 0u64;
     println!(
-        "{:>6} {:>12} {:>10} {:>12} {:>10} {:>10} {:>8}",
-        "t_s", "server_kib", "server_fd", "sdk_kib", "sdk_fd", "connected", "acked"
+        "{:>6} {:>12} {:>22} {:>10} {:>12} {:>10} {:>10} {:>8}",
+        "t_s",
+        "server_kib",
+        "(anon / file+shm)",
+        "server_fd",
+        "sdk_kib",
+        "sdk_fd",
+        "connected",
+        "acked"
     );
     while Instant::now() < end {
         if Instant::now() >= next_sample {
@@ -239,10 +260,12 @@ fn main() {
                 usage(&me),
                 connected,
             );
+            let (anon, file) = rss_split(&server_pid);
             println!(
-                "{:>6} {:>12} {:>10} {:>12} {:>10} {:>10} {:>8}",
+                "{:>6} {:>12} {:>22} {:>10} {:>12} {:>10} {:>10} {:>8}",
                 row.0,
                 row.1 .0,
+                format!("{anon} / {file}"),
                 row.1 .1,
                 row.2 .0,
                 row.2 .1,
