@@ -403,6 +403,8 @@ fn main() {
     drop(soakers);
     if !ok {
         println!("soak: FAILED");
+        // `exit` runs no destructors: stop the server first.
+        drop(server);
         std::process::exit(1);
     }
     println!("soak: passed");
