@@ -45,7 +45,7 @@ INSTALL_TEST := $(CURDIR)/$(BUILD)/install-test
 
 .PHONY: all build test demo demo-check bench lint rust-test header-check c-test interop-test python-test kotlin-test kotlin-bench venv clean \
 	install install-test c-build c-examples c-symbols serve-helper test-faults c-test-release \
-	cpp-build cpp-examples cpp-test wheel
+	cpp-build cpp-examples cpp-test wheel fuzz soak
 
 all: build
 
@@ -102,6 +102,44 @@ lint:
 
 rust-test:
 	$(CARGO) test --workspace
+
+# Coverage-guided fuzzing (not part of `make test`, which replays every kept input on the stable
+# toolchain in tests/fuzz_replay.rs): each target of fuzz/ for FUZZ_SECONDS under libFuzzer and
+# AddressSanitizer (nightly + cargo-fuzz), niced, since the machine is shared. New inputs go to
+# target/fuzz-corpus/<target>; the seeds (fuzz/corpus, fuzz/seeds.py) are read, not written. A
+# crash leaves its input in fuzz/artifacts/<target>/: fix it, then keep the input in
+# fuzz/regressions/<target>/ so that `make test` replays it. Each run's figures (executions,
+# coverage) are in target/fuzz-logs/<target>.log and summed up at the end.
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS ?= server_frames sdk_frames rest c_abi
+fuzz:
+	@command -v cargo-fuzz >/dev/null 2>&1 || { echo "make fuzz needs cargo-fuzz: cargo install cargo-fuzz --locked"; exit 1; }
+	@rustup toolchain list | grep -q '^nightly' || { echo "make fuzz needs the nightly toolchain: rustup toolchain install nightly"; exit 1; }
+	cd fuzz && CARGO_INCREMENTAL=0 nice -n 10 cargo +nightly fuzz build
+	@mkdir -p target/fuzz-logs
+	@for t in $(FUZZ_TARGETS); do \
+	  mkdir -p target/fuzz-corpus/$$t; \
+	  echo "== fuzz $$t for $(FUZZ_SECONDS) s"; \
+	  (cd fuzz && nice -n 10 cargo +nightly fuzz run $$t $(CURDIR)/target/fuzz-corpus/$$t $(CURDIR)/fuzz/corpus/$$t -- \
+	    -max_total_time=$(FUZZ_SECONDS) -max_len=8192 -timeout=60 -rss_limit_mb=4096 -print_final_stats=1) \
+	    > target/fuzz-logs/$$t.log 2>&1 || { tail -n 60 target/fuzz-logs/$$t.log; echo "fuzz $$t: a finding, see above and fuzz/artifacts/$$t"; exit 1; }; \
+	done
+	@for t in $(FUZZ_TARGETS); do \
+	  printf '%-14s %s | %s\n' $$t "$$(grep -E '^#[0-9]+' target/fuzz-logs/$$t.log | tail -n1 | cut -c1-90)" \
+	    "$$(grep -E 'stat::number_of_executed_units' target/fuzz-logs/$$t.log | tr -s ' ')"; \
+	done
+
+# The soak (not part of `make test`): SOAK_CLIENTS SDK clients (1000) churn against one release
+# server process for SOAK_SECONDS (600): connect, disconnect, send. Prints the RSS and descriptors
+# of both processes as a curve; fails when they grow after warm-up or a message is lost or
+# delivered twice (examples/soak.rs).
+SOAK_SECONDS ?= 600
+SOAK_CLIENTS ?= 1000
+soak:
+	CARGO_INCREMENTAL=0 $(CARGO) build --release -p chinwag-server --bin chinwag-server
+	CARGO_INCREMENTAL=0 $(CARGO) build --release --example soak
+	SOAK_SECONDS=$(SOAK_SECONDS) SOAK_CLIENTS=$(SOAK_CLIENTS) \
+	  CHINWAG_SERVER_BIN=$(CURDIR)/target/release/chinwag-server target/release/examples/soak
 
 # The committed header must be what the build generates from the current sources.
 header-check: build

@@ -49,6 +49,9 @@ pub mod store;
 pub mod types;
 pub mod users;
 
+/// The opaque client handle, named for Rust callers of the C ABI (the fuzz target `c_abi`).
+pub use handles::chinwag_client;
+
 use std::ffi::c_char;
 
 /// Version of the C ABI. Bumped on every incompatible change; bindings check it at load.

@@ -1,6 +1,6 @@
 //! `/v1/login`, `/v1/logout`, `/v1/me` and `/v1/users/...`.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
 use chinwag_protocol::model::User;
@@ -11,7 +11,7 @@ use chinwag_protocol::rest::{
 use chinwag_protocol::{ApiError, ErrorCode};
 
 use super::extract::{
-    check_app, AdminCaller, Body, Caller, ClientIp, HttpResult, Params, UserCaller,
+    check_app, AdminCaller, Body, Caller, ClientIp, HttpResult, Params, Path, UserCaller,
 };
 use crate::service::users::PresenceView;
 use crate::service::AppRef;
