@@ -4,14 +4,18 @@
  * when the sending thread has woken up to the echo.
  * Prints one line per timed round trip, CLOCK_MONOTONIC ns since the send started:
  *   send_returned b_callback b_send_returned a_callback a_woken
- * (a_woken is the round trip), then "cpu_ns N": the process's CPU time (user + system) over the
- * timed round trips.
+ * (a_woken is the round trip), then "cpu_ns TOTAL RUNTIME DISPATCHERS OTHER": the process's CPU
+ * time (user + system) over the timed round trips, and its threads' on-CPU time by kind (the
+ * SDK's runtime workers, the clients' dispatcher threads, the rest: here the sending thread),
+ * then "slices_n RUNTIME DISPATCHERS OTHER": how many times those threads were scheduled in.
  * Usage: c_round_trip URL AUTH_KEY UID_A UID_B WARMUP N */
 #define _POSIX_C_SOURCE 200809L
+#include <dirent.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/resource.h>
 #include <time.h>
 
@@ -37,6 +41,34 @@ static int64_t cpu_ns(void) {
   getrusage(RUSAGE_SELF, &u);
   return ((int64_t)u.ru_utime.tv_sec + u.ru_stime.tv_sec) * 1000000000LL +
          ((int64_t)u.ru_utime.tv_usec + u.ru_stime.tv_usec) * 1000LL;
+}
+
+/* On-CPU ns and times scheduled in of this process's threads by kind (/proc/self/task/<tid>/
+ * schedstat and comm): [0] the SDK's runtime ("chinwag-rt"), [1] other SDK threads
+ * (dispatchers), [2] the rest. */
+static void thread_cpu(int64_t by_kind[3], int64_t slices[3]) {
+  for (int i = 0; i < 3; i++) by_kind[i] = slices[i] = 0;
+  DIR *d = opendir("/proc/self/task");
+  if (!d) return;
+  struct dirent *e;
+  while ((e = readdir(d))) {
+    if (e->d_name[0] == '.') continue;
+    char path[64], comm[32] = "";
+    long long ns = 0, wait_ns = 0, n = 0;
+    snprintf(path, sizeof path, "/proc/self/task/%.16s/comm", e->d_name);
+    FILE *f = fopen(path, "r");
+    if (!f) continue;
+    if (!fgets(comm, sizeof comm, f)) comm[0] = 0;
+    fclose(f);
+    snprintf(path, sizeof path, "/proc/self/task/%.16s/schedstat", e->d_name);
+    if (!(f = fopen(path, "r"))) continue;
+    if (fscanf(f, "%lld %lld %lld", &ns, &wait_ns, &n) != 3) ns = n = 0;
+    fclose(f);
+    int kind = strncmp(comm, "chinwag-rt", 10) == 0 ? 0 : strncmp(comm, "chinwag-", 8) == 0 ? 1 : 2;
+    by_kind[kind] += ns;
+    slices[kind] += n;
+  }
+  closedir(d);
 }
 
 static void on_state(void *ud, const chinwag_state_change *c) {
@@ -125,9 +157,12 @@ int main(int argc, char **argv) {
     fprintf(stderr, "c_round_trip: clients did not connect\n");
     return 1;
   }
-  int64_t cpu0 = 0;
+  int64_t cpu0 = 0, threads0[3] = {0, 0, 0}, threads1[3], slices0[3] = {0, 0, 0}, slices1[3];
   for (long i = 0; i < warmup + n; i++) {
-    if (i == warmup) cpu0 = cpu_ns();
+    if (i == warmup) {
+      cpu0 = cpu_ns();
+      thread_cpu(threads0, slices0);
+    }
     int64_t t0 = now_ns();
     chinwag_result rc = chinwag_client_send_text(a, CHINWAG_RECEIVER_TYPE_USER, argv[4], "round trip", on_sent, NULL, NULL);
     int64_t sent = now_ns();
@@ -152,7 +187,12 @@ int main(int argc, char **argv) {
       printf("%lld %lld %lld %lld %lld\n", (long long)(sent - t0), (long long)(b_cb - t0), (long long)(b_sent - t0),
              (long long)(a_cb - t0), (long long)(woken - t0));
   }
-  printf("cpu_ns %lld\n", (long long)(cpu_ns() - cpu0));
+  int64_t cpu1 = cpu_ns();
+  thread_cpu(threads1, slices1);
+  printf("cpu_ns %lld %lld %lld %lld\n", (long long)(cpu1 - cpu0), (long long)(threads1[0] - threads0[0]),
+         (long long)(threads1[1] - threads0[1]), (long long)(threads1[2] - threads0[2]));
+  printf("slices_n %lld %lld %lld\n", (long long)(slices1[0] - slices0[0]), (long long)(slices1[1] - slices0[1]),
+         (long long)(slices1[2] - slices0[2]));
   long failures = __atomic_load_n(&send_failures, __ATOMIC_RELAXED);
   chinwag_client_free(a);
   chinwag_client_free(b_client);

@@ -1,6 +1,7 @@
 package io.chinwag.internal
 
 import com.sun.jna.Callback
+import com.sun.jna.CallbackReference
 import com.sun.jna.CallbackThreadInitializer
 import com.sun.jna.Native
 import com.sun.jna.Pointer
@@ -59,13 +60,14 @@ internal object CallbackScope {
 
     fun inCallbackOf(core: Any): Boolean = active.get().any { it === core }
 
-    inline fun run(core: Any?, what: String, block: () -> Unit) {
+    /** Runs [block] as a callback of [core]; [what] names it in the log if it throws (built only then). */
+    inline fun run(core: Any?, what: () -> String, block: () -> Unit) {
         val stack = active.get()
         if (core != null) stack.add(core)
         try {
             block()
         } catch (t: Throwable) {
-            log.log(Level.WARNING, "chinwag: $what threw (ignored; delivery continues)", t)
+            log.log(Level.WARNING, "chinwag: ${what()} threw (ignored; delivery continues)", t)
         } finally {
             if (core != null) stack.removeAt(stack.size - 1)
         }
@@ -84,14 +86,14 @@ private val NO_PAYLOAD = Pointer(1)
 private inline fun <reified L> listen(userData: Pointer?, event: String, payload: Pointer?, deliver: L.(Pointer) -> Unit) {
     val slot = Registry.get(userData) as? ListenerSlot ?: return
     val target = slot.target as? L ?: return
-    CallbackScope.run(slot.core, "listener '${slot.id}' ($event)") {
+    CallbackScope.run(slot.core, { "listener '${slot.id}' ($event)" }) {
         target.deliver(payload ?: return@run)
     }
 }
 
 private inline fun complete(userData: Pointer?, error: Pointer?, value: Pointer?, convert: (Pointer) -> Any?) {
     val pending = Registry.release(userData) as? Pending ?: return
-    CallbackScope.run(pending.core, pending.what) {
+    CallbackScope.run(pending.core, { pending.what }) {
         val result: Result<Any?> = when {
             error != null -> Result.failure(errorOf(error))
             else -> try {
@@ -105,11 +107,42 @@ private inline fun complete(userData: Pointer?, error: Pointer?, value: Pointer?
 }
 
 /**
- * Writes a listener struct once and stops JNA from writing and reading it around every call:
- * one instance is shared by all clients and threads, and the SDK only copies it.
+ * JNA's direct trampoline of a callback: it calls the Java method straight through JNI, where
+ * the trampoline a `Structure` field gets boxes every argument into an `Object[]` and calls
+ * through reflection (`CallbackReference.getFunctionPointer(cb, direct = true)` is what JNA
+ * itself uses for callbacks passed to direct-mapped functions, as the completions are; it is
+ * private, so it is looked up once; null, and the boxing trampoline stays, if JNA changes).
+ */
+private val directTrampoline: ((Callback) -> Pointer?)? = try {
+    val m = CallbackReference::class.java.getDeclaredMethod("getFunctionPointer", Callback::class.java, Boolean::class.javaPrimitiveType)
+    m.isAccessible = true
+    val f: (Callback) -> Pointer? = { cb -> m.invoke(null, cb, true) as Pointer? }
+    f
+} catch (e: ReflectiveOperationException) {
+    log.log(Level.FINE, "chinwag: JNA's direct callback trampolines are not reachable; listeners use the boxing ones", e)
+    null
+} catch (e: RuntimeException) {
+    log.log(Level.FINE, "chinwag: JNA's direct callback trampolines are not reachable; listeners use the boxing ones", e)
+    null
+}
+
+/** Whether listener structs carry direct trampolines (a test checks it). */
+internal val directListeners: Boolean get() = directTrampoline != null
+
+/**
+ * Writes a listener struct once, with direct trampolines in its callback slots, and stops JNA
+ * from writing and reading it around every call: one instance is shared by all clients and
+ * threads, and the SDK only copies it.
  */
 private fun <S : CStruct> S.sealed(): S {
     write()
+    val direct = directTrampoline
+    if (direct != null) {
+        for (name in fieldNames()) {
+            val cb = javaClass.getField(name).get(this) as? Callback ?: continue
+            pointer.setPointer(offsetOf(name).toLong(), direct(cb))
+        }
+    }
     setAutoSynch(false)
     return this
 }
@@ -118,48 +151,57 @@ private fun <S : CStruct> S.sealed(): S {
 internal object T {
     private val initializer = CallbackThreadInitializer(true, false, "chinwag-dispatcher")
 
+    /** The completions' callback objects: JNA frees a trampoline once its callback is unreachable. */
+    private val completions = ArrayList<Callback>()
+
     private fun <C : Callback> cb(c: C): C {
         // Stay attached to the JVM between callbacks (attaching per callback costs microseconds).
         Native.setCallbackThreadInitializer(c, initializer)
         return c
     }
 
+    /** A completion slot: its direct trampoline's address, looked up once. */
+    private fun completion(c: Callback): Pointer {
+        completions += cb(c)
+        return directTrampoline?.invoke(c) ?: CallbackReference.getFunctionPointer(c)
+    }
+
     val userDataFree: UserDataFreeCb = cb(object : UserDataFreeCb {
         override fun invoke(userData: Pointer?) {
             val slot = Registry.release(userData)
-            if (slot is ListenerSlot) CallbackScope.run(null, "release of listener '${slot.id}'") { slot.onRelease?.invoke() }
+            if (slot is ListenerSlot) CallbackScope.run(null, { "release of listener '${slot.id}'" }) { slot.onRelease?.invoke() }
         }
     })
 
     // Completions.
-    val done: DoneCb = cb(object : DoneCb {
+    val done: Pointer = completion(object : DoneCb {
         override fun invoke(userData: Pointer?, error: Pointer?) = complete(userData, error, Pointer.NULL) { Unit }
     })
-    val userDone: UserDoneCb = cb(object : UserDoneCb {
+    val userDone: Pointer = completion(object : UserDoneCb {
         override fun invoke(userData: Pointer?, error: Pointer?, user: Pointer?) = complete(userData, error, user, ::userOf)
     })
-    val sendDone: SendCb = cb(object : SendCb {
+    val sendDone: Pointer = completion(object : SendCb {
         override fun invoke(userData: Pointer?, error: Pointer?, message: Pointer?) = complete(userData, error, message, ::messageOf)
     })
-    val groupDone: GroupDoneCb = cb(object : GroupDoneCb {
+    val groupDone: Pointer = completion(object : GroupDoneCb {
         override fun invoke(userData: Pointer?, error: Pointer?, group: Pointer?) = complete(userData, error, group, ::groupOf)
     })
-    val groupPageDone: GroupPageDoneCb = cb(object : GroupPageDoneCb {
+    val groupPageDone: Pointer = completion(object : GroupPageDoneCb {
         override fun invoke(userData: Pointer?, error: Pointer?, page: Pointer?) = complete(userData, error, page, ::groupPageOf)
     })
-    val memberListDone: MemberListDoneCb = cb(object : MemberListDoneCb {
+    val memberListDone: Pointer = completion(object : MemberListDoneCb {
         override fun invoke(userData: Pointer?, error: Pointer?, list: Pointer?) = complete(userData, error, list, ::memberListOf)
     })
-    val memberDone: MemberDoneCb = cb(object : MemberDoneCb {
+    val memberDone: Pointer = completion(object : MemberDoneCb {
         override fun invoke(userData: Pointer?, error: Pointer?, member: Pointer?) = complete(userData, error, member, ::memberOf)
     })
-    val callDone: CallDoneCb = cb(object : CallDoneCb {
+    val callDone: Pointer = completion(object : CallDoneCb {
         override fun invoke(userData: Pointer?, error: Pointer?, call: Pointer?) = complete(userData, error, call, ::callOf)
     })
-    val messagePageDone: MessagePageDoneCb = cb(object : MessagePageDoneCb {
+    val messagePageDone: Pointer = completion(object : MessagePageDoneCb {
         override fun invoke(userData: Pointer?, error: Pointer?, page: Pointer?) = complete(userData, error, page, ::messagePageOf)
     })
-    val userPageDone: UserPageDoneCb = cb(object : UserPageDoneCb {
+    val userPageDone: Pointer = completion(object : UserPageDoneCb {
         override fun invoke(userData: Pointer?, error: Pointer?, page: Pointer?) = complete(userData, error, page, ::userPageOf)
     })
 

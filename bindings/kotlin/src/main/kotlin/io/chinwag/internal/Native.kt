@@ -7,9 +7,6 @@ import com.sun.jna.Native
 import com.sun.jna.NativeLibrary
 import com.sun.jna.Pointer
 import com.sun.jna.Structure
-import com.sun.jna.ptr.IntByReference
-import com.sun.jna.ptr.LongByReference
-import com.sun.jna.ptr.PointerByReference
 
 // The C ABI of libchinwag (`include/chinwag.h`) mirrored one to one for JNA's direct mapping:
 // every struct field by field (same names), every callback typedef, every function. Nothing
@@ -19,11 +16,17 @@ import com.sun.jna.ptr.PointerByReference
 // Type mapping: `const char *` arguments are NUL-terminated UTF-8 `ByteArray`s (see `cstr`),
 // strings read from C are `Pointer`s (read as UTF-8), `uint32_t` and the enum typedefs `Int`,
 // `int64_t`/`uint64_t`/`size_t` `Long` (64-bit platforms only: checked at load), `bool` in a
-// struct or a callback `Byte`, as a function argument `Boolean`.
+// struct or a callback `Byte`, as a function argument `Boolean`. Out-parameters are one-element
+// primitive arrays (`char **`/`T **` and `size_t *`: `LongArray`, an address or a count;
+// `int *`/enum `*`: `IntArray`): direct mapping passes them without the Memory allocation, the
+// cleaner registration and the Java upcall a `ByReference` costs on every call.
 
 /** A `Structure` whose layout tests can inspect; `p` non-null maps existing memory. */
 internal abstract class CStruct(p: Pointer?) : Structure(p) {
     fun offsetOf(field: String): Int = fieldOffset(field)
+
+    /** The fields in C order. */
+    fun fieldNames(): List<String> = fieldOrder
 
     /** Reads the memory into the fields and returns this. */
     fun <T : CStruct> loaded(): T {
@@ -506,7 +509,11 @@ internal class chinwag_user_page(p: Pointer? = null) : CStruct(p) {
     @JvmField var has_more: Byte = 0
     @JvmField var json: Pointer? = null
 }
-/** The exported functions, bound by `Native.register` when the library is loaded. */
+/**
+ * The exported functions, bound by `Native.register` when the library is loaded. A completion
+ * (`done`) is passed as its trampoline's address (`T`'s completions): given a `Callback`
+ * object, JNA would call back into Java on every call to look the trampoline up.
+ */
 internal object Lib {
     fun bind(library: NativeLibrary) {
         Native.register(Lib::class.java, library)
@@ -514,61 +521,61 @@ internal object Lib {
 
     @JvmStatic external fun chinwag_version(): Pointer?
     @JvmStatic external fun chinwag_abi_version(): Int
-    @JvmStatic external fun chinwag_client_initiate_call(client: Pointer?, receiverType: Int, receiver: ByteArray?, callType: Int, done: CallDoneCb?, userData: Pointer?, outSessionId: PointerByReference?): Int
-    @JvmStatic external fun chinwag_client_accept_call(client: Pointer?, sessionId: ByteArray?, done: CallDoneCb?, userData: Pointer?): Int
-    @JvmStatic external fun chinwag_client_reject_call(client: Pointer?, sessionId: ByteArray?, busy: Boolean, done: CallDoneCb?, userData: Pointer?): Int
-    @JvmStatic external fun chinwag_client_cancel_call(client: Pointer?, sessionId: ByteArray?, done: CallDoneCb?, userData: Pointer?): Int
-    @JvmStatic external fun chinwag_client_end_call(client: Pointer?, sessionId: ByteArray?, done: CallDoneCb?, userData: Pointer?): Int
-    @JvmStatic external fun chinwag_client_active_call(client: Pointer?, outCall: PointerByReference?): Int
-    @JvmStatic external fun chinwag_client_init(appId: ByteArray?, settings: chinwag_settings?, out: PointerByReference?): Int
+    @JvmStatic external fun chinwag_client_initiate_call(client: Pointer?, receiverType: Int, receiver: ByteArray?, callType: Int, done: Pointer?, userData: Pointer?, outSessionId: LongArray?): Int
+    @JvmStatic external fun chinwag_client_accept_call(client: Pointer?, sessionId: ByteArray?, done: Pointer?, userData: Pointer?): Int
+    @JvmStatic external fun chinwag_client_reject_call(client: Pointer?, sessionId: ByteArray?, busy: Boolean, done: Pointer?, userData: Pointer?): Int
+    @JvmStatic external fun chinwag_client_cancel_call(client: Pointer?, sessionId: ByteArray?, done: Pointer?, userData: Pointer?): Int
+    @JvmStatic external fun chinwag_client_end_call(client: Pointer?, sessionId: ByteArray?, done: Pointer?, userData: Pointer?): Int
+    @JvmStatic external fun chinwag_client_active_call(client: Pointer?, outCall: LongArray?): Int
+    @JvmStatic external fun chinwag_client_init(appId: ByteArray?, settings: chinwag_settings?, out: LongArray?): Int
     @JvmStatic external fun chinwag_client_free(client: Pointer?)
-    @JvmStatic external fun chinwag_client_login(client: Pointer?, uid: ByteArray?, authKey: ByteArray?, done: UserDoneCb?, userData: Pointer?): Int
-    @JvmStatic external fun chinwag_client_login_with_token(client: Pointer?, token: ByteArray?, done: UserDoneCb?, userData: Pointer?): Int
-    @JvmStatic external fun chinwag_client_logout(client: Pointer?, done: DoneCb?, userData: Pointer?): Int
-    @JvmStatic external fun chinwag_client_logged_in_user(client: Pointer?, outJson: PointerByReference?): Int
-    @JvmStatic external fun chinwag_client_connection_status(client: Pointer?, outState: IntByReference?): Int
+    @JvmStatic external fun chinwag_client_login(client: Pointer?, uid: ByteArray?, authKey: ByteArray?, done: Pointer?, userData: Pointer?): Int
+    @JvmStatic external fun chinwag_client_login_with_token(client: Pointer?, token: ByteArray?, done: Pointer?, userData: Pointer?): Int
+    @JvmStatic external fun chinwag_client_logout(client: Pointer?, done: Pointer?, userData: Pointer?): Int
+    @JvmStatic external fun chinwag_client_logged_in_user(client: Pointer?, outJson: LongArray?): Int
+    @JvmStatic external fun chinwag_client_connection_status(client: Pointer?, outState: IntArray?): Int
     @JvmStatic external fun chinwag_client_connect(client: Pointer?): Int
     @JvmStatic external fun chinwag_client_disconnect(client: Pointer?): Int
     @JvmStatic external fun chinwag_client_network_changed(client: Pointer?, network: Int): Int
     @JvmStatic external fun chinwag_client_app_state_changed(client: Pointer?, appState: Int): Int
-    @JvmStatic external fun chinwag_client_send_text(client: Pointer?, receiverType: Int, receiver: ByteArray?, text: ByteArray?, done: SendCb?, userData: Pointer?, outMuid: PointerByReference?): Int
-    @JvmStatic external fun chinwag_client_send_custom(client: Pointer?, receiverType: Int, receiver: ByteArray?, customType: ByteArray?, dataJson: ByteArray?, done: SendCb?, userData: Pointer?, outMuid: PointerByReference?): Int
-    @JvmStatic external fun chinwag_client_send_message(client: Pointer?, messageJson: ByteArray?, done: SendCb?, userData: Pointer?, outMuid: PointerByReference?): Int
+    @JvmStatic external fun chinwag_client_send_text(client: Pointer?, receiverType: Int, receiver: ByteArray?, text: ByteArray?, done: Pointer?, userData: Pointer?, outMuid: LongArray?): Int
+    @JvmStatic external fun chinwag_client_send_custom(client: Pointer?, receiverType: Int, receiver: ByteArray?, customType: ByteArray?, dataJson: ByteArray?, done: Pointer?, userData: Pointer?, outMuid: LongArray?): Int
+    @JvmStatic external fun chinwag_client_send_message(client: Pointer?, messageJson: ByteArray?, done: Pointer?, userData: Pointer?, outMuid: LongArray?): Int
     @JvmStatic external fun chinwag_client_start_typing(client: Pointer?, receiverType: Int, receiver: ByteArray?): Int
     @JvmStatic external fun chinwag_client_end_typing(client: Pointer?, receiverType: Int, receiver: ByteArray?): Int
     @JvmStatic external fun chinwag_client_mark_delivered(client: Pointer?, messageId: Long): Int
     @JvmStatic external fun chinwag_client_mark_read(client: Pointer?, messageId: Long): Int
     @JvmStatic external fun chinwag_client_send_transient(client: Pointer?, receiverType: Int, receiver: ByteArray?, dataJson: ByteArray?): Int
-    @JvmStatic external fun chinwag_message_copy(src: Pointer?, out: PointerByReference?): Int
+    @JvmStatic external fun chinwag_message_copy(src: Pointer?, out: LongArray?): Int
     @JvmStatic external fun chinwag_message_free(copy: Pointer?)
-    @JvmStatic external fun chinwag_user_copy(src: Pointer?, out: PointerByReference?): Int
+    @JvmStatic external fun chinwag_user_copy(src: Pointer?, out: LongArray?): Int
     @JvmStatic external fun chinwag_user_free(copy: Pointer?)
-    @JvmStatic external fun chinwag_group_copy(src: Pointer?, out: PointerByReference?): Int
+    @JvmStatic external fun chinwag_group_copy(src: Pointer?, out: LongArray?): Int
     @JvmStatic external fun chinwag_group_free(copy: Pointer?)
-    @JvmStatic external fun chinwag_group_member_copy(src: Pointer?, out: PointerByReference?): Int
+    @JvmStatic external fun chinwag_group_member_copy(src: Pointer?, out: LongArray?): Int
     @JvmStatic external fun chinwag_group_member_free(copy: Pointer?)
-    @JvmStatic external fun chinwag_group_member_event_copy(src: Pointer?, out: PointerByReference?): Int
+    @JvmStatic external fun chinwag_group_member_event_copy(src: Pointer?, out: LongArray?): Int
     @JvmStatic external fun chinwag_group_member_event_free(copy: Pointer?)
-    @JvmStatic external fun chinwag_call_copy(src: Pointer?, out: PointerByReference?): Int
+    @JvmStatic external fun chinwag_call_copy(src: Pointer?, out: LongArray?): Int
     @JvmStatic external fun chinwag_call_free(copy: Pointer?)
-    @JvmStatic external fun chinwag_receipt_copy(src: Pointer?, out: PointerByReference?): Int
+    @JvmStatic external fun chinwag_receipt_copy(src: Pointer?, out: LongArray?): Int
     @JvmStatic external fun chinwag_receipt_free(copy: Pointer?)
-    @JvmStatic external fun chinwag_client_dispatch_fd(client: Pointer?, outFd: IntByReference?): Int
-    @JvmStatic external fun chinwag_client_dispatch(client: Pointer?, maxItems: Long, outRan: LongByReference?): Int
+    @JvmStatic external fun chinwag_client_dispatch_fd(client: Pointer?, outFd: IntArray?): Int
+    @JvmStatic external fun chinwag_client_dispatch(client: Pointer?, maxItems: Long, outRan: LongArray?): Int
     @JvmStatic external fun chinwag_result_name(result: Int): Pointer?
-    @JvmStatic external fun chinwag_last_error_message(buf: ByteArray?, len: Long, written: LongByReference?): Int
+    @JvmStatic external fun chinwag_last_error_message(buf: ByteArray?, len: Long, written: LongArray?): Int
     @JvmStatic external fun chinwag_string_free(string: Pointer?)
-    @JvmStatic external fun chinwag_client_create_group(client: Pointer?, guid: ByteArray?, name: ByteArray?, groupType: Int, done: GroupDoneCb?, userData: Pointer?): Int
-    @JvmStatic external fun chinwag_client_get_group(client: Pointer?, guid: ByteArray?, done: GroupDoneCb?, userData: Pointer?): Int
-    @JvmStatic external fun chinwag_client_join_group(client: Pointer?, guid: ByteArray?, done: GroupDoneCb?, userData: Pointer?): Int
-    @JvmStatic external fun chinwag_client_leave_group(client: Pointer?, guid: ByteArray?, done: DoneCb?, userData: Pointer?): Int
-    @JvmStatic external fun chinwag_client_list_groups(client: Pointer?, joined: Boolean, after: ByteArray?, limit: Int, done: GroupPageDoneCb?, userData: Pointer?): Int
-    @JvmStatic external fun chinwag_client_group_members(client: Pointer?, guid: ByteArray?, done: MemberListDoneCb?, userData: Pointer?): Int
-    @JvmStatic external fun chinwag_client_add_group_members(client: Pointer?, guid: ByteArray?, uids: Pointer?, scopes: IntArray?, count: Long, done: MemberListDoneCb?, userData: Pointer?): Int
-    @JvmStatic external fun chinwag_client_kick_group_member(client: Pointer?, guid: ByteArray?, uid: ByteArray?, done: DoneCb?, userData: Pointer?): Int
-    @JvmStatic external fun chinwag_client_ban_group_member(client: Pointer?, guid: ByteArray?, uid: ByteArray?, done: DoneCb?, userData: Pointer?): Int
-    @JvmStatic external fun chinwag_client_unban_group_member(client: Pointer?, guid: ByteArray?, uid: ByteArray?, done: DoneCb?, userData: Pointer?): Int
-    @JvmStatic external fun chinwag_client_change_group_member_scope(client: Pointer?, guid: ByteArray?, uid: ByteArray?, scope: Int, done: MemberDoneCb?, userData: Pointer?): Int
+    @JvmStatic external fun chinwag_client_create_group(client: Pointer?, guid: ByteArray?, name: ByteArray?, groupType: Int, done: Pointer?, userData: Pointer?): Int
+    @JvmStatic external fun chinwag_client_get_group(client: Pointer?, guid: ByteArray?, done: Pointer?, userData: Pointer?): Int
+    @JvmStatic external fun chinwag_client_join_group(client: Pointer?, guid: ByteArray?, done: Pointer?, userData: Pointer?): Int
+    @JvmStatic external fun chinwag_client_leave_group(client: Pointer?, guid: ByteArray?, done: Pointer?, userData: Pointer?): Int
+    @JvmStatic external fun chinwag_client_list_groups(client: Pointer?, joined: Boolean, after: ByteArray?, limit: Int, done: Pointer?, userData: Pointer?): Int
+    @JvmStatic external fun chinwag_client_group_members(client: Pointer?, guid: ByteArray?, done: Pointer?, userData: Pointer?): Int
+    @JvmStatic external fun chinwag_client_add_group_members(client: Pointer?, guid: ByteArray?, uids: Pointer?, scopes: IntArray?, count: Long, done: Pointer?, userData: Pointer?): Int
+    @JvmStatic external fun chinwag_client_kick_group_member(client: Pointer?, guid: ByteArray?, uid: ByteArray?, done: Pointer?, userData: Pointer?): Int
+    @JvmStatic external fun chinwag_client_ban_group_member(client: Pointer?, guid: ByteArray?, uid: ByteArray?, done: Pointer?, userData: Pointer?): Int
+    @JvmStatic external fun chinwag_client_unban_group_member(client: Pointer?, guid: ByteArray?, uid: ByteArray?, done: Pointer?, userData: Pointer?): Int
+    @JvmStatic external fun chinwag_client_change_group_member_scope(client: Pointer?, guid: ByteArray?, uid: ByteArray?, scope: Int, done: Pointer?, userData: Pointer?): Int
     @JvmStatic external fun chinwag_client_add_connection_listener(client: Pointer?, id: ByteArray?, listener: chinwag_connection_listener?, userData: Pointer?, userDataFree: UserDataFreeCb?): Int
     @JvmStatic external fun chinwag_client_remove_connection_listener(client: Pointer?, id: ByteArray?): Int
     @JvmStatic external fun chinwag_client_add_login_listener(client: Pointer?, id: ByteArray?, listener: chinwag_login_listener?, userData: Pointer?, userDataFree: UserDataFreeCb?): Int
@@ -583,23 +590,23 @@ internal object Lib {
     @JvmStatic external fun chinwag_client_remove_call_listener(client: Pointer?, id: ByteArray?): Int
     @JvmStatic external fun chinwag_client_add_log_listener(client: Pointer?, id: ByteArray?, listener: chinwag_log_listener?, userData: Pointer?, userDataFree: UserDataFreeCb?): Int
     @JvmStatic external fun chinwag_client_remove_log_listener(client: Pointer?, id: ByteArray?): Int
-    @JvmStatic external fun chinwag_client_send_media(client: Pointer?, receiverType: Int, receiver: ByteArray?, mediaType: ByteArray?, url: ByteArray?, caption: ByteArray?, metadataJson: ByteArray?, done: SendCb?, userData: Pointer?, outMuid: PointerByReference?): Int
-    @JvmStatic external fun chinwag_client_edit_message(client: Pointer?, messageId: Long, text: ByteArray?, dataJson: ByteArray?, metadataJson: ByteArray?, done: SendCb?, userData: Pointer?): Int
-    @JvmStatic external fun chinwag_client_delete_message(client: Pointer?, messageId: Long, done: SendCb?, userData: Pointer?): Int
-    @JvmStatic external fun chinwag_messages_request_new(receiverType: Int, receiver: ByteArray?, options: chinwag_messages_request_options?, out: PointerByReference?): Int
+    @JvmStatic external fun chinwag_client_send_media(client: Pointer?, receiverType: Int, receiver: ByteArray?, mediaType: ByteArray?, url: ByteArray?, caption: ByteArray?, metadataJson: ByteArray?, done: Pointer?, userData: Pointer?, outMuid: LongArray?): Int
+    @JvmStatic external fun chinwag_client_edit_message(client: Pointer?, messageId: Long, text: ByteArray?, dataJson: ByteArray?, metadataJson: ByteArray?, done: Pointer?, userData: Pointer?): Int
+    @JvmStatic external fun chinwag_client_delete_message(client: Pointer?, messageId: Long, done: Pointer?, userData: Pointer?): Int
+    @JvmStatic external fun chinwag_messages_request_new(receiverType: Int, receiver: ByteArray?, options: chinwag_messages_request_options?, out: LongArray?): Int
     @JvmStatic external fun chinwag_messages_request_free(request: Pointer?)
-    @JvmStatic external fun chinwag_client_fetch_previous(client: Pointer?, request: Pointer?, done: MessagePageDoneCb?, userData: Pointer?): Int
-    @JvmStatic external fun chinwag_client_fetch_next(client: Pointer?, request: Pointer?, done: MessagePageDoneCb?, userData: Pointer?): Int
-    @JvmStatic external fun chinwag_users_request_new(options: chinwag_users_request_options?, out: PointerByReference?): Int
+    @JvmStatic external fun chinwag_client_fetch_previous(client: Pointer?, request: Pointer?, done: Pointer?, userData: Pointer?): Int
+    @JvmStatic external fun chinwag_client_fetch_next(client: Pointer?, request: Pointer?, done: Pointer?, userData: Pointer?): Int
+    @JvmStatic external fun chinwag_users_request_new(options: chinwag_users_request_options?, out: LongArray?): Int
     @JvmStatic external fun chinwag_users_request_free(request: Pointer?)
-    @JvmStatic external fun chinwag_client_fetch_users(client: Pointer?, request: Pointer?, done: UserPageDoneCb?, userData: Pointer?): Int
+    @JvmStatic external fun chinwag_client_fetch_users(client: Pointer?, request: Pointer?, done: Pointer?, userData: Pointer?): Int
     @JvmStatic external fun chinwag_store_reply_set(reply: Pointer?, sessionJson: ByteArray?): Int
     @JvmStatic external fun chinwag_connection_state_name(state: Int): Pointer?
     @JvmStatic external fun chinwag_state_reason_name(reason: Int): Pointer?
-    @JvmStatic external fun chinwag_client_create_user(client: Pointer?, uid: ByteArray?, name: ByteArray?, authKey: ByteArray?, done: UserDoneCb?, userData: Pointer?): Int
-    @JvmStatic external fun chinwag_client_get_logged_in_user(client: Pointer?, outUser: PointerByReference?): Int
-    @JvmStatic external fun chinwag_client_get_user(client: Pointer?, uid: ByteArray?, done: UserDoneCb?, userData: Pointer?): Int
-    @JvmStatic external fun chinwag_client_add_friend(client: Pointer?, uid: ByteArray?, done: UserPageDoneCb?, userData: Pointer?): Int
-    @JvmStatic external fun chinwag_client_remove_friend(client: Pointer?, uid: ByteArray?, done: DoneCb?, userData: Pointer?): Int
-    @JvmStatic external fun chinwag_client_friends(client: Pointer?, done: UserPageDoneCb?, userData: Pointer?): Int
+    @JvmStatic external fun chinwag_client_create_user(client: Pointer?, uid: ByteArray?, name: ByteArray?, authKey: ByteArray?, done: Pointer?, userData: Pointer?): Int
+    @JvmStatic external fun chinwag_client_get_logged_in_user(client: Pointer?, outUser: LongArray?): Int
+    @JvmStatic external fun chinwag_client_get_user(client: Pointer?, uid: ByteArray?, done: Pointer?, userData: Pointer?): Int
+    @JvmStatic external fun chinwag_client_add_friend(client: Pointer?, uid: ByteArray?, done: Pointer?, userData: Pointer?): Int
+    @JvmStatic external fun chinwag_client_remove_friend(client: Pointer?, uid: ByteArray?, done: Pointer?, userData: Pointer?): Int
+    @JvmStatic external fun chinwag_client_friends(client: Pointer?, done: Pointer?, userData: Pointer?): Int
 }

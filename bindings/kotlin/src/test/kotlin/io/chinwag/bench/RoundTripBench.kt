@@ -50,8 +50,40 @@ private fun us(ns: Long) = ns / 1000.0
 private fun stage(samples: List<LongArray>, from: Int, to: Int): LongArray =
     samples.map { it[to] - (if (from < 0) 0 else it[from]) }.toLongArray().apply { sort() }
 
+/** Thread kinds whose on-CPU time is reported (c_round_trip.c reports the same for the C half). */
+private val KINDS = listOf("SDK runtime workers", "SDK dispatcher threads", "sending thread", "JVM's own (JIT, GC, ...)")
+
+/** The sending thread's name (also its native name, which /proc shows). */
+private const val SENDER = "bench-sender"
+
+/** A thread's kind (an index of [KINDS]), on-CPU ns and times scheduled in. */
+private class ThreadCpu(val kind: Int, val ns: Long, val slices: Long)
+
+/** This process's threads by tid (/proc/self/task/<tid>/schedstat and comm). */
+private fun threadCpu(): Map<String, ThreadCpu> {
+    val out = HashMap<String, ThreadCpu>()
+    for (t in File("/proc/self/task").listFiles() ?: emptyArray()) {
+        try {
+            val comm = File(t, "comm").readText().trim()
+            val stat = File(t, "schedstat").readText().trim().split(" ")
+            val kind = when {
+                comm.startsWith("chinwag-rt") -> 0
+                comm.startsWith("chinwag-") -> 1
+                comm == SENDER -> 2
+                else -> 3
+            }
+            out[t.name] = ThreadCpu(kind, stat[0].toLong(), stat[2].toLong())
+        } catch (_: java.io.IOException) {
+            // the thread ended meanwhile
+        }
+    }
+    return out
+}
+
 /** The JVM's own activity over a stretch: CPU, GC, JIT compilation, allocation. */
 private class JvmCounters {
+    val byKind = LongArray(KINDS.size)
+    val slices = LongArray(KINDS.size)
     private val os = ManagementFactory.getOperatingSystemMXBean() as com.sun.management.OperatingSystemMXBean
     private val threads = ManagementFactory.getThreadMXBean() as com.sun.management.ThreadMXBean
     var cpuNs = 0L
@@ -71,7 +103,12 @@ private class JvmCounters {
         val (gcN0, gcT0) = gc()
         val jit0 = jit()
         val alloc0 = alloc()
+        val threads0 = threadCpu()
         val r = block()
+        for ((tid, t) in threadCpu()) {
+            byKind[t.kind] += t.ns - (threads0[tid]?.ns ?: 0)
+            slices[t.kind] += t.slices - (threads0[tid]?.slices ?: 0)
+        }
         allocated += alloc() - alloc0
         jitMs += jit() - jit0
         val (gcN1, gcT1) = gc()
@@ -83,6 +120,7 @@ private class JvmCounters {
 }
 
 fun main(args: Array<String>) {
+    Thread.currentThread().name = SENDER
     val quick = "--quick" in args
     val blocks = if (quick) 3 else 10
     val perBlock = if (quick) 200 else 1000
@@ -107,6 +145,8 @@ fun main(args: Array<String>) {
         val c = ArrayList<LongArray>()
         val k = ArrayList<LongArray>()
         var cCpuNs = 0L
+        val cByKind = LongArray(KINDS.size)
+        val cSlices = LongArray(KINDS.size)
         val jvm = JvmCounters()
         KotlinRoundTrip(server.url, ka, kb).use { kotlin ->
             val t = System.nanoTime()
@@ -120,17 +160,24 @@ fun main(args: Array<String>) {
                 check(p.waitFor() == 0) { "c_round_trip failed" }
                 for (line in lines) {
                     val f = line.trim().split(" ")
-                    if (f[0] == "cpu_ns") cCpuNs += f[1].toLong() else c += f.map { it.toLong() }.toLongArray()
+                    if (f[0] == "cpu_ns") {
+                        cCpuNs += f[1].toLong()
+                        for (i in 0 until 3) cByKind[i] += f[2 + i].toLong()
+                    } else if (f[0] == "slices_n") {
+                        for (i in 0 until 3) cSlices[i] += f[1 + i].toLong()
+                    } else {
+                        c += f.map { it.toLong() }.toLongArray()
+                    }
                 }
                 kotlin.run(blockWarmup)
                 k += jvm.measure { kotlin.run(perBlock) }
             }
         }
-        report(c, k, cCpuNs, jvm, blocks, perBlock, out)
+        report(c, k, cCpuNs, cByKind, cSlices, jvm, blocks, perBlock, out)
     }
 }
 
-private fun report(c: List<LongArray>, k: List<LongArray>, cCpuNs: Long, jvm: JvmCounters, blocks: Int, perBlock: Int, out: File) {
+private fun report(c: List<LongArray>, k: List<LongArray>, cCpuNs: Long, cByKind: LongArray, cSlices: LongArray, jvm: JvmCounters, blocks: Int, perBlock: Int, out: File) {
     val cRt = stage(c, -1, WOKEN)
     val kRt = stage(k, -1, WOKEN)
     val overhead = us(percentile(kRt, 0.5) - percentile(cRt, 0.5))
@@ -156,6 +203,11 @@ private fun report(c: List<LongArray>, k: List<LongArray>, cCpuNs: Long, jvm: Jv
     val cCpu = cCpuNs / c.size.toDouble() / 1000
     val kCpu = jvm.cpuNs / n.toDouble() / 1000
     println(String.format(row, "process CPU per round trip (both clients)", cCpu, kCpu, kCpu - cCpu, ""))
+    val byKind = KINDS.indices.map { i -> Triple(KINDS[i], cByKind[i] / c.size.toDouble() / 1000, jvm.byKind[i] / n.toDouble() / 1000) }
+    for ((label, cv, kv) in byKind) println(String.format(row, "  $label", cv, kv, kv - cv, ""))
+    val slices = KINDS.indices.map { i -> Triple(KINDS[i], cSlices[i] / c.size.toDouble(), jvm.slices[i] / n.toDouble()) }
+    println(String.format("%-44s %12.1f %12.1f %14.1f", "threads scheduled in per round trip", slices.sumOf { it.second }, slices.sumOf { it.third }, slices.sumOf { it.third - it.second }))
+    for ((label, cv, kv) in slices) println(String.format("%-44s %12.1f %12.1f %14.1f", "  $label", cv, kv, kv - cv))
     println(
         String.format(
             "JVM while timing: %d GCs (%d ms), JIT compiling %d ms, %.0f bytes allocated per round trip",
@@ -163,10 +215,11 @@ private fun report(c: List<LongArray>, k: List<LongArray>, cCpuNs: Long, jvm: Jv
         ),
     )
     fun pcts(s: LongArray) = """{"p50":${us(percentile(s, 0.5))},"p90":${us(percentile(s, 0.9))},"p99":${us(percentile(s, 0.99))}}"""
+    val kindJson = byKind.joinToString(",") { (label, cv, kv) -> """{"threads":"$label","c_abi_us":$cv,"kotlin_us":$kv}""" }
     val stageJson = stages.joinToString(",") { (label, cs, ks) -> """{"stage":"$label","c_abi_p50_us":${us(cs)},"kotlin_p50_us":${us(ks)}}""" }
     val json = """{"kotlin_round_trip":{"n":$n,"blocks":$blocks,"loadavg":"$load",""" +
         """"c_abi_us":${pcts(cRt)},"kotlin_us":${pcts(kRt)},"stages":[$stageJson],""" +
-        """"cpu_per_round_trip_us":{"c_abi":$cCpu,"kotlin":$kCpu},""" +
+        """"cpu_per_round_trip_us":{"c_abi":$cCpu,"kotlin":$kCpu,"by_thread":[$kindJson]},""" +
         """"jvm":{"gc_count":${jvm.gcCount},"gc_ms":${jvm.gcMs},"jit_ms":${jvm.jitMs},"allocated_bytes_per_round_trip":${jvm.allocated / n.toDouble()}},""" +
         """"overhead_p50_us":$overhead,"target_us":30,"met":${overhead <= 30.0}}}"""
     File(out, "kotlin.json").writeText(json + "\n")
