@@ -277,7 +277,7 @@ class ChinwagClient private constructor(
         ok(rc)
         val copy = out.ptr() ?: return null
         try {
-            return userOf(copy)
+            return userOf(Pointer.nativeValue(copy))
         } finally {
             Lib.chinwag_user_free(copy)
         }
@@ -576,7 +576,7 @@ class ChinwagClient private constructor(
         ok(core.use { Lib.chinwag_client_active_call(it, out) })
         val p = out.ptr() ?: return null
         try {
-            return callOf(p)
+            return callOf(Pointer.nativeValue(p))
         } finally {
             Lib.chinwag_call_free(p)
         }

@@ -74,8 +74,8 @@ class PayloadTest {
             str(read.conversation_id)!!, str(read.category)!!, str(read.message_type)!!, str(read.text), str(read.data_json),
             read.parent_id, read.sent_at, read.edited_at, read.deleted_at, str(read.json)!!,
         )
-        assertEquals(expected, messageOf(s.pointer))
-        assertNull(messageOf(s.pointer).dataJson)
+        assertEquals(expected, messageOf(Pointer.nativeValue(s.pointer)))
+        assertNull(messageOf(Pointer.nativeValue(s.pointer)).dataJson)
     }
 
     @Test
@@ -86,7 +86,7 @@ class PayloadTest {
             scope = cs("admin"); joined_at = 456; json = cs("""{"scope":"admin"}""")
             write()
         }
-        val m = memberOf(s.pointer)
+        val m = memberOf(Pointer.nativeValue(s.pointer))
         assertEquals(GroupMember(User("bob", "Bob", null, "default", UserStatus.ONLINE, 123, true, """{"uid":"bob"}"""), "admin", 456, """{"scope":"admin"}"""), m)
     }
 }

@@ -41,20 +41,19 @@ internal fun Pointer?.str(): String? = this?.getString(0, UTF8)
 
 internal fun Pointer?.req(): String = this?.getString(0, UTF8) ?: ""
 
-/** The `const char *` at [off] of the struct at this address; null for NULL. */
-private fun Pointer.strAt(off: Long): String? = Mem.string(Mem.long(Pointer.nativeValue(this) + off))
+// Each reader takes the struct's address (`p`, never 0) and a field's offset.
+
+/** The `const char *` at [off] of the struct at [this] address; null for NULL. */
+private fun Long.strAt(off: Long): String? = Mem.string(Mem.long(this + off))
 
 /** As [strAt], "" for NULL (fields the header says are never NULL). */
-private fun Pointer.reqAt(off: Long): String = strAt(off) ?: ""
+private fun Long.reqAt(off: Long): String = strAt(off) ?: ""
 
-private fun Pointer.i64(off: Long): Long = Mem.long(Pointer.nativeValue(this) + off)
+private fun Long.i64(off: Long): Long = Mem.long(this + off)
 
-private fun Pointer.i32(off: Long): Int = Mem.int(Pointer.nativeValue(this) + off)
+private fun Long.i32(off: Long): Int = Mem.int(this + off)
 
-private fun Pointer.boolAt(off: Long): Boolean = Mem.byte(Pointer.nativeValue(this) + off).toInt() != 0
-
-/** The pointer at [off]; null for NULL. */
-private fun Pointer.ptrAt(off: Long): Pointer? = i64(off).let { if (it == 0L) null else Pointer(it) }
+private fun Long.boolAt(off: Long): Boolean = Mem.byte(this + off).toInt() != 0
 
 /** The offsets of [s]'s fields, by name. */
 private class Layout(s: CStruct) {
@@ -68,7 +67,7 @@ private object ErrorL {
     val code = l["code"]; val name = l["name"]; val message = l["message"]
 }
 
-internal fun errorOf(p: Pointer): ChinwagException =
+internal fun errorOf(p: Long): ChinwagException =
     ChinwagException.of(p.i32(ErrorL.code), p.strAt(ErrorL.name) ?: "UNKNOWN", p.reqAt(ErrorL.message))
 
 private object UserL {
@@ -78,7 +77,7 @@ private object UserL {
     val lastActiveAt = l["last_active_at"]; val deactivated = l["deactivated"]; val json = l["json"]
 }
 
-internal fun userOf(p: Pointer) = User(
+internal fun userOf(p: Long) = User(
     p.reqAt(UserL.uid), p.reqAt(UserL.name), p.strAt(UserL.avatar), p.reqAt(UserL.role), UserStatus.of(p.i32(UserL.status)),
     p.i64(UserL.lastActiveAt), p.boolAt(UserL.deactivated), p.reqAt(UserL.json),
 )
@@ -92,7 +91,7 @@ private object MessageL {
     val sentAt = l["sent_at"]; val editedAt = l["edited_at"]; val deletedAt = l["deleted_at"]; val json = l["json"]
 }
 
-internal fun messageOf(p: Pointer) = Message(
+internal fun messageOf(p: Long) = Message(
     p.i64(MessageL.id), p.reqAt(MessageL.muid), p.reqAt(MessageL.sender), ReceiverType.of(p.i32(MessageL.receiverType)),
     p.reqAt(MessageL.receiver), p.reqAt(MessageL.conversationId), p.reqAt(MessageL.category), p.reqAt(MessageL.messageType),
     p.strAt(MessageL.text), p.strAt(MessageL.dataJson), p.i64(MessageL.parentId), p.i64(MessageL.sentAt),
@@ -106,7 +105,7 @@ private object ReceiptL {
     val at = l["at"]; val json = l["json"]
 }
 
-internal fun receiptOf(p: Pointer) = Receipt(
+internal fun receiptOf(p: Long) = Receipt(
     ReceiptKind.of(p.i32(ReceiptL.kind)), p.reqAt(ReceiptL.by), p.i64(ReceiptL.messageId), p.reqAt(ReceiptL.messageSender),
     p.reqAt(ReceiptL.conversationId), ReceiverType.of(p.i32(ReceiptL.receiverType)), p.reqAt(ReceiptL.receiver),
     p.i64(ReceiptL.at), p.reqAt(ReceiptL.json),
@@ -120,7 +119,7 @@ private object GroupL {
     val metadataJson = l["metadata_json"]; val json = l["json"]
 }
 
-internal fun groupOf(p: Pointer) = Group(
+internal fun groupOf(p: Long) = Group(
     p.reqAt(GroupL.guid), p.reqAt(GroupL.name), GroupType.of(p.i32(GroupL.groupType)), p.strAt(GroupL.description),
     p.reqAt(GroupL.owner), p.i64(GroupL.membersCount), p.i64(GroupL.createdAt), p.strAt(GroupL.scope),
     p.strAt(GroupL.metadataJson) ?: "{}", p.reqAt(GroupL.json),
@@ -132,8 +131,8 @@ private object MemberL {
     val user = l["user"]; val scope = l["scope"]; val joinedAt = l["joined_at"]; val json = l["json"]
 }
 
-internal fun memberOf(p: Pointer) =
-    GroupMember(userOf(p.share(MemberL.user)), p.reqAt(MemberL.scope), p.i64(MemberL.joinedAt), p.reqAt(MemberL.json))
+internal fun memberOf(p: Long) =
+    GroupMember(userOf(p + MemberL.user), p.reqAt(MemberL.scope), p.i64(MemberL.joinedAt), p.reqAt(MemberL.json))
 
 private object MemberEventL {
     private val l = Layout(chinwag_group_member_event())
@@ -141,7 +140,7 @@ private object MemberEventL {
     val scope = l["scope"]; val oldScope = l["old_scope"]; val at = l["at"]; val json = l["json"]
 }
 
-internal fun memberEventOf(p: Pointer) = GroupMemberEvent(
+internal fun memberEventOf(p: Long) = GroupMemberEvent(
     GroupAction.of(p.i32(MemberEventL.action)), p.reqAt(MemberEventL.guid), p.reqAt(MemberEventL.groupName),
     p.reqAt(MemberEventL.member), p.reqAt(MemberEventL.by), p.strAt(MemberEventL.scope), p.strAt(MemberEventL.oldScope),
     p.i64(MemberEventL.at), p.reqAt(MemberEventL.json),
@@ -154,7 +153,7 @@ private object CallL {
     val joinedAt = l["joined_at"]; val endedAt = l["ended_at"]; val json = l["json"]
 }
 
-internal fun callOf(p: Pointer) = Call(
+internal fun callOf(p: Long) = Call(
     p.reqAt(CallL.sessionId), p.reqAt(CallL.initiator), ReceiverType.of(p.i32(CallL.receiverType)), p.reqAt(CallL.receiver),
     p.reqAt(CallL.callType), p.reqAt(CallL.status), p.reqAt(CallL.by), p.i64(CallL.initiatedAt), p.i64(CallL.joinedAt),
     p.i64(CallL.endedAt), p.reqAt(CallL.json),
@@ -166,7 +165,7 @@ private object StateChangeL {
     val retryInMs = l["retry_in_ms"]; val json = l["json"]
 }
 
-internal fun stateChangeOf(p: Pointer): StateChange {
+internal fun stateChangeOf(p: Long): StateChange {
     val reason = p.i32(StateChangeL.reason)
     return StateChange(
         ConnectionState.of(p.i32(StateChangeL.previous)), ConnectionState.of(p.i32(StateChangeL.current)), StateReason.of(reason),
@@ -180,7 +179,7 @@ private object FeatureL {
     val feature = l["feature"]; val durationMs = l["duration_ms"]; val json = l["json"]
 }
 
-internal fun featureOf(p: Pointer) = FeatureChange(p.reqAt(FeatureL.feature), p.i64(FeatureL.durationMs), p.reqAt(FeatureL.json))
+internal fun featureOf(p: Long) = FeatureChange(p.reqAt(FeatureL.feature), p.i64(FeatureL.durationMs), p.reqAt(FeatureL.json))
 
 private object TypingL {
     private val l = Layout(chinwag_typing())
@@ -188,7 +187,7 @@ private object TypingL {
     val metadataJson = l["metadata_json"]; val json = l["json"]
 }
 
-internal fun typingOf(p: Pointer) = Typing(
+internal fun typingOf(p: Long) = Typing(
     p.reqAt(TypingL.sender), ReceiverType.of(p.i32(TypingL.receiverType)), p.reqAt(TypingL.receiver),
     p.strAt(TypingL.metadataJson), p.reqAt(TypingL.json),
 )
@@ -199,7 +198,7 @@ private object TransientL {
     val dataJson = l["data_json"]; val json = l["json"]
 }
 
-internal fun transientOf(p: Pointer) = Transient(
+internal fun transientOf(p: Long) = Transient(
     p.reqAt(TransientL.sender), ReceiverType.of(p.i32(TransientL.receiverType)), p.reqAt(TransientL.receiver),
     p.reqAt(TransientL.dataJson), p.reqAt(TransientL.json),
 )
@@ -209,14 +208,14 @@ private object GapL {
     val fromSeq = l["from_seq"]; val toSeq = l["to_seq"]; val json = l["json"]
 }
 
-internal fun gapOf(p: Pointer) = Gap(p.i64(GapL.fromSeq), p.i64(GapL.toSeq), p.reqAt(GapL.json))
+internal fun gapOf(p: Long) = Gap(p.i64(GapL.fromSeq), p.i64(GapL.toSeq), p.reqAt(GapL.json))
 
 private object PresenceL {
     private val l = Layout(chinwag_presence())
     val uid = l["uid"]; val status = l["status"]; val lastActiveAt = l["last_active_at"]; val json = l["json"]
 }
 
-internal fun presenceOf(p: Pointer) = PresenceChange(
+internal fun presenceOf(p: Long) = PresenceChange(
     p.reqAt(PresenceL.uid), UserStatus.of(p.i32(PresenceL.status)), p.i64(PresenceL.lastActiveAt), p.reqAt(PresenceL.json),
 )
 
@@ -225,12 +224,12 @@ private object LogRecordL {
     val level = l["level"]; val target = l["target"]; val message = l["message"]
 }
 
-internal fun logRecordOf(p: Pointer) =
+internal fun logRecordOf(p: Long) =
     LogRecord(LogLevel.of(p.i32(LogRecordL.level)), p.reqAt(LogRecordL.target), p.reqAt(LogRecordL.message))
 
-/** The [count] structs of [size] bytes at [items]. */
-private inline fun <T> items(items: Pointer?, count: Long, size: Long, read: (Pointer) -> T): List<T> =
-    if (items == null || count == 0L) emptyList() else List(count.toInt()) { read(items.share(it * size)) }
+/** The [count] structs of [size] bytes at address [items]. */
+private inline fun <T> items(items: Long, count: Long, size: Long, read: (Long) -> T): List<T> =
+    if (items == 0L || count == 0L) emptyList() else List(count.toInt()) { read(items + it * size) }
 
 private object PageL {
     private val messages = Layout(chinwag_message_page())
@@ -243,17 +242,17 @@ private object PageL {
     val lItems = members["items"]; val lLen = members["len"]
 }
 
-internal fun messagePageOf(p: Pointer) = MessagePage(
-    items(p.ptrAt(PageL.mItems), p.i64(PageL.mLen), MessageL.size, ::messageOf), p.boolAt(PageL.mHasMore), p.reqAt(PageL.mJson),
+internal fun messagePageOf(p: Long) = MessagePage(
+    items(p.i64(PageL.mItems), p.i64(PageL.mLen), MessageL.size, ::messageOf), p.boolAt(PageL.mHasMore), p.reqAt(PageL.mJson),
 )
 
-internal fun userPageOf(p: Pointer) = UserPage(
-    items(p.ptrAt(PageL.uItems), p.i64(PageL.uLen), UserL.size, ::userOf), p.boolAt(PageL.uHasMore), p.reqAt(PageL.uJson),
+internal fun userPageOf(p: Long) = UserPage(
+    items(p.i64(PageL.uItems), p.i64(PageL.uLen), UserL.size, ::userOf), p.boolAt(PageL.uHasMore), p.reqAt(PageL.uJson),
 )
 
-internal fun groupPageOf(p: Pointer) = GroupPage(
-    items(p.ptrAt(PageL.gItems), p.i64(PageL.gLen), GroupL.size, ::groupOf), p.strAt(PageL.gNextAfter), p.reqAt(PageL.gJson),
+internal fun groupPageOf(p: Long) = GroupPage(
+    items(p.i64(PageL.gItems), p.i64(PageL.gLen), GroupL.size, ::groupOf), p.strAt(PageL.gNextAfter), p.reqAt(PageL.gJson),
 )
 
-internal fun memberListOf(p: Pointer): List<GroupMember> =
-    items(p.ptrAt(PageL.lItems), p.i64(PageL.lLen), MemberL.size, ::memberOf)
+internal fun memberListOf(p: Long): List<GroupMember> =
+    items(p.i64(PageL.lItems), p.i64(PageL.lLen), MemberL.size, ::memberOf)

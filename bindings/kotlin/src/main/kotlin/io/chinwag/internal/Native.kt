@@ -36,144 +36,148 @@ internal abstract class CStruct(p: Pointer?) : Structure(p) {
     }
 }
 
+// Callback parameters that are C pointers arrive as `Long` addresses (64-bit only): JNA's direct
+// trampoline passes primitives as they are, where each `Pointer` parameter would be a Java
+// object constructed from native code (a JNI call) on every callback.
+
 /** `chinwag_call_done_cb` */
 internal fun interface CallDoneCb : Callback {
-    fun invoke(userData: Pointer?, error: Pointer?, call: Pointer?)
+    fun invoke(userData: Long, error: Long, call: Long)
 }
 
 /** `chinwag_log_cb` */
 internal fun interface LogCb : Callback {
-    fun invoke(userData: Pointer?, record: Pointer?)
+    fun invoke(userData: Long, record: Long)
 }
 
 /** `chinwag_user_data_free_cb` */
 internal fun interface UserDataFreeCb : Callback {
-    fun invoke(userData: Pointer?)
+    fun invoke(userData: Long)
 }
 
 /** `chinwag_store_load_cb` */
 internal fun interface StoreLoadCb : Callback {
-    fun invoke(userData: Pointer?, reply: Pointer?): Int
+    fun invoke(userData: Long, reply: Long): Int
 }
 
 /** `chinwag_store_save_cb` */
 internal fun interface StoreSaveCb : Callback {
-    fun invoke(userData: Pointer?, sessionJson: Pointer?, durable: Byte): Int
+    fun invoke(userData: Long, sessionJson: Long, durable: Byte): Int
 }
 
 /** `chinwag_store_clear_cb` */
 internal fun interface StoreClearCb : Callback {
-    fun invoke(userData: Pointer?): Int
+    fun invoke(userData: Long): Int
 }
 
 /** `chinwag_user_done_cb` */
 internal fun interface UserDoneCb : Callback {
-    fun invoke(userData: Pointer?, error: Pointer?, user: Pointer?)
+    fun invoke(userData: Long, error: Long, user: Long)
 }
 
 /** `chinwag_done_cb` */
 internal fun interface DoneCb : Callback {
-    fun invoke(userData: Pointer?, error: Pointer?)
+    fun invoke(userData: Long, error: Long)
 }
 
 /** `chinwag_send_cb` */
 internal fun interface SendCb : Callback {
-    fun invoke(userData: Pointer?, error: Pointer?, message: Pointer?)
+    fun invoke(userData: Long, error: Long, message: Long)
 }
 
 /** `chinwag_group_done_cb` */
 internal fun interface GroupDoneCb : Callback {
-    fun invoke(userData: Pointer?, error: Pointer?, group: Pointer?)
+    fun invoke(userData: Long, error: Long, group: Long)
 }
 
 /** `chinwag_group_page_done_cb` */
 internal fun interface GroupPageDoneCb : Callback {
-    fun invoke(userData: Pointer?, error: Pointer?, page: Pointer?)
+    fun invoke(userData: Long, error: Long, page: Long)
 }
 
 /** `chinwag_member_list_done_cb` */
 internal fun interface MemberListDoneCb : Callback {
-    fun invoke(userData: Pointer?, error: Pointer?, list: Pointer?)
+    fun invoke(userData: Long, error: Long, list: Long)
 }
 
 /** `chinwag_member_done_cb` */
 internal fun interface MemberDoneCb : Callback {
-    fun invoke(userData: Pointer?, error: Pointer?, member: Pointer?)
+    fun invoke(userData: Long, error: Long, member: Long)
 }
 
 /** `chinwag_state_change_cb` */
 internal fun interface StateChangeCb : Callback {
-    fun invoke(userData: Pointer?, change: Pointer?)
+    fun invoke(userData: Long, change: Long)
 }
 
 /** `chinwag_error_cb` */
 internal fun interface ErrorCb : Callback {
-    fun invoke(userData: Pointer?, error: Pointer?)
+    fun invoke(userData: Long, error: Long)
 }
 
 /** `chinwag_feature_cb` */
 internal fun interface FeatureCb : Callback {
-    fun invoke(userData: Pointer?, change: Pointer?)
+    fun invoke(userData: Long, change: Long)
 }
 
 /** `chinwag_user_cb` */
 internal fun interface UserCb : Callback {
-    fun invoke(userData: Pointer?, user: Pointer?)
+    fun invoke(userData: Long, user: Long)
 }
 
 /** `chinwag_notice_cb` */
 internal fun interface NoticeCb : Callback {
-    fun invoke(userData: Pointer?)
+    fun invoke(userData: Long)
 }
 
 /** `chinwag_message_cb` */
 internal fun interface MessageCb : Callback {
-    fun invoke(userData: Pointer?, message: Pointer?)
+    fun invoke(userData: Long, message: Long)
 }
 
 /** `chinwag_typing_cb` */
 internal fun interface TypingCb : Callback {
-    fun invoke(userData: Pointer?, typing: Pointer?)
+    fun invoke(userData: Long, typing: Long)
 }
 
 /** `chinwag_receipt_cb` */
 internal fun interface ReceiptCb : Callback {
-    fun invoke(userData: Pointer?, receipt: Pointer?)
+    fun invoke(userData: Long, receipt: Long)
 }
 
 /** `chinwag_transient_cb` */
 internal fun interface TransientCb : Callback {
-    fun invoke(userData: Pointer?, transient: Pointer?)
+    fun invoke(userData: Long, transient: Long)
 }
 
 /** `chinwag_gap_cb` */
 internal fun interface GapCb : Callback {
-    fun invoke(userData: Pointer?, gap: Pointer?)
+    fun invoke(userData: Long, gap: Long)
 }
 
 /** `chinwag_presence_cb` */
 internal fun interface PresenceCb : Callback {
-    fun invoke(userData: Pointer?, presence: Pointer?)
+    fun invoke(userData: Long, presence: Long)
 }
 
 /** `chinwag_group_member_cb` */
 internal fun interface GroupMemberCb : Callback {
-    fun invoke(userData: Pointer?, event: Pointer?)
+    fun invoke(userData: Long, event: Long)
 }
 
 /** `chinwag_call_cb` */
 internal fun interface CallCb : Callback {
-    fun invoke(userData: Pointer?, call: Pointer?)
+    fun invoke(userData: Long, call: Long)
 }
 
 /** `chinwag_message_page_done_cb` */
 internal fun interface MessagePageDoneCb : Callback {
-    fun invoke(userData: Pointer?, error: Pointer?, page: Pointer?)
+    fun invoke(userData: Long, error: Long, page: Long)
 }
 
 /** `chinwag_user_page_done_cb` */
 internal fun interface UserPageDoneCb : Callback {
-    fun invoke(userData: Pointer?, error: Pointer?, page: Pointer?)
+    fun invoke(userData: Long, error: Long, page: Long)
 }
 @Structure.FieldOrder("code", "name", "message", "json")
 internal class chinwag_error(p: Pointer? = null) : CStruct(p) {

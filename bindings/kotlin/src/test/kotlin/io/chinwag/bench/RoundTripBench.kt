@@ -95,7 +95,14 @@ private class JvmCounters {
     private fun gc() = ManagementFactory.getGarbageCollectorMXBeans().sumOf { maxOf(0, it.collectionCount) } to
         ManagementFactory.getGarbageCollectorMXBeans().sumOf { maxOf(0, it.collectionTime) }
     private fun jit() = ManagementFactory.getCompilationMXBean().totalCompilationTime
-    private fun alloc() = threads.getThreadAllocatedBytes(threads.allThreadIds).sumOf { maxOf(0, it) }
+    /** Bytes allocated so far by the sending thread and by all threads. */
+    private fun alloc(): Pair<Long, Long> {
+        val ids = threads.allThreadIds
+        val bytes = threads.getThreadAllocatedBytes(ids)
+        val sender = ids.indices.filter { threads.getThreadInfo(ids[it])?.threadName == SENDER }.sumOf { maxOf(0, bytes[it]) }
+        return sender to bytes.sumOf { maxOf(0, it) }
+    }
+    var allocatedBySender = 0L
 
     /** Adds what [block] cost to the totals. */
     fun <T> measure(block: () -> T): T {
@@ -109,7 +116,9 @@ private class JvmCounters {
             byKind[t.kind] += t.ns - (threads0[tid]?.ns ?: 0)
             slices[t.kind] += t.slices - (threads0[tid]?.slices ?: 0)
         }
-        allocated += alloc() - alloc0
+        val alloc1 = alloc()
+        allocated += alloc1.second - alloc0.second
+        allocatedBySender += alloc1.first - alloc0.first
         jitMs += jit() - jit0
         val (gcN1, gcT1) = gc()
         gcCount += gcN1 - gcN0
@@ -210,8 +219,8 @@ private fun report(c: List<LongArray>, k: List<LongArray>, cCpuNs: Long, cByKind
     for ((label, cv, kv) in slices) println(String.format("%-44s %12.1f %12.1f %14.1f", "  $label", cv, kv, kv - cv))
     println(
         String.format(
-            "JVM while timing: %d GCs (%d ms), JIT compiling %d ms, %.0f bytes allocated per round trip",
-            jvm.gcCount, jvm.gcMs, jvm.jitMs, jvm.allocated / n.toDouble(),
+            "JVM while timing: %d GCs (%d ms), JIT compiling %d ms, %.0f bytes allocated per round trip (%.0f by the sending thread)",
+            jvm.gcCount, jvm.gcMs, jvm.jitMs, jvm.allocated / n.toDouble(), jvm.allocatedBySender / n.toDouble(),
         ),
     )
     fun pcts(s: LongArray) = """{"p50":${us(percentile(s, 0.5))},"p90":${us(percentile(s, 0.9))},"p99":${us(percentile(s, 0.99))}}"""
