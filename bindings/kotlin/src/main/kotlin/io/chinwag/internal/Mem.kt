@@ -17,13 +17,21 @@ internal val Mem = MemReads(useUnsafe = true)
 /** [Mem]'s reads; `useUnsafe = false` (or no Unsafe in this JVM): JNA's (tests compare both). */
 internal class MemReads(useUnsafe: Boolean) {
     private val unsafe: sun.misc.Unsafe? = if (!useUnsafe) null else try {
-        val f = sun.misc.Unsafe::class.java.getDeclaredField("theUnsafe")
+        val c = sun.misc.Unsafe::class.java
+        val j = Long::class.javaPrimitiveType
+        // Every method used here must exist (some runtimes, older Android ones, lack some).
+        c.getMethod("getLong", j); c.getMethod("getInt", j); c.getMethod("getByte", j)
+        c.getMethod("arrayBaseOffset", Class::class.java)
+        c.getMethod("copyMemory", Any::class.java, j, Any::class.java, j, j)
+        val f = c.getDeclaredField("theUnsafe")
         f.isAccessible = true
         (f.get(null) as sun.misc.Unsafe).takeIf { Native.POINTER_SIZE == 8 }
     } catch (e: ReflectiveOperationException) {
         null
     } catch (e: RuntimeException) {
         null // SecurityException, InaccessibleObjectException: use JNA
+    } catch (e: LinkageError) {
+        null // no sun.misc.Unsafe at all
     }
     private val byteArrayBase = unsafe?.arrayBaseOffset(ByteArray::class.java)?.toLong() ?: 0L
 
