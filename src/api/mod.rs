@@ -3,6 +3,7 @@
 //! thread.
 
 pub mod calls;
+pub mod conversations;
 pub mod groups;
 pub mod messages;
 pub mod requests;

@@ -1,6 +1,7 @@
 //! The HTTP surface: REST endpoints under `/v1` and the WebSocket upgrade, on one router.
 
 mod admin;
+mod conversations;
 mod extract;
 mod groups;
 mod messages;
@@ -92,6 +93,22 @@ fn endpoints() -> Vec<(Method, &'static str, MethodRouter<AppRef>)> {
             Method::PUT,
             "/v1/groups/{guid}/members/{uid}/scope",
             put(groups::change_scope),
+        ),
+        (Method::GET, "/v1/conversations", get(conversations::list)),
+        (
+            Method::GET,
+            "/v1/conversations/unread",
+            get(conversations::unread),
+        ),
+        (
+            Method::GET,
+            "/v1/conversations/{kind}/{with}",
+            get(conversations::get),
+        ),
+        (
+            Method::DELETE,
+            "/v1/conversations/{kind}/{with}",
+            delete(conversations::delete),
         ),
         (Method::GET, "/v1/messages", get(messages::history)),
         (Method::POST, "/v1/messages", post(messages::send)),

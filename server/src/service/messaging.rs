@@ -223,6 +223,7 @@ impl App {
                     None
                 };
                 message.id = store::messages::insert(c, &message, sender_seq.unwrap_or(0))?;
+                super::conversations::record_message(c, &message, &recipients)?;
                 let event = Event::Message(message.clone());
                 let deliveries =
                     fan_out_with(c, &recipients, &event, sender_seq.map(|s| (&*sender, s)))?;
@@ -359,13 +360,19 @@ impl App {
                     by: uid.clone(),
                     message_id,
                     message_sender: m.sender.clone(),
-                    conversation_id: m.conversation_id,
+                    conversation_id: m.conversation_id.clone(),
                     receiver_type: m.receiver_type,
-                    receiver: m.receiver,
+                    receiver: m.receiver.clone(),
                     at: now_ms(),
                 };
-                let recipients = vec![m.sender, uid];
-                Ok(((), fan_out(c, &recipients, &Event::Receipt(receipt))?))
+                let recipients = vec![m.sender.clone(), uid.clone()];
+                // The receipt first (its copy is the caller's answer), then the caller's
+                // conversation: sequence numbers in delivery order.
+                let mut deliveries = fan_out(c, &recipients, &Event::Receipt(receipt))?;
+                if let Some(u) = super::conversations::record_receipt(c, &uid, kind, &m)? {
+                    deliveries.events.extend(u.events);
+                }
+                Ok(((), deliveries))
             })
             .await?;
         own.ok_or_else(|| {

@@ -2,6 +2,7 @@
 //! gets stored, and who hears about it.
 
 pub mod calls;
+pub mod conversations;
 pub mod groups;
 pub mod messaging;
 pub mod quota;

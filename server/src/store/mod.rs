@@ -4,6 +4,7 @@
 //! [`Store::run`] (writes) and [`Store::read`] (reads).
 
 pub mod calls;
+pub mod conversations;
 pub mod events;
 pub mod friends;
 pub mod groups;
@@ -30,6 +31,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/001_initial.sql"),
     include_str!("migrations/002_event_bodies.sql"),
     include_str!("migrations/003_ids_quotas_friend_requests.sql"),
+    include_str!("migrations/004_conversations.sql"),
 ];
 
 /// The schema version this binary writes (`PRAGMA user_version` after every migration).

@@ -19,6 +19,7 @@ __all__ = [
     "ConnectionState",
     "StateReason",
     "ReceiverType",
+    "ConversationFilter",
     "CallType",
     "Presence",
     "Network",
@@ -168,6 +169,14 @@ class UserStatus(_Named):
 class ReceiptKind(_Named):
     DELIVERED = 0
     READ = 1
+
+
+class ConversationFilter(_Named):
+    """Which conversations a :class:`~chinwag.ConversationsRequest` lists."""
+
+    ALL = 0
+    USER = 1
+    GROUP = 2
 
 
 class GroupAction(_Named):
