@@ -2058,6 +2058,30 @@ chinwag_result chinwag_client_friends(const struct chinwag_client *client,
                                       chinwag_user_page_done_cb done,
                                       void *user_data);
 
+// Blocks `uid` for the logged-in user: nothing of theirs (messages, typing, calls) reaches
+// the user any more; in a direct conversation either side's send then fails with `FORBIDDEN`
+// (the message names the server's `BLOCKED`), in groups the user does not hear them. `done`
+// gets the complete blocked list (`has_more` false; each user's `json` has
+// `"blocked_by_me": true`). Errors: `NULL_ARGUMENT`, `INVALID_UTF8`, `INVALID_ARGUMENT`,
+// `NOT_LOGGED_IN`, `CLIENT_FREED`; in `done`: `NOT_FOUND` (no such user), `INVALID_ARGUMENT`
+// (oneself), `NETWORK`, `CANCELLED`. Thread-safe; callable from any callback.
+chinwag_result chinwag_client_block_user(const struct chinwag_client *client,
+                                         const char *uid,
+                                         chinwag_user_page_done_cb done,
+                                         void *user_data);
+
+// Unblocks `uid` (one who is not blocked: nothing changes). As `chinwag_client_block_user`.
+chinwag_result chinwag_client_unblock_user(const struct chinwag_client *client,
+                                           const char *uid,
+                                           chinwag_done_cb done,
+                                           void *user_data);
+
+// The users the logged-in user blocked. `done` gets them as a complete list (`has_more`
+// false).
+chinwag_result chinwag_client_blocked_users(const struct chinwag_client *client,
+                                            chinwag_user_page_done_cb done,
+                                            void *user_data);
+
 #ifdef __cplusplus
 }  // extern "C"
 #endif  // __cplusplus

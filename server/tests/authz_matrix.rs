@@ -76,6 +76,13 @@ const REST: &[Row] = &[
         [NO, APP, "200", "200", REV, OFF, NO]),
     row("GET", "/v1/me/position", "/v1/me/position", None,
         [NO, APP, "200", "200", REV, OFF, NO]),
+    // Blocking is the caller's own list: any user, never the API key.
+    row("GET", "/v1/me/blocked", "/v1/me/blocked", None,
+        [NO, APP, "200", "200", REV, OFF, NO]),
+    row("POST", "/v1/me/blocked", "/v1/me/blocked", Some(r#"{"uids":["{t}"]}"#),
+        [NO, APP, "200", "200", REV, OFF, NO]),
+    row("DELETE", "/v1/me/blocked/{uid}", "/v1/me/blocked/{t}", None,
+        [NO, APP, "204", "204", REV, OFF, NO]),
     // Creating users takes a key (API or auth key), never a token.
     row("POST", "/v1/users", "/v1/users", Some(r#"{"uid":"new{n}","name":"New"}"#),
         [NO, APP, NO, NO, NO, NO, "201"]),

@@ -2,6 +2,7 @@
 //! runs on the SDK runtime as the logged-in user and completes exactly once on the dispatcher
 //! thread.
 
+pub mod blocks;
 pub mod calls;
 pub mod conversations;
 pub mod groups;

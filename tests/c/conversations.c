@@ -1,8 +1,9 @@
 /* Conversations through the C ABI against the real server (run under valgrind and ASan by
  * `make c-test`): the list with the other user, the last message and the unread count; unread
  * totals; a read on one device heard by both (on_conversation_updated) so they agree on the
- * badge; filters; deleting a conversation for oneself; bad input. uma and xena are used by
- * this program only, so every count is exact. */
+ * badge; filters; deleting a conversation for oneself; blocking (the blocked user's message
+ * refused and never delivered, the blocked list, unblocking); bad input. uma and xena are used
+ * by this program only, so every count is exact. */
 #include "chat_common.h"
 
 static peer U1, U2, X;
@@ -70,6 +71,7 @@ typedef struct {
     long long last_read[4];
     char last_text[4][64];
     int user_ok[4];
+    int user_blocked[4]; /* the other user's json says blocked_by_me */
     unsigned long long total;
     size_t counts_len;
     char counts_with[4][64];
@@ -86,6 +88,7 @@ static void keep(conv_result *out, size_t i, const chinwag_conversation *c) {
     snprintf(out->last_text[i], 64, "%s",
              c->last_message && c->last_message->text ? c->last_message->text : "");
     out->user_ok[i] = c->user != NULL && same_str(c->user->uid, c->with_id) && c->json != NULL;
+    out->user_blocked[i] = c->user != NULL && strstr(c->user->json, "\"blocked_by_me\":true") != NULL;
 }
 
 static void finish_result(conv_result *out, const chinwag_error *error, const void *payload) {
@@ -258,6 +261,44 @@ static void delete_for_me(void) {
     CHECK(cr.unread[0] == 1 && strcmp(cr.last_text[0], "back") == 0);
 }
 
+static void blocking(void) {
+    const chinwag_user *u;
+    EXPECT_OK(&r, chinwag_client_block_user(U1.client, "xena", done_users, &r));
+    CHECK(r.len == 1);
+    u = r.len == 1 ? (const chinwag_user *)r.items[0] : NULL;
+    CHECK(u != NULL && strcmp(u->uid, "xena") == 0 && strstr(u->json, "\"blocked_by_me\":true") != NULL);
+    /* xena's message is refused with a clear error and reaches neither of uma's devices. */
+    EXPECT_DONE(&r, chinwag_client_send_text(X.client, CHINWAG_RECEIVER_TYPE_USER, "uma", "blocked?",
+                                             done_message, &r, NULL),
+                CHINWAG_RESULT_FORBIDDEN);
+    CHECK(strstr(r.error, "BLOCKED") != NULL && strstr(r.error, "has blocked you") != NULL);
+    /* Either side: uma cannot write to xena while she blocks her. */
+    EXPECT_DONE(&r, chinwag_client_send_text(U2.client, CHINWAG_RECEIVER_TYPE_USER, "xena", "hm",
+                                             done_message, &r, NULL),
+                CHINWAG_RESULT_FORBIDDEN);
+    EXPECT_OK(&r, chinwag_client_blocked_users(U2.client, done_users, &r));
+    CHECK(r.len == 1);
+    /* The conversation list flags her. */
+    CHECK(CONV_AWAIT(chinwag_client_get_conversation(U1.client, CHINWAG_RECEIVER_TYPE_USER, "xena",
+                                                     done_one, &cr)) == 0);
+    CHECK(cr.user_ok[0] && cr.user_blocked[0]);
+    EXPECT_OK(&r, chinwag_client_unblock_user(U1.client, "xena", done_plain, &r));
+    EXPECT_OK(&r, chinwag_client_blocked_users(U1.client, done_users, &r));
+    CHECK(r.len == 0);
+    /* Unblocked: the next message arrives, and it is the first of xena's uma hears since. */
+    EXPECT_OK(&r, chinwag_client_send_text(X.client, CHINWAG_RECEIVER_TYPE_USER, "uma", "unblocked",
+                                           done_message, &r, NULL));
+    {
+        const char *muid = r.one ? ((chinwag_message *)r.one)->muid : "";
+        const event_rec *e = WAIT_EVENT(&U1, EV_TEXT, muid, "xena");
+        CHECK(e != NULL && strcmp(e->message->text, "unblocked") == 0);
+        CHECK(count_events(&U1, EV_TEXT, NULL, "xena") == 5); /* one, two, three, back, unblocked */
+    }
+    CHECK_RC(chinwag_client_block_user(U1.client, NULL, done_users, &r), CHINWAG_RESULT_NULL_ARGUMENT);
+    CHECK_RC(chinwag_client_unblock_user(U1.client, "", done_plain, &r), CHINWAG_RESULT_INVALID_ARGUMENT);
+    CHECK_RC(chinwag_client_blocked_users(NULL, done_users, &r), CHINWAG_RESULT_NULL_ARGUMENT);
+}
+
 static void bad_input(void) {
     chinwag_conversations_request_options o;
     chinwag_conversations_request *req = NULL, *freed = NULL;
@@ -318,6 +359,7 @@ int main(int argc, char **argv) {
 
     list_counts_and_two_devices();
     delete_for_me();
+    blocking();
     bad_input();
 
     result_clear(&r);

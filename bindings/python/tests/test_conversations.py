@@ -1,6 +1,7 @@
-"""Conversations against the real server: the list with the other user, the last message and
-the unread count; totals; two devices agreeing on the badge after a read on one; filters and
-paging; deleting a conversation for oneself; bad input."""
+"""Conversations and blocking against the real server: the list with the other user, the last
+message and the unread count; totals; two devices agreeing on the badge after a read on one;
+filters and paging; deleting a conversation for oneself; a blocked user's message refused and
+never delivered; bad input."""
 
 from __future__ import annotations
 
@@ -101,3 +102,34 @@ def test_delete_for_me_and_errors(three):
     req.close()
     with pytest.raises(chinwag.InvalidArgumentError):
         req.fetch()
+
+
+def test_blocking(three, uid, server, make_client, recorder):
+    (a, ca), (b, phone, rphone, laptop, rlaptop) = three
+    blocked = phone.block_user(a)
+    assert [u.uid for u in blocked] == [a] and blocked[0].blocked_by_me
+    # alice's message is refused with a clear error and reaches neither of bob's devices.
+    with pytest.raises(chinwag.ForbiddenError) as refused:
+        ca.send_text(b, "are you there?")
+    assert "BLOCKED" in str(refused.value) and "has blocked you" in str(refused.value)
+    with pytest.raises(chinwag.ForbiddenError):
+        laptop.send_text(a, "and back")
+    # Flagged for bob only; the blocked list.
+    assert phone.get_user(a).blocked_by_me
+    assert not ca.get_user(b).blocked_by_me
+    assert [u.uid for u in laptop.blocked_users()] == [a]
+    # A third user's message is the barrier: nothing of alice's came before it.
+    c = uid("carol")
+    rc = recorder()
+    cc = make_client(server, listeners={"rec": rc})
+    login_connected(cc, rc, c)
+    barrier = cc.send_text(b, "after alice")
+    rphone.wait_for("text_message_received", lambda m: m.id == barrier.id)
+    assert not [m for e, m in rphone.events if e == "text_message_received" and m.sender == a]
+
+    phone.unblock_user(a)
+    assert laptop.blocked_users() == []
+    back = ca.send_text(b, "unblocked")
+    assert rlaptop.wait_for("text_message_received", lambda m: m.sender == a).id == back.id
+    with pytest.raises(chinwag.InvalidArgumentError):
+        phone.block_user("")

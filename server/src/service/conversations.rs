@@ -100,7 +100,13 @@ fn build(
     presence: &dyn Fn(chinwag_protocol::model::User) -> chinwag_protocol::model::User,
 ) -> Result<Conversation, ApiError> {
     let (user, group) = match row.conversation_type {
-        ReceiverType::User => (store::users::get(conn, &row.with_id)?.map(presence), None),
+        ReceiverType::User => {
+            let mut user = store::users::get(conn, &row.with_id)?.map(presence);
+            if let Some(u) = &mut user {
+                u.blocked_by_me = store::blocks::has_blocked(conn, uid, &u.uid)?;
+            }
+            (user, None)
+        }
         ReceiverType::Group => {
             let group = store::groups::get(conn, &row.with_id)?.map(|mut g| {
                 g.scope = store::groups::scope_of(conn, &g.guid, uid).ok().flatten();

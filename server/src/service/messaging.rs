@@ -213,8 +213,12 @@ impl App {
                     deleted_by: None,
                 };
                 check_message_size(&message)?;
-                let recipients =
-                    participants(c, message.receiver_type, &message.receiver, &sender)?;
+                let recipients = super::blocks::without_blockers(
+                    c,
+                    message.receiver_type,
+                    &sender,
+                    participants(c, message.receiver_type, &message.receiver, &sender)?,
+                )?;
                 // The sender's own seq is taken first and stored with the message, so that a
                 // repeated muid is answered with it (one write instead of an insert and an update).
                 let sender_seq = if recipients.contains(&sender) {
@@ -282,7 +286,12 @@ impl App {
                 m.edited_at = Some(now_ms());
                 check_message_size(&m)?;
                 store::messages::update(c, &m)?;
-                let recipients = participants(c, m.receiver_type, &m.receiver, &m.sender)?;
+                let recipients = super::blocks::without_blockers(
+                    c,
+                    m.receiver_type,
+                    &m.sender,
+                    participants(c, m.receiver_type, &m.receiver, &m.sender)?,
+                )?;
                 Ok(((), fan_out(c, &recipients, &Event::MessageEdited(m))?))
             })
             .await?;
@@ -322,7 +331,12 @@ impl App {
                 m.deleted_at = Some(now_ms());
                 m.deleted_by = Some(uid.clone());
                 store::messages::update(c, &m)?;
-                let mut recipients = participants(c, m.receiver_type, &m.receiver, &m.sender)?;
+                let mut recipients = super::blocks::without_blockers(
+                    c,
+                    m.receiver_type,
+                    &m.sender,
+                    participants(c, m.receiver_type, &m.receiver, &m.sender)?,
+                )?;
                 if !recipients.contains(&uid) {
                     recipients.push(uid.clone());
                 }
@@ -394,7 +408,12 @@ impl App {
         self.store
             .read(move |c| {
                 check_can_address(c, receiver_type, &r, &s)?;
-                let mut people = participants(c, receiver_type, &r, &s)?;
+                let mut people = super::blocks::without_blockers(
+                    c,
+                    receiver_type,
+                    &s,
+                    participants(c, receiver_type, &r, &s)?,
+                )?;
                 people.retain(|u| *u != s);
                 Ok(people)
             })

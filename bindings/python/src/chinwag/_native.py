@@ -735,6 +735,9 @@ PROTOTYPES = {
     "chinwag_client_add_friend": (_R, [_P, _S, user_page_done_cb, c_void_p]),
     "chinwag_client_remove_friend": (_R, [_P, _S, done_cb, c_void_p]),
     "chinwag_client_friends": (_R, [_P, user_page_done_cb, c_void_p]),
+    "chinwag_client_block_user": (_R, [_P, _S, user_page_done_cb, c_void_p]),
+    "chinwag_client_unblock_user": (_R, [_P, _S, done_cb, c_void_p]),
+    "chinwag_client_blocked_users": (_R, [_P, user_page_done_cb, c_void_p]),
     # session store
     "chinwag_store_reply_set": (_R, [c_void_p, _S]),
 }

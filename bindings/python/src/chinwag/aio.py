@@ -445,6 +445,15 @@ class AsyncClient:
     async def friends(self) -> List[User]:
         return await self._op(self.sync.friends)
 
+    async def block_user(self, uid: str) -> List[User]:
+        return await self._op(self.sync.block_user, uid)
+
+    async def unblock_user(self, uid: str) -> None:
+        return await self._op(self.sync.unblock_user, uid)
+
+    async def blocked_users(self) -> List[User]:
+        return await self._op(self.sync.blocked_users)
+
     # -- groups -----------------------------------------------------------------------------------
 
     async def create_group(self, guid: str, name: str, group_type: Union[GroupType, str] = GroupType.PUBLIC) -> Group:

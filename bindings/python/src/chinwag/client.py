@@ -1393,6 +1393,46 @@ class Client:
         """The logged-in user's friends."""
         return self._start("friends", self._lib.chinwag_client_friends, [], B.USER_LIST_DONE, callback, timeout)
 
+    # -- blocking -------------------------------------------------------------------------------
+
+    @overload
+    def block_user(self, uid: str, *, timeout: Optional[float] = None) -> List[User]: ...
+
+    @overload
+    def block_user(self, uid: str, *, callback: Callback[List[User]]) -> None: ...
+
+    def block_user(self, uid: str, *, timeout: Optional[float] = None, callback: Any = None) -> Any:
+        """Blocks ``uid``: nothing of theirs reaches this user any more (in a direct
+        conversation either side's send fails with ``ForbiddenError``, naming ``BLOCKED``);
+        returns the complete blocked list."""
+        return self._start(
+            "block_user", self._lib.chinwag_client_block_user, [_enc(uid, "uid")], B.USER_LIST_DONE, callback, timeout
+        )
+
+    @overload
+    def unblock_user(self, uid: str, *, timeout: Optional[float] = None) -> None: ...
+
+    @overload
+    def unblock_user(self, uid: str, *, callback: Callback[None]) -> None: ...
+
+    def unblock_user(self, uid: str, *, timeout: Optional[float] = None, callback: Any = None) -> None:
+        """Unblocks ``uid`` (one who is not blocked: nothing changes)."""
+        return self._start(
+            "unblock_user", self._lib.chinwag_client_unblock_user, [_enc(uid, "uid")], B.DONE, callback, timeout
+        )
+
+    @overload
+    def blocked_users(self, *, timeout: Optional[float] = None) -> List[User]: ...
+
+    @overload
+    def blocked_users(self, *, callback: Callback[List[User]]) -> None: ...
+
+    def blocked_users(self, *, timeout: Optional[float] = None, callback: Any = None) -> Any:
+        """The users this user blocked."""
+        return self._start(
+            "blocked_users", self._lib.chinwag_client_blocked_users, [], B.USER_LIST_DONE, callback, timeout
+        )
+
     # -- groups ---------------------------------------------------------------------------------
 
     @overload

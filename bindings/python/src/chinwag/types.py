@@ -302,6 +302,8 @@ class User:
     deactivated: bool = False
     metadata: Dict[str, Any] = field(default_factory=dict)
     raw: Dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    #: The logged-in user blocked this one (in lists and conversations).
+    blocked_by_me: bool = False
 
     @property
     def online(self) -> bool:
@@ -320,6 +322,7 @@ class User:
             deactivated=bool(d.get("deactivated", False)),
             metadata=dict(d.get("metadata") or {}),
             raw=d,
+            blocked_by_me=bool(d.get("blocked_by_me", False)),
         )
 
     @classmethod
@@ -335,6 +338,7 @@ class User:
             deactivated=bool(p.deactivated),
             metadata=dict(raw.get("metadata") or {}),
             raw=raw,
+            blocked_by_me=bool(raw.get("blocked_by_me", False)),
         )
 
 

@@ -676,4 +676,7 @@ internal object Lib {
     @JvmStatic external fun chinwag_client_add_friend(client: Pointer?, uid: ByteArray?, done: UserPageDoneCb?, userData: Pointer?): Int
     @JvmStatic external fun chinwag_client_remove_friend(client: Pointer?, uid: ByteArray?, done: DoneCb?, userData: Pointer?): Int
     @JvmStatic external fun chinwag_client_friends(client: Pointer?, done: UserPageDoneCb?, userData: Pointer?): Int
+    @JvmStatic external fun chinwag_client_block_user(client: Pointer?, uid: ByteArray?, done: UserPageDoneCb?, userData: Pointer?): Int
+    @JvmStatic external fun chinwag_client_unblock_user(client: Pointer?, uid: ByteArray?, done: DoneCb?, userData: Pointer?): Int
+    @JvmStatic external fun chinwag_client_blocked_users(client: Pointer?, done: UserPageDoneCb?, userData: Pointer?): Int
 }
