@@ -10,7 +10,7 @@ PY := $(VENV)/bin/python
 BUILD := target/debug
 CWARN := -Wall -Wextra -Werror -pedantic
 # C tests and examples: built plain (run under valgrind) and with AddressSanitizer.
-CTESTS := version bad_input hard_cases session_store app_dispatch chat_surface chat_calls first_use
+CTESTS := version bad_input hard_cases session_store app_dispatch chat_surface chat_calls first_use conversations
 CEXAMPLES := quickstart manual_connection group_call
 CDIR := $(BUILD)/ctests
 # C++ (include/chinwag.hpp): tests and examples, built plain (run under valgrind) and with
@@ -70,6 +70,7 @@ bench:
 	$(CARGO) build --release -p chinwag-server --bin chinwag-server
 	$(CARGO) bench --bench sdk
 	$(CARGO) bench -p chinwag-server --bench throughput
+	$(CARGO) bench -p chinwag-server --bench chat_surface
 	$(MAKE) --no-print-directory kotlin-bench
 
 # The Kotlin binding's round trip next to the C ABI's, against one release server, their blocks

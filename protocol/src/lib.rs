@@ -7,6 +7,7 @@
 //! `docs/protocol.md` describes the same thing for people writing other clients.
 
 pub mod close;
+pub mod conversations;
 pub mod errors;
 pub mod frames;
 pub mod ids;

@@ -1013,6 +1013,7 @@ impl Task {
                 kind: CallEventKind::Ended,
                 call,
             },
+            WireEvent::ConversationUpdated(c) => Event::ConversationUpdated(c),
         };
         self.emit(Some(ef.seq), event);
     }

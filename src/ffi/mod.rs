@@ -36,6 +36,7 @@ mod macros;
 pub mod calls;
 pub mod client;
 pub mod completions;
+pub mod conversations;
 pub mod copies;
 pub mod dispatch;
 pub mod errors;

@@ -19,6 +19,7 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<User> {
         status: UserStatus::Offline,
         last_active_at: r.get(5)?,
         deactivated: r.get::<_, i64>(6)? != 0,
+        blocked_by_me: false,
     })
 }
 

@@ -179,6 +179,26 @@ internal fun interface MessagePageDoneCb : Callback {
 internal fun interface UserPageDoneCb : Callback {
     fun invoke(userData: Long, error: Long, page: Long)
 }
+
+/** `chinwag_conversation_cb` */
+internal fun interface ConversationCb : Callback {
+    fun invoke(userData: Pointer?, conversation: Pointer?)
+}
+
+/** `chinwag_conversation_done_cb` */
+internal fun interface ConversationDoneCb : Callback {
+    fun invoke(userData: Pointer?, error: Pointer?, conversation: Pointer?)
+}
+
+/** `chinwag_conversation_page_done_cb` */
+internal fun interface ConversationPageDoneCb : Callback {
+    fun invoke(userData: Pointer?, error: Pointer?, page: Pointer?)
+}
+
+/** `chinwag_unread_counts_done_cb` */
+internal fun interface UnreadCountsDoneCb : Callback {
+    fun invoke(userData: Pointer?, error: Pointer?, counts: Pointer?)
+}
 @Structure.FieldOrder("code", "name", "message", "json")
 internal class chinwag_error(p: Pointer? = null) : CStruct(p) {
     @JvmField var code: Int = 0
@@ -421,7 +441,7 @@ internal class chinwag_gap(p: Pointer? = null) : CStruct(p) {
     @JvmField var json: Pointer? = null
 }
 
-@Structure.FieldOrder("struct_size", "on_text_message_received", "on_media_message_received", "on_custom_message_received", "on_message_edited", "on_message_deleted", "on_typing_started", "on_typing_ended", "on_messages_delivered", "on_messages_read", "on_transient_message_received", "on_gap")
+@Structure.FieldOrder("struct_size", "on_text_message_received", "on_media_message_received", "on_custom_message_received", "on_message_edited", "on_message_deleted", "on_typing_started", "on_typing_ended", "on_messages_delivered", "on_messages_read", "on_transient_message_received", "on_gap", "on_conversation_updated")
 internal class chinwag_message_listener(p: Pointer? = null) : CStruct(p) {
     @JvmField var struct_size: Long = 0
     @JvmField var on_text_message_received: MessageCb? = null
@@ -435,6 +455,7 @@ internal class chinwag_message_listener(p: Pointer? = null) : CStruct(p) {
     @JvmField var on_messages_read: ReceiptCb? = null
     @JvmField var on_transient_message_received: TransientCb? = null
     @JvmField var on_gap: GapCb? = null
+    @JvmField var on_conversation_updated: ConversationCb? = null
 }
 
 @Structure.FieldOrder("uid", "status", "last_active_at", "json")
@@ -513,6 +534,53 @@ internal class chinwag_user_page(p: Pointer? = null) : CStruct(p) {
     @JvmField var has_more: Byte = 0
     @JvmField var json: Pointer? = null
 }
+@Structure.FieldOrder("conversation_id", "conversation_type", "with_id", "user", "group", "last_message", "unread_count", "last_read_message_id", "last_delivered_message_id", "updated_at", "deleted", "json")
+internal class chinwag_conversation(p: Pointer? = null) : CStruct(p) {
+    @JvmField var conversation_id: Pointer? = null
+    @JvmField var conversation_type: Int = 0
+    @JvmField var with_id: Pointer? = null
+    @JvmField var user: Pointer? = null
+    @JvmField var group: Pointer? = null
+    @JvmField var last_message: Pointer? = null
+    @JvmField var unread_count: Long = 0
+    @JvmField var last_read_message_id: Long = 0
+    @JvmField var last_delivered_message_id: Long = 0
+    @JvmField var updated_at: Long = 0
+    @JvmField var deleted: Byte = 0
+    @JvmField var json: Pointer? = null
+}
+
+@Structure.FieldOrder("items", "len", "has_more", "json")
+internal class chinwag_conversation_page(p: Pointer? = null) : CStruct(p) {
+    @JvmField var items: Pointer? = null
+    @JvmField var len: Long = 0
+    @JvmField var has_more: Byte = 0
+    @JvmField var json: Pointer? = null
+}
+
+@Structure.FieldOrder("conversation_type", "with_id", "unread_count")
+internal class chinwag_unread_count(p: Pointer? = null) : CStruct(p) {
+    @JvmField var conversation_type: Int = 0
+    @JvmField var with_id: Pointer? = null
+    @JvmField var unread_count: Long = 0
+}
+
+@Structure.FieldOrder("total", "items", "len", "json")
+internal class chinwag_unread_counts(p: Pointer? = null) : CStruct(p) {
+    @JvmField var total: Long = 0
+    @JvmField var items: Pointer? = null
+    @JvmField var len: Long = 0
+    @JvmField var json: Pointer? = null
+}
+
+@Structure.FieldOrder("struct_size", "limit", "filter", "unread_only")
+internal class chinwag_conversations_request_options(p: Pointer? = null) : CStruct(p) {
+    @JvmField var struct_size: Long = 0
+    @JvmField var limit: Int = 0
+    @JvmField var filter: Int = 0
+    @JvmField var unread_only: Int = 0
+}
+
 /**
  * The exported functions, bound by `Native.register` when the library is loaded. A completion
  * (`done`) is passed as its trampoline's address (`T`'s completions): given a `Callback`
@@ -613,4 +681,13 @@ internal object Lib {
     @JvmStatic external fun chinwag_client_add_friend(client: Pointer?, uid: ByteArray?, done: Pointer?, userData: Pointer?): Int
     @JvmStatic external fun chinwag_client_remove_friend(client: Pointer?, uid: ByteArray?, done: Pointer?, userData: Pointer?): Int
     @JvmStatic external fun chinwag_client_friends(client: Pointer?, done: Pointer?, userData: Pointer?): Int
+    @JvmStatic external fun chinwag_conversations_request_new(options: chinwag_conversations_request_options?, out: LongArray?): Int
+    @JvmStatic external fun chinwag_conversations_request_free(request: Pointer?)
+    @JvmStatic external fun chinwag_client_fetch_conversations(client: Pointer?, request: Pointer?, done: Pointer?, userData: Pointer?): Int
+    @JvmStatic external fun chinwag_client_get_conversation(client: Pointer?, conversationType: Int, withId: ByteArray?, done: Pointer?, userData: Pointer?): Int
+    @JvmStatic external fun chinwag_client_get_unread_counts(client: Pointer?, done: Pointer?, userData: Pointer?): Int
+    @JvmStatic external fun chinwag_client_delete_conversation(client: Pointer?, conversationType: Int, withId: ByteArray?, done: Pointer?, userData: Pointer?): Int
+    @JvmStatic external fun chinwag_client_block_user(client: Pointer?, uid: ByteArray?, done: Pointer?, userData: Pointer?): Int
+    @JvmStatic external fun chinwag_client_unblock_user(client: Pointer?, uid: ByteArray?, done: Pointer?, userData: Pointer?): Int
+    @JvmStatic external fun chinwag_client_blocked_users(client: Pointer?, done: Pointer?, userData: Pointer?): Int
 }
