@@ -381,11 +381,12 @@ async fn pings_keep_flowing_while_storage_is_slow() {
     fast.create_user("bob").await;
     fast.stop().await;
     let mut cfg = file_config(&dir);
-    let commit = Duration::from_millis(1500);
+    let commit = Duration::from_millis(3000);
     cfg.test_commit_delay = Some(commit);
-    cfg.ping_interval = Duration::from_millis(300);
-    // Silent for 600 ms means dead: well below one commit.
-    cfg.heartbeat_grace = Duration::from_millis(300);
+    cfg.ping_interval = Duration::from_millis(500);
+    // Silent for 1.5 s means dead: half a commit, so pings held behind commits would kill the
+    // socket, yet slack enough for a test thread starved by parallel tests on a 2-core machine.
+    cfg.heartbeat_grace = Duration::from_millis(1000);
     let server = TestServer::with(cfg).await;
     let (mut a, _) = server.connect(&alice).await;
 
