@@ -11,6 +11,27 @@ pub enum DbLocation {
     Memory,
     /// A database file, created if missing, opened in WAL mode.
     File(PathBuf),
+    /// A PostgreSQL database (a `postgres://` URL or a `key=value` connection string), shared
+    /// by every node of a deployment.
+    Postgres(String),
+}
+
+impl DbLocation {
+    /// Parses a `--store` value: `sqlite:PATH` (`sqlite::memory:` for a throwaway database)
+    /// or `postgres://...` / `postgresql://...`.
+    pub fn parse_store(s: &str) -> Result<DbLocation, String> {
+        if s.starts_with("postgres://") || s.starts_with("postgresql://") {
+            return Ok(DbLocation::Postgres(s.to_string()));
+        }
+        match s.strip_prefix("sqlite:") {
+            Some(":memory:") => Ok(DbLocation::Memory),
+            Some("") => Err("--store sqlite:PATH needs a path".into()),
+            Some(path) => Ok(DbLocation::File(PathBuf::from(path))),
+            None => Err(format!(
+                "unknown store {s:?}: use sqlite:PATH or postgres://USER@HOST:PORT/DATABASE"
+            )),
+        }
+    }
 }
 
 /// What an acknowledged write survives.
