@@ -303,7 +303,9 @@ impl Drop for Readers {
 impl Readers {
     fn take(&self) -> DbResult<Db> {
         if let Some(c) = self.idle.lock().unwrap_or_else(|p| p.into_inner()).pop() {
-            c.revive()?;
+            // An idle PostgreSQL connection may have lost its server (a restart) without
+            // knowing: reads are not where sends wait, so a round trip to make sure is cheap.
+            c.check()?;
             return Ok(c);
         }
         match &self.source {

@@ -268,6 +268,19 @@ impl PgConn {
         Ok(())
     }
 
+    /// Like [`PgConn::revive`], but also for a connection that does not know yet that the
+    /// server went away (an idle one, across a restart): costs a round trip.
+    pub fn check(&mut self) -> DbResult<()> {
+        if self
+            .client
+            .is_valid(std::time::Duration::from_secs(2))
+            .is_err()
+        {
+            *self = PgConn::connect(&self.config, self.read_only)?;
+        }
+        Ok(())
+    }
+
     fn statement(&mut self, sql: &str) -> DbResult<postgres::Statement> {
         if let Some(s) = self.statements.get(sql) {
             return Ok(s.clone());
@@ -433,6 +446,15 @@ impl Db {
                 Ok(())
             }
             Db::Postgres(_) => self.pg()?.batch(sql),
+        }
+    }
+
+    /// Makes sure an idle PostgreSQL connection still works (reconnecting if not); nothing for
+    /// SQLite.
+    pub fn check(&self) -> DbResult<()> {
+        match self {
+            Db::Sqlite(_) => Ok(()),
+            Db::Postgres(_) => self.pg()?.check(),
         }
     }
 
