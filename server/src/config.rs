@@ -297,3 +297,28 @@ impl Config {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::DbLocation;
+    use std::path::PathBuf;
+
+    #[test]
+    fn store_values_name_sqlite_files_or_postgres_urls() {
+        assert_eq!(
+            DbLocation::parse_store("sqlite:/var/lib/chinwag/chat.sqlite3"),
+            Ok(DbLocation::File(PathBuf::from("/var/lib/chinwag/chat.sqlite3")))
+        );
+        assert_eq!(
+            DbLocation::parse_store("sqlite::memory:"),
+            Ok(DbLocation::Memory)
+        );
+        assert_eq!(
+            DbLocation::parse_store("postgres://chinwag@db:5432/chat"),
+            Ok(DbLocation::Postgres("postgres://chinwag@db:5432/chat".into()))
+        );
+        assert!(DbLocation::parse_store("sqlite:").is_err());
+        let err = DbLocation::parse_store("mysql://x").unwrap_err();
+        assert!(err.contains("sqlite:PATH or postgres://"), "{err}");
+    }
+}

@@ -125,7 +125,16 @@ impl From<::postgres::Error> for DbError {
         // The server's own message (with its SQLSTATE) says more than the client's summary.
         match e.as_db_error() {
             Some(db) => DbError(format!("{}: {}", db.code().code(), db.message())),
-            None => DbError(e.to_string()),
+            // "error connecting to server" says why only in its source.
+            None => {
+                let mut text = e.to_string();
+                let mut cause = std::error::Error::source(&e);
+                while let Some(c) = cause {
+                    text.push_str(&format!(": {c}"));
+                    cause = c.source();
+                }
+                DbError(text)
+            }
         }
     }
 }
