@@ -307,7 +307,9 @@ mod tests {
     fn store_values_name_sqlite_files_or_postgres_urls() {
         assert_eq!(
             DbLocation::parse_store("sqlite:/var/lib/chinwag/chat.sqlite3"),
-            Ok(DbLocation::File(PathBuf::from("/var/lib/chinwag/chat.sqlite3")))
+            Ok(DbLocation::File(PathBuf::from(
+                "/var/lib/chinwag/chat.sqlite3"
+            )))
         );
         assert_eq!(
             DbLocation::parse_store("sqlite::memory:"),
@@ -315,7 +317,9 @@ mod tests {
         );
         assert_eq!(
             DbLocation::parse_store("postgres://chinwag@db:5432/chat"),
-            Ok(DbLocation::Postgres("postgres://chinwag@db:5432/chat".into()))
+            Ok(DbLocation::Postgres(
+                "postgres://chinwag@db:5432/chat".into()
+            ))
         );
         assert!(DbLocation::parse_store("sqlite:").is_err());
         let err = DbLocation::parse_store("mysql://x").unwrap_err();

@@ -53,6 +53,9 @@ pub(crate) fn newer_schema_message(found: usize) -> String {
 /// cannot open a connection each.
 const READERS: usize = 4;
 
+/// A read connection idle longer than this is checked (PostgreSQL: one round trip) before use.
+const IDLE_CHECK_AFTER: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// Prepared statements kept per connection: every statement the server runs fits.
 const STATEMENT_CACHE: usize = 128;
 
@@ -82,7 +85,8 @@ impl Drop for Waiting<'_> {
 
 struct Readers {
     source: Source,
-    idle: Mutex<Vec<Db>>,
+    /// Connections not in use, with when they were given back.
+    idle: Mutex<Vec<(Db, std::time::Instant)>>,
     permits: Semaphore,
     /// Removes the file of a `DbLocation::Memory` database when the last handle goes.
     _scratch: Option<Scratch>,
@@ -301,7 +305,7 @@ impl Drop for Readers {
         // A PostgreSQL client owns a small runtime of its own, which must not be dropped on a
         // thread that runs async code (the last `Store` handle may go there).
         let idle = std::mem::take(&mut *self.idle.lock().unwrap_or_else(|p| p.into_inner()));
-        if idle.iter().any(Db::is_postgres) {
+        if idle.iter().any(|(db, _)| db.is_postgres()) {
             let _ = std::thread::Builder::new()
                 .name("chinwag-pg-close".into())
                 .spawn(move || drop(idle));
@@ -311,10 +315,16 @@ impl Drop for Readers {
 
 impl Readers {
     fn take(&self) -> DbResult<Db> {
-        if let Some(c) = self.idle.lock().unwrap_or_else(|p| p.into_inner()).pop() {
-            // An idle PostgreSQL connection may have lost its server (a restart) without
-            // knowing: reads are not where sends wait, so a round trip to make sure is cheap.
-            c.check()?;
+        let idle = self.idle.lock().unwrap_or_else(|p| p.into_inner()).pop();
+        if let Some((c, since)) = idle {
+            // A PostgreSQL connection idle for a while may have lost its server (a restart)
+            // without knowing: a round trip makes sure. One in steady use finds out at its next
+            // statement (that read fails, and the connection is reopened the time after).
+            if since.elapsed() > IDLE_CHECK_AFTER {
+                c.check()?;
+            } else {
+                c.revive()?;
+            }
             return Ok(c);
         }
         match &self.source {
@@ -329,7 +339,7 @@ impl Readers {
         self.idle
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .push(conn);
+            .push((conn, std::time::Instant::now()));
     }
 }
 
