@@ -43,7 +43,7 @@ PROFILE_DIR := $(if $(filter release,$(PROFILE)),release,debug)
 VERSION := $(shell sed -n 's/^version = "\([^"]*\)".*/\1/p' Cargo.toml | head -n1)
 INSTALL_TEST := $(CURDIR)/$(BUILD)/install-test
 
-.PHONY: all build test demo demo-check bench lint rust-test server-test-postgres header-check c-test interop-test python-test kotlin-test kotlin-bench venv clean \
+.PHONY: all build test demo demo-check bench lint rust-test server-test-postgres postgres-installed postgres-installed header-check c-test interop-test python-test kotlin-test kotlin-bench venv clean \
 	install install-test c-build c-examples c-symbols serve-helper test-faults c-test-release \
 	cpp-build cpp-examples cpp-test wheel
 
@@ -100,7 +100,14 @@ lint:
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 	$(PYTHON) tests/deps/check.py
 
-rust-test:
+# PostgreSQL's binaries (Debian's postgresql package), which server/tests/postgres_nodes.rs and
+# server-test-postgres start themselves: installed here when run as root, else a clear failure.
+postgres-installed:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; } || \
+	  { echo "PostgreSQL is missing (apt-get install postgresql): the server's PostgreSQL tests need it"; exit 1; }
+
+rust-test: postgres-installed
 	$(CARGO) test --workspace
 
 # The server suites again, on PostgreSQL (issue 12): tests/postgres/with-postgres.sh starts a
@@ -110,10 +117,7 @@ rust-test:
 # name an SQLite file).
 PG_SUITES := authz_matrix calls_and_limits lifecycle limits_connections limits_content metrics \
 	operations privacy rest smoke socket
-server-test-postgres:
-	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; } || \
-	  { echo "server-test-postgres: PostgreSQL is missing (apt-get install postgresql)"; exit 1; }
+server-test-postgres: postgres-installed
 	tests/postgres/with-postgres.sh $(CARGO) test -p chinwag-server $(addprefix --test ,$(PG_SUITES))
 
 # The committed header must be what the build generates from the current sources.
