@@ -43,7 +43,7 @@ PROFILE_DIR := $(if $(filter release,$(PROFILE)),release,debug)
 VERSION := $(shell sed -n 's/^version = "\([^"]*\)".*/\1/p' Cargo.toml | head -n1)
 INSTALL_TEST := $(CURDIR)/$(BUILD)/install-test
 
-.PHONY: all build test demo demo-check bench lint rust-test server-test-postgres postgres-installed postgres-installed header-check c-test interop-test python-test kotlin-test kotlin-bench venv clean \
+.PHONY: all build test demo demo-check bench lint rust-test server-test-postgres postgres-installed header-check c-test interop-test python-test kotlin-test kotlin-bench venv clean \
 	install install-test c-build c-examples c-symbols serve-helper test-faults c-test-release \
 	cpp-build cpp-examples cpp-test wheel
 
