@@ -10,7 +10,7 @@ PY := $(VENV)/bin/python
 BUILD := target/debug
 CWARN := -Wall -Wextra -Werror -pedantic
 # C tests and examples: built plain (run under valgrind) and with AddressSanitizer.
-CTESTS := version bad_input hard_cases session_store app_dispatch chat_surface chat_calls first_use
+CTESTS := version bad_input hard_cases session_store app_dispatch chat_surface chat_calls first_use conversations
 CEXAMPLES := quickstart manual_connection group_call
 CDIR := $(BUILD)/ctests
 # C++ (include/chinwag.hpp): tests and examples, built plain (run under valgrind) and with
@@ -45,7 +45,7 @@ INSTALL_TEST := $(CURDIR)/$(BUILD)/install-test
 
 .PHONY: all build test demo demo-check bench lint rust-test server-test-postgres postgres-installed header-check c-test interop-test python-test kotlin-test kotlin-bench venv clean \
 	install install-test c-build c-examples c-symbols serve-helper test-faults c-test-release \
-	cpp-build cpp-examples cpp-test wheel
+	cpp-build cpp-examples cpp-test wheel fuzz soak
 
 all: build
 
@@ -70,6 +70,7 @@ bench:
 	$(CARGO) build --release -p chinwag-server --bin chinwag-server
 	$(CARGO) bench --bench sdk
 	$(CARGO) bench -p chinwag-server --bench throughput
+	$(CARGO) bench -p chinwag-server --bench chat_surface
 	$(MAKE) --no-print-directory kotlin-bench
 
 # The Kotlin binding's round trip next to the C ABI's, against one release server, their blocks
@@ -115,10 +116,48 @@ rust-test: postgres-installed
 # the script stops it. backup.rs is SQLite's own (a copy of the file) and write_path.rs is about
 # the SQLite file's group commit; both stay on SQLite only (as do the few tests elsewhere that
 # name an SQLite file).
-PG_SUITES := authz_matrix calls_and_limits lifecycle limits_connections limits_content metrics \
-	operations privacy rest smoke socket
+PG_SUITES := authz_matrix blocking calls_and_limits conversations lifecycle limits_connections \
+	limits_content metrics operations privacy rest smoke socket
 server-test-postgres: postgres-installed
 	tests/postgres/with-postgres.sh $(CARGO) test -p chinwag-server $(addprefix --test ,$(PG_SUITES))
+
+# Coverage-guided fuzzing (not part of `make test`, which replays every kept input on the stable
+# toolchain in tests/fuzz_replay.rs): each target of fuzz/ for FUZZ_SECONDS under libFuzzer and
+# AddressSanitizer (nightly + cargo-fuzz), niced, since the machine is shared. New inputs go to
+# target/fuzz-corpus/<target>; the seeds (fuzz/corpus, fuzz/seeds.py) are read, not written. A
+# crash leaves its input in fuzz/artifacts/<target>/: fix it, then keep the input in
+# fuzz/regressions/<target>/ so that `make test` replays it. Each run's figures (executions,
+# coverage) are in target/fuzz-logs/<target>.log and summed up at the end.
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS ?= server_frames sdk_frames rest c_abi
+fuzz:
+	@command -v cargo-fuzz >/dev/null 2>&1 || { echo "make fuzz needs cargo-fuzz: cargo install cargo-fuzz --locked"; exit 1; }
+	@rustup toolchain list | grep -q '^nightly' || { echo "make fuzz needs the nightly toolchain: rustup toolchain install nightly"; exit 1; }
+	cd fuzz && CARGO_INCREMENTAL=0 nice -n 10 cargo +nightly fuzz build
+	@mkdir -p target/fuzz-logs
+	@for t in $(FUZZ_TARGETS); do \
+	  mkdir -p target/fuzz-corpus/$$t; \
+	  echo "== fuzz $$t for $(FUZZ_SECONDS) s"; \
+	  (cd fuzz && nice -n 10 cargo +nightly fuzz run $$t $(CURDIR)/target/fuzz-corpus/$$t $(CURDIR)/fuzz/corpus/$$t -- \
+	    -max_total_time=$(FUZZ_SECONDS) -max_len=8192 -timeout=60 -rss_limit_mb=4096 -print_final_stats=1) \
+	    > target/fuzz-logs/$$t.log 2>&1 || { tail -n 60 target/fuzz-logs/$$t.log; echo "fuzz $$t: a finding, see above and fuzz/artifacts/$$t"; exit 1; }; \
+	done
+	@for t in $(FUZZ_TARGETS); do \
+	  printf '%-14s %s | %s\n' $$t "$$(grep -E '^#[0-9]+' target/fuzz-logs/$$t.log | tail -n1 | cut -c1-90)" \
+	    "$$(grep -E 'stat::number_of_executed_units' target/fuzz-logs/$$t.log | tr -s ' ')"; \
+	done
+
+# The soak (not part of `make test`): SOAK_CLIENTS SDK clients (1000) churn against one release
+# server process for SOAK_SECONDS (600): connect, disconnect, send. Prints the RSS and descriptors
+# of both processes as a curve; fails when they grow after warm-up or a message is lost or
+# delivered twice (examples/soak.rs).
+SOAK_SECONDS ?= 600
+SOAK_CLIENTS ?= 1000
+soak:
+	CARGO_INCREMENTAL=0 $(CARGO) build --release -p chinwag-server --bin chinwag-server
+	CARGO_INCREMENTAL=0 $(CARGO) build --release --example soak
+	SOAK_SECONDS=$(SOAK_SECONDS) SOAK_CLIENTS=$(SOAK_CLIENTS) \
+	  CHINWAG_SERVER_BIN=$(CURDIR)/target/release/chinwag-server target/release/examples/soak
 
 # The committed header must be what the build generates from the current sources.
 header-check: build

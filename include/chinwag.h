@@ -21,6 +21,9 @@
 // `chinwag_client_free`; every other `chinwag_client_*` function takes it first.
 typedef struct chinwag_client chinwag_client;
 
+// A conversation list request: opaque.
+typedef struct chinwag_conversations_request chinwag_conversations_request;
+
 // A conversation's history request: opaque.
 typedef struct chinwag_messages_request chinwag_messages_request;
 
@@ -258,9 +261,10 @@ typedef struct chinwag_settings {
   // `CHINWAG_DISPATCH_MODE_THREAD` (default: the client's own thread runs the callbacks) or
   // `CHINWAG_DISPATCH_MODE_APP` (the app runs them with `chinwag_client_dispatch`).
   chinwag_dispatch_mode dispatch_mode;
-  // After init, a real-time event (message, user, group, call) of a kind that has no
-  // listener yet waits this long at most for one, so listeners added right after init miss
-  // nothing of a restored session. 0: the default, 1000.
+  // After an init that restores a saved session in auto mode, a real-time event (message,
+  // user, group, call) of a kind that has no listener yet waits this long at most for one,
+  // so listeners added right after init miss nothing of that session. A fresh init (no saved
+  // session) does not wait. 0: the default, 1000.
   uint32_t listener_grace_ms;
 } chinwag_settings;
 
@@ -373,6 +377,65 @@ typedef struct chinwag_group {
   const char *metadata_json;
   const char *json;
 } chinwag_group;
+
+// One conversation as the logged-in user sees it.
+typedef struct chinwag_conversation {
+  // `user:A:B` or `group:GUID`, as on its messages.
+  const char *conversation_id;
+  // `CHINWAG_RECEIVER_TYPE_*`.
+  chinwag_receiver_type conversation_type;
+  // The other user's uid, or the guid.
+  const char *with_id;
+  // The other user (one-to-one); NULL for groups. In `on_conversation_updated` its presence
+  // fields are not filled (the user listener reports presence).
+  const struct chinwag_user *user;
+  // The group; NULL for one-to-one conversations.
+  const struct chinwag_group *group;
+  // The newest message; NULL only if it can no longer be read.
+  const struct chinwag_message *last_message;
+  // Messages from others after `last_read_message_id`.
+  uint64_t unread_count;
+  // Everything up to this id was read; 0 if nothing.
+  int64_t last_read_message_id;
+  // Everything up to this id was delivered; 0 if nothing.
+  int64_t last_delivered_message_id;
+  // When the conversation last changed for this user.
+  int64_t updated_at;
+  // True in `on_conversation_updated` when the user deleted it (hidden until a new message
+  // arrives); false in lists.
+  bool deleted;
+  // The whole conversation as JSON.
+  const char *json;
+} chinwag_conversation;
+
+// Completion with one conversation; as `chinwag_user_done_cb`.
+typedef void (*chinwag_conversation_done_cb)(void *user_data,
+                                             const struct chinwag_error *error,
+                                             const struct chinwag_conversation *conversation);
+
+// The unread messages of one conversation.
+typedef struct chinwag_unread_count {
+  // `CHINWAG_RECEIVER_TYPE_*`.
+  chinwag_receiver_type conversation_type;
+  // The other user's uid, or the guid.
+  const char *with_id;
+  uint64_t unread_count;
+} chinwag_unread_count;
+
+// Unread messages overall and per conversation (only conversations with unread messages).
+typedef struct chinwag_unread_counts {
+  uint64_t total;
+  // Users first, then groups, each sorted by id.
+  const struct chinwag_unread_count *items;
+  size_t len;
+  // `{"total":..,"users":{uid:n},"groups":{guid:n}}`.
+  const char *json;
+} chinwag_unread_counts;
+
+// Completion with the unread counts; as `chinwag_user_done_cb`.
+typedef void (*chinwag_unread_counts_done_cb)(void *user_data,
+                                              const struct chinwag_error *error,
+                                              const struct chinwag_unread_counts *counts);
 
 // A member of a group.
 typedef struct chinwag_group_member {
@@ -586,6 +649,10 @@ typedef struct chinwag_gap {
 // A gap notice.
 typedef void (*chinwag_gap_cb)(void *user_data, const struct chinwag_gap *gap);
 
+// A conversation event (`on_conversation_updated`).
+typedef void (*chinwag_conversation_cb)(void *user_data,
+                                        const struct chinwag_conversation *conversation);
+
 // Message listener (behaviour contract, section 6). Versioned: set `struct_size`.
 typedef struct chinwag_message_listener {
   // `sizeof(chinwag_message_listener)`.
@@ -608,6 +675,10 @@ typedef struct chinwag_message_listener {
   chinwag_transient_cb on_transient_message_received;
   // Events were missed and will not be replayed: fetch history.
   chinwag_gap_cb on_gap;
+  // The user's view of a conversation changed on one of their devices: read or delivered
+  // up to a message (new unread count), or deleted (`deleted`). Appended in 0.x: an app
+  // built against an older header passes the smaller struct and never hears it.
+  chinwag_conversation_cb on_conversation_updated;
 } chinwag_message_listener;
 
 // A user's presence.
@@ -733,6 +804,37 @@ typedef void (*chinwag_user_page_done_cb)(void *user_data,
                                           const struct chinwag_error *error,
                                           const struct chinwag_user_page *page);
 
+// Which conversations a request lists. `CHINWAG_CONVERSATION_FILTER_*`.
+typedef uint32_t chinwag_conversation_filter;
+
+// Options of `chinwag_conversations_request_new`. Versioned: zero-initialise, set
+// `struct_size`.
+typedef struct chinwag_conversations_request_options {
+  // `sizeof(chinwag_conversations_request_options)`.
+  size_t struct_size;
+  // Conversations per page, 1-100; 0 means 30.
+  uint32_t limit;
+  // `CHINWAG_CONVERSATION_FILTER_*` (0: all).
+  chinwag_conversation_filter filter;
+  // Nonzero: only conversations with unread messages.
+  uint32_t unread_only;
+} chinwag_conversations_request_options;
+
+// A page of conversations, newest last message first.
+typedef struct chinwag_conversation_page {
+  const struct chinwag_conversation *items;
+  size_t len;
+  // More conversations can be fetched with the same request.
+  bool has_more;
+  // `{"conversations":[..],"has_more":..}`.
+  const char *json;
+} chinwag_conversation_page;
+
+// Completion with a page of conversations; as `chinwag_user_done_cb`.
+typedef void (*chinwag_conversation_page_done_cb)(void *user_data,
+                                                  const struct chinwag_error *error,
+                                                  const struct chinwag_conversation_page *page);
+
 // An audio call.
 #define CHINWAG_CALL_TYPE_AUDIO 0
 
@@ -770,6 +872,15 @@ typedef void (*chinwag_user_page_done_cb)(void *user_data,
 
 // The app went to the background: close after the grace period.
 #define CHINWAG_APP_STATE_BACKGROUND 1
+
+// One-to-one and group conversations.
+#define CHINWAG_CONVERSATION_FILTER_ALL 0
+
+// Only one-to-one conversations.
+#define CHINWAG_CONVERSATION_FILTER_USER 1
+
+// Only group conversations.
+#define CHINWAG_CONVERSATION_FILTER_GROUP 2
 
 // A dispatcher thread of the client's own runs every callback (the default).
 #define CHINWAG_DISPATCH_MODE_THREAD 0
@@ -1115,8 +1226,8 @@ chinwag_result chinwag_client_active_call(const struct chinwag_client *client,
 // at once, without a network call, and in auto mode starts connecting. Listeners added right
 // after this returns miss nothing of it: a connection listener first hears the current state
 // (reason `CHINWAG_STATE_REASON_LISTENER_ADDED`, `previous == current`) and then every change
-// after it, none missed, none twice; and for `settings->listener_grace_ms` (1 s by default)
-// after init a real-time event (message, user, group, call) of a kind that has no listener yet
+// after it, none missed, none twice; and, when a saved session was restored in auto mode, for
+// `settings->listener_grace_ms` (1 s by default) after init a real-time event (message, user, group, call) of a kind that has no listener yet
 // is held, with the real-time events after it, until a listener of its kind is added (then it
 // goes to that listener) or the grace ends (then it goes to whoever listens). Listeners in
 // `settings->listeners` hear everything from the start (no first state event). A saved
@@ -1297,6 +1408,33 @@ chinwag_result chinwag_client_send_transient(const struct chinwag_client *client
                                              chinwag_receiver_type receiver_type,
                                              const char *receiver,
                                              const char *data_json);
+
+// Fetches the conversation with a user (`CHINWAG_RECEIVER_TYPE_USER`, `with` a uid) or of a
+// group (`_GROUP`, a guid). Errors: `NULL_ARGUMENT`, `INVALID_UTF8`, `INVALID_ARGUMENT`,
+// `NOT_LOGGED_IN`, `CLIENT_FREED`; in `done`: `NOT_FOUND` (no message exchanged yet, or
+// deleted since the last one), `USER_NOT_FOUND`, `GROUP_NOT_FOUND`, `NETWORK`, `CANCELLED`.
+// Thread-safe; callable from any callback.
+chinwag_result chinwag_client_get_conversation(const struct chinwag_client *client,
+                                               chinwag_receiver_type conversation_type,
+                                               const char *with,
+                                               chinwag_conversation_done_cb done,
+                                               void *user_data);
+
+// Fetches the logged-in user's unread message counts: overall and per conversation. Errors
+// as `chinwag_client_get_conversation` (without the not-found ones).
+chinwag_result chinwag_client_get_unread_counts(const struct chinwag_client *client,
+                                                chinwag_unread_counts_done_cb done,
+                                                void *user_data);
+
+// Deletes a conversation for the logged-in user only: it is hidden (and counts as read) until
+// a new message arrives; the user's devices hear `on_conversation_updated` with `deleted`.
+// Deleting one without messages succeeds. Errors as `chinwag_client_get_conversation`
+// (`NOT_FOUND` only for an unknown user or group).
+chinwag_result chinwag_client_delete_conversation(const struct chinwag_client *client,
+                                                  chinwag_receiver_type conversation_type,
+                                                  const char *with,
+                                                  chinwag_done_cb done,
+                                                  void *user_data);
 
 // An owned copy of a message payload (e.g. one handed to a callback). `*out` receives it on
 // success; free it with `chinwag_message_free`. `src` is borrowed for the call. Errors:
@@ -1831,6 +1969,24 @@ chinwag_result chinwag_client_fetch_users(const struct chinwag_client *client,
                                           chinwag_user_page_done_cb done,
                                           void *user_data);
 
+// Creates a conversation list request (newest last message first). `options` is optional
+// (NULL: 30 per page, all conversations) and copied. `*out` receives the handle; free it with
+// `chinwag_conversations_request_free`. Errors: `NULL_ARGUMENT`, `INVALID_ARGUMENT` (limit,
+// filter). Thread-safe.
+chinwag_result chinwag_conversations_request_new(const struct chinwag_conversations_request_options *options,
+                                                 struct chinwag_conversations_request **out);
+
+// Frees a conversation list request; as `chinwag_messages_request_free`.
+void chinwag_conversations_request_free(struct chinwag_conversations_request *request);
+
+// Fetches the next page of conversations, newest last message first, each with the other
+// user or the group, the last message and the unread count; once the list is exhausted,
+// empty pages with `has_more` false. As `chinwag_client_fetch_previous` otherwise.
+chinwag_result chinwag_client_fetch_conversations(const struct chinwag_client *client,
+                                                  const struct chinwag_conversations_request *request,
+                                                  chinwag_conversation_page_done_cb done,
+                                                  void *user_data);
+
 // Answers a `load` callback with the saved session's JSON (copied).
 //
 // - `reply`: the pointer the running `load` callback got; only valid during it, on its thread
@@ -1885,14 +2041,17 @@ chinwag_result chinwag_client_get_user(const struct chinwag_client *client,
                                        chinwag_user_done_cb done,
                                        void *user_data);
 
-// Makes the logged-in user and `uid` friends (mutual). `done` gets the user's friends as a
-// complete list (`has_more` false).
+// Asks `uid` to be the logged-in user's friend; if `uid` already asked, this accepts and they
+// are friends (a friendship is mutual: it exists once both have asked; until then the ask is
+// a pending friend request of `uid`). `done` gets the user's friends as a complete list
+// (`has_more` false).
 chinwag_result chinwag_client_add_friend(const struct chinwag_client *client,
                                          const char *uid,
                                          chinwag_user_page_done_cb done,
                                          void *user_data);
 
-// Ends the friendship of the logged-in user and `uid`.
+// Ends the friendship of the logged-in user and `uid`, or withdraws an ask sent to `uid`, or
+// declines one received from `uid`.
 chinwag_result chinwag_client_remove_friend(const struct chinwag_client *client,
                                             const char *uid,
                                             chinwag_done_cb done,
@@ -1902,6 +2061,30 @@ chinwag_result chinwag_client_remove_friend(const struct chinwag_client *client,
 chinwag_result chinwag_client_friends(const struct chinwag_client *client,
                                       chinwag_user_page_done_cb done,
                                       void *user_data);
+
+// Blocks `uid` for the logged-in user: nothing of theirs (messages, typing, calls) reaches
+// the user any more; in a direct conversation either side's send then fails with `FORBIDDEN`
+// (the message names the server's `BLOCKED`), in groups the user does not hear them. `done`
+// gets the complete blocked list (`has_more` false; each user's `json` has
+// `"blocked_by_me": true`). Errors: `NULL_ARGUMENT`, `INVALID_UTF8`, `INVALID_ARGUMENT`,
+// `NOT_LOGGED_IN`, `CLIENT_FREED`; in `done`: `NOT_FOUND` (no such user), `INVALID_ARGUMENT`
+// (oneself), `NETWORK`, `CANCELLED`. Thread-safe; callable from any callback.
+chinwag_result chinwag_client_block_user(const struct chinwag_client *client,
+                                         const char *uid,
+                                         chinwag_user_page_done_cb done,
+                                         void *user_data);
+
+// Unblocks `uid` (one who is not blocked: nothing changes). As `chinwag_client_block_user`.
+chinwag_result chinwag_client_unblock_user(const struct chinwag_client *client,
+                                           const char *uid,
+                                           chinwag_done_cb done,
+                                           void *user_data);
+
+// The users the logged-in user blocked. `done` gets them as a complete list (`has_more`
+// false).
+chinwag_result chinwag_client_blocked_users(const struct chinwag_client *client,
+                                            chinwag_user_page_done_cb done,
+                                            void *user_data);
 
 #ifdef __cplusplus
 }  // extern "C"

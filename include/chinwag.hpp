@@ -1636,8 +1636,9 @@ struct settings {
     std::chrono::milliseconds hint_coalesce{0};
     std::uint32_t queue_capacity = 0;
     chinwag::dispatch_mode dispatch_mode = dispatch_mode::thread;
-    // For this long after init, a real-time event of a kind with no listener yet waits for
-    // one (listeners added right after the constructor miss nothing); 0: 1000 ms.
+    // For this long after a constructor that restores a saved session (auto mode), a real-time
+    // event of a kind with no listener yet waits for one (listeners added right after the
+    // constructor miss nothing); a fresh client does not wait; 0: 1000 ms.
     std::chrono::milliseconds listener_grace{0};
     std::function<void(const log_record_view&)> log;  // from init on
     std::optional<session_store> store;               // nullopt: the file in data_dir, or memory

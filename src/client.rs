@@ -303,7 +303,11 @@ impl Client {
         };
         let auto = inner.settings.auto_connect && restored.is_some();
         *lock(&inner.session) = restored;
-        start_listener_grace(&inner, runtime);
+        // Only a restored session connecting by itself can bring events before the app has
+        // added its listeners; after a fresh init the app logs in when it is ready.
+        if auto {
+            start_listener_grace(&inner, runtime);
+        }
         let (ended_tx, ended_rx) = std::sync::mpsc::channel::<()>();
         let task = Task::new(inner.clone(), rx);
         runtime.spawn(async move {
@@ -518,7 +522,7 @@ impl Client {
                 check_id("muid", m)?;
                 m.clone()
             }
-            None => new_muid(),
+            None => chinwag_protocol::ids::new_muid(),
         };
         if !self.inner.logged_in() {
             return Err(Error::new(
@@ -799,15 +803,4 @@ fn start_listener_grace(inner: &Inner, runtime: &tokio::runtime::Runtime) {
             shared.post(Item::ReleaseHeld);
         }
     });
-}
-
-/// A fresh 128-bit random client message id, hex.
-pub fn new_muid() -> String {
-    let bytes: [u8; 16] = rand::random();
-    let mut out = String::with_capacity(32);
-    for b in bytes {
-        use std::fmt::Write;
-        let _ = write!(out, "{b:02x}");
-    }
-    out
 }

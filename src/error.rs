@@ -167,6 +167,7 @@ impl Error {
             ServerCode::InvalidToken => ErrorCode::SessionExpired,
             ServerCode::UserDeactivated => ErrorCode::UserDeactivated,
             ServerCode::Forbidden
+            | ServerCode::Blocked
             | ServerCode::NotAMember
             | ServerCode::Banned
             | ServerCode::OwnerRule => ErrorCode::Forbidden,

@@ -1,5 +1,6 @@
 //! What the SDK tells the app, and which listener kind hears it.
 
+use chinwag_protocol::conversations::Conversation;
 use chinwag_protocol::frames::{Feature, Gap, TransientMessage, TypingIndicator};
 use chinwag_protocol::model::{Call, GroupMemberEvent, Message, Presence, Receipt, User};
 
@@ -55,6 +56,10 @@ pub enum Event {
     TypingStarted(TypingIndicator),
     TypingEnded(TypingIndicator),
     Receipt(Receipt),
+    /// The user's view of a conversation changed (read or delivered up to a message on one of
+    /// their devices, or deleted for them: `deleted`). Boxed: it carries a user, a group and a
+    /// message.
+    ConversationUpdated(Box<Conversation>),
     Transient(TransientMessage),
     Presence(Presence),
     /// Events in this range were missed and will not be replayed: fetch history.
@@ -102,6 +107,7 @@ impl Event {
             | Event::TypingStarted(_)
             | Event::TypingEnded(_)
             | Event::Receipt(_)
+            | Event::ConversationUpdated(_)
             | Event::Transient(_)
             | Event::Gap(_) => ListenerKind::Message,
             Event::Presence(_) => ListenerKind::User,

@@ -28,6 +28,7 @@ pub mod store;
 mod tls;
 mod transport;
 
+pub use api::conversations::ConversationsRequest;
 pub use api::requests::{MessagesRequest, Page, UserFilters, UsersRequest};
 pub use client::{Client, InitOptions};
 pub use dispatch::Listener;

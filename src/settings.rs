@@ -34,8 +34,10 @@ pub struct Timings {
     pub background_grace: Duration,
     /// Identical platform hints within this window count once. Default 1 s.
     pub hint_coalesce: Duration,
-    /// After `init`, a real-time event of a kind that has no listener yet waits this long at
-    /// most for one (listeners added right after init miss nothing). Default 1 s; 0: no wait.
+    /// After an `init` that restores a saved session and connects by itself, a real-time
+    /// event of a kind that has no listener yet waits this long at most for one (listeners
+    /// added right after init miss nothing). A fresh init does not wait: nothing arrives before
+    /// the app logs in. Default 1 s; 0: no wait.
     pub listener_grace: Duration,
 }
 

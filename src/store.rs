@@ -190,6 +190,7 @@ mod tests {
                 status: UserStatus::Online,
                 last_active_at: None,
                 deactivated: false,
+                blocked_by_me: false,
             },
             token: "t".into(),
             last_seq: Some(4),

@@ -3,7 +3,9 @@
  * Two users chat: each app creates a client with a data directory, adds listeners, logs in
  * (which saves the session and connects by itself), and they exchange messages. Then Alice's
  * app "restarts": a second client object on the same data directory restores her session
- * without a network call and reconnects by itself.
+ * without a network call and reconnects by itself, and shows the first screen of a chat app:
+ * her conversations, newest first, with their unread counts; reading clears the badge on every
+ * device (the conversation-updated event).
  *
  * Build: cc -std=c99 quickstart.c $(pkg-config --cflags --libs chinwag) -pthread
  * Run:   ./quickstart URL AUTH_KEY      (or set CHINWAG_URL and CHINWAG_AUTH_KEY)
@@ -15,6 +17,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +31,9 @@ typedef struct {
     int received;
     int sent;
     int logged_out;
+    int listed;       /* conversation list pages received */
+    int badge_clears; /* conversation-updated events with nothing unread */
+    int64_t last_id;  /* the newest message of the first conversation, if unread */
 } app;
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
@@ -85,6 +91,41 @@ static void on_logged_out(void *user_data, const chinwag_error *error) {
     printf("[%s] logged out%s%s\n", a->name, error ? ": " : "", error ? error->message : "");
     pthread_mutex_lock(&lock);
     a->logged_out = 1;
+    pthread_cond_broadcast(&changed);
+    pthread_mutex_unlock(&lock);
+}
+
+/* The first screen of a chat app: one line per conversation with its unread badge. */
+static void on_conversations(void *user_data, const chinwag_error *error,
+                             const chinwag_conversation_page *page) {
+    app *a = (app *)user_data;
+    size_t i;
+    if (error) {
+        printf("[%s] conversations failed: %s: %s\n", a->name, error->name, error->message);
+    } else {
+        for (i = 0; i < page->len; i++) {
+            const chinwag_conversation *c = &page->items[i];
+            const chinwag_message *last = c->last_message;
+            printf("[%s] conversation with %s: %llu unread, last: %s\n", a->name, c->with_id,
+                   (unsigned long long)c->unread_count, last && last->text ? last->text : "-");
+        }
+    }
+    pthread_mutex_lock(&lock);
+    /* The newest conversation, when it has unread messages from someone else. */
+    if (!error && page->len > 0 && page->items[0].unread_count > 0 && page->items[0].last_message &&
+        strcmp(page->items[0].last_message->sender, a->name) != 0)
+        a->last_id = page->items[0].last_message->id;
+    a->listed++;
+    pthread_cond_broadcast(&changed);
+    pthread_mutex_unlock(&lock);
+}
+
+static void on_conversation_updated(void *user_data, const chinwag_conversation *c) {
+    app *a = (app *)user_data;
+    if (c->unread_count != 0) return;
+    printf("[%s] conversation with %s: all read\n", a->name, c->with_id);
+    pthread_mutex_lock(&lock);
+    a->badge_clears++;
     pthread_cond_broadcast(&changed);
     pthread_mutex_unlock(&lock);
 }
@@ -160,6 +201,7 @@ static chinwag_client *start_client(const char *url, const char *data_dir, app *
     messages.struct_size = sizeof messages;
     messages.on_text_message_received = on_text;
     messages.on_custom_message_received = on_custom;
+    messages.on_conversation_updated = on_conversation_updated;
     TRY(chinwag_client_add_message_listener(client, "transcript", &messages, a, NULL));
     return client;
 }
@@ -169,8 +211,8 @@ int main(int argc, char **argv) {
     const char *auth_key = argc > 2 ? argv[2] : getenv("CHINWAG_AUTH_KEY");
     char data_dir[] = "/tmp/chinwag-quickstart-XXXXXX";
     char session_file[sizeof data_dir + 64];
-    app alice = {"alice", CHINWAG_CONNECTION_STATE_DISCONNECTED, 0, 0, 0};
-    app bob = {"bob", CHINWAG_CONNECTION_STATE_DISCONNECTED, 0, 0, 0};
+    app alice = {"alice", CHINWAG_CONNECTION_STATE_DISCONNECTED, 0, 0, 0, 0, 0, 0};
+    app bob = {"bob", CHINWAG_CONNECTION_STATE_DISCONNECTED, 0, 0, 0, 0, 0, 0};
     chinwag_client *a, *b;
     chinwag_user *me = NULL;
 
@@ -215,6 +257,20 @@ int main(int argc, char **argv) {
     TRY(chinwag_client_send_text(b, CHINWAG_RECEIVER_TYPE_USER, "alice", "Welcome back!", on_sent, &bob, NULL));
     wait_for(&alice.received, 2, "alice to get bob's welcome");
     wait_for(&bob.sent, 2, "bob's sends to complete");
+
+    /* Alice's conversation list, newest first, with unread badges; reading the newest message
+     * clears the badge (every device of hers hears on_conversation_updated). */
+    {
+        chinwag_conversations_request *list = NULL;
+        TRY(chinwag_conversations_request_new(NULL, &list)); /* NULL options: 30 per page */
+        TRY(chinwag_client_fetch_conversations(a, list, on_conversations, &alice));
+        wait_for(&alice.listed, 1, "alice's conversation list");
+        chinwag_conversations_request_free(list);
+        if (alice.last_id > 0) {
+            TRY(chinwag_client_mark_read(a, alice.last_id));
+            wait_for(&alice.badge_clears, 1, "alice's badge to clear");
+        }
+    }
 
     /* Log out (tells the server, purges the saved session) and clean up. */
     TRY(chinwag_client_logout(a, on_logged_out, &alice));

@@ -34,6 +34,8 @@ pub enum ErrorCode {
     Forbidden,
     /// The caller is not a member of the group.
     NotAMember,
+    /// The other user blocked the caller, or the caller blocked them (direct conversations).
+    Blocked,
     /// The caller is banned from the group.
     Banned,
     /// The caller is already a member of the group.
@@ -81,6 +83,7 @@ impl ErrorCode {
             ErrorCode::UserDeactivated => "USER_DEACTIVATED",
             ErrorCode::Forbidden => "FORBIDDEN",
             ErrorCode::NotAMember => "NOT_A_MEMBER",
+            ErrorCode::Blocked => "BLOCKED",
             ErrorCode::Banned => "BANNED",
             ErrorCode::AlreadyMember => "ALREADY_MEMBER",
             ErrorCode::OwnerRule => "OWNER_RULE",
@@ -116,6 +119,7 @@ impl ErrorCode {
             ErrorCode::UserDeactivated
             | ErrorCode::Forbidden
             | ErrorCode::NotAMember
+            | ErrorCode::Blocked
             | ErrorCode::Banned
             | ErrorCode::OwnerRule
             | ErrorCode::QuotaExceeded => 403,

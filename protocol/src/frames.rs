@@ -8,6 +8,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::conversations::Conversation;
 use crate::errors::ApiError;
 use crate::model::{
     Call, CallType, GroupMemberEvent, Message, NewMessage, Presence, Receipt, ReceiptKind,
@@ -159,6 +160,10 @@ pub enum Event {
     /// Cancelled by the caller or unanswered (see `status`).
     CallCancelled(Call),
     CallEnded(Call),
+    /// The user's own view of a conversation changed (read or delivered up to a message, or
+    /// deleted for them): sent to all of the user's devices, so they agree on the badge.
+    /// Boxed: a conversation carries a user, a group and a message.
+    ConversationUpdated(Box<Conversation>),
 }
 
 /// A durable event with its per-user sequence number.

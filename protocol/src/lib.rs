@@ -2,12 +2,15 @@
 //!
 //! Everything that crosses the network is defined here once, so client and server cannot drift:
 //! the data model ([`model`]), the WebSocket frames ([`frames`]), the REST bodies ([`rest`]),
-//! error codes ([`errors`]), close codes ([`close`]) and input rules ([`limits`]).
+//! error codes ([`errors`]), close codes ([`close`]), input rules ([`limits`]) and the ids
+//! clients and the server mint ([`ids`]).
 //! `docs/protocol.md` describes the same thing for people writing other clients.
 
 pub mod close;
+pub mod conversations;
 pub mod errors;
 pub mod frames;
+pub mod ids;
 pub mod limits;
 pub mod model;
 pub mod rest;

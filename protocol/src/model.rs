@@ -37,6 +37,9 @@ pub struct User {
     pub last_active_at: Option<Millis>,
     #[serde(default, skip_serializing_if = "is_false")]
     pub deactivated: bool,
+    /// Set in answers to a user who blocked this one (user lists, conversations).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub blocked_by_me: bool,
 }
 
 /// Whom a message, typing indicator, transient message or call is addressed to.

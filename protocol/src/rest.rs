@@ -106,6 +106,12 @@ pub struct FriendRequests {
     pub outgoing: Vec<User>,
 }
 
+/// `POST /v1/me/blocked`: users to block (the answer is the complete blocked list).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BlockUsers {
+    pub uids: Vec<String>,
+}
+
 /// `POST /v1/groups`
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CreateGroup {

@@ -401,7 +401,14 @@ async fn main() {
                 true,
                 false,
             ),
-            ("1 -> 1, same, random muids (SDK)", 2, 64, n, true, true),
+            (
+                "1 -> 1, same, random muids (older SDKs)",
+                2,
+                64,
+                n,
+                true,
+                true,
+            ),
             (
                 "to 1,000, 8 per commit",
                 members,

@@ -60,7 +60,7 @@ impl Client {
             .ok_or_else(|| Error::new(ErrorCode::NotLoggedIn, "log in first"))?
             .user
             .uid;
-        let session_id = crate::client::new_muid();
+        let session_id = chinwag_protocol::ids::new_muid();
         let pending = Call {
             session_id: session_id.clone(),
             initiator: me.clone(),

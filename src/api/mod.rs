@@ -2,7 +2,9 @@
 //! runs on the SDK runtime as the logged-in user and completes exactly once on the dispatcher
 //! thread.
 
+pub mod blocks;
 pub mod calls;
+pub mod conversations;
 pub mod groups;
 pub mod messages;
 pub mod requests;

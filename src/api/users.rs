@@ -47,7 +47,9 @@ impl Client {
         })
     }
 
-    /// Makes the logged-in user and `uid` friends (mutual).
+    /// Asks `uid` to be the logged-in user's friend; if `uid` already asked, this accepts and
+    /// they are friends (a friendship is mutual: it exists once both have asked). `done` gets
+    /// the user's friends.
     pub fn add_friend(&self, uid: &str, done: Option<Callback<Vec<User>>>) -> Result<()> {
         chinwag_protocol::limits::check_id("uid", uid).map_err(Error::invalid)?;
         let me = self

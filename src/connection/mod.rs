@@ -143,10 +143,16 @@ impl Task {
 
     pub async fn run(mut self) {
         loop {
+            // Each phase boxed: the task's own future stays small, and a client carries only
+            // the memory of the phase it is in (an idle connected client held ~29 KiB inline).
             let flow = match self.state {
-                ConnectionState::Disconnected | ConnectionState::Failed => self.idle().await,
-                ConnectionState::Connecting => self.connecting().await,
-                ConnectionState::Reconnecting | ConnectionState::Suspended => self.waiting().await,
+                ConnectionState::Disconnected | ConnectionState::Failed => {
+                    Box::pin(self.idle()).await
+                }
+                ConnectionState::Connecting => Box::pin(self.connecting()).await,
+                ConnectionState::Reconnecting | ConnectionState::Suspended => {
+                    Box::pin(self.waiting()).await
+                }
                 // `connecting` runs the live socket itself and leaves CONNECTED when it ends.
                 ConnectionState::Connected => Flow::Continue,
             };
@@ -447,11 +453,11 @@ impl Task {
         // Boxed: the attempt (TCP, TLS, upgrade) is by far the largest state of the task; inline,
         // every client would carry its size for its whole life, connected or not.
         let mut attempt = Box::pin(tokio::time::timeout(timeout, transport::open(target)));
-        loop {
+        let (socket, accepted) = loop {
             tokio::select! {
                 result = &mut attempt => {
-                    return match result {
-                        Ok(Ok((socket, accepted))) => self.connected(socket, accepted).await,
+                    match result {
+                        Ok(Ok(opened)) => break opened,
                         Ok(Err(e)) => {
                             self.log(LogLevel::Info, format!("connect attempt failed: {}", e.message));
                             match e.action {
@@ -462,13 +468,13 @@ impl Task {
                                 }
                                 CloseAction::RetryWithBackoff => self.schedule_retry(Reason::AttemptFailed, e.message, false),
                             }
-                            Flow::Continue
+                            return Flow::Continue;
                         }
                         Err(_) => {
                             self.schedule_retry(Reason::AttemptFailed, format!("no accept within {timeout:?}"), false);
-                            Flow::Continue
+                            return Flow::Continue;
                         }
-                    };
+                    }
                 }
                 cmd = self.commands.recv() => {
                     let Some(cmd) = cmd else { return Flow::Exit };
@@ -501,7 +507,11 @@ impl Task {
                     }
                 }
             }
-        }
+        };
+        // The finished attempt's memory goes now, not when the socket ends; the connected phase
+        // gets its own allocation, sized for it alone.
+        drop(attempt);
+        Box::pin(self.connected(socket, accepted)).await
     }
 
     /// The server said not to retry: FAILED, zero retries; the session is kept.
@@ -1003,6 +1013,7 @@ impl Task {
                 kind: CallEventKind::Ended,
                 call,
             },
+            WireEvent::ConversationUpdated(c) => Event::ConversationUpdated(c),
         };
         self.emit(Some(ef.seq), event);
     }

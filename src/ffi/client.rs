@@ -132,9 +132,10 @@ pub struct chinwag_settings {
     /// `CHINWAG_DISPATCH_MODE_THREAD` (default: the client's own thread runs the callbacks) or
     /// `CHINWAG_DISPATCH_MODE_APP` (the app runs them with `chinwag_client_dispatch`).
     pub dispatch_mode: crate::ffi::dispatch::chinwag_dispatch_mode,
-    /// After init, a real-time event (message, user, group, call) of a kind that has no
-    /// listener yet waits this long at most for one, so listeners added right after init miss
-    /// nothing of a restored session. 0: the default, 1000.
+    /// After an init that restores a saved session in auto mode, a real-time event (message,
+    /// user, group, call) of a kind that has no listener yet waits this long at most for one,
+    /// so listeners added right after init miss nothing of that session. A fresh init (no saved
+    /// session) does not wait. 0: the default, 1000.
     pub listener_grace_ms: u32,
 }
 
@@ -242,8 +243,8 @@ unsafe fn settings(s: &chinwag_settings) -> Result<Settings> {
 /// at once, without a network call, and in auto mode starts connecting. Listeners added right
 /// after this returns miss nothing of it: a connection listener first hears the current state
 /// (reason `CHINWAG_STATE_REASON_LISTENER_ADDED`, `previous == current`) and then every change
-/// after it, none missed, none twice; and for `settings->listener_grace_ms` (1 s by default)
-/// after init a real-time event (message, user, group, call) of a kind that has no listener yet
+/// after it, none missed, none twice; and, when a saved session was restored in auto mode, for
+/// `settings->listener_grace_ms` (1 s by default) after init a real-time event (message, user, group, call) of a kind that has no listener yet
 /// is held, with the real-time events after it, until a listener of its kind is added (then it
 /// goes to that listener) or the grace ends (then it goes to whoever listens). Listeners in
 /// `settings->listeners` hear everything from the start (no first state event). A saved

@@ -215,6 +215,10 @@ pub struct chinwag_message_listener {
     pub on_transient_message_received: chinwag_transient_cb,
     /// Events were missed and will not be replayed: fetch history.
     pub on_gap: chinwag_gap_cb,
+    /// The user's view of a conversation changed on one of their devices: read or delivered
+    /// up to a message (new unread count), or deleted (`deleted`). Appended in 0.x: an app
+    /// built against an older header passes the smaller struct and never hears it.
+    pub on_conversation_updated: crate::ffi::conversations::chinwag_conversation_cb,
 }
 
 /// User (presence) listener; only users covered by the presence subscription. Versioned.
@@ -273,7 +277,10 @@ unsafe impl Versioned for chinwag_connection_listener {}
 // SAFETY: see above.
 unsafe impl Versioned for chinwag_login_listener {}
 // SAFETY: see above.
-unsafe impl Versioned for chinwag_message_listener {}
+unsafe impl Versioned for chinwag_message_listener {
+    // The first version ended with `on_gap`.
+    const MIN_SIZE: usize = std::mem::offset_of!(chinwag_message_listener, on_conversation_updated);
+}
 // SAFETY: see above.
 unsafe impl Versioned for chinwag_user_listener {}
 // SAFETY: see above.
@@ -367,6 +374,9 @@ impl Table for chinwag_message_listener {
             }
             Event::Transient(t) => emit(self.on_transient_message_received, ud, || transient(t)),
             Event::Gap(g) => emit(self.on_gap, ud, || gap(g)),
+            Event::ConversationUpdated(c) => emit(self.on_conversation_updated, ud, || {
+                crate::ffi::conversations::conversation(c)
+            }),
             _ => {}
         }
     }

@@ -36,6 +36,7 @@ mod macros;
 pub mod calls;
 pub mod client;
 pub mod completions;
+pub mod conversations;
 pub mod copies;
 pub mod dispatch;
 pub mod errors;
@@ -48,6 +49,9 @@ pub mod requests;
 pub mod store;
 pub mod types;
 pub mod users;
+
+/// The opaque client handle, named for Rust callers of the C ABI (the fuzz target `c_abi`).
+pub use handles::chinwag_client;
 
 use std::ffi::c_char;
 

@@ -15,10 +15,16 @@ use std::sync::{Mutex, MutexGuard};
 
 use once_cell::sync::Lazy;
 
+use crate::api::conversations::ConversationsRequest;
 use crate::api::requests::{MessagesRequest, UserFilters, UsersRequest};
 use crate::error::{Error, Result};
 use crate::ffi::completions::{
     chinwag_message_page_done_cb, chinwag_user_page_done_cb, completion, receiver_type,
+};
+use crate::ffi::conversations::{
+    chinwag_conversation_filter, chinwag_conversation_page_done_cb, conversation_page,
+    CHINWAG_CONVERSATION_FILTER_ALL, CHINWAG_CONVERSATION_FILTER_GROUP,
+    CHINWAG_CONVERSATION_FILTER_USER,
 };
 use crate::ffi::copies::hidden;
 use crate::ffi::errors::chinwag_result;
@@ -81,6 +87,30 @@ pub struct chinwag_users_request_options {
 // SAFETY: as for `chinwag_messages_request_options`.
 unsafe impl Versioned for chinwag_users_request_options {}
 
+/// A conversation list request: opaque.
+pub struct chinwag_conversations_request {
+    /// As in `chinwag_messages_request`.
+    _serial: u64,
+}
+
+/// Options of `chinwag_conversations_request_new`. Versioned: zero-initialise, set
+/// `struct_size`.
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct chinwag_conversations_request_options {
+    /// `sizeof(chinwag_conversations_request_options)`.
+    pub struct_size: usize,
+    /// Conversations per page, 1-100; 0 means 30.
+    pub limit: u32,
+    /// `CHINWAG_CONVERSATION_FILTER_*` (0: all).
+    pub filter: chinwag_conversation_filter,
+    /// Nonzero: only conversations with unread messages.
+    pub unread_only: u32,
+}
+
+// SAFETY: `#[repr(C)]`, `struct_size: usize` first, then integers only.
+unsafe impl Versioned for chinwag_conversations_request_options {}
+
 /// Live request handles by (hidden) address, so that a handle never freed shows up as a leak
 /// (see `copies::hidden`). The FFI never reads through a handle.
 struct Registry<T>(Lazy<Mutex<HashMap<usize, T>>>);
@@ -133,6 +163,7 @@ impl<T: Clone> Registry<T> {
 static SERIAL: AtomicU64 = AtomicU64::new(1);
 static MESSAGES: Registry<MessagesRequest> = Registry::new();
 static USERS: Registry<UsersRequest> = Registry::new();
+static CONVERSATIONS: Registry<ConversationsRequest> = Registry::new();
 
 fn opt_filter(name: &str, value: Option<&str>) -> Result<Option<String>> {
     match value {
@@ -292,5 +323,71 @@ pub unsafe extern "C" fn chinwag_client_fetch_users(
         let client = try_client!(client);
         let request = USERS.get(request as usize, "request")?;
         client.fetch_users(&request, completion(done, user_data, payloads::user_page))
+    })
+}
+
+/// Creates a conversation list request (newest last message first). `options` is optional
+/// (NULL: 30 per page, all conversations) and copied. `*out` receives the handle; free it with
+/// `chinwag_conversations_request_free`. Errors: `NULL_ARGUMENT`, `INVALID_ARGUMENT` (limit,
+/// filter). Thread-safe.
+#[no_mangle]
+pub unsafe extern "C" fn chinwag_conversations_request_new(
+    options: *const chinwag_conversations_request_options,
+    out: *mut *mut chinwag_conversations_request,
+) -> chinwag_result {
+    boundary!(result: {
+        let out = try_out!(out);
+        let mut request = ConversationsRequest::new();
+        if !options.is_null() {
+            let o = try_versioned!(options);
+            request = request.limit(page_limit(o.limit)?)?;
+            request = match o.filter {
+                CHINWAG_CONVERSATION_FILTER_ALL => request,
+                CHINWAG_CONVERSATION_FILTER_USER => {
+                    request.conversation_type(chinwag_protocol::model::ReceiverType::User)
+                }
+                CHINWAG_CONVERSATION_FILTER_GROUP => {
+                    request.conversation_type(chinwag_protocol::model::ReceiverType::Group)
+                }
+                other => {
+                    return Err(Error::invalid(format!(
+                        "filter {other} is not a CHINWAG_CONVERSATION_FILTER_*"
+                    )))
+                }
+            };
+            request = request.unread_only(o.unread_only != 0);
+        }
+        let serial = SERIAL.fetch_add(1, Ordering::Relaxed);
+        let handle = CONVERSATIONS.insert(chinwag_conversations_request { _serial: serial }, request);
+        // SAFETY: `out` is not NULL (checked) and valid for a pointer write (contract).
+        unsafe { *out = handle };
+        Ok(())
+    })
+}
+
+/// Frees a conversation list request; as `chinwag_messages_request_free`.
+#[no_mangle]
+pub unsafe extern "C" fn chinwag_conversations_request_free(
+    request: *mut chinwag_conversations_request,
+) {
+    boundary!(value(()): {
+        CONVERSATIONS.release(request, "chinwag_conversations_request_free")
+    })
+}
+
+/// Fetches the next page of conversations, newest last message first, each with the other
+/// user or the group, the last message and the unread count; once the list is exhausted,
+/// empty pages with `has_more` false. As `chinwag_client_fetch_previous` otherwise.
+#[no_mangle]
+pub unsafe extern "C" fn chinwag_client_fetch_conversations(
+    client: *const chinwag_client,
+    request: *const chinwag_conversations_request,
+    done: chinwag_conversation_page_done_cb,
+    user_data: *mut c_void,
+) -> chinwag_result {
+    boundary!(result: {
+        let client = try_client!(client);
+        let request = CONVERSATIONS.get(request as usize, "request")?;
+        client.fetch_conversations(&request, completion(done, user_data, conversation_page))
     })
 }

@@ -95,8 +95,10 @@ pub unsafe extern "C" fn chinwag_client_get_user(
     })
 }
 
-/// Makes the logged-in user and `uid` friends (mutual). `done` gets the user's friends as a
-/// complete list (`has_more` false).
+/// Asks `uid` to be the logged-in user's friend; if `uid` already asked, this accepts and they
+/// are friends (a friendship is mutual: it exists once both have asked; until then the ask is
+/// a pending friend request of `uid`). `done` gets the user's friends as a complete list
+/// (`has_more` false).
 #[no_mangle]
 pub unsafe extern "C" fn chinwag_client_add_friend(
     client: *const chinwag_client,
@@ -111,7 +113,8 @@ pub unsafe extern "C" fn chinwag_client_add_friend(
     })
 }
 
-/// Ends the friendship of the logged-in user and `uid`.
+/// Ends the friendship of the logged-in user and `uid`, or withdraws an ask sent to `uid`, or
+/// declines one received from `uid`.
 #[no_mangle]
 pub unsafe extern "C" fn chinwag_client_remove_friend(
     client: *const chinwag_client,
@@ -136,5 +139,55 @@ pub unsafe extern "C" fn chinwag_client_friends(
     boundary!(result: {
         let client = try_client!(client);
         client.friends(completion(done, user_data, payloads::user_list))
+    })
+}
+
+/// Blocks `uid` for the logged-in user: nothing of theirs (messages, typing, calls) reaches
+/// the user any more; in a direct conversation either side's send then fails with `FORBIDDEN`
+/// (the message names the server's `BLOCKED`), in groups the user does not hear them. `done`
+/// gets the complete blocked list (`has_more` false; each user's `json` has
+/// `"blocked_by_me": true`). Errors: `NULL_ARGUMENT`, `INVALID_UTF8`, `INVALID_ARGUMENT`,
+/// `NOT_LOGGED_IN`, `CLIENT_FREED`; in `done`: `NOT_FOUND` (no such user), `INVALID_ARGUMENT`
+/// (oneself), `NETWORK`, `CANCELLED`. Thread-safe; callable from any callback.
+#[no_mangle]
+pub unsafe extern "C" fn chinwag_client_block_user(
+    client: *const chinwag_client,
+    uid: *const c_char,
+    done: chinwag_user_page_done_cb,
+    user_data: *mut c_void,
+) -> chinwag_result {
+    boundary!(result: {
+        let client = try_client!(client);
+        let uid = try_str!(uid);
+        client.block_user(uid, completion(done, user_data, payloads::user_list))
+    })
+}
+
+/// Unblocks `uid` (one who is not blocked: nothing changes). As `chinwag_client_block_user`.
+#[no_mangle]
+pub unsafe extern "C" fn chinwag_client_unblock_user(
+    client: *const chinwag_client,
+    uid: *const c_char,
+    done: chinwag_done_cb,
+    user_data: *mut c_void,
+) -> chinwag_result {
+    boundary!(result: {
+        let client = try_client!(client);
+        let uid = try_str!(uid);
+        client.unblock_user(uid, done_completion(done, user_data))
+    })
+}
+
+/// The users the logged-in user blocked. `done` gets them as a complete list (`has_more`
+/// false).
+#[no_mangle]
+pub unsafe extern "C" fn chinwag_client_blocked_users(
+    client: *const chinwag_client,
+    done: chinwag_user_page_done_cb,
+    user_data: *mut c_void,
+) -> chinwag_result {
+    boundary!(result: {
+        let client = try_client!(client);
+        client.blocked_users(completion(done, user_data, payloads::user_list))
     })
 }

@@ -14,9 +14,11 @@ static peer M, N, O, P, R, S, T;
 static result r;     /* the completion being awaited */
 static result stray; /* given to calls that must fail before anything runs: never completes */
 
+/* Every user of the test server (server/examples/serve_for_tests.rs), by uid. */
 static const char *const CAST[] = {
     "alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi", "ivan", "judy",
-    "mallory", "niaj", "olivia", "peggy", "rupert", "sybil", "trent", "victor", "walter", "zoe"};
+    "mallory", "niaj", "olivia", "peggy", "rupert", "sybil", "trent", "uma", "victor", "walter",
+    "xena", "zoe"};
 #define CAST_LEN ((int)(sizeof CAST / sizeof CAST[0]))
 
 #define GROUP(i) ((const chinwag_group *)r.items[i])
@@ -1046,7 +1048,7 @@ static void user_lists(void) {
         CHECK(r.len == 7);
         if (pages > 10) break;
     }
-    CHECK(pages == 3 && n == CAST_LEN);
+    CHECK(pages == (CAST_LEN + 6) / 7 && n == CAST_LEN);
     for (i = 0; i < n && i < CAST_LEN; i++) CHECK(strcmp(seen[i], CAST[i]) == 0);
     EXPECT_OK(&r, chinwag_client_fetch_users(M.client, req, done_users, &r)); /* exhausted */
     CHECK(r.len == 0 && !r.has_more);

@@ -14,7 +14,29 @@ from typing import List, Optional
 
 import pytest
 
-from conftest import AUTH_KEY, TIMEOUT
+from conftest import AUTH_KEY, TIMEOUT, login_connected
+
+
+def test_the_conversation_list_with_unread_counts(server, uid, chats, make_client, recorder):
+    a, b, c = uid("alice"), uid("bob"), uid("carol")
+    rec = recorder()
+    alice = make_client(server, listeners={"rec": rec})
+    login_connected(alice, rec, a)
+    alice.send_text(c, "are you there?")
+    alice.send_text(c, "hello?")
+    # carol opens a chat with bob: the list at the start shows alice's two unread messages.
+    carol = chats(server.url, c, "--to", b)
+    carol.expect(r"^\* 1 conversation, 2 unread:$")
+    carol.expect(rf"^  {a}: 2 unread, last: \[{a}\] hello\?$")
+    carol.expect(rf"^\* chatting with {b}")
+    carol.say("hi bob")
+    carol.expect(r"^\* sent #\d+$")
+    carol.say("/list")
+    carol.expect(r"^\* 2 conversations, 2 unread:$")
+    carol.expect(rf"^  {b}: 0 unread, last: \[{c}\] hi bob$")
+    carol.expect(rf"^  {a}: 2 unread")
+    carol.say("/quit")
+    assert carol.end() == 0
 
 
 class Chat:

@@ -182,6 +182,7 @@ ENUMS = {
     "USER_STATUS": T.UserStatus,
     "RECEIPT_KIND": T.ReceiptKind,
     "GROUP_ACTION": T.GroupAction,
+    "CONVERSATION_FILTER": T.ConversationFilter,
     "LOG_LEVEL": T.LogLevel,
     "DISPATCH_MODE": T.DispatchMode,
     "CONNECT_MODE": T.ConnectMode,

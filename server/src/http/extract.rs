@@ -110,6 +110,22 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Body<T> {
     }
 }
 
+/// Path parameters; bad ones (say, percent-encoded bytes that are not UTF-8) are
+/// `BAD_REQUEST` with the JSON error body every other refusal has (axum's own rejection is
+/// plain text).
+pub struct Path<T>(pub T);
+
+impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for Path<T> {
+    type Rejection = HttpError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::extract::Path::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Path(v)) => Ok(Path(v)),
+            Err(e) => Err(ApiError::new(ErrorCode::BadRequest, e.body_text()).into()),
+        }
+    }
+}
+
 /// Query parameters; bad ones are `BAD_REQUEST`.
 pub struct Params<T>(pub T);
 

@@ -1,6 +1,6 @@
 //! `/v1/groups/...`: every call acts as the bearer-token user.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use chinwag_protocol::model::{Group, GroupMember};
@@ -8,7 +8,7 @@ use chinwag_protocol::rest::{
     AddMembers, ChangeScope, CreateGroup, GroupList, ListGroupsQuery, MemberAction, MemberList,
 };
 
-use super::extract::{Body, HttpResult, Params, UserCaller};
+use super::extract::{Body, HttpResult, Params, Path, UserCaller};
 use crate::service::AppRef;
 
 pub async fn create(

@@ -1,13 +1,13 @@
 //! `/v1/messages/...` and `/v1/calls/...`.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use chinwag_protocol::model::{Call, Message, NewMessage};
 use chinwag_protocol::rest::{EditMessage, EventResult, HistoryQuery, MessageList};
 use chinwag_protocol::{ApiError, ErrorCode};
 
-use super::extract::{Body, HttpResult, Params, UserCaller};
+use super::extract::{Body, HttpResult, Params, Path, UserCaller};
 use crate::hub::Origin;
 use crate::service::AppRef;
 

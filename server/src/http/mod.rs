@@ -1,6 +1,8 @@
 //! The HTTP surface: REST endpoints under `/v1` and the WebSocket upgrade, on one router.
 
 mod admin;
+mod blocks;
+mod conversations;
 mod extract;
 mod groups;
 mod messages;
@@ -26,6 +28,13 @@ fn endpoints() -> Vec<(Method, &'static str, MethodRouter<AppRef>)> {
         (Method::POST, "/v1/logout", post(users::logout)),
         (Method::GET, "/v1/me", get(users::me)),
         (Method::GET, "/v1/me/position", get(users::position)),
+        (Method::GET, "/v1/me/blocked", get(blocks::list)),
+        (Method::POST, "/v1/me/blocked", post(blocks::block)),
+        (
+            Method::DELETE,
+            "/v1/me/blocked/{uid}",
+            delete(blocks::unblock),
+        ),
         (Method::POST, "/v1/users", post(users::create)),
         (Method::GET, "/v1/users", get(users::list)),
         (Method::GET, "/v1/users/{uid}", get(users::get)),
@@ -92,6 +101,22 @@ fn endpoints() -> Vec<(Method, &'static str, MethodRouter<AppRef>)> {
             Method::PUT,
             "/v1/groups/{guid}/members/{uid}/scope",
             put(groups::change_scope),
+        ),
+        (Method::GET, "/v1/conversations", get(conversations::list)),
+        (
+            Method::GET,
+            "/v1/conversations/unread",
+            get(conversations::unread),
+        ),
+        (
+            Method::GET,
+            "/v1/conversations/{kind}/{with}",
+            get(conversations::get),
+        ),
+        (
+            Method::DELETE,
+            "/v1/conversations/{kind}/{with}",
+            delete(conversations::delete),
         ),
         (Method::GET, "/v1/messages", get(messages::history)),
         (Method::POST, "/v1/messages", post(messages::send)),

@@ -1,6 +1,6 @@
 //! `/v1/login`, `/v1/logout`, `/v1/me` and `/v1/users/...`.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
 use chinwag_protocol::model::User;
@@ -11,7 +11,7 @@ use chinwag_protocol::rest::{
 use chinwag_protocol::{ApiError, ErrorCode};
 
 use super::extract::{
-    check_app, AdminCaller, Body, Caller, ClientIp, HttpResult, Params, UserCaller,
+    check_app, AdminCaller, Body, Caller, ClientIp, HttpResult, Params, Path, UserCaller,
 };
 use crate::service::users::PresenceView;
 use crate::service::AppRef;
@@ -86,7 +86,9 @@ pub async fn list(
     Params(q): Params<ListUsersQuery>,
 ) -> HttpResult<Json<UserList>> {
     let view = app.presence_view(caller.uid()).await?;
-    Ok(Json(app.list_users(q, &view).await?))
+    let mut list = app.list_users(q, &view).await?;
+    list.users = app.flag_blocked_for(caller.uid(), list.users).await?;
+    Ok(Json(list))
 }
 
 pub async fn get(
@@ -95,7 +97,12 @@ pub async fn get(
     Path(uid): Path<String>,
 ) -> HttpResult<Json<User>> {
     let view = app.presence_view(caller.uid()).await?;
-    Ok(Json(app.get_user(&uid, &view).await?))
+    let user = app.get_user(&uid, &view).await?;
+    let mut flagged = app.flag_blocked_for(caller.uid(), vec![user]).await?;
+    match flagged.pop() {
+        Some(user) => Ok(Json(user)),
+        None => Err(chinwag_protocol::ApiError::new(ErrorCode::Internal, "user vanished").into()),
+    }
 }
 
 pub async fn update(

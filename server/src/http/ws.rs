@@ -6,14 +6,14 @@ use std::collections::HashMap;
 use std::net::IpAddr;
 
 use axum::extract::ws::WebSocketUpgrade;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use chinwag_protocol::limits::MAX_FRAME_BYTES;
 use chinwag_protocol::model::PresenceSubscription;
 use chinwag_protocol::{close, ApiError, ErrorCode, PROTOCOL_VERSION};
 
-use super::extract::{bearer, ClientIp, HttpError};
+use super::extract::{bearer, ClientIp, HttpError, Params};
 use crate::service::AppRef;
 use crate::session::{self, Admission};
 
@@ -100,7 +100,7 @@ pub async fn upgrade(
     State(app): State<AppRef>,
     ClientIp(ip): ClientIp,
     headers: HeaderMap,
-    Query(params): Query<HashMap<String, String>>,
+    Params(params): Params<HashMap<String, String>>,
     ws: Result<WebSocketUpgrade, axum::extract::ws::rejection::WebSocketUpgradeRejection>,
 ) -> Response {
     let ws = match ws {

@@ -157,7 +157,12 @@ impl App {
                         "call session id {sid:?} is not available; choose another or omit it"
                     )));
                 }
-                let recipients = participants(c, receiver_type, &receiver, &uid)?;
+                let recipients = super::blocks::without_blockers(
+                    c,
+                    receiver_type,
+                    &uid,
+                    participants(c, receiver_type, &receiver, &uid)?,
+                )?;
                 Ok(((), fan_out(c, &recipients, &Event::CallInitiated(call))?))
             })
             .await?;
@@ -253,12 +258,17 @@ impl App {
     }
 }
 
-/// The caller plus the callee (or the group's current members).
+/// The caller plus the callee (or the group's current members, without those who blocked the
+/// caller: they never heard of the call).
 fn call_participants(conn: &Db, call: &Call) -> Result<Vec<String>, ApiError> {
-    participants(conn, call.receiver_type, &call.receiver, &call.initiator).map(|mut p| {
-        if !p.contains(&call.initiator) {
-            p.push(call.initiator.clone());
-        }
-        p
-    })
+    let mut p = super::blocks::without_blockers(
+        conn,
+        call.receiver_type,
+        &call.initiator,
+        participants(conn, call.receiver_type, &call.receiver, &call.initiator)?,
+    )?;
+    if !p.contains(&call.initiator) {
+        p.push(call.initiator.clone());
+    }
+    Ok(p)
 }

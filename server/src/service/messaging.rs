@@ -163,7 +163,10 @@ impl App {
                     // A muid the server makes up now cannot have been stored before.
                     None => None,
                 };
-                let muid = msg.muid.clone().unwrap_or_else(store::messages::new_muid);
+                let muid = msg
+                    .muid
+                    .clone()
+                    .unwrap_or_else(chinwag_protocol::ids::new_muid);
                 if let Some((existing, seq)) = repeat {
                     let answer = EventFrame {
                         seq,
@@ -213,8 +216,12 @@ impl App {
                     deleted_by: None,
                 };
                 check_message_size(&message)?;
-                let recipients =
-                    participants(c, message.receiver_type, &message.receiver, &sender)?;
+                let recipients = super::blocks::without_blockers(
+                    c,
+                    message.receiver_type,
+                    &sender,
+                    participants(c, message.receiver_type, &message.receiver, &sender)?,
+                )?;
                 // The sender's own seq is taken first and stored with the message, so that a
                 // repeated muid is answered with it (one write instead of an insert and an update).
                 let sender_seq = if recipients.contains(&sender) {
@@ -223,6 +230,7 @@ impl App {
                     None
                 };
                 message.id = store::messages::insert(c, &message, sender_seq.unwrap_or(0))?;
+                super::conversations::record_message(c, &message, &recipients)?;
                 let event = Event::Message(message.clone());
                 let deliveries =
                     fan_out_with(c, &recipients, &event, sender_seq.map(|s| (&*sender, s)))?;
@@ -281,7 +289,12 @@ impl App {
                 m.edited_at = Some(now_ms());
                 check_message_size(&m)?;
                 store::messages::update(c, &m)?;
-                let recipients = participants(c, m.receiver_type, &m.receiver, &m.sender)?;
+                let recipients = super::blocks::without_blockers(
+                    c,
+                    m.receiver_type,
+                    &m.sender,
+                    participants(c, m.receiver_type, &m.receiver, &m.sender)?,
+                )?;
                 Ok(((), fan_out(c, &recipients, &Event::MessageEdited(m))?))
             })
             .await?;
@@ -321,7 +334,12 @@ impl App {
                 m.deleted_at = Some(now_ms());
                 m.deleted_by = Some(uid.clone());
                 store::messages::update(c, &m)?;
-                let mut recipients = participants(c, m.receiver_type, &m.receiver, &m.sender)?;
+                let mut recipients = super::blocks::without_blockers(
+                    c,
+                    m.receiver_type,
+                    &m.sender,
+                    participants(c, m.receiver_type, &m.receiver, &m.sender)?,
+                )?;
                 if !recipients.contains(&uid) {
                     recipients.push(uid.clone());
                 }
@@ -359,13 +377,19 @@ impl App {
                     by: uid.clone(),
                     message_id,
                     message_sender: m.sender.clone(),
-                    conversation_id: m.conversation_id,
+                    conversation_id: m.conversation_id.clone(),
                     receiver_type: m.receiver_type,
-                    receiver: m.receiver,
+                    receiver: m.receiver.clone(),
                     at: now_ms(),
                 };
-                let recipients = vec![m.sender, uid];
-                Ok(((), fan_out(c, &recipients, &Event::Receipt(receipt))?))
+                let recipients = vec![m.sender.clone(), uid.clone()];
+                // The receipt first (its copy is the caller's answer), then the caller's
+                // conversation: sequence numbers in delivery order.
+                let mut deliveries = fan_out(c, &recipients, &Event::Receipt(receipt))?;
+                if let Some(u) = super::conversations::record_receipt(c, &uid, kind, &m)? {
+                    deliveries.events.extend(u.events);
+                }
+                Ok(((), deliveries))
             })
             .await?;
         own.ok_or_else(|| {
@@ -387,7 +411,12 @@ impl App {
         self.store
             .read(move |c| {
                 check_can_address(c, receiver_type, &r, &s)?;
-                let mut people = participants(c, receiver_type, &r, &s)?;
+                let mut people = super::blocks::without_blockers(
+                    c,
+                    receiver_type,
+                    &s,
+                    participants(c, receiver_type, &r, &s)?,
+                )?;
                 people.retain(|u| *u != s);
                 Ok(people)
             })

@@ -1,7 +1,9 @@
 //! The server's behaviour, shared by REST handlers and WebSocket sessions: who may do what, what
 //! gets stored, and who hears about it.
 
+pub mod blocks;
 pub mod calls;
+pub mod conversations;
 pub mod groups;
 pub mod messaging;
 pub mod quota;
@@ -275,7 +277,7 @@ pub fn check_can_address(
                     format!("no user {receiver:?}"),
                 ));
             }
-            Ok(())
+            blocks::check_direct(conn, sender, receiver)
         }
         ReceiverType::Group => require_member(conn, receiver, sender).map(|_| ()),
     }

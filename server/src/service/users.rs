@@ -125,6 +125,7 @@ impl App {
             status: UserStatus::Offline,
             last_active_at: None,
             deactivated: false,
+            blocked_by_me: false,
         };
         let stored = user.clone();
         let inserted = self

@@ -55,18 +55,6 @@ pub fn by_muid(conn: &Db, sender: &str, muid: &str) -> DbResult<Option<(Message,
     )
 }
 
-/// A muid for a message sent without one: 32 hex digits that grow with time (milliseconds, then a
-/// counter, then 64 random bits), so that a sender's new rows land at the end of its range in
-/// the `(sender, muid)` index instead of on a random page of it (each a page more to write per
-/// commit), and without a system call for randomness per message.
-pub fn new_muid() -> String {
-    use std::sync::atomic::{AtomicU16, Ordering};
-    static COUNTER: AtomicU16 = AtomicU16::new(0);
-    let ms = super::now_ms() as u64 & 0xffff_ffff_ffff;
-    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    format!("{ms:012x}{n:04x}{:016x}", rand::random::<u64>())
-}
-
 /// Stores a new message (its `id` is ignored) with the sender's own sequence number for it, and
 /// returns the assigned id.
 pub fn insert(conn: &Db, m: &Message, sender_seq: u64) -> DbResult<i64> {

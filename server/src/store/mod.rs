@@ -4,7 +4,9 @@
 //! engines ([`sql::Db`]). The functions in the table modules are blocking; async code reaches
 //! them through [`Store::run`] (writes) and [`Store::read`] (reads).
 
+pub mod blocks;
 pub mod calls;
+pub mod conversations;
 pub mod events;
 pub mod friends;
 pub mod groups;
@@ -34,6 +36,8 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/001_initial.sql"),
     include_str!("migrations/002_event_bodies.sql"),
     include_str!("migrations/003_ids_quotas_friend_requests.sql"),
+    include_str!("migrations/004_conversations.sql"),
+    include_str!("migrations/005_blocks.sql"),
 ];
 
 /// The schema version this binary writes (`PRAGMA user_version` after every migration).

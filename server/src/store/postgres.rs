@@ -9,7 +9,11 @@ use super::sql::{Db, PgConn};
 use super::DbError;
 
 /// Schema versions, applied in order.
-const MIGRATIONS: &[&str] = &[include_str!("migrations/postgres/001_initial.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("migrations/postgres/001_initial.sql"),
+    include_str!("migrations/postgres/002_conversations.sql"),
+    include_str!("migrations/postgres/003_blocks.sql"),
+];
 
 /// The advisory lock nodes take while they migrate (any fixed number; this one spells "cw").
 const MIGRATION_LOCK: i64 = 0x6377;

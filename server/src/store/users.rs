@@ -20,6 +20,7 @@ fn from_row(r: &Row<'_, '_>) -> DbResult<User> {
         status: UserStatus::Offline,
         last_active_at: r.get(5)?,
         deactivated: r.get::<i64>(6)? != 0,
+        blocked_by_me: false,
     })
 }
 

@@ -107,7 +107,10 @@ pub(crate) unsafe fn versioned_arg<T: Versioned>(name: &str, ptr: *const T) -> R
     // no alignment guarantee we rely on, hence the unaligned read.
     let size = unsafe { ptr.cast::<usize>().read_unaligned() };
     let ours = std::mem::size_of::<T>();
-    if size < T::MIN_SIZE {
+    // Between an older version's size and ours, only sizes that end on a field boundary (a
+    // multiple of the alignment: every appended field is pointer-sized) are a real version;
+    // anything else would copy part of a field.
+    if size < T::MIN_SIZE || (size < ours && size % std::mem::align_of::<T>() != 0) {
         return Err(Error::invalid(format!(
             "`{name}->struct_size` is {size}; set it to sizeof the struct ({ours} in this version)"
         )));

@@ -34,7 +34,15 @@ from ._native import (  # noqa: E402
     library,
     load_library,
 )
-from .client import Client, MemorySessionStore, MessagesRequest, SessionStore, UsersRequest  # noqa: E402
+from .client import (  # noqa: E402
+    Client,
+    ConversationsRequest,
+    MemorySessionStore,
+    MessagesRequest,
+    SessionStore,
+    UsersRequest,
+)
+from .conversations import Conversation, ConversationPage, UnreadCounts  # noqa: E402
 from .errors import *  # noqa: E402,F401,F403
 from .errors import __all__ as _errors_all  # noqa: E402
 from .listeners import (  # noqa: E402
@@ -64,6 +72,10 @@ __all__ = [
     "__version__",
     "ABI_VERSION",
     "Client",
+    "Conversation",
+    "ConversationPage",
+    "ConversationsRequest",
+    "UnreadCounts",
     "MessagesRequest",
     "UsersRequest",
     "SessionStore",

@@ -26,6 +26,7 @@ from typing import Any, Callable, Dict, List, Optional
 
 from . import _native as N
 from .errors import ChinwagError, error_for
+from .conversations import Conversation, ConversationPage, UnreadCounts
 from .listeners import FAMILY_METHODS
 from .types import (
     Call,
@@ -210,6 +211,7 @@ _CONVERTERS["on_messages_delivered"] = Receipt._from_c
 _CONVERTERS["on_messages_read"] = Receipt._from_c
 _CONVERTERS["on_transient_message_received"] = Transient._from_c
 _CONVERTERS["on_gap"] = Gap._from_c
+_CONVERTERS["on_conversation_updated"] = Conversation._from_c
 for _m in FAMILY_METHODS["user"]:
     _CONVERTERS[_m] = PresenceChange._from_c
 for _m in FAMILY_METHODS["group"]:
@@ -287,6 +289,11 @@ MEMBER_LIST_DONE = _completion_trampoline(N.member_list_done_cb, member_list)
 MEMBER_DONE = _completion_trampoline(N.member_done_cb, GroupMember._from_c)
 MESSAGE_PAGE_DONE = _completion_trampoline(N.message_page_done_cb, MessagePage._from_c)
 USER_PAGE_DONE = _completion_trampoline(N.user_page_done_cb, UserPage._from_c)
+CONVERSATION_DONE = _completion_trampoline(N.conversation_done_cb, Conversation._from_c)
+CONVERSATION_PAGE_DONE = _completion_trampoline(
+    N.conversation_page_done_cb, ConversationPage._from_c
+)
+UNREAD_COUNTS_DONE = _completion_trampoline(N.unread_counts_done_cb, UnreadCounts._from_c)
 USER_LIST_DONE = _completion_trampoline(N.user_page_done_cb, lambda p: UserPage._from_c(p).users)
 
 # ------------------------------------------------------------------------------------------

@@ -282,6 +282,49 @@ class chinwag_user_page(Structure):
     ]
 
 
+class chinwag_conversation(Structure):
+    _fields_ = [
+        ("conversation_id", c_char_p),
+        ("conversation_type", c_uint32),
+        ("with_id", c_char_p),
+        ("user", POINTER(chinwag_user)),
+        ("group", POINTER(chinwag_group)),
+        ("last_message", POINTER(chinwag_message)),
+        ("unread_count", c_uint64),
+        ("last_read_message_id", c_int64),
+        ("last_delivered_message_id", c_int64),
+        ("updated_at", c_int64),
+        ("deleted", c_bool),
+        ("json", c_char_p),
+    ]
+
+
+class chinwag_conversation_page(Structure):
+    _fields_ = [
+        ("items", POINTER(chinwag_conversation)),
+        ("len", c_size_t),
+        ("has_more", c_bool),
+        ("json", c_char_p),
+    ]
+
+
+class chinwag_unread_count(Structure):
+    _fields_ = [
+        ("conversation_type", c_uint32),
+        ("with_id", c_char_p),
+        ("unread_count", c_uint64),
+    ]
+
+
+class chinwag_unread_counts(Structure):
+    _fields_ = [
+        ("total", c_uint64),
+        ("items", POINTER(chinwag_unread_count)),
+        ("len", c_size_t),
+        ("json", c_char_p),
+    ]
+
+
 # Opaque handles are passed as c_void_p.
 
 # Callback types. The first argument is always `void *user_data` (here an integer key).
@@ -305,6 +348,15 @@ message_page_done_cb = CFUNCTYPE(
     None, c_void_p, POINTER(chinwag_error), POINTER(chinwag_message_page)
 )
 user_page_done_cb = CFUNCTYPE(None, c_void_p, POINTER(chinwag_error), POINTER(chinwag_user_page))
+conversation_done_cb = CFUNCTYPE(
+    None, c_void_p, POINTER(chinwag_error), POINTER(chinwag_conversation)
+)
+conversation_page_done_cb = CFUNCTYPE(
+    None, c_void_p, POINTER(chinwag_error), POINTER(chinwag_conversation_page)
+)
+unread_counts_done_cb = CFUNCTYPE(
+    None, c_void_p, POINTER(chinwag_error), POINTER(chinwag_unread_counts)
+)
 
 state_change_cb = CFUNCTYPE(None, c_void_p, POINTER(chinwag_state_change))
 error_cb = CFUNCTYPE(None, c_void_p, POINTER(chinwag_error))
@@ -319,6 +371,7 @@ gap_cb = CFUNCTYPE(None, c_void_p, POINTER(chinwag_gap))
 presence_cb = CFUNCTYPE(None, c_void_p, POINTER(chinwag_presence))
 group_member_cb = CFUNCTYPE(None, c_void_p, POINTER(chinwag_group_member_event))
 call_cb = CFUNCTYPE(None, c_void_p, POINTER(chinwag_call))
+conversation_cb = CFUNCTYPE(None, c_void_p, POINTER(chinwag_conversation))
 
 
 class chinwag_session_store(Structure):
@@ -439,6 +492,7 @@ class chinwag_message_listener(Structure):
         ("on_messages_read", receipt_cb),
         ("on_transient_message_received", transient_cb),
         ("on_gap", gap_cb),
+        ("on_conversation_updated", conversation_cb),
     ]
 
 
@@ -501,6 +555,15 @@ class chinwag_users_request_options(Structure):
     ]
 
 
+class chinwag_conversations_request_options(Structure):
+    _fields_ = [
+        ("struct_size", c_size_t),
+        ("limit", c_uint32),
+        ("filter", c_uint32),
+        ("unread_only", c_uint32),
+    ]
+
+
 #: Every struct the header declares, by its C name (used by the layout test).
 STRUCTS = {
     cls.__name__: cls
@@ -536,6 +599,11 @@ STRUCTS = {
         chinwag_log_listener,
         chinwag_messages_request_options,
         chinwag_users_request_options,
+        chinwag_conversation,
+        chinwag_conversation_page,
+        chinwag_unread_count,
+        chinwag_unread_counts,
+        chinwag_conversations_request_options,
     )
 }
 
@@ -650,11 +718,26 @@ PROTOTYPES = {
     ),
     "chinwag_users_request_free": (None, [c_void_p]),
     "chinwag_client_fetch_users": (_R, [_P, c_void_p, user_page_done_cb, c_void_p]),
+    "chinwag_conversations_request_new": (
+        _R,
+        [POINTER(chinwag_conversations_request_options), POINTER(c_void_p)],
+    ),
+    "chinwag_conversations_request_free": (None, [c_void_p]),
+    "chinwag_client_fetch_conversations": (
+        _R,
+        [_P, c_void_p, conversation_page_done_cb, c_void_p],
+    ),
+    "chinwag_client_get_conversation": (_R, [_P, c_uint32, _S, conversation_done_cb, c_void_p]),
+    "chinwag_client_get_unread_counts": (_R, [_P, unread_counts_done_cb, c_void_p]),
+    "chinwag_client_delete_conversation": (_R, [_P, c_uint32, _S, done_cb, c_void_p]),
     # users and friends
     "chinwag_client_get_user": (_R, [_P, _S, user_done_cb, c_void_p]),
     "chinwag_client_add_friend": (_R, [_P, _S, user_page_done_cb, c_void_p]),
     "chinwag_client_remove_friend": (_R, [_P, _S, done_cb, c_void_p]),
     "chinwag_client_friends": (_R, [_P, user_page_done_cb, c_void_p]),
+    "chinwag_client_block_user": (_R, [_P, _S, user_page_done_cb, c_void_p]),
+    "chinwag_client_unblock_user": (_R, [_P, _S, done_cb, c_void_p]),
+    "chinwag_client_blocked_users": (_R, [_P, user_page_done_cb, c_void_p]),
     # session store
     "chinwag_store_reply_set": (_R, [c_void_p, _S]),
 }

@@ -46,6 +46,7 @@ from typing import (
 
 from . import _native as N
 from .client import Client, ReceiverTypeLike
+from .conversations import Conversation, ConversationPage, UnreadCounts
 from .errors import ChinwagError, ClientFreedError
 from .listeners import event_names
 from .types import (
@@ -67,7 +68,14 @@ from .types import (
     UserPage,
 )
 
-__all__ = ["AsyncClient", "Event", "EventStream", "AsyncMessagesRequest", "AsyncUsersRequest"]
+__all__ = [
+    "AsyncClient",
+    "Event",
+    "EventStream",
+    "AsyncConversationsRequest",
+    "AsyncMessagesRequest",
+    "AsyncUsersRequest",
+]
 
 T = TypeVar("T")
 H = TypeVar("H", bound=Callable[..., Any])
@@ -408,6 +416,21 @@ class AsyncClient:
     def users_request(self, **options: Any) -> "AsyncUsersRequest":
         return AsyncUsersRequest(self, self.sync.users_request(**options))
 
+    # -- conversations ----------------------------------------------------------------------------
+
+    def conversations_request(self, **options: Any) -> "AsyncConversationsRequest":
+        """The user's conversations (options as :meth:`chinwag.Client.conversations_request`)."""
+        return AsyncConversationsRequest(self, self.sync.conversations_request(**options))
+
+    async def get_conversation(self, with_id: str, *, conversation_type: ReceiverTypeLike = ReceiverType.USER) -> Conversation:
+        return await self._op(self.sync.get_conversation, with_id, conversation_type=conversation_type)
+
+    async def unread_counts(self) -> UnreadCounts:
+        return await self._op(self.sync.unread_counts)
+
+    async def delete_conversation(self, with_id: str, *, conversation_type: ReceiverTypeLike = ReceiverType.USER) -> None:
+        return await self._op(self.sync.delete_conversation, with_id, conversation_type=conversation_type)
+
     # -- users and friends ------------------------------------------------------------------------
 
     async def get_user(self, uid: str) -> User:
@@ -421,6 +444,15 @@ class AsyncClient:
 
     async def friends(self) -> List[User]:
         return await self._op(self.sync.friends)
+
+    async def block_user(self, uid: str) -> List[User]:
+        return await self._op(self.sync.block_user, uid)
+
+    async def unblock_user(self, uid: str) -> None:
+        return await self._op(self.sync.unblock_user, uid)
+
+    async def blocked_users(self) -> List[User]:
+        return await self._op(self.sync.blocked_users)
 
     # -- groups -----------------------------------------------------------------------------------
 
@@ -514,6 +546,28 @@ class AsyncUsersRequest:
             page = await self.fetch()
             for user in page.users:
                 yield user
+            if not page.has_more:
+                return
+
+    def close(self) -> None:
+        self.request.close()
+
+
+class AsyncConversationsRequest:
+    """A conversation list request whose fetches are awaitable; ``async for c in request``."""
+
+    def __init__(self, owner: AsyncClient, request: Any) -> None:
+        self._owner = owner
+        self.request = request
+
+    async def fetch(self) -> ConversationPage:
+        return await self._owner._op(self.request.fetch)
+
+    async def __aiter__(self) -> AsyncIterator[Conversation]:
+        while True:
+            page = await self.fetch()
+            for conversation in page.conversations:
+                yield conversation
             if not page.has_more:
                 return
 

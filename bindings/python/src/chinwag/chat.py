@@ -10,6 +10,7 @@
 Type a line and press Enter to send it. Incoming messages, typing indicators, read receipts,
 presence and connection changes are printed as they happen. Commands: ``/typing`` (tell the
 other side you are typing), ``/stop`` (stopped typing), ``/history`` (the last 10 messages),
+``/list`` (the conversations, newest first, with their unread counts; also shown at the start),
 ``/who`` (the current status), ``/quit`` (or end of input, Ctrl-D).
 
 Standard input is read with ``loop.add_reader`` next to the SDK's own descriptor: one thread,
@@ -182,8 +183,10 @@ class Chat:
                     _say(f"* {self.me}, {client.status.name.lower()}, chatting with {self.receiver}")
                 elif cmd == "/history":
                     asyncio.get_running_loop().create_task(self.history())
+                elif cmd == "/list":
+                    asyncio.get_running_loop().create_task(self.conversations())
                 else:
-                    _say("* commands: /typing /stop /history /who /quit")
+                    _say("* commands: /typing /stop /history /list /who /quit")
             except ChinwagError as e:
                 _say(f"! {e.name}: {e.message}")
             return
@@ -206,6 +209,24 @@ class Chat:
             page = await request.fetch_previous()
             for m in page.messages:
                 _say(f"  #{m.id} {self.prefix(m.sender, m.receiver_type, m.receiver)} {_describe(m)}")
+        except ChinwagError as e:
+            _say(f"! {e.name}: {e.message}")
+        finally:
+            request.close()
+
+    async def conversations(self) -> None:
+        """The conversation list, newest first, each with its unread count and last message."""
+        assert self.client is not None
+        request = self.client.conversations_request(limit=20)
+        try:
+            page = await request.fetch()
+            counts = await self.client.unread_counts()
+            plural = "" if len(page) == 1 else "s"
+            _say(f"* {len(page)} conversation{plural}, {counts.total} unread:")
+            for c in page.conversations:
+                last = c.last_message
+                shown = f"[{last.sender}] {_describe(last)}" if last is not None else "-"
+                _say(f"  {c.with_id}: {c.unread_count} unread, last: {shown}")
         except ChinwagError as e:
             _say(f"! {e.name}: {e.message}")
         finally:
@@ -254,6 +275,7 @@ class Chat:
             except NotFoundError:
                 await client.create_group(self.receiver, self.receiver)
                 _say(f"* created group {self.receiver}")
+        await self.conversations()
         _say(f"* chatting with {self.receiver} (/quit to leave)")
 
 

@@ -61,6 +61,7 @@ from .errors import (
     WaitTimeoutError,
     error_for,
 )
+from .conversations import Conversation, ConversationPage, UnreadCounts
 from .listeners import EVENT_FAMILY, FAMILY_METHODS, event_names, implements
 from .types import (
     AppState,
@@ -68,6 +69,7 @@ from .types import (
     CallType,
     ConnectionState,
     ConnectMode,
+    ConversationFilter,
     DispatchMode,
     Group,
     GroupMember,
@@ -85,7 +87,14 @@ from .types import (
     UserPage,
 )
 
-__all__ = ["Client", "MessagesRequest", "UsersRequest", "SessionStore", "MemorySessionStore"]
+__all__ = [
+    "Client",
+    "ConversationsRequest",
+    "MessagesRequest",
+    "UsersRequest",
+    "SessionStore",
+    "MemorySessionStore",
+]
 
 T = TypeVar("T")
 #: ``callback(error, result)`` of the callback form.
@@ -1254,6 +1263,88 @@ class Client:
         """A user list request (see :class:`UsersRequest`)."""
         return UsersRequest(self, limit=limit, search=search, status=status, role=role)
 
+    # -- conversations --------------------------------------------------------------------------
+
+    def conversations_request(
+        self,
+        *,
+        limit: int = 0,
+        conversation_type: Optional[ReceiverTypeLike] = None,
+        unread_only: bool = False,
+    ) -> "ConversationsRequest":
+        """The user's conversations, newest last message first (see
+        :class:`ConversationsRequest`)."""
+        return ConversationsRequest(
+            self, limit=limit, conversation_type=conversation_type, unread_only=unread_only
+        )
+
+    @overload
+    def get_conversation(self, with_id: str, *, conversation_type: ReceiverTypeLike = ReceiverType.USER, timeout: Optional[float] = None) -> Conversation: ...
+
+    @overload
+    def get_conversation(self, with_id: str, *, conversation_type: ReceiverTypeLike = ReceiverType.USER, callback: Callback[Conversation]) -> None: ...
+
+    def get_conversation(
+        self,
+        with_id: str,
+        *,
+        conversation_type: ReceiverTypeLike = ReceiverType.USER,
+        timeout: Optional[float] = None,
+        callback: Any = None,
+    ) -> Any:
+        """The conversation with user ``with_id`` (or of group ``with_id`` with
+        ``conversation_type="group"``); ``NotFoundError`` before the first message."""
+        return self._start(
+            "get_conversation",
+            self._lib.chinwag_client_get_conversation,
+            [_receiver_type(conversation_type), _enc(with_id, "with_id")],
+            B.CONVERSATION_DONE,
+            callback,
+            timeout,
+        )
+
+    @overload
+    def unread_counts(self, *, timeout: Optional[float] = None) -> UnreadCounts: ...
+
+    @overload
+    def unread_counts(self, *, callback: Callback[UnreadCounts]) -> None: ...
+
+    def unread_counts(self, *, timeout: Optional[float] = None, callback: Any = None) -> Any:
+        """Unread messages overall, per user and per group."""
+        return self._start(
+            "unread_counts",
+            self._lib.chinwag_client_get_unread_counts,
+            [],
+            B.UNREAD_COUNTS_DONE,
+            callback,
+            timeout,
+        )
+
+    @overload
+    def delete_conversation(self, with_id: str, *, conversation_type: ReceiverTypeLike = ReceiverType.USER, timeout: Optional[float] = None) -> None: ...
+
+    @overload
+    def delete_conversation(self, with_id: str, *, conversation_type: ReceiverTypeLike = ReceiverType.USER, callback: Callback[None]) -> None: ...
+
+    def delete_conversation(
+        self,
+        with_id: str,
+        *,
+        conversation_type: ReceiverTypeLike = ReceiverType.USER,
+        timeout: Optional[float] = None,
+        callback: Any = None,
+    ) -> None:
+        """Deletes a conversation for this user only: hidden (and read) until a new message
+        comes; the user's devices hear ``on_conversation_updated`` with ``deleted``."""
+        return self._start(
+            "delete_conversation",
+            self._lib.chinwag_client_delete_conversation,
+            [_receiver_type(conversation_type), _enc(with_id, "with_id")],
+            B.DONE,
+            callback,
+            timeout,
+        )
+
     # -- users and friends ----------------------------------------------------------------------
 
     @overload
@@ -1275,7 +1366,10 @@ class Client:
     def add_friend(self, uid: str, *, callback: Callback[List[User]]) -> None: ...
 
     def add_friend(self, uid: str, *, timeout: Optional[float] = None, callback: Any = None) -> Any:
-        """Makes the logged-in user and ``uid`` friends (mutual); returns the user's friends."""
+        """Asks ``uid`` to be a friend (accepts if ``uid`` already asked); returns the user's friends.
+
+        A friendship is mutual: it exists once both users have asked.
+        """
         return self._start(
             "add_friend", self._lib.chinwag_client_add_friend, [_enc(uid, "uid")], B.USER_LIST_DONE, callback, timeout
         )
@@ -1287,7 +1381,7 @@ class Client:
     def remove_friend(self, uid: str, *, callback: Callback[None]) -> None: ...
 
     def remove_friend(self, uid: str, *, timeout: Optional[float] = None, callback: Any = None) -> None:
-        """Ends the friendship of the logged-in user and ``uid``."""
+        """Ends the friendship with ``uid`` (or withdraws or declines a pending ask)."""
         return self._start(
             "remove_friend", self._lib.chinwag_client_remove_friend, [_enc(uid, "uid")], B.DONE, callback, timeout
         )
@@ -1301,6 +1395,46 @@ class Client:
     def friends(self, *, timeout: Optional[float] = None, callback: Any = None) -> Any:
         """The logged-in user's friends."""
         return self._start("friends", self._lib.chinwag_client_friends, [], B.USER_LIST_DONE, callback, timeout)
+
+    # -- blocking -------------------------------------------------------------------------------
+
+    @overload
+    def block_user(self, uid: str, *, timeout: Optional[float] = None) -> List[User]: ...
+
+    @overload
+    def block_user(self, uid: str, *, callback: Callback[List[User]]) -> None: ...
+
+    def block_user(self, uid: str, *, timeout: Optional[float] = None, callback: Any = None) -> Any:
+        """Blocks ``uid``: nothing of theirs reaches this user any more (in a direct
+        conversation either side's send fails with ``ForbiddenError``, naming ``BLOCKED``);
+        returns the complete blocked list."""
+        return self._start(
+            "block_user", self._lib.chinwag_client_block_user, [_enc(uid, "uid")], B.USER_LIST_DONE, callback, timeout
+        )
+
+    @overload
+    def unblock_user(self, uid: str, *, timeout: Optional[float] = None) -> None: ...
+
+    @overload
+    def unblock_user(self, uid: str, *, callback: Callback[None]) -> None: ...
+
+    def unblock_user(self, uid: str, *, timeout: Optional[float] = None, callback: Any = None) -> None:
+        """Unblocks ``uid`` (one who is not blocked: nothing changes)."""
+        return self._start(
+            "unblock_user", self._lib.chinwag_client_unblock_user, [_enc(uid, "uid")], B.DONE, callback, timeout
+        )
+
+    @overload
+    def blocked_users(self, *, timeout: Optional[float] = None) -> List[User]: ...
+
+    @overload
+    def blocked_users(self, *, callback: Callback[List[User]]) -> None: ...
+
+    def blocked_users(self, *, timeout: Optional[float] = None, callback: Any = None) -> Any:
+        """The users this user blocked."""
+        return self._start(
+            "blocked_users", self._lib.chinwag_client_blocked_users, [], B.USER_LIST_DONE, callback, timeout
+        )
 
     # -- groups ---------------------------------------------------------------------------------
 
@@ -1747,6 +1881,76 @@ class UsersRequest:
         self._finalizer()
 
     def __enter__(self) -> "UsersRequest":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+
+class ConversationsRequest:
+    """The user's conversations, newest last message first: each :meth:`fetch` returns the
+    next page; once exhausted, empty pages with ``has_more`` false."""
+
+    def __init__(
+        self,
+        client: Client,
+        *,
+        limit: int = 0,
+        conversation_type: Optional[ReceiverTypeLike] = None,
+        unread_only: bool = False,
+    ) -> None:
+        self._client = client
+        lib = client._lib
+        opts = N.chinwag_conversations_request_options()
+        opts.struct_size = ctypes.sizeof(opts)
+        opts.limit = limit
+        if conversation_type is None:
+            opts.filter = int(ConversationFilter.ALL)
+        elif ReceiverType.parse(conversation_type) == ReceiverType.USER:
+            opts.filter = int(ConversationFilter.USER)
+        else:
+            opts.filter = int(ConversationFilter.GROUP)
+        opts.unread_only = 1 if unread_only else 0
+        out = c_void_p()
+        rc = lib.chinwag_conversations_request_new(byref(opts), byref(out))
+        if rc != 0:
+            raise _last_error(lib, rc)
+        self._handle: Optional[int] = out.value
+        self._finalizer = weakref.finalize(self, lib.chinwag_conversations_request_free, out.value)
+
+    @overload
+    def fetch(self, *, timeout: Optional[float] = None) -> ConversationPage: ...
+
+    @overload
+    def fetch(self, *, callback: Callback[ConversationPage]) -> None: ...
+
+    def fetch(self, *, timeout: Optional[float] = None, callback: Any = None) -> Any:
+        """The next page of conversations."""
+        if self._handle is None:
+            raise InvalidArgumentError(102, "INVALID_ARGUMENT", "the request was closed")
+        c = self._client
+        return c._start(
+            "fetch_conversations",
+            c._lib.chinwag_client_fetch_conversations,
+            [self._handle],
+            B.CONVERSATION_PAGE_DONE,
+            callback,
+            timeout,
+        )
+
+    def __iter__(self) -> Iterable[Conversation]:
+        """Every conversation, fetching page after page (blocking)."""
+        while True:
+            page = self.fetch()
+            yield from page.conversations
+            if not page.has_more:
+                return
+
+    def close(self) -> None:
+        self._handle = None
+        self._finalizer()
+
+    def __enter__(self) -> "ConversationsRequest":
         return self
 
     def __exit__(self, *exc: Any) -> None:

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 from typing import Any, Callable, Dict, Tuple, TypeVar
 
+from .conversations import Conversation
 from .errors import ChinwagError
 from .types import (
     Call,
@@ -167,6 +168,11 @@ class MessageListener:
     @_noop
     def on_gap(self, gap: Gap) -> None:
         """Events were missed and will not be replayed: fetch history."""
+
+    @_noop
+    def on_conversation_updated(self, conversation: Conversation) -> None:
+        """The user's view of a conversation changed on one of their devices: read or
+        delivered up to a message (new ``unread_count``), or deleted (``deleted``)."""
 
 
 class UserListener:

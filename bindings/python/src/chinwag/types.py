@@ -19,6 +19,7 @@ __all__ = [
     "ConnectionState",
     "StateReason",
     "ReceiverType",
+    "ConversationFilter",
     "CallType",
     "Presence",
     "Network",
@@ -170,6 +171,14 @@ class ReceiptKind(_Named):
     READ = 1
 
 
+class ConversationFilter(_Named):
+    """Which conversations a :class:`~chinwag.ConversationsRequest` lists."""
+
+    ALL = 0
+    USER = 1
+    GROUP = 2
+
+
 class GroupAction(_Named):
     JOINED = 0
     LEFT = 1
@@ -293,6 +302,8 @@ class User:
     deactivated: bool = False
     metadata: Dict[str, Any] = field(default_factory=dict)
     raw: Dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    #: The logged-in user blocked this one (in lists and conversations).
+    blocked_by_me: bool = False
 
     @property
     def online(self) -> bool:
@@ -311,6 +322,7 @@ class User:
             deactivated=bool(d.get("deactivated", False)),
             metadata=dict(d.get("metadata") or {}),
             raw=d,
+            blocked_by_me=bool(d.get("blocked_by_me", False)),
         )
 
     @classmethod
@@ -326,6 +338,7 @@ class User:
             deactivated=bool(p.deactivated),
             metadata=dict(raw.get("metadata") or {}),
             raw=raw,
+            blocked_by_me=bool(raw.get("blocked_by_me", False)),
         )
 
 

@@ -3,9 +3,6 @@ package io.chinwag
 import com.sun.jna.Memory
 import com.sun.jna.Native
 import com.sun.jna.Pointer
-import com.sun.jna.ptr.IntByReference
-import com.sun.jna.ptr.LongByReference
-import com.sun.jna.ptr.PointerByReference
 import io.chinwag.internal.CallbackScope
 import io.chinwag.internal.Core
 import io.chinwag.internal.Lib
@@ -23,7 +20,9 @@ import io.chinwag.internal.cstr
 import io.chinwag.internal.cstrOrNull
 import io.chinwag.internal.callOf
 import io.chinwag.internal.lastErrorMessage
+import io.chinwag.internal.noHandle
 import io.chinwag.internal.ok
+import io.chinwag.internal.ptr
 import io.chinwag.internal.req
 import io.chinwag.internal.resultName
 import io.chinwag.internal.takeString
@@ -166,14 +165,14 @@ class ChinwagClient private constructor(
                 c.listeners = array
                 c.listeners_len = initial.size.toLong()
                 c.write()
-                val out = PointerByReference()
+                val out = LongArray(1)
                 val rc = Lib.chinwag_client_init(cstr(appId, "appId"), c, out)
                 if (rc != Codes.OK) {
                     val e = ChinwagException.of(rc, resultName(rc), lastErrorMessage())
                     keys.forEach { Registry.release(it) } // no user_data_free runs when init fails
                     throw e
                 }
-                core.handle = out.value
+                core.handle = out.ptr() ?: throw noHandle("chinwag_client_init")
                 created = true
                 return ChinwagClient(core, state, settings)
             } catch (t: Throwable) {
@@ -272,13 +271,13 @@ class ChinwagClient private constructor(
 
     /** The logged-in user from the saved session (no network); null when nobody is logged in. */
     fun loggedInUser(): User? {
-        val out = PointerByReference()
+        val out = LongArray(1)
         val rc = core.use { Lib.chinwag_client_get_logged_in_user(it, out) }
         if (rc == Codes.NOT_LOGGED_IN) return null
         ok(rc)
-        val copy = out.value ?: return null
+        val copy = out.ptr() ?: return null
         try {
-            return userOf(copy)
+            return userOf(Pointer.nativeValue(copy))
         } finally {
             Lib.chinwag_user_free(copy)
         }
@@ -286,9 +285,9 @@ class ChinwagClient private constructor(
 
     /** The current state, asked from the library (see also [connectionState]). */
     fun connectionStatus(): ConnectionState {
-        val out = IntByReference()
+        val out = IntArray(1)
         ok(core.use { Lib.chinwag_client_connection_status(it, out) })
-        return ConnectionState.of(out.value)
+        return ConnectionState.of(out[0])
     }
 
     /** Connects with the saved session and keeps the connection up until [disconnect], logout or FAILED. */
@@ -307,8 +306,8 @@ class ChinwagClient private constructor(
     // messages
     // ------------------------------------------------------------------------------------------
 
-    private fun startSend(what: String, sink: (Result<Any?>) -> Unit, call: (Pointer, Pointer, PointerByReference) -> Int): String {
-        val muid = PointerByReference()
+    private fun startSend(what: String, sink: (Result<Any?>) -> Unit, call: (Pointer, Pointer, LongArray) -> Int): String {
+        val muid = LongArray(1)
         start(what, sink) { h, ud -> call(h, ud, muid) }
         return muid.takeString() ?: ""
     }
@@ -408,11 +407,11 @@ class ChinwagClient private constructor(
         o.category = cat
         o.message_type = type
         o.from_message_id = fromMessageId
-        val out = PointerByReference()
+        val out = LongArray(1)
         ok(Lib.chinwag_messages_request_new(receiverType.code, cstr(receiver, "receiver"), o, out))
         java.lang.ref.Reference.reachabilityFence(cat)
         java.lang.ref.Reference.reachabilityFence(type)
-        return MessagesRequest(this, out.value)
+        return MessagesRequest(this, out.ptr() ?: throw noHandle("chinwag_messages_request_new"))
     }
 
     /** A user list request; page it with [UsersRequest.next]. */
@@ -427,10 +426,10 @@ class ChinwagClient private constructor(
         o.search = keep[0]
         o.status = keep[1]
         o.role = keep[2]
-        val out = PointerByReference()
+        val out = LongArray(1)
         ok(Lib.chinwag_users_request_new(o, out))
         java.lang.ref.Reference.reachabilityFence(keep)
-        return UsersRequest(this, out.value)
+        return UsersRequest(this, out.ptr() ?: throw noHandle("chinwag_users_request_new"))
     }
 
     internal fun startFetch(what: String, sink: (Result<Any?>) -> Unit, call: (Pointer, Pointer) -> Int) = start(what, sink, call)
@@ -446,7 +445,7 @@ class ChinwagClient private constructor(
 
     private fun startAddFriend(uid: String, sink: (Result<Any?>) -> Unit) =
         start("addFriend", sink) { h, ud -> Lib.chinwag_client_add_friend(h, cstr(uid, "uid"), T.userPageDone, ud) }
-    /** Makes the user and [uid] friends; returns the user's friends. */
+    /** Asks [uid] to be a friend (accepts if [uid] already asked: a friendship exists once both asked); returns the user's friends. */
     suspend fun addFriend(uid: String): List<User> = await<UserPage> { startAddFriend(uid, it) }.users
     fun addFriend(uid: String, completion: Completion<UserPage>) = startAddFriend(uid, completion.sink())
 
@@ -541,7 +540,7 @@ class ChinwagClient private constructor(
     // ------------------------------------------------------------------------------------------
 
     private fun startInitiate(rt: ReceiverType, receiver: String, type: CallType, sink: (Result<Any?>) -> Unit): String {
-        val out = PointerByReference()
+        val out = LongArray(1)
         start("initiateCall", sink) { h, ud -> Lib.chinwag_client_initiate_call(h, rt.code, cstr(receiver, "receiver"), type.code, T.callDone, ud, out) }
         return out.takeString() ?: ""
     }
@@ -573,11 +572,11 @@ class ChinwagClient private constructor(
 
     /** The call this client is in (started, or accepted), or null. */
     fun activeCall(): Call? {
-        val out = PointerByReference()
+        val out = LongArray(1)
         ok(core.use { Lib.chinwag_client_active_call(it, out) })
-        val p = out.value ?: return null
+        val p = out.ptr() ?: return null
         try {
-            return callOf(p)
+            return callOf(Pointer.nativeValue(p))
         } finally {
             Lib.chinwag_call_free(p)
         }
@@ -806,17 +805,17 @@ class ChinwagClient private constructor(
 
     /** A descriptor readable while events wait for [dispatch]; watch it, never read or close it. */
     fun dispatchFd(): Int {
-        val out = IntByReference()
+        val out = IntArray(1)
         ok(core.use { Lib.chinwag_client_dispatch_fd(it, out) })
-        return out.value
+        return out[0]
     }
 
     /** Runs waiting events and completions on this thread (at most [maxItems]; 0: all waiting); returns how many ran. */
     @JvmOverloads
     fun dispatch(maxItems: Long = 0): Long {
-        val out = LongByReference()
+        val out = LongArray(1)
         ok(Lib.chinwag_client_dispatch(core.raw(), maxItems, out))
-        return out.value
+        return out[0]
     }
 
     // ------------------------------------------------------------------------------------------

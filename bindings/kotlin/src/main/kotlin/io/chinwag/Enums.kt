@@ -1,12 +1,14 @@
 package io.chinwag
 
+import kotlin.enums.enumEntries
+
 /** Enums of the C ABI; each constant's [code] is its `CHINWAG_*` value (HeaderTest checks them). */
 interface CodedEnum {
     val code: Int
 }
 
 internal inline fun <reified E> codeOf(code: Int): E where E : Enum<E>, E : CodedEnum =
-    enumValues<E>().firstOrNull { it.code == code }
+    enumEntries<E>().firstOrNull { it.code == code }
         ?: throw ChinwagException.of(Codes.INVALID_ARGUMENT, "INVALID_ARGUMENT", "unknown ${E::class.simpleName} $code")
 
 /** Connection states (behaviour contract, section 3). */

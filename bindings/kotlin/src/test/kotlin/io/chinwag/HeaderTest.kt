@@ -3,9 +3,6 @@ package io.chinwag
 import com.sun.jna.Callback
 import com.sun.jna.Pointer
 import com.sun.jna.Structure
-import com.sun.jna.ptr.IntByReference
-import com.sun.jna.ptr.LongByReference
-import com.sun.jna.ptr.PointerByReference
 import io.chinwag.internal.C
 import io.chinwag.internal.CStruct
 import io.chinwag.internal.Lib
@@ -138,13 +135,14 @@ class HeaderTest {
         fun kind(ctype: String): Set<Class<*>> {
             val t = ctype.replace("const ", "").replace("struct ", "").replace(" ", "")
             return when {
-                t.endsWith("**") -> setOf(PointerByReference::class.java, Pointer::class.java)
+                // Out-parameters: one-element primitive arrays (see Native.kt).
+                t.endsWith("**") -> setOf(LongArray::class.java, Pointer::class.java)
                 t == "char*" -> setOf(ByteArray::class.java, Pointer::class.java)
-                t == "size_t*" -> setOf(LongByReference::class.java)
-                t == "int*" || (t.endsWith("*") && t.dropLast(1) in u32) && t != "chinwag_scope*" -> setOf(IntByReference::class.java)
+                t == "size_t*" -> setOf(LongArray::class.java)
+                t == "int*" || (t.endsWith("*") && t.dropLast(1) in u32) && t != "chinwag_scope*" -> setOf(IntArray::class.java)
                 t == "chinwag_scope*" -> setOf(IntArray::class.java)
                 t.endsWith("*") -> setOf(Pointer::class.java, Structure::class.java)
-                t in callbacks -> setOf(Callback::class.java)
+                t in callbacks -> setOf(Callback::class.java, Pointer::class.java) // a trampoline's address
                 t in u32 || t == "int" -> setOf(Int::class.javaPrimitiveType!!)
                 t == "int64_t" || t == "size_t" || t == "uint64_t" -> setOf(Long::class.javaPrimitiveType!!)
                 t == "bool" -> setOf(Boolean::class.javaPrimitiveType!!)

@@ -94,8 +94,29 @@ class TestServer(private val dir: File, private val extra: List<String> = emptyL
         start()
     }
 
-    /** SIGSTOP / SIGCONT: the server keeps its sockets but answers nothing. */
-    fun pause() = signal("STOP")
+    /**
+     * SIGSTOP / SIGCONT: the server keeps its sockets but answers nothing. [pause] returns once
+     * every thread of the server is stopped (the signal only starts a group stop; on a loaded
+     * machine a thread may take a while to reach it).
+     */
+    fun pause() {
+        signal("STOP")
+        val deadline = System.currentTimeMillis() + TIMEOUT_MS
+        while (!allThreadsStopped()) {
+            check(System.currentTimeMillis() < deadline) { "the server did not stop within $TIMEOUT_MS ms" }
+            Thread.sleep(1)
+        }
+    }
+
+    private fun allThreadsStopped(): Boolean {
+        val tasks = File("/proc/$pid/task").listFiles() ?: return false
+        return tasks.all { task ->
+            // The state is the field after the parenthesised command name.
+            val stat = runCatching { File(task, "stat").readText() }.getOrNull() ?: return@all true
+            stat.substringAfterLast(')').trim().startsWith("T")
+        }
+    }
+
     fun resume() = signal("CONT")
 
     private fun signal(sig: String) {

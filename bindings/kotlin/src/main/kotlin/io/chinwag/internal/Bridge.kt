@@ -1,6 +1,7 @@
 package io.chinwag.internal
 
 import com.sun.jna.Callback
+import com.sun.jna.CallbackReference
 import com.sun.jna.CallbackThreadInitializer
 import com.sun.jna.Native
 import com.sun.jna.Pointer
@@ -42,9 +43,12 @@ internal object Registry {
         return Pointer(key)
     }
 
-    fun get(userData: Pointer?): Any? = userData?.let { objects[Pointer.nativeValue(it)] }
+    /** The object of a `user_data` address a callback received (0: none). */
+    fun get(userData: Long): Any? = if (userData == 0L) null else objects[userData]
 
-    fun release(userData: Pointer?): Any? = userData?.let { objects.remove(Pointer.nativeValue(it)) }
+    fun release(userData: Long): Any? = if (userData == 0L) null else objects.remove(userData)
+
+    fun release(userData: Pointer): Any? = release(Pointer.nativeValue(userData))
 
     /** How many objects the SDK currently holds (tests and leak checks). */
     fun size(): Int = objects.size
@@ -59,13 +63,14 @@ internal object CallbackScope {
 
     fun inCallbackOf(core: Any): Boolean = active.get().any { it === core }
 
-    inline fun run(core: Any?, what: String, block: () -> Unit) {
+    /** Runs [block] as a callback of [core]; [what] names it in the log if it throws (built only then). */
+    inline fun run(core: Any?, what: () -> String, block: () -> Unit) {
         val stack = active.get()
         if (core != null) stack.add(core)
         try {
             block()
         } catch (t: Throwable) {
-            log.log(Level.WARNING, "chinwag: $what threw (ignored; delivery continues)", t)
+            log.log(Level.WARNING, "chinwag: ${what()} threw (ignored; delivery continues)", t)
         } finally {
             if (core != null) stack.removeAt(stack.size - 1)
         }
@@ -78,24 +83,27 @@ internal class ListenerSlot(val core: Any, val id: String, val target: Any, val 
 /** A completion waiting in the registry: [sink] gets the converted value or the error, once. */
 internal class Pending(val core: Any?, val what: String, val sink: (Result<Any?>) -> Unit)
 
-/** A stand-in payload for events without one. */
-private val NO_PAYLOAD = Pointer(1)
+/** A stand-in payload address for events without one. */
+private const val NO_PAYLOAD = 1L
 
-private inline fun <reified L> listen(userData: Pointer?, event: String, payload: Pointer?, deliver: L.(Pointer) -> Unit) {
+// Callbacks receive C pointers as addresses (see Native.kt); 0 is NULL.
+
+private inline fun <reified L> listen(userData: Long, event: String, payload: Long, deliver: L.(Long) -> Unit) {
     val slot = Registry.get(userData) as? ListenerSlot ?: return
     val target = slot.target as? L ?: return
-    CallbackScope.run(slot.core, "listener '${slot.id}' ($event)") {
-        target.deliver(payload ?: return@run)
+    if (payload == 0L) return
+    CallbackScope.run(slot.core, { "listener '${slot.id}' ($event)" }) {
+        target.deliver(payload)
     }
 }
 
-private inline fun complete(userData: Pointer?, error: Pointer?, value: Pointer?, convert: (Pointer) -> Any?) {
+private inline fun complete(userData: Long, error: Long, value: Long, convert: (Long) -> Any?) {
     val pending = Registry.release(userData) as? Pending ?: return
-    CallbackScope.run(pending.core, pending.what) {
+    CallbackScope.run(pending.core, { pending.what }) {
         val result: Result<Any?> = when {
-            error != null -> Result.failure(errorOf(error))
+            error != 0L -> Result.failure(errorOf(error))
             else -> try {
-                Result.success(value?.let(convert))
+                Result.success(if (value == 0L) null else convert(value))
             } catch (t: Throwable) {
                 Result.failure(t)
             }
@@ -105,11 +113,42 @@ private inline fun complete(userData: Pointer?, error: Pointer?, value: Pointer?
 }
 
 /**
- * Writes a listener struct once and stops JNA from writing and reading it around every call:
- * one instance is shared by all clients and threads, and the SDK only copies it.
+ * JNA's direct trampoline of a callback: it calls the Java method straight through JNI, where
+ * the trampoline a `Structure` field gets boxes every argument into an `Object[]` and calls
+ * through reflection (`CallbackReference.getFunctionPointer(cb, direct = true)` is what JNA
+ * itself uses for callbacks passed to direct-mapped functions, as the completions are; it is
+ * private, so it is looked up once; null, and the boxing trampoline stays, if JNA changes).
+ */
+private val directTrampoline: ((Callback) -> Pointer?)? = try {
+    val m = CallbackReference::class.java.getDeclaredMethod("getFunctionPointer", Callback::class.java, Boolean::class.javaPrimitiveType)
+    m.isAccessible = true
+    val f: (Callback) -> Pointer? = { cb -> m.invoke(null, cb, true) as Pointer? }
+    f
+} catch (e: ReflectiveOperationException) {
+    log.log(Level.FINE, "chinwag: JNA's direct callback trampolines are not reachable; listeners use the boxing ones", e)
+    null
+} catch (e: RuntimeException) {
+    log.log(Level.FINE, "chinwag: JNA's direct callback trampolines are not reachable; listeners use the boxing ones", e)
+    null
+}
+
+/** Whether listener structs carry direct trampolines (a test checks it). */
+internal val directListeners: Boolean get() = directTrampoline != null
+
+/**
+ * Writes a listener struct once, with direct trampolines in its callback slots, and stops JNA
+ * from writing and reading it around every call: one instance is shared by all clients and
+ * threads, and the SDK only copies it.
  */
 private fun <S : CStruct> S.sealed(): S {
     write()
+    val direct = directTrampoline
+    if (direct != null) {
+        for (name in fieldNames()) {
+            val cb = javaClass.getField(name).get(this) as? Callback ?: continue
+            pointer.setPointer(offsetOf(name).toLong(), direct(cb))
+        }
+    }
     setAutoSynch(false)
     return this
 }
@@ -118,62 +157,71 @@ private fun <S : CStruct> S.sealed(): S {
 internal object T {
     private val initializer = CallbackThreadInitializer(true, false, "chinwag-dispatcher")
 
+    /** The completions' callback objects: JNA frees a trampoline once its callback is unreachable. */
+    private val completions = ArrayList<Callback>()
+
     private fun <C : Callback> cb(c: C): C {
         // Stay attached to the JVM between callbacks (attaching per callback costs microseconds).
         Native.setCallbackThreadInitializer(c, initializer)
         return c
     }
 
+    /** A completion slot: its direct trampoline's address, looked up once. */
+    private fun completion(c: Callback): Pointer {
+        completions += cb(c)
+        return directTrampoline?.invoke(c) ?: CallbackReference.getFunctionPointer(c)
+    }
+
     val userDataFree: UserDataFreeCb = cb(object : UserDataFreeCb {
-        override fun invoke(userData: Pointer?) {
+        override fun invoke(userData: Long) {
             val slot = Registry.release(userData)
-            if (slot is ListenerSlot) CallbackScope.run(null, "release of listener '${slot.id}'") { slot.onRelease?.invoke() }
+            if (slot is ListenerSlot) CallbackScope.run(null, { "release of listener '${slot.id}'" }) { slot.onRelease?.invoke() }
         }
     })
 
     // Completions.
-    val done: DoneCb = cb(object : DoneCb {
-        override fun invoke(userData: Pointer?, error: Pointer?) = complete(userData, error, Pointer.NULL) { Unit }
+    val done: Pointer = completion(object : DoneCb {
+        override fun invoke(userData: Long, error: Long) = complete(userData, error, 0L) { Unit }
     })
-    val userDone: UserDoneCb = cb(object : UserDoneCb {
-        override fun invoke(userData: Pointer?, error: Pointer?, user: Pointer?) = complete(userData, error, user, ::userOf)
+    val userDone: Pointer = completion(object : UserDoneCb {
+        override fun invoke(userData: Long, error: Long, user: Long) = complete(userData, error, user, ::userOf)
     })
-    val sendDone: SendCb = cb(object : SendCb {
-        override fun invoke(userData: Pointer?, error: Pointer?, message: Pointer?) = complete(userData, error, message, ::messageOf)
+    val sendDone: Pointer = completion(object : SendCb {
+        override fun invoke(userData: Long, error: Long, message: Long) = complete(userData, error, message, ::messageOf)
     })
-    val groupDone: GroupDoneCb = cb(object : GroupDoneCb {
-        override fun invoke(userData: Pointer?, error: Pointer?, group: Pointer?) = complete(userData, error, group, ::groupOf)
+    val groupDone: Pointer = completion(object : GroupDoneCb {
+        override fun invoke(userData: Long, error: Long, group: Long) = complete(userData, error, group, ::groupOf)
     })
-    val groupPageDone: GroupPageDoneCb = cb(object : GroupPageDoneCb {
-        override fun invoke(userData: Pointer?, error: Pointer?, page: Pointer?) = complete(userData, error, page, ::groupPageOf)
+    val groupPageDone: Pointer = completion(object : GroupPageDoneCb {
+        override fun invoke(userData: Long, error: Long, page: Long) = complete(userData, error, page, ::groupPageOf)
     })
-    val memberListDone: MemberListDoneCb = cb(object : MemberListDoneCb {
-        override fun invoke(userData: Pointer?, error: Pointer?, list: Pointer?) = complete(userData, error, list, ::memberListOf)
+    val memberListDone: Pointer = completion(object : MemberListDoneCb {
+        override fun invoke(userData: Long, error: Long, list: Long) = complete(userData, error, list, ::memberListOf)
     })
-    val memberDone: MemberDoneCb = cb(object : MemberDoneCb {
-        override fun invoke(userData: Pointer?, error: Pointer?, member: Pointer?) = complete(userData, error, member, ::memberOf)
+    val memberDone: Pointer = completion(object : MemberDoneCb {
+        override fun invoke(userData: Long, error: Long, member: Long) = complete(userData, error, member, ::memberOf)
     })
-    val callDone: CallDoneCb = cb(object : CallDoneCb {
-        override fun invoke(userData: Pointer?, error: Pointer?, call: Pointer?) = complete(userData, error, call, ::callOf)
+    val callDone: Pointer = completion(object : CallDoneCb {
+        override fun invoke(userData: Long, error: Long, call: Long) = complete(userData, error, call, ::callOf)
     })
-    val messagePageDone: MessagePageDoneCb = cb(object : MessagePageDoneCb {
-        override fun invoke(userData: Pointer?, error: Pointer?, page: Pointer?) = complete(userData, error, page, ::messagePageOf)
+    val messagePageDone: Pointer = completion(object : MessagePageDoneCb {
+        override fun invoke(userData: Long, error: Long, page: Long) = complete(userData, error, page, ::messagePageOf)
     })
-    val userPageDone: UserPageDoneCb = cb(object : UserPageDoneCb {
-        override fun invoke(userData: Pointer?, error: Pointer?, page: Pointer?) = complete(userData, error, page, ::userPageOf)
+    val userPageDone: Pointer = completion(object : UserPageDoneCb {
+        override fun invoke(userData: Long, error: Long, page: Long) = complete(userData, error, page, ::userPageOf)
     })
 
     // Connection listener.
     private fun state(name: String, f: ConnectionListener.(io.chinwag.StateChange) -> Unit) = cb(object : StateChangeCb {
-        override fun invoke(userData: Pointer?, change: Pointer?) =
+        override fun invoke(userData: Long, change: Long) =
             listen<ConnectionListener>(userData, name, change) { f(stateChangeOf(it)) }
     })
     private fun feature(name: String, f: ConnectionListener.(io.chinwag.FeatureChange) -> Unit) = cb(object : FeatureCb {
-        override fun invoke(userData: Pointer?, change: Pointer?) =
+        override fun invoke(userData: Long, change: Long) =
             listen<ConnectionListener>(userData, name, change) { f(featureOf(it)) }
     })
     private inline fun <reified L> error(name: String, crossinline f: L.(ChinwagException) -> Unit) = cb(object : ErrorCb {
-        override fun invoke(userData: Pointer?, error: Pointer?) = listen<L>(userData, name, error) { f(errorOf(it)) }
+        override fun invoke(userData: Long, error: Long) = listen<L>(userData, name, error) { f(errorOf(it)) }
     })
 
     val connection: chinwag_connection_listener by lazy {
@@ -194,12 +242,12 @@ internal object T {
         chinwag_login_listener().apply {
             struct_size = size().toLong()
             on_login_success = cb(object : UserCb {
-                override fun invoke(userData: Pointer?, user: Pointer?) =
+                override fun invoke(userData: Long, user: Long) =
                     listen<LoginListener>(userData, "onLoginSuccess", user) { onLoginSuccess(userOf(it)) }
             })
             on_login_failure = error<LoginListener>("onLoginFailure") { onLoginFailure(it) }
             on_logout_success = cb(object : NoticeCb {
-                override fun invoke(userData: Pointer?) =
+                override fun invoke(userData: Long) =
                     listen<LoginListener>(userData, "onLogoutSuccess", NO_PAYLOAD) { onLogoutSuccess() }
             })
             on_logout_failure = error<LoginListener>("onLogoutFailure") { onLogoutFailure(it) }
@@ -209,15 +257,15 @@ internal object T {
     }
 
     private fun message(name: String, f: MessageListener.(io.chinwag.Message) -> Unit) = cb(object : MessageCb {
-        override fun invoke(userData: Pointer?, message: Pointer?) =
+        override fun invoke(userData: Long, message: Long) =
             listen<MessageListener>(userData, name, message) { f(messageOf(it)) }
     })
     private fun typing(name: String, f: MessageListener.(io.chinwag.Typing) -> Unit) = cb(object : TypingCb {
-        override fun invoke(userData: Pointer?, typing: Pointer?) =
+        override fun invoke(userData: Long, typing: Long) =
             listen<MessageListener>(userData, name, typing) { f(typingOf(it)) }
     })
     private fun receipt(name: String, f: MessageListener.(io.chinwag.Receipt) -> Unit) = cb(object : ReceiptCb {
-        override fun invoke(userData: Pointer?, receipt: Pointer?) =
+        override fun invoke(userData: Long, receipt: Long) =
             listen<MessageListener>(userData, name, receipt) { f(receiptOf(it)) }
     })
 
@@ -234,13 +282,13 @@ internal object T {
             on_messages_delivered = receipt("onMessagesDelivered") { onMessagesDelivered(it) }
             on_messages_read = receipt("onMessagesRead") { onMessagesRead(it) }
             on_transient_message_received = cb(object : TransientCb {
-                override fun invoke(userData: Pointer?, transient: Pointer?) =
+                override fun invoke(userData: Long, transient: Long) =
                     listen<MessageListener>(userData, "onTransientMessageReceived", transient) {
                         onTransientMessageReceived(transientOf(it))
                     }
             })
             on_gap = cb(object : GapCb {
-                override fun invoke(userData: Pointer?, gap: Pointer?) =
+                override fun invoke(userData: Long, gap: Long) =
                     listen<MessageListener>(userData, "onGap", gap) { onGap(gapOf(it)) }
             })
             sealed()
@@ -248,7 +296,7 @@ internal object T {
     }
 
     private fun presence(name: String, f: UserListener.(io.chinwag.PresenceChange) -> Unit) = cb(object : PresenceCb {
-        override fun invoke(userData: Pointer?, presence: Pointer?) =
+        override fun invoke(userData: Long, presence: Long) =
             listen<UserListener>(userData, name, presence) { f(presenceOf(it)) }
     })
 
@@ -262,7 +310,7 @@ internal object T {
     }
 
     private fun member(name: String, f: GroupListener.(io.chinwag.GroupMemberEvent) -> Unit) = cb(object : GroupMemberCb {
-        override fun invoke(userData: Pointer?, event: Pointer?) =
+        override fun invoke(userData: Long, event: Long) =
             listen<GroupListener>(userData, name, event) { f(memberEventOf(it)) }
     })
 
@@ -281,7 +329,7 @@ internal object T {
     }
 
     private fun call(name: String, f: CallListener.(io.chinwag.Call) -> Unit) = cb(object : CallCb {
-        override fun invoke(userData: Pointer?, call: Pointer?) =
+        override fun invoke(userData: Long, call: Long) =
             listen<CallListener>(userData, name, call) { f(callOf(it)) }
     })
 
@@ -298,7 +346,7 @@ internal object T {
     }
 
     val logCb: LogCb = cb(object : LogCb {
-        override fun invoke(userData: Pointer?, record: Pointer?) =
+        override fun invoke(userData: Long, record: Long) =
             listen<LogListener>(userData, "onLog", record) { onLog(logRecordOf(it)) }
     })
 
@@ -311,7 +359,7 @@ internal object T {
     }
 
     // Session store: the user_data key points to a ListenerSlot whose target is the SessionStore.
-    private inline fun store(userData: Pointer?, what: String, block: SessionStore.() -> Unit): Int {
+    private inline fun store(userData: Long, what: String, block: SessionStore.() -> Unit): Int {
         val slot = Registry.get(userData) as? ListenerSlot ?: return Codes.STORAGE
         val store = slot.target as? SessionStore ?: return Codes.STORAGE
         return try {
@@ -324,19 +372,19 @@ internal object T {
     }
 
     val storeLoad: StoreLoadCb = cb(object : StoreLoadCb {
-        override fun invoke(userData: Pointer?, reply: Pointer?): Int = store(userData, "load") {
+        override fun invoke(userData: Long, reply: Long): Int = store(userData, "load") {
             val json = load()
             if (json != null) {
-                val rc = Lib.chinwag_store_reply_set(reply, cstr(json, "session JSON"))
+                val rc = Lib.chinwag_store_reply_set(Pointer(reply), cstr(json, "session JSON"))
                 if (rc != Codes.OK) throw ChinwagException.of(rc, resultName(rc), lastErrorMessage())
             }
         }
     })
     val storeSave: StoreSaveCb = cb(object : StoreSaveCb {
-        override fun invoke(userData: Pointer?, sessionJson: Pointer?, durable: Byte): Int =
-            store(userData, "save") { save(sessionJson.req(), durable.toInt() != 0) }
+        override fun invoke(userData: Long, sessionJson: Long, durable: Byte): Int =
+            store(userData, "save") { save(Mem.string(sessionJson) ?: "", durable.toInt() != 0) }
     })
     val storeClear: StoreClearCb = cb(object : StoreClearCb {
-        override fun invoke(userData: Pointer?): Int = store(userData, "clear") { clear() }
+        override fun invoke(userData: Long): Int = store(userData, "clear") { clear() }
     })
 }

@@ -91,6 +91,9 @@ internal object C {
     const val CHINWAG_USER_STATUS_ONLINE: Int = 1
     const val CHINWAG_RECEIPT_KIND_DELIVERED: Int = 0
     const val CHINWAG_RECEIPT_KIND_READ: Int = 1
+    const val CHINWAG_CONVERSATION_FILTER_ALL: Int = 0
+    const val CHINWAG_CONVERSATION_FILTER_USER: Int = 1
+    const val CHINWAG_CONVERSATION_FILTER_GROUP: Int = 2
     const val CHINWAG_GROUP_ACTION_JOINED: Int = 0
     const val CHINWAG_GROUP_ACTION_LEFT: Int = 1
     const val CHINWAG_GROUP_ACTION_KICKED: Int = 2

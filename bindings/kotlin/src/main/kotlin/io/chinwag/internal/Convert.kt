@@ -29,128 +29,230 @@ import io.chinwag.UserPage
 import io.chinwag.UserStatus
 
 // C payloads (borrowed for the callback) to immutable Kotlin values.
+//
+// Read field by field at fixed offsets (Mem): a JNA `Structure` per payload (reflection over its
+// fields, a JNI call per field, a Pointer object per string) cost more than everything else
+// the binding does per event. The offsets come once from the `Structure` mirrors in Native.kt,
+// whose layout HeaderTest checks against the C compiler, so they cannot drift.
 
-internal fun Pointer?.str(): String? = this?.getString(0, "UTF-8")
+private const val UTF8 = "UTF-8"
 
-internal fun Pointer?.req(): String = this?.getString(0, "UTF-8") ?: ""
+internal fun Pointer?.str(): String? = this?.getString(0, UTF8)
 
-internal fun errorOf(p: Pointer): ChinwagException {
-    val e = chinwag_error(p).loaded<chinwag_error>()
-    return ChinwagException.of(e.code, e.name.str() ?: "UNKNOWN", e.message.req())
+internal fun Pointer?.req(): String = this?.getString(0, UTF8) ?: ""
+
+// Each reader takes the struct's address (`p`, never 0) and a field's offset.
+
+/** The `const char *` at [off] of the struct at [this] address; null for NULL. */
+private fun Long.strAt(off: Long): String? = Mem.string(Mem.long(this + off))
+
+/** As [strAt], "" for NULL (fields the header says are never NULL). */
+private fun Long.reqAt(off: Long): String = strAt(off) ?: ""
+
+private fun Long.i64(off: Long): Long = Mem.long(this + off)
+
+private fun Long.i32(off: Long): Int = Mem.int(this + off)
+
+private fun Long.boolAt(off: Long): Boolean = Mem.byte(this + off).toInt() != 0
+
+/** The offsets of [s]'s fields, by name. */
+private class Layout(s: CStruct) {
+    private val offsets = s.fieldNames().associateWith { s.offsetOf(it).toLong() }
+    val size = s.size().toLong()
+    operator fun get(field: String): Long = offsets[field] ?: error("no field $field")
 }
 
-internal fun userOf(e: chinwag_user) = User(
-    e.uid.req(), e.name.req(), e.avatar.str(), e.role.req(), UserStatus.of(e.status),
-    e.last_active_at, e.deactivated.toInt() != 0, e.json.req(),
-)
-
-internal fun userOf(p: Pointer) = userOf(chinwag_user(p).loaded())
-
-internal fun messageOf(e: chinwag_message) = Message(
-    e.id, e.muid.req(), e.sender.req(), ReceiverType.of(e.receiver_type), e.receiver.req(),
-    e.conversation_id.req(), e.category.req(), e.message_type.req(), e.text.str(), e.data_json.str(),
-    e.parent_id, e.sent_at, e.edited_at, e.deleted_at, e.json.req(),
-)
-
-internal fun messageOf(p: Pointer) = messageOf(chinwag_message(p).loaded())
-
-internal fun receiptOf(p: Pointer): Receipt {
-    val e = chinwag_receipt(p).loaded<chinwag_receipt>()
-    return Receipt(
-        ReceiptKind.of(e.kind), e.by.req(), e.message_id, e.message_sender.req(), e.conversation_id.req(),
-        ReceiverType.of(e.receiver_type), e.receiver.req(), e.at, e.json.req(),
-    )
+private object ErrorL {
+    private val l = Layout(chinwag_error())
+    val code = l["code"]; val name = l["name"]; val message = l["message"]
 }
 
-internal fun groupOf(e: chinwag_group) = Group(
-    e.guid.req(), e.name.req(), GroupType.of(e.group_type), e.description.str(), e.owner.req(),
-    e.members_count, e.created_at, e.scope.str(), e.metadata_json.str() ?: "{}", e.json.req(),
-)
+internal fun errorOf(p: Long): ChinwagException =
+    ChinwagException.of(p.i32(ErrorL.code), p.strAt(ErrorL.name) ?: "UNKNOWN", p.reqAt(ErrorL.message))
 
-internal fun groupOf(p: Pointer) = groupOf(chinwag_group(p).loaded())
-
-internal fun memberOf(e: chinwag_group_member) = GroupMember(userOf(e.user), e.scope.req(), e.joined_at, e.json.req())
-
-internal fun memberOf(p: Pointer) = memberOf(chinwag_group_member(p).loaded())
-
-internal fun memberEventOf(p: Pointer): GroupMemberEvent {
-    val e = chinwag_group_member_event(p).loaded<chinwag_group_member_event>()
-    return GroupMemberEvent(
-        GroupAction.of(e.action), e.guid.req(), e.group_name.req(), e.member.req(), e.by.req(),
-        e.scope.str(), e.old_scope.str(), e.at, e.json.req(),
-    )
+private object UserL {
+    private val l = Layout(chinwag_user())
+    val size = l.size
+    val uid = l["uid"]; val name = l["name"]; val avatar = l["avatar"]; val role = l["role"]; val status = l["status"]
+    val lastActiveAt = l["last_active_at"]; val deactivated = l["deactivated"]; val json = l["json"]
 }
 
-internal fun callOf(e: chinwag_call) = Call(
-    e.session_id.req(), e.initiator.req(), ReceiverType.of(e.receiver_type), e.receiver.req(),
-    e.call_type.req(), e.status.req(), e.by.req(), e.initiated_at, e.joined_at, e.ended_at, e.json.req(),
+internal fun userOf(p: Long) = User(
+    p.reqAt(UserL.uid), p.reqAt(UserL.name), p.strAt(UserL.avatar), p.reqAt(UserL.role), UserStatus.of(p.i32(UserL.status)),
+    p.i64(UserL.lastActiveAt), p.boolAt(UserL.deactivated), p.reqAt(UserL.json),
 )
 
-internal fun callOf(p: Pointer) = callOf(chinwag_call(p).loaded())
+private object MessageL {
+    private val l = Layout(chinwag_message())
+    val size = l.size
+    val id = l["id"]; val muid = l["muid"]; val sender = l["sender"]; val receiverType = l["receiver_type"]
+    val receiver = l["receiver"]; val conversationId = l["conversation_id"]; val category = l["category"]
+    val messageType = l["message_type"]; val text = l["text"]; val dataJson = l["data_json"]; val parentId = l["parent_id"]
+    val sentAt = l["sent_at"]; val editedAt = l["edited_at"]; val deletedAt = l["deleted_at"]; val json = l["json"]
+}
 
-internal fun stateChangeOf(p: Pointer): StateChange {
-    val e = chinwag_state_change(p).loaded<chinwag_state_change>()
+internal fun messageOf(p: Long) = Message(
+    p.i64(MessageL.id), p.reqAt(MessageL.muid), p.reqAt(MessageL.sender), ReceiverType.of(p.i32(MessageL.receiverType)),
+    p.reqAt(MessageL.receiver), p.reqAt(MessageL.conversationId), p.reqAt(MessageL.category), p.reqAt(MessageL.messageType),
+    p.strAt(MessageL.text), p.strAt(MessageL.dataJson), p.i64(MessageL.parentId), p.i64(MessageL.sentAt),
+    p.i64(MessageL.editedAt), p.i64(MessageL.deletedAt), p.reqAt(MessageL.json),
+)
+
+private object ReceiptL {
+    private val l = Layout(chinwag_receipt())
+    val kind = l["kind"]; val by = l["by"]; val messageId = l["message_id"]; val messageSender = l["message_sender"]
+    val conversationId = l["conversation_id"]; val receiverType = l["receiver_type"]; val receiver = l["receiver"]
+    val at = l["at"]; val json = l["json"]
+}
+
+internal fun receiptOf(p: Long) = Receipt(
+    ReceiptKind.of(p.i32(ReceiptL.kind)), p.reqAt(ReceiptL.by), p.i64(ReceiptL.messageId), p.reqAt(ReceiptL.messageSender),
+    p.reqAt(ReceiptL.conversationId), ReceiverType.of(p.i32(ReceiptL.receiverType)), p.reqAt(ReceiptL.receiver),
+    p.i64(ReceiptL.at), p.reqAt(ReceiptL.json),
+)
+
+private object GroupL {
+    private val l = Layout(chinwag_group())
+    val size = l.size
+    val guid = l["guid"]; val name = l["name"]; val groupType = l["group_type"]; val description = l["description"]
+    val owner = l["owner"]; val membersCount = l["members_count"]; val createdAt = l["created_at"]; val scope = l["scope"]
+    val metadataJson = l["metadata_json"]; val json = l["json"]
+}
+
+internal fun groupOf(p: Long) = Group(
+    p.reqAt(GroupL.guid), p.reqAt(GroupL.name), GroupType.of(p.i32(GroupL.groupType)), p.strAt(GroupL.description),
+    p.reqAt(GroupL.owner), p.i64(GroupL.membersCount), p.i64(GroupL.createdAt), p.strAt(GroupL.scope),
+    p.strAt(GroupL.metadataJson) ?: "{}", p.reqAt(GroupL.json),
+)
+
+private object MemberL {
+    private val l = Layout(chinwag_group_member())
+    val size = l.size
+    val user = l["user"]; val scope = l["scope"]; val joinedAt = l["joined_at"]; val json = l["json"]
+}
+
+internal fun memberOf(p: Long) =
+    GroupMember(userOf(p + MemberL.user), p.reqAt(MemberL.scope), p.i64(MemberL.joinedAt), p.reqAt(MemberL.json))
+
+private object MemberEventL {
+    private val l = Layout(chinwag_group_member_event())
+    val action = l["action"]; val guid = l["guid"]; val groupName = l["group_name"]; val member = l["member"]; val by = l["by"]
+    val scope = l["scope"]; val oldScope = l["old_scope"]; val at = l["at"]; val json = l["json"]
+}
+
+internal fun memberEventOf(p: Long) = GroupMemberEvent(
+    GroupAction.of(p.i32(MemberEventL.action)), p.reqAt(MemberEventL.guid), p.reqAt(MemberEventL.groupName),
+    p.reqAt(MemberEventL.member), p.reqAt(MemberEventL.by), p.strAt(MemberEventL.scope), p.strAt(MemberEventL.oldScope),
+    p.i64(MemberEventL.at), p.reqAt(MemberEventL.json),
+)
+
+private object CallL {
+    private val l = Layout(chinwag_call())
+    val sessionId = l["session_id"]; val initiator = l["initiator"]; val receiverType = l["receiver_type"]; val receiver = l["receiver"]
+    val callType = l["call_type"]; val status = l["status"]; val by = l["by"]; val initiatedAt = l["initiated_at"]
+    val joinedAt = l["joined_at"]; val endedAt = l["ended_at"]; val json = l["json"]
+}
+
+internal fun callOf(p: Long) = Call(
+    p.reqAt(CallL.sessionId), p.reqAt(CallL.initiator), ReceiverType.of(p.i32(CallL.receiverType)), p.reqAt(CallL.receiver),
+    p.reqAt(CallL.callType), p.reqAt(CallL.status), p.reqAt(CallL.by), p.i64(CallL.initiatedAt), p.i64(CallL.joinedAt),
+    p.i64(CallL.endedAt), p.reqAt(CallL.json),
+)
+
+private object StateChangeL {
+    private val l = Layout(chinwag_state_change())
+    val previous = l["previous"]; val current = l["current"]; val reason = l["reason"]; val message = l["message"]
+    val retryInMs = l["retry_in_ms"]; val json = l["json"]
+}
+
+internal fun stateChangeOf(p: Long): StateChange {
+    val reason = p.i32(StateChangeL.reason)
     return StateChange(
-        ConnectionState.of(e.previous), ConnectionState.of(e.current), StateReason.of(e.reason),
-        Lib.chinwag_state_reason_name(e.reason).req(), e.message.req(), e.retry_in_ms, e.json.req(),
+        ConnectionState.of(p.i32(StateChangeL.previous)), ConnectionState.of(p.i32(StateChangeL.current)), StateReason.of(reason),
+        Lib.chinwag_state_reason_name(reason).req(), p.reqAt(StateChangeL.message), p.i64(StateChangeL.retryInMs),
+        p.reqAt(StateChangeL.json),
     )
 }
 
-internal fun featureOf(p: Pointer): FeatureChange {
-    val e = chinwag_feature_change(p).loaded<chinwag_feature_change>()
-    return FeatureChange(e.feature.req(), e.duration_ms, e.json.req())
+private object FeatureL {
+    private val l = Layout(chinwag_feature_change())
+    val feature = l["feature"]; val durationMs = l["duration_ms"]; val json = l["json"]
 }
 
-internal fun typingOf(p: Pointer): Typing {
-    val e = chinwag_typing(p).loaded<chinwag_typing>()
-    return Typing(e.sender.req(), ReceiverType.of(e.receiver_type), e.receiver.req(), e.metadata_json.str(), e.json.req())
+internal fun featureOf(p: Long) = FeatureChange(p.reqAt(FeatureL.feature), p.i64(FeatureL.durationMs), p.reqAt(FeatureL.json))
+
+private object TypingL {
+    private val l = Layout(chinwag_typing())
+    val sender = l["sender"]; val receiverType = l["receiver_type"]; val receiver = l["receiver"]
+    val metadataJson = l["metadata_json"]; val json = l["json"]
 }
 
-internal fun transientOf(p: Pointer): Transient {
-    val e = chinwag_transient(p).loaded<chinwag_transient>()
-    return Transient(e.sender.req(), ReceiverType.of(e.receiver_type), e.receiver.req(), e.data_json.req(), e.json.req())
+internal fun typingOf(p: Long) = Typing(
+    p.reqAt(TypingL.sender), ReceiverType.of(p.i32(TypingL.receiverType)), p.reqAt(TypingL.receiver),
+    p.strAt(TypingL.metadataJson), p.reqAt(TypingL.json),
+)
+
+private object TransientL {
+    private val l = Layout(chinwag_transient())
+    val sender = l["sender"]; val receiverType = l["receiver_type"]; val receiver = l["receiver"]
+    val dataJson = l["data_json"]; val json = l["json"]
 }
 
-internal fun gapOf(p: Pointer): Gap {
-    val e = chinwag_gap(p).loaded<chinwag_gap>()
-    return Gap(e.from_seq, e.to_seq, e.json.req())
+internal fun transientOf(p: Long) = Transient(
+    p.reqAt(TransientL.sender), ReceiverType.of(p.i32(TransientL.receiverType)), p.reqAt(TransientL.receiver),
+    p.reqAt(TransientL.dataJson), p.reqAt(TransientL.json),
+)
+
+private object GapL {
+    private val l = Layout(chinwag_gap())
+    val fromSeq = l["from_seq"]; val toSeq = l["to_seq"]; val json = l["json"]
 }
 
-internal fun presenceOf(p: Pointer): PresenceChange {
-    val e = chinwag_presence(p).loaded<chinwag_presence>()
-    return PresenceChange(e.uid.req(), UserStatus.of(e.status), e.last_active_at, e.json.req())
+internal fun gapOf(p: Long) = Gap(p.i64(GapL.fromSeq), p.i64(GapL.toSeq), p.reqAt(GapL.json))
+
+private object PresenceL {
+    private val l = Layout(chinwag_presence())
+    val uid = l["uid"]; val status = l["status"]; val lastActiveAt = l["last_active_at"]; val json = l["json"]
 }
 
-internal fun logRecordOf(p: Pointer): LogRecord {
-    val e = chinwag_log_record(p).loaded<chinwag_log_record>()
-    return LogRecord(LogLevel.of(e.level), e.target.req(), e.message.req())
+internal fun presenceOf(p: Long) = PresenceChange(
+    p.reqAt(PresenceL.uid), UserStatus.of(p.i32(PresenceL.status)), p.i64(PresenceL.lastActiveAt), p.reqAt(PresenceL.json),
+)
+
+private object LogRecordL {
+    private val l = Layout(chinwag_log_record())
+    val level = l["level"]; val target = l["target"]; val message = l["message"]
 }
 
-/** `count` structs of `size` bytes from `items`. */
-private inline fun <T> items(items: Pointer?, count: Long, size: Int, read: (Pointer) -> T): List<T> =
-    if (items == null || count == 0L) emptyList() else List(count.toInt()) { read(items.share(it.toLong() * size)) }
+internal fun logRecordOf(p: Long) =
+    LogRecord(LogLevel.of(p.i32(LogRecordL.level)), p.reqAt(LogRecordL.target), p.reqAt(LogRecordL.message))
 
-private val MESSAGE_SIZE = chinwag_message().size()
-private val USER_SIZE = chinwag_user().size()
-private val GROUP_SIZE = chinwag_group().size()
-private val MEMBER_SIZE = chinwag_group_member().size()
+/** The [count] structs of [size] bytes at address [items]. */
+private inline fun <T> items(items: Long, count: Long, size: Long, read: (Long) -> T): List<T> =
+    if (items == 0L || count == 0L) emptyList() else List(count.toInt()) { read(items + it * size) }
 
-internal fun messagePageOf(p: Pointer): MessagePage {
-    val e = chinwag_message_page(p).loaded<chinwag_message_page>()
-    return MessagePage(items(e.items, e.len, MESSAGE_SIZE, ::messageOf), e.has_more.toInt() != 0, e.json.req())
+private object PageL {
+    private val messages = Layout(chinwag_message_page())
+    private val users = Layout(chinwag_user_page())
+    private val groups = Layout(chinwag_group_page())
+    private val members = Layout(chinwag_member_list())
+    val mItems = messages["items"]; val mLen = messages["len"]; val mHasMore = messages["has_more"]; val mJson = messages["json"]
+    val uItems = users["items"]; val uLen = users["len"]; val uHasMore = users["has_more"]; val uJson = users["json"]
+    val gItems = groups["items"]; val gLen = groups["len"]; val gNextAfter = groups["next_after"]; val gJson = groups["json"]
+    val lItems = members["items"]; val lLen = members["len"]
 }
 
-internal fun userPageOf(p: Pointer): UserPage {
-    val e = chinwag_user_page(p).loaded<chinwag_user_page>()
-    return UserPage(items(e.items, e.len, USER_SIZE, ::userOf), e.has_more.toInt() != 0, e.json.req())
-}
+internal fun messagePageOf(p: Long) = MessagePage(
+    items(p.i64(PageL.mItems), p.i64(PageL.mLen), MessageL.size, ::messageOf), p.boolAt(PageL.mHasMore), p.reqAt(PageL.mJson),
+)
 
-internal fun groupPageOf(p: Pointer): GroupPage {
-    val e = chinwag_group_page(p).loaded<chinwag_group_page>()
-    return GroupPage(items(e.items, e.len, GROUP_SIZE, ::groupOf), e.next_after.str(), e.json.req())
-}
+internal fun userPageOf(p: Long) = UserPage(
+    items(p.i64(PageL.uItems), p.i64(PageL.uLen), UserL.size, ::userOf), p.boolAt(PageL.uHasMore), p.reqAt(PageL.uJson),
+)
 
-internal fun memberListOf(p: Pointer): List<GroupMember> {
-    val e = chinwag_member_list(p).loaded<chinwag_member_list>()
-    return items(e.items, e.len, MEMBER_SIZE, ::memberOf)
-}
+internal fun groupPageOf(p: Long) = GroupPage(
+    items(p.i64(PageL.gItems), p.i64(PageL.gLen), GroupL.size, ::groupOf), p.strAt(PageL.gNextAfter), p.reqAt(PageL.gJson),
+)
+
+internal fun memberListOf(p: Long): List<GroupMember> =
+    items(p.i64(PageL.lItems), p.i64(PageL.lLen), MemberL.size, ::memberOf)

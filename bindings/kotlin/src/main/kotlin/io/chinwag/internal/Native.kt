@@ -7,9 +7,6 @@ import com.sun.jna.Native
 import com.sun.jna.NativeLibrary
 import com.sun.jna.Pointer
 import com.sun.jna.Structure
-import com.sun.jna.ptr.IntByReference
-import com.sun.jna.ptr.LongByReference
-import com.sun.jna.ptr.PointerByReference
 
 // The C ABI of libchinwag (`include/chinwag.h`) mirrored one to one for JNA's direct mapping:
 // every struct field by field (same names), every callback typedef, every function. Nothing
@@ -19,11 +16,17 @@ import com.sun.jna.ptr.PointerByReference
 // Type mapping: `const char *` arguments are NUL-terminated UTF-8 `ByteArray`s (see `cstr`),
 // strings read from C are `Pointer`s (read as UTF-8), `uint32_t` and the enum typedefs `Int`,
 // `int64_t`/`uint64_t`/`size_t` `Long` (64-bit platforms only: checked at load), `bool` in a
-// struct or a callback `Byte`, as a function argument `Boolean`.
+// struct or a callback `Byte`, as a function argument `Boolean`. Out-parameters are one-element
+// primitive arrays (`char **`/`T **` and `size_t *`: `LongArray`, an address or a count;
+// `int *`/enum `*`: `IntArray`): direct mapping passes them without the Memory allocation, the
+// cleaner registration and the Java upcall a `ByReference` costs on every call.
 
 /** A `Structure` whose layout tests can inspect; `p` non-null maps existing memory. */
 internal abstract class CStruct(p: Pointer?) : Structure(p) {
     fun offsetOf(field: String): Int = fieldOffset(field)
+
+    /** The fields in C order. */
+    fun fieldNames(): List<String> = fieldOrder
 
     /** Reads the memory into the fields and returns this. */
     fun <T : CStruct> loaded(): T {
@@ -33,144 +36,168 @@ internal abstract class CStruct(p: Pointer?) : Structure(p) {
     }
 }
 
+// Callback parameters that are C pointers arrive as `Long` addresses (64-bit only): JNA's direct
+// trampoline passes primitives as they are, where each `Pointer` parameter would be a Java
+// object constructed from native code (a JNI call) on every callback.
+
 /** `chinwag_call_done_cb` */
 internal fun interface CallDoneCb : Callback {
-    fun invoke(userData: Pointer?, error: Pointer?, call: Pointer?)
+    fun invoke(userData: Long, error: Long, call: Long)
 }
 
 /** `chinwag_log_cb` */
 internal fun interface LogCb : Callback {
-    fun invoke(userData: Pointer?, record: Pointer?)
+    fun invoke(userData: Long, record: Long)
 }
 
 /** `chinwag_user_data_free_cb` */
 internal fun interface UserDataFreeCb : Callback {
-    fun invoke(userData: Pointer?)
+    fun invoke(userData: Long)
 }
 
 /** `chinwag_store_load_cb` */
 internal fun interface StoreLoadCb : Callback {
-    fun invoke(userData: Pointer?, reply: Pointer?): Int
+    fun invoke(userData: Long, reply: Long): Int
 }
 
 /** `chinwag_store_save_cb` */
 internal fun interface StoreSaveCb : Callback {
-    fun invoke(userData: Pointer?, sessionJson: Pointer?, durable: Byte): Int
+    fun invoke(userData: Long, sessionJson: Long, durable: Byte): Int
 }
 
 /** `chinwag_store_clear_cb` */
 internal fun interface StoreClearCb : Callback {
-    fun invoke(userData: Pointer?): Int
+    fun invoke(userData: Long): Int
 }
 
 /** `chinwag_user_done_cb` */
 internal fun interface UserDoneCb : Callback {
-    fun invoke(userData: Pointer?, error: Pointer?, user: Pointer?)
+    fun invoke(userData: Long, error: Long, user: Long)
 }
 
 /** `chinwag_done_cb` */
 internal fun interface DoneCb : Callback {
-    fun invoke(userData: Pointer?, error: Pointer?)
+    fun invoke(userData: Long, error: Long)
 }
 
 /** `chinwag_send_cb` */
 internal fun interface SendCb : Callback {
-    fun invoke(userData: Pointer?, error: Pointer?, message: Pointer?)
+    fun invoke(userData: Long, error: Long, message: Long)
 }
 
 /** `chinwag_group_done_cb` */
 internal fun interface GroupDoneCb : Callback {
-    fun invoke(userData: Pointer?, error: Pointer?, group: Pointer?)
+    fun invoke(userData: Long, error: Long, group: Long)
 }
 
 /** `chinwag_group_page_done_cb` */
 internal fun interface GroupPageDoneCb : Callback {
-    fun invoke(userData: Pointer?, error: Pointer?, page: Pointer?)
+    fun invoke(userData: Long, error: Long, page: Long)
 }
 
 /** `chinwag_member_list_done_cb` */
 internal fun interface MemberListDoneCb : Callback {
-    fun invoke(userData: Pointer?, error: Pointer?, list: Pointer?)
+    fun invoke(userData: Long, error: Long, list: Long)
 }
 
 /** `chinwag_member_done_cb` */
 internal fun interface MemberDoneCb : Callback {
-    fun invoke(userData: Pointer?, error: Pointer?, member: Pointer?)
+    fun invoke(userData: Long, error: Long, member: Long)
 }
 
 /** `chinwag_state_change_cb` */
 internal fun interface StateChangeCb : Callback {
-    fun invoke(userData: Pointer?, change: Pointer?)
+    fun invoke(userData: Long, change: Long)
 }
 
 /** `chinwag_error_cb` */
 internal fun interface ErrorCb : Callback {
-    fun invoke(userData: Pointer?, error: Pointer?)
+    fun invoke(userData: Long, error: Long)
 }
 
 /** `chinwag_feature_cb` */
 internal fun interface FeatureCb : Callback {
-    fun invoke(userData: Pointer?, change: Pointer?)
+    fun invoke(userData: Long, change: Long)
 }
 
 /** `chinwag_user_cb` */
 internal fun interface UserCb : Callback {
-    fun invoke(userData: Pointer?, user: Pointer?)
+    fun invoke(userData: Long, user: Long)
 }
 
 /** `chinwag_notice_cb` */
 internal fun interface NoticeCb : Callback {
-    fun invoke(userData: Pointer?)
+    fun invoke(userData: Long)
 }
 
 /** `chinwag_message_cb` */
 internal fun interface MessageCb : Callback {
-    fun invoke(userData: Pointer?, message: Pointer?)
+    fun invoke(userData: Long, message: Long)
 }
 
 /** `chinwag_typing_cb` */
 internal fun interface TypingCb : Callback {
-    fun invoke(userData: Pointer?, typing: Pointer?)
+    fun invoke(userData: Long, typing: Long)
 }
 
 /** `chinwag_receipt_cb` */
 internal fun interface ReceiptCb : Callback {
-    fun invoke(userData: Pointer?, receipt: Pointer?)
+    fun invoke(userData: Long, receipt: Long)
 }
 
 /** `chinwag_transient_cb` */
 internal fun interface TransientCb : Callback {
-    fun invoke(userData: Pointer?, transient: Pointer?)
+    fun invoke(userData: Long, transient: Long)
 }
 
 /** `chinwag_gap_cb` */
 internal fun interface GapCb : Callback {
-    fun invoke(userData: Pointer?, gap: Pointer?)
+    fun invoke(userData: Long, gap: Long)
 }
 
 /** `chinwag_presence_cb` */
 internal fun interface PresenceCb : Callback {
-    fun invoke(userData: Pointer?, presence: Pointer?)
+    fun invoke(userData: Long, presence: Long)
 }
 
 /** `chinwag_group_member_cb` */
 internal fun interface GroupMemberCb : Callback {
-    fun invoke(userData: Pointer?, event: Pointer?)
+    fun invoke(userData: Long, event: Long)
 }
 
 /** `chinwag_call_cb` */
 internal fun interface CallCb : Callback {
-    fun invoke(userData: Pointer?, call: Pointer?)
+    fun invoke(userData: Long, call: Long)
 }
 
 /** `chinwag_message_page_done_cb` */
 internal fun interface MessagePageDoneCb : Callback {
-    fun invoke(userData: Pointer?, error: Pointer?, page: Pointer?)
+    fun invoke(userData: Long, error: Long, page: Long)
 }
 
 /** `chinwag_user_page_done_cb` */
 internal fun interface UserPageDoneCb : Callback {
+    fun invoke(userData: Long, error: Long, page: Long)
+}
+
+/** `chinwag_conversation_cb` */
+internal fun interface ConversationCb : Callback {
+    fun invoke(userData: Pointer?, conversation: Pointer?)
+}
+
+/** `chinwag_conversation_done_cb` */
+internal fun interface ConversationDoneCb : Callback {
+    fun invoke(userData: Pointer?, error: Pointer?, conversation: Pointer?)
+}
+
+/** `chinwag_conversation_page_done_cb` */
+internal fun interface ConversationPageDoneCb : Callback {
     fun invoke(userData: Pointer?, error: Pointer?, page: Pointer?)
+}
+
+/** `chinwag_unread_counts_done_cb` */
+internal fun interface UnreadCountsDoneCb : Callback {
+    fun invoke(userData: Pointer?, error: Pointer?, counts: Pointer?)
 }
 @Structure.FieldOrder("code", "name", "message", "json")
 internal class chinwag_error(p: Pointer? = null) : CStruct(p) {
@@ -414,7 +441,7 @@ internal class chinwag_gap(p: Pointer? = null) : CStruct(p) {
     @JvmField var json: Pointer? = null
 }
 
-@Structure.FieldOrder("struct_size", "on_text_message_received", "on_media_message_received", "on_custom_message_received", "on_message_edited", "on_message_deleted", "on_typing_started", "on_typing_ended", "on_messages_delivered", "on_messages_read", "on_transient_message_received", "on_gap")
+@Structure.FieldOrder("struct_size", "on_text_message_received", "on_media_message_received", "on_custom_message_received", "on_message_edited", "on_message_deleted", "on_typing_started", "on_typing_ended", "on_messages_delivered", "on_messages_read", "on_transient_message_received", "on_gap", "on_conversation_updated")
 internal class chinwag_message_listener(p: Pointer? = null) : CStruct(p) {
     @JvmField var struct_size: Long = 0
     @JvmField var on_text_message_received: MessageCb? = null
@@ -428,6 +455,7 @@ internal class chinwag_message_listener(p: Pointer? = null) : CStruct(p) {
     @JvmField var on_messages_read: ReceiptCb? = null
     @JvmField var on_transient_message_received: TransientCb? = null
     @JvmField var on_gap: GapCb? = null
+    @JvmField var on_conversation_updated: ConversationCb? = null
 }
 
 @Structure.FieldOrder("uid", "status", "last_active_at", "json")
@@ -506,7 +534,58 @@ internal class chinwag_user_page(p: Pointer? = null) : CStruct(p) {
     @JvmField var has_more: Byte = 0
     @JvmField var json: Pointer? = null
 }
-/** The exported functions, bound by `Native.register` when the library is loaded. */
+@Structure.FieldOrder("conversation_id", "conversation_type", "with_id", "user", "group", "last_message", "unread_count", "last_read_message_id", "last_delivered_message_id", "updated_at", "deleted", "json")
+internal class chinwag_conversation(p: Pointer? = null) : CStruct(p) {
+    @JvmField var conversation_id: Pointer? = null
+    @JvmField var conversation_type: Int = 0
+    @JvmField var with_id: Pointer? = null
+    @JvmField var user: Pointer? = null
+    @JvmField var group: Pointer? = null
+    @JvmField var last_message: Pointer? = null
+    @JvmField var unread_count: Long = 0
+    @JvmField var last_read_message_id: Long = 0
+    @JvmField var last_delivered_message_id: Long = 0
+    @JvmField var updated_at: Long = 0
+    @JvmField var deleted: Byte = 0
+    @JvmField var json: Pointer? = null
+}
+
+@Structure.FieldOrder("items", "len", "has_more", "json")
+internal class chinwag_conversation_page(p: Pointer? = null) : CStruct(p) {
+    @JvmField var items: Pointer? = null
+    @JvmField var len: Long = 0
+    @JvmField var has_more: Byte = 0
+    @JvmField var json: Pointer? = null
+}
+
+@Structure.FieldOrder("conversation_type", "with_id", "unread_count")
+internal class chinwag_unread_count(p: Pointer? = null) : CStruct(p) {
+    @JvmField var conversation_type: Int = 0
+    @JvmField var with_id: Pointer? = null
+    @JvmField var unread_count: Long = 0
+}
+
+@Structure.FieldOrder("total", "items", "len", "json")
+internal class chinwag_unread_counts(p: Pointer? = null) : CStruct(p) {
+    @JvmField var total: Long = 0
+    @JvmField var items: Pointer? = null
+    @JvmField var len: Long = 0
+    @JvmField var json: Pointer? = null
+}
+
+@Structure.FieldOrder("struct_size", "limit", "filter", "unread_only")
+internal class chinwag_conversations_request_options(p: Pointer? = null) : CStruct(p) {
+    @JvmField var struct_size: Long = 0
+    @JvmField var limit: Int = 0
+    @JvmField var filter: Int = 0
+    @JvmField var unread_only: Int = 0
+}
+
+/**
+ * The exported functions, bound by `Native.register` when the library is loaded. A completion
+ * (`done`) is passed as its trampoline's address (`T`'s completions): given a `Callback`
+ * object, JNA would call back into Java on every call to look the trampoline up.
+ */
 internal object Lib {
     fun bind(library: NativeLibrary) {
         Native.register(Lib::class.java, library)
@@ -514,61 +593,61 @@ internal object Lib {
 
     @JvmStatic external fun chinwag_version(): Pointer?
     @JvmStatic external fun chinwag_abi_version(): Int
-    @JvmStatic external fun chinwag_client_initiate_call(client: Pointer?, receiverType: Int, receiver: ByteArray?, callType: Int, done: CallDoneCb?, userData: Pointer?, outSessionId: PointerByReference?): Int
-    @JvmStatic external fun chinwag_client_accept_call(client: Pointer?, sessionId: ByteArray?, done: CallDoneCb?, userData: Pointer?): Int
-    @JvmStatic external fun chinwag_client_reject_call(client: Pointer?, sessionId: ByteArray?, busy: Boolean, done: CallDoneCb?, userData: Pointer?): Int
-    @JvmStatic external fun chinwag_client_cancel_call(client: Pointer?, sessionId: ByteArray?, done: CallDoneCb?, userData: Pointer?): Int
-    @JvmStatic external fun chinwag_client_end_call(client: Pointer?, sessionId: ByteArray?, done: CallDoneCb?, userData: Pointer?): Int
-    @JvmStatic external fun chinwag_client_active_call(client: Pointer?, outCall: PointerByReference?): Int
-    @JvmStatic external fun chinwag_client_init(appId: ByteArray?, settings: chinwag_settings?, out: PointerByReference?): Int
+    @JvmStatic external fun chinwag_client_initiate_call(client: Pointer?, receiverType: Int, receiver: ByteArray?, callType: Int, done: Pointer?, userData: Pointer?, outSessionId: LongArray?): Int
+    @JvmStatic external fun chinwag_client_accept_call(client: Pointer?, sessionId: ByteArray?, done: Pointer?, userData: Pointer?): Int
+    @JvmStatic external fun chinwag_client_reject_call(client: Pointer?, sessionId: ByteArray?, busy: Boolean, done: Pointer?, userData: Pointer?): Int
+    @JvmStatic external fun chinwag_client_cancel_call(client: Pointer?, sessionId: ByteArray?, done: Pointer?, userData: Pointer?): Int
+    @JvmStatic external fun chinwag_client_end_call(client: Pointer?, sessionId: ByteArray?, done: Pointer?, userData: Pointer?): Int
+    @JvmStatic external fun chinwag_client_active_call(client: Pointer?, outCall: LongArray?): Int
+    @JvmStatic external fun chinwag_client_init(appId: ByteArray?, settings: chinwag_settings?, out: LongArray?): Int
     @JvmStatic external fun chinwag_client_free(client: Pointer?)
-    @JvmStatic external fun chinwag_client_login(client: Pointer?, uid: ByteArray?, authKey: ByteArray?, done: UserDoneCb?, userData: Pointer?): Int
-    @JvmStatic external fun chinwag_client_login_with_token(client: Pointer?, token: ByteArray?, done: UserDoneCb?, userData: Pointer?): Int
-    @JvmStatic external fun chinwag_client_logout(client: Pointer?, done: DoneCb?, userData: Pointer?): Int
-    @JvmStatic external fun chinwag_client_logged_in_user(client: Pointer?, outJson: PointerByReference?): Int
-    @JvmStatic external fun chinwag_client_connection_status(client: Pointer?, outState: IntByReference?): Int
+    @JvmStatic external fun chinwag_client_login(client: Pointer?, uid: ByteArray?, authKey: ByteArray?, done: Pointer?, userData: Pointer?): Int
+    @JvmStatic external fun chinwag_client_login_with_token(client: Pointer?, token: ByteArray?, done: Pointer?, userData: Pointer?): Int
+    @JvmStatic external fun chinwag_client_logout(client: Pointer?, done: Pointer?, userData: Pointer?): Int
+    @JvmStatic external fun chinwag_client_logged_in_user(client: Pointer?, outJson: LongArray?): Int
+    @JvmStatic external fun chinwag_client_connection_status(client: Pointer?, outState: IntArray?): Int
     @JvmStatic external fun chinwag_client_connect(client: Pointer?): Int
     @JvmStatic external fun chinwag_client_disconnect(client: Pointer?): Int
     @JvmStatic external fun chinwag_client_network_changed(client: Pointer?, network: Int): Int
     @JvmStatic external fun chinwag_client_app_state_changed(client: Pointer?, appState: Int): Int
-    @JvmStatic external fun chinwag_client_send_text(client: Pointer?, receiverType: Int, receiver: ByteArray?, text: ByteArray?, done: SendCb?, userData: Pointer?, outMuid: PointerByReference?): Int
-    @JvmStatic external fun chinwag_client_send_custom(client: Pointer?, receiverType: Int, receiver: ByteArray?, customType: ByteArray?, dataJson: ByteArray?, done: SendCb?, userData: Pointer?, outMuid: PointerByReference?): Int
-    @JvmStatic external fun chinwag_client_send_message(client: Pointer?, messageJson: ByteArray?, done: SendCb?, userData: Pointer?, outMuid: PointerByReference?): Int
+    @JvmStatic external fun chinwag_client_send_text(client: Pointer?, receiverType: Int, receiver: ByteArray?, text: ByteArray?, done: Pointer?, userData: Pointer?, outMuid: LongArray?): Int
+    @JvmStatic external fun chinwag_client_send_custom(client: Pointer?, receiverType: Int, receiver: ByteArray?, customType: ByteArray?, dataJson: ByteArray?, done: Pointer?, userData: Pointer?, outMuid: LongArray?): Int
+    @JvmStatic external fun chinwag_client_send_message(client: Pointer?, messageJson: ByteArray?, done: Pointer?, userData: Pointer?, outMuid: LongArray?): Int
     @JvmStatic external fun chinwag_client_start_typing(client: Pointer?, receiverType: Int, receiver: ByteArray?): Int
     @JvmStatic external fun chinwag_client_end_typing(client: Pointer?, receiverType: Int, receiver: ByteArray?): Int
     @JvmStatic external fun chinwag_client_mark_delivered(client: Pointer?, messageId: Long): Int
     @JvmStatic external fun chinwag_client_mark_read(client: Pointer?, messageId: Long): Int
     @JvmStatic external fun chinwag_client_send_transient(client: Pointer?, receiverType: Int, receiver: ByteArray?, dataJson: ByteArray?): Int
-    @JvmStatic external fun chinwag_message_copy(src: Pointer?, out: PointerByReference?): Int
+    @JvmStatic external fun chinwag_message_copy(src: Pointer?, out: LongArray?): Int
     @JvmStatic external fun chinwag_message_free(copy: Pointer?)
-    @JvmStatic external fun chinwag_user_copy(src: Pointer?, out: PointerByReference?): Int
+    @JvmStatic external fun chinwag_user_copy(src: Pointer?, out: LongArray?): Int
     @JvmStatic external fun chinwag_user_free(copy: Pointer?)
-    @JvmStatic external fun chinwag_group_copy(src: Pointer?, out: PointerByReference?): Int
+    @JvmStatic external fun chinwag_group_copy(src: Pointer?, out: LongArray?): Int
     @JvmStatic external fun chinwag_group_free(copy: Pointer?)
-    @JvmStatic external fun chinwag_group_member_copy(src: Pointer?, out: PointerByReference?): Int
+    @JvmStatic external fun chinwag_group_member_copy(src: Pointer?, out: LongArray?): Int
     @JvmStatic external fun chinwag_group_member_free(copy: Pointer?)
-    @JvmStatic external fun chinwag_group_member_event_copy(src: Pointer?, out: PointerByReference?): Int
+    @JvmStatic external fun chinwag_group_member_event_copy(src: Pointer?, out: LongArray?): Int
     @JvmStatic external fun chinwag_group_member_event_free(copy: Pointer?)
-    @JvmStatic external fun chinwag_call_copy(src: Pointer?, out: PointerByReference?): Int
+    @JvmStatic external fun chinwag_call_copy(src: Pointer?, out: LongArray?): Int
     @JvmStatic external fun chinwag_call_free(copy: Pointer?)
-    @JvmStatic external fun chinwag_receipt_copy(src: Pointer?, out: PointerByReference?): Int
+    @JvmStatic external fun chinwag_receipt_copy(src: Pointer?, out: LongArray?): Int
     @JvmStatic external fun chinwag_receipt_free(copy: Pointer?)
-    @JvmStatic external fun chinwag_client_dispatch_fd(client: Pointer?, outFd: IntByReference?): Int
-    @JvmStatic external fun chinwag_client_dispatch(client: Pointer?, maxItems: Long, outRan: LongByReference?): Int
+    @JvmStatic external fun chinwag_client_dispatch_fd(client: Pointer?, outFd: IntArray?): Int
+    @JvmStatic external fun chinwag_client_dispatch(client: Pointer?, maxItems: Long, outRan: LongArray?): Int
     @JvmStatic external fun chinwag_result_name(result: Int): Pointer?
-    @JvmStatic external fun chinwag_last_error_message(buf: ByteArray?, len: Long, written: LongByReference?): Int
+    @JvmStatic external fun chinwag_last_error_message(buf: ByteArray?, len: Long, written: LongArray?): Int
     @JvmStatic external fun chinwag_string_free(string: Pointer?)
-    @JvmStatic external fun chinwag_client_create_group(client: Pointer?, guid: ByteArray?, name: ByteArray?, groupType: Int, done: GroupDoneCb?, userData: Pointer?): Int
-    @JvmStatic external fun chinwag_client_get_group(client: Pointer?, guid: ByteArray?, done: GroupDoneCb?, userData: Pointer?): Int
-    @JvmStatic external fun chinwag_client_join_group(client: Pointer?, guid: ByteArray?, done: GroupDoneCb?, userData: Pointer?): Int
-    @JvmStatic external fun chinwag_client_leave_group(client: Pointer?, guid: ByteArray?, done: DoneCb?, userData: Pointer?): Int
-    @JvmStatic external fun chinwag_client_list_groups(client: Pointer?, joined: Boolean, after: ByteArray?, limit: Int, done: GroupPageDoneCb?, userData: Pointer?): Int
-    @JvmStatic external fun chinwag_client_group_members(client: Pointer?, guid: ByteArray?, done: MemberListDoneCb?, userData: Pointer?): Int
-    @JvmStatic external fun chinwag_client_add_group_members(client: Pointer?, guid: ByteArray?, uids: Pointer?, scopes: IntArray?, count: Long, done: MemberListDoneCb?, userData: Pointer?): Int
-    @JvmStatic external fun chinwag_client_kick_group_member(client: Pointer?, guid: ByteArray?, uid: ByteArray?, done: DoneCb?, userData: Pointer?): Int
-    @JvmStatic external fun chinwag_client_ban_group_member(client: Pointer?, guid: ByteArray?, uid: ByteArray?, done: DoneCb?, userData: Pointer?): Int
-    @JvmStatic external fun chinwag_client_unban_group_member(client: Pointer?, guid: ByteArray?, uid: ByteArray?, done: DoneCb?, userData: Pointer?): Int
-    @JvmStatic external fun chinwag_client_change_group_member_scope(client: Pointer?, guid: ByteArray?, uid: ByteArray?, scope: Int, done: MemberDoneCb?, userData: Pointer?): Int
+    @JvmStatic external fun chinwag_client_create_group(client: Pointer?, guid: ByteArray?, name: ByteArray?, groupType: Int, done: Pointer?, userData: Pointer?): Int
+    @JvmStatic external fun chinwag_client_get_group(client: Pointer?, guid: ByteArray?, done: Pointer?, userData: Pointer?): Int
+    @JvmStatic external fun chinwag_client_join_group(client: Pointer?, guid: ByteArray?, done: Pointer?, userData: Pointer?): Int
+    @JvmStatic external fun chinwag_client_leave_group(client: Pointer?, guid: ByteArray?, done: Pointer?, userData: Pointer?): Int
+    @JvmStatic external fun chinwag_client_list_groups(client: Pointer?, joined: Boolean, after: ByteArray?, limit: Int, done: Pointer?, userData: Pointer?): Int
+    @JvmStatic external fun chinwag_client_group_members(client: Pointer?, guid: ByteArray?, done: Pointer?, userData: Pointer?): Int
+    @JvmStatic external fun chinwag_client_add_group_members(client: Pointer?, guid: ByteArray?, uids: Pointer?, scopes: IntArray?, count: Long, done: Pointer?, userData: Pointer?): Int
+    @JvmStatic external fun chinwag_client_kick_group_member(client: Pointer?, guid: ByteArray?, uid: ByteArray?, done: Pointer?, userData: Pointer?): Int
+    @JvmStatic external fun chinwag_client_ban_group_member(client: Pointer?, guid: ByteArray?, uid: ByteArray?, done: Pointer?, userData: Pointer?): Int
+    @JvmStatic external fun chinwag_client_unban_group_member(client: Pointer?, guid: ByteArray?, uid: ByteArray?, done: Pointer?, userData: Pointer?): Int
+    @JvmStatic external fun chinwag_client_change_group_member_scope(client: Pointer?, guid: ByteArray?, uid: ByteArray?, scope: Int, done: Pointer?, userData: Pointer?): Int
     @JvmStatic external fun chinwag_client_add_connection_listener(client: Pointer?, id: ByteArray?, listener: chinwag_connection_listener?, userData: Pointer?, userDataFree: UserDataFreeCb?): Int
     @JvmStatic external fun chinwag_client_remove_connection_listener(client: Pointer?, id: ByteArray?): Int
     @JvmStatic external fun chinwag_client_add_login_listener(client: Pointer?, id: ByteArray?, listener: chinwag_login_listener?, userData: Pointer?, userDataFree: UserDataFreeCb?): Int
@@ -583,23 +662,32 @@ internal object Lib {
     @JvmStatic external fun chinwag_client_remove_call_listener(client: Pointer?, id: ByteArray?): Int
     @JvmStatic external fun chinwag_client_add_log_listener(client: Pointer?, id: ByteArray?, listener: chinwag_log_listener?, userData: Pointer?, userDataFree: UserDataFreeCb?): Int
     @JvmStatic external fun chinwag_client_remove_log_listener(client: Pointer?, id: ByteArray?): Int
-    @JvmStatic external fun chinwag_client_send_media(client: Pointer?, receiverType: Int, receiver: ByteArray?, mediaType: ByteArray?, url: ByteArray?, caption: ByteArray?, metadataJson: ByteArray?, done: SendCb?, userData: Pointer?, outMuid: PointerByReference?): Int
-    @JvmStatic external fun chinwag_client_edit_message(client: Pointer?, messageId: Long, text: ByteArray?, dataJson: ByteArray?, metadataJson: ByteArray?, done: SendCb?, userData: Pointer?): Int
-    @JvmStatic external fun chinwag_client_delete_message(client: Pointer?, messageId: Long, done: SendCb?, userData: Pointer?): Int
-    @JvmStatic external fun chinwag_messages_request_new(receiverType: Int, receiver: ByteArray?, options: chinwag_messages_request_options?, out: PointerByReference?): Int
+    @JvmStatic external fun chinwag_client_send_media(client: Pointer?, receiverType: Int, receiver: ByteArray?, mediaType: ByteArray?, url: ByteArray?, caption: ByteArray?, metadataJson: ByteArray?, done: Pointer?, userData: Pointer?, outMuid: LongArray?): Int
+    @JvmStatic external fun chinwag_client_edit_message(client: Pointer?, messageId: Long, text: ByteArray?, dataJson: ByteArray?, metadataJson: ByteArray?, done: Pointer?, userData: Pointer?): Int
+    @JvmStatic external fun chinwag_client_delete_message(client: Pointer?, messageId: Long, done: Pointer?, userData: Pointer?): Int
+    @JvmStatic external fun chinwag_messages_request_new(receiverType: Int, receiver: ByteArray?, options: chinwag_messages_request_options?, out: LongArray?): Int
     @JvmStatic external fun chinwag_messages_request_free(request: Pointer?)
-    @JvmStatic external fun chinwag_client_fetch_previous(client: Pointer?, request: Pointer?, done: MessagePageDoneCb?, userData: Pointer?): Int
-    @JvmStatic external fun chinwag_client_fetch_next(client: Pointer?, request: Pointer?, done: MessagePageDoneCb?, userData: Pointer?): Int
-    @JvmStatic external fun chinwag_users_request_new(options: chinwag_users_request_options?, out: PointerByReference?): Int
+    @JvmStatic external fun chinwag_client_fetch_previous(client: Pointer?, request: Pointer?, done: Pointer?, userData: Pointer?): Int
+    @JvmStatic external fun chinwag_client_fetch_next(client: Pointer?, request: Pointer?, done: Pointer?, userData: Pointer?): Int
+    @JvmStatic external fun chinwag_users_request_new(options: chinwag_users_request_options?, out: LongArray?): Int
     @JvmStatic external fun chinwag_users_request_free(request: Pointer?)
-    @JvmStatic external fun chinwag_client_fetch_users(client: Pointer?, request: Pointer?, done: UserPageDoneCb?, userData: Pointer?): Int
+    @JvmStatic external fun chinwag_client_fetch_users(client: Pointer?, request: Pointer?, done: Pointer?, userData: Pointer?): Int
     @JvmStatic external fun chinwag_store_reply_set(reply: Pointer?, sessionJson: ByteArray?): Int
     @JvmStatic external fun chinwag_connection_state_name(state: Int): Pointer?
     @JvmStatic external fun chinwag_state_reason_name(reason: Int): Pointer?
-    @JvmStatic external fun chinwag_client_create_user(client: Pointer?, uid: ByteArray?, name: ByteArray?, authKey: ByteArray?, done: UserDoneCb?, userData: Pointer?): Int
-    @JvmStatic external fun chinwag_client_get_logged_in_user(client: Pointer?, outUser: PointerByReference?): Int
-    @JvmStatic external fun chinwag_client_get_user(client: Pointer?, uid: ByteArray?, done: UserDoneCb?, userData: Pointer?): Int
-    @JvmStatic external fun chinwag_client_add_friend(client: Pointer?, uid: ByteArray?, done: UserPageDoneCb?, userData: Pointer?): Int
-    @JvmStatic external fun chinwag_client_remove_friend(client: Pointer?, uid: ByteArray?, done: DoneCb?, userData: Pointer?): Int
-    @JvmStatic external fun chinwag_client_friends(client: Pointer?, done: UserPageDoneCb?, userData: Pointer?): Int
+    @JvmStatic external fun chinwag_client_create_user(client: Pointer?, uid: ByteArray?, name: ByteArray?, authKey: ByteArray?, done: Pointer?, userData: Pointer?): Int
+    @JvmStatic external fun chinwag_client_get_logged_in_user(client: Pointer?, outUser: LongArray?): Int
+    @JvmStatic external fun chinwag_client_get_user(client: Pointer?, uid: ByteArray?, done: Pointer?, userData: Pointer?): Int
+    @JvmStatic external fun chinwag_client_add_friend(client: Pointer?, uid: ByteArray?, done: Pointer?, userData: Pointer?): Int
+    @JvmStatic external fun chinwag_client_remove_friend(client: Pointer?, uid: ByteArray?, done: Pointer?, userData: Pointer?): Int
+    @JvmStatic external fun chinwag_client_friends(client: Pointer?, done: Pointer?, userData: Pointer?): Int
+    @JvmStatic external fun chinwag_conversations_request_new(options: chinwag_conversations_request_options?, out: LongArray?): Int
+    @JvmStatic external fun chinwag_conversations_request_free(request: Pointer?)
+    @JvmStatic external fun chinwag_client_fetch_conversations(client: Pointer?, request: Pointer?, done: Pointer?, userData: Pointer?): Int
+    @JvmStatic external fun chinwag_client_get_conversation(client: Pointer?, conversationType: Int, withId: ByteArray?, done: Pointer?, userData: Pointer?): Int
+    @JvmStatic external fun chinwag_client_get_unread_counts(client: Pointer?, done: Pointer?, userData: Pointer?): Int
+    @JvmStatic external fun chinwag_client_delete_conversation(client: Pointer?, conversationType: Int, withId: ByteArray?, done: Pointer?, userData: Pointer?): Int
+    @JvmStatic external fun chinwag_client_block_user(client: Pointer?, uid: ByteArray?, done: Pointer?, userData: Pointer?): Int
+    @JvmStatic external fun chinwag_client_unblock_user(client: Pointer?, uid: ByteArray?, done: Pointer?, userData: Pointer?): Int
+    @JvmStatic external fun chinwag_client_blocked_users(client: Pointer?, done: Pointer?, userData: Pointer?): Int
 }

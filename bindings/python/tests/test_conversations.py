@@ -1,0 +1,135 @@
+"""Conversations and blocking against the real server: the list with the other user, the last
+message and the unread count; totals; two devices agreeing on the badge after a read on one;
+filters and paging; deleting a conversation for oneself; a blocked user's message refused and
+never delivered; bad input."""
+
+from __future__ import annotations
+
+import pytest
+
+import chinwag
+from chinwag import ReceiverType
+
+from conftest import login_connected
+
+
+@pytest.fixture
+def three(server, uid, make_client, recorder):
+    """alice; bob on two devices (phone, laptop); each client with a recorder."""
+    a, b = uid("alice"), uid("bob")
+    ra, rphone, rlaptop = recorder(), recorder(), recorder()
+    ca = make_client(server, listeners={"rec": ra})
+    phone = make_client(server, listeners={"rec": rphone})
+    laptop = make_client(server, listeners={"rec": rlaptop})
+    login_connected(ca, ra, a)
+    login_connected(phone, rphone, b)
+    login_connected(laptop, rlaptop, b)
+    return (a, ca), (b, phone, rphone, laptop, rlaptop)
+
+
+def test_list_unread_and_two_devices_agree(three, uid, server, make_client, recorder):
+    (a, ca), (b, phone, rphone, laptop, rlaptop) = three
+    sent = [ca.send_text(b, t) for t in ("one", "two", "three")]
+
+    page = phone.conversations_request().fetch()
+    assert len(page) == 1 and not page.has_more
+    conv = page.conversations[0]
+    assert isinstance(conv, chinwag.Conversation)
+    assert conv.with_id == a and conv.conversation_type == ReceiverType.USER
+    assert conv.user is not None and conv.user.uid == a and conv.group is None
+    assert conv.last_message is not None and conv.last_message.text == "three"
+    assert conv.unread_count == 3 and conv.last_read_message_id == 0
+    assert conv.raw["conversation_id"] == conv.conversation_id
+    counts = laptop.unread_counts()
+    assert (counts.total, counts.users, counts.groups) == (3, {a: 3}, {})
+    # The sender's own messages are never unread for her.
+    assert ca.get_conversation(b).unread_count == 0
+
+    phone.mark_read(sent[1])
+    for rec in (rphone, rlaptop):
+        u = rec.wait_for("conversation_updated", lambda c: c.with_id == a and c.unread_count == 1)
+        assert u.last_read_message_id == sent[1].id and not u.deleted
+    assert laptop.unread_counts().total == 1
+    assert laptop.get_conversation(a).last_read_message_id == sent[1].id
+
+    # A group conversation, the filters and paging.
+    owner = uid("owner")
+    rco = recorder()
+    co = make_client(server, listeners={"rec": rco})
+    login_connected(co, rco, owner)
+    guid = f"g{owner.replace('-', '')}"[:30]
+    co.create_group(guid, "Club", group_type="private")
+    co.add_group_members(guid, [b])
+    co.send_text(guid, "hello club", receiver_type=ReceiverType.GROUP)
+    groups = list(phone.conversations_request(conversation_type="group"))
+    assert [c.with_id for c in groups] == [guid]
+    assert groups[0].group is not None and groups[0].group.guid == guid
+    newest_first = [c.with_id for c in phone.conversations_request(limit=1)]
+    assert newest_first == [guid, a]
+    counts = phone.unread_counts()
+    assert (counts.total, counts.users, counts.groups) == (2, {a: 1}, {guid: 1})
+    assert [c.with_id for c in phone.conversations_request(unread_only=True)] == [guid, a]
+    phone.mark_read(sent[2])
+    rlaptop.wait_for("conversation_updated", lambda c: c.with_id == a and c.unread_count == 0)
+    assert [c.with_id for c in laptop.conversations_request(unread_only=True)] == [guid]
+
+
+def test_delete_for_me_and_errors(three):
+    (a, ca), (b, phone, rphone, laptop, rlaptop) = three
+    ca.send_text(b, "first")
+    laptop.delete_conversation(a)
+    u = rphone.wait_for("conversation_updated", lambda c: c.deleted)
+    assert u.with_id == a and u.unread_count == 0
+    assert list(phone.conversations_request()) == []
+    assert phone.unread_counts().total == 0
+    with pytest.raises(chinwag.NotFoundError):
+        phone.get_conversation(a)
+    ca.send_text(b, "second")
+    back = list(phone.conversations_request())
+    assert [(c.with_id, c.unread_count) for c in back] == [(a, 1)]
+
+    with pytest.raises(chinwag.InvalidArgumentError):
+        phone.conversations_request(limit=101)
+    with pytest.raises(chinwag.InvalidArgumentError):
+        phone.get_conversation("")
+    with pytest.raises(chinwag.InvalidArgumentError):
+        phone.delete_conversation("x", conversation_type="channel")
+    with pytest.raises(chinwag.NotFoundError):
+        phone.get_conversation("nobody-here")
+    with pytest.raises(TypeError):
+        phone.get_conversation(42)  # type: ignore[arg-type]
+    req = phone.conversations_request()
+    req.close()
+    with pytest.raises(chinwag.InvalidArgumentError):
+        req.fetch()
+
+
+def test_blocking(three, uid, server, make_client, recorder):
+    (a, ca), (b, phone, rphone, laptop, rlaptop) = three
+    blocked = phone.block_user(a)
+    assert [u.uid for u in blocked] == [a] and blocked[0].blocked_by_me
+    # alice's message is refused with a clear error and reaches neither of bob's devices.
+    with pytest.raises(chinwag.ForbiddenError) as refused:
+        ca.send_text(b, "are you there?")
+    assert "BLOCKED" in str(refused.value) and "has blocked you" in str(refused.value)
+    with pytest.raises(chinwag.ForbiddenError):
+        laptop.send_text(a, "and back")
+    # Flagged for bob only; the blocked list.
+    assert phone.get_user(a).blocked_by_me
+    assert not ca.get_user(b).blocked_by_me
+    assert [u.uid for u in laptop.blocked_users()] == [a]
+    # A third user's message is the barrier: nothing of alice's came before it.
+    c = uid("carol")
+    rc = recorder()
+    cc = make_client(server, listeners={"rec": rc})
+    login_connected(cc, rc, c)
+    barrier = cc.send_text(b, "after alice")
+    rphone.wait_for("text_message_received", lambda m: m.id == barrier.id)
+    assert not [m for e, m in rphone.events if e == "text_message_received" and m.sender == a]
+
+    phone.unblock_user(a)
+    assert laptop.blocked_users() == []
+    back = ca.send_text(b, "unblocked")
+    assert rlaptop.wait_for("text_message_received", lambda m: m.sender == a).id == back.id
+    with pytest.raises(chinwag.InvalidArgumentError):
+        phone.block_user("")
