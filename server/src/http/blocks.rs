@@ -1,11 +1,11 @@
 //! `/v1/me/blocked/...`: the caller's blocked users.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use chinwag_protocol::rest::{BlockUsers, UserList};
 
-use super::extract::{Body, HttpResult, UserCaller};
+use super::extract::{Body, HttpResult, Path, UserCaller};
 use crate::service::AppRef;
 
 pub async fn block(

@@ -1,14 +1,14 @@
 //! `/v1/conversations/...`: the caller's conversation list, unread badges, and deleting a
 //! conversation for oneself.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use chinwag_protocol::conversations::{
     Conversation, ConversationList, ConversationsQuery, UnreadCounts,
 };
 
-use super::extract::{HttpResult, Params, UserCaller};
+use super::extract::{HttpResult, Params, Path, UserCaller};
 use crate::hub::Origin;
 use crate::service::AppRef;
 
