@@ -3,23 +3,8 @@
 mod common;
 
 use chinwag::protocol::model::{ReceiverType, User};
-use chinwag::{Client, ConnectionState, ErrorCode, Event, UserFilters, UsersRequest};
+use chinwag::{ErrorCode, Event, UserFilters, UsersRequest};
 use common::*;
-
-fn connected(server: &Server, uid: &str) -> (Client, Recorder) {
-    let (c, r) = new_client(server, server.settings());
-    c.login(uid, AUTH_KEY, None).unwrap();
-    r.wait(&format!("{uid} connected"), |e| {
-        is_state(e, ConnectionState::Connected)
-    });
-    (c, r)
-}
-
-fn ok<T>(rx: std::sync::mpsc::Receiver<chinwag::Result<T>>) -> T {
-    rx.recv_timeout(WAIT)
-        .expect("completion ran")
-        .expect("succeeded")
-}
 
 fn from(e: &Event, sender: &str) -> bool {
     matches!(e, Event::Message(m) if m.sender == sender)

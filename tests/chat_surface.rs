@@ -9,35 +9,8 @@ use chinwag::protocol::model::{
     Attachment, CallStatus, CallType, GroupAction, GroupType, NewMessage, PresenceSubscription,
     ReceiverType, Scope, UserStatus,
 };
-use chinwag::{
-    Client, ConnectionState, ErrorCode, Event, MessagesRequest, UserFilters, UsersRequest,
-};
+use chinwag::{ErrorCode, Event, MessagesRequest, UserFilters, UsersRequest};
 use common::*;
-
-fn connected(server: &Server, uid: &str) -> (Client, Recorder) {
-    connected_with(server, uid, server.settings())
-}
-
-fn connected_with(server: &Server, uid: &str, settings: chinwag::Settings) -> (Client, Recorder) {
-    let (c, r) = new_client(server, settings);
-    c.login(uid, AUTH_KEY, None).unwrap();
-    r.wait(&format!("{uid} connected"), |e| {
-        is_state(e, ConnectionState::Connected)
-    });
-    (c, r)
-}
-
-fn ok<T>(rx: std::sync::mpsc::Receiver<chinwag::Result<T>>) -> T {
-    rx.recv_timeout(WAIT)
-        .expect("completion ran")
-        .expect("succeeded")
-}
-
-fn err<T: std::fmt::Debug>(rx: std::sync::mpsc::Receiver<chinwag::Result<T>>) -> chinwag::Error {
-    rx.recv_timeout(WAIT)
-        .expect("completion ran")
-        .expect_err("failed")
-}
 
 #[test]
 fn groups_membership_events_and_authorization() {

@@ -7,23 +7,8 @@ use std::collections::BTreeMap;
 
 use chinwag::protocol::conversations::Conversation;
 use chinwag::protocol::model::{GroupType, Message, ReceiptKind, ReceiverType};
-use chinwag::{Client, ConnectionState, ConversationsRequest, ErrorCode, Event, Page};
+use chinwag::{Client, ConversationsRequest, ErrorCode, Event, Page};
 use common::*;
-
-fn connected(server: &Server, uid: &str) -> (Client, Recorder) {
-    let (c, r) = new_client(server, server.settings());
-    c.login(uid, AUTH_KEY, None).unwrap();
-    r.wait(&format!("{uid} connected"), |e| {
-        is_state(e, ConnectionState::Connected)
-    });
-    (c, r)
-}
-
-fn ok<T>(rx: std::sync::mpsc::Receiver<chinwag::Result<T>>) -> T {
-    rx.recv_timeout(WAIT)
-        .expect("completion ran")
-        .expect("succeeded")
-}
 
 /// Every conversation of `client`, fetched page by page.
 fn all_conversations(client: &Client, request: &ConversationsRequest) -> Vec<Conversation> {

@@ -1,6 +1,6 @@
-//! Measuring helpers shared by `benches/sdk.rs` and `server/benches/throughput.rs` (included
+//! Measuring helpers shared by `benches/sdk.rs` and the server's benches (included
 //! with `#[path]`): the disk's fsync, which both print next to their `power` figures, and
-//! percentiles.
+//! percentiles, and the shared results file.
 
 use std::time::{Duration, Instant};
 
@@ -36,4 +36,29 @@ pub fn percentile(sorted: &[Duration], p: f64) -> Duration {
 /// A duration in milliseconds.
 pub fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
+}
+
+/// Adds `value` under `key` to `target/bench/results.json` (next to this bench binary's target
+/// directory), keeping what the other benches of `make bench` wrote there, and says where.
+#[allow(dead_code)] // each bench includes this file; not every one merges its results
+pub fn add_to_results(key: &str, value: serde_json::Value) {
+    let path = std::env::current_exe()
+        .ok()
+        .and_then(|p| p.parent()?.parent()?.parent().map(|t| t.join("bench")))
+        .unwrap_or_else(|| "target/bench".into());
+    let _ = std::fs::create_dir_all(&path);
+    let file = path.join("results.json");
+    let mut all = std::fs::read_to_string(&file)
+        .ok()
+        .and_then(|s| serde_json::from_str::<serde_json::Value>(&s).ok())
+        .and_then(|v| v.as_object().cloned())
+        .unwrap_or_default();
+    all.insert(key.into(), value);
+    match std::fs::write(
+        &file,
+        serde_json::to_string_pretty(&serde_json::Value::Object(all)).unwrap_or_default(),
+    ) {
+        Ok(()) => println!("JSON: {} (key \"{key}\")", file.display()),
+        Err(e) => println!("cannot write {}: {e}", file.display()),
+    }
 }

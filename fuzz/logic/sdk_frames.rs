@@ -42,20 +42,27 @@ struct Hostile {
 
 static HOSTILE: OnceLock<Hostile> = OnceLock::new();
 static PANICKED: AtomicBool = AtomicBool::new(false);
+/// The name of the hostile server's runtime threads.
+const HOSTILE_THREADS: &str = "hostile-server";
 
 fn hostile() -> &'static Hostile {
     HOSTILE.get_or_init(|| {
-        // A panic on any thread (the SDK's runtime, its dispatcher) is a finding, also on the
-        // stable replay where nothing aborts.
+        // A panic on a thread of the SDK (its runtime, its dispatchers) or of this hostile
+        // server is a finding, also on the stable replay where nothing aborts. Panics of other
+        // threads (another test of the same replay process) are theirs to report.
         static HOOK: Once = Once::new();
         HOOK.call_once(|| {
             let previous = std::panic::take_hook();
             std::panic::set_hook(Box::new(move |info| {
-                PANICKED.store(true, Ordering::SeqCst);
+                let name = std::thread::current().name().unwrap_or("").to_string();
+                if name.starts_with("chinwag") || name.starts_with(HOSTILE_THREADS) {
+                    PANICKED.store(true, Ordering::SeqCst);
+                }
                 previous(info);
             }));
         });
         let rt = tokio::runtime::Builder::new_multi_thread()
+            .thread_name(HOSTILE_THREADS)
             .worker_threads(1)
             .enable_all()
             .build()

@@ -9,6 +9,16 @@ pub const MAX_FRAME_BYTES: usize = 256 * 1024;
 pub const MAX_PAGE_LIMIT: u32 = 100;
 /// Page size when a request names none.
 pub const DEFAULT_PAGE_LIMIT: u32 = 30;
+
+/// Checks a page size a request names: 1..=[`MAX_PAGE_LIMIT`].
+pub fn check_page_limit(limit: u32) -> Result<u32, String> {
+    if limit == 0 || limit > MAX_PAGE_LIMIT {
+        return Err(format!(
+            "limit {limit} is out of range: 1..={MAX_PAGE_LIMIT}"
+        ));
+    }
+    Ok(limit)
+}
 /// A history page stops once its messages reach this many bytes (always at least one message),
 /// whatever its `limit`: `has_more` then says the rest follows on the next page.
 pub const MAX_PAGE_BYTES: usize = 1024 * 1024;

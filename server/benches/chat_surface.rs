@@ -182,23 +182,5 @@ async fn main() {
     out.insert("loadavg".into(), json!(load.trim()));
 
     // Added to the bench JSON (`make bench` runs the SDK bench first), under `chat_surface`.
-    let path = std::env::current_exe()
-        .ok()
-        .and_then(|p| p.parent()?.parent()?.parent().map(|t| t.join("bench")))
-        .unwrap_or_else(|| "target/bench".into());
-    let _ = std::fs::create_dir_all(&path);
-    let file = path.join("results.json");
-    let mut all = std::fs::read_to_string(&file)
-        .ok()
-        .and_then(|s| serde_json::from_str::<Value>(&s).ok())
-        .and_then(|v| v.as_object().cloned())
-        .unwrap_or_default();
-    all.insert("chat_surface".into(), Value::Object(out));
-    match std::fs::write(
-        &file,
-        serde_json::to_string_pretty(&Value::Object(all)).unwrap_or_default(),
-    ) {
-        Ok(()) => println!("JSON: {} (key \"chat_surface\")", file.display()),
-        Err(e) => println!("cannot write {}: {e}", file.display()),
-    }
+    measure::add_to_results("chat_surface", Value::Object(out));
 }

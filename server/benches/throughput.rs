@@ -505,23 +505,5 @@ async fn main() {
     }
 
     // Added to the SDK bench's JSON (`make bench` runs that first), under `server`.
-    let path = std::env::current_exe()
-        .ok()
-        .and_then(|p| p.parent()?.parent()?.parent().map(|t| t.join("bench")))
-        .unwrap_or_else(|| "target/bench".into());
-    let _ = std::fs::create_dir_all(&path);
-    let file = path.join("results.json");
-    let mut all = std::fs::read_to_string(&file)
-        .ok()
-        .and_then(|s| serde_json::from_str::<Value>(&s).ok())
-        .and_then(|v| v.as_object().cloned())
-        .unwrap_or_default();
-    all.insert("server".into(), Value::Object(out));
-    match std::fs::write(
-        &file,
-        serde_json::to_string_pretty(&Value::Object(all)).unwrap_or_default(),
-    ) {
-        Ok(()) => println!("JSON: {} (key \"server\")", file.display()),
-        Err(e) => println!("cannot write {}: {e}", file.display()),
-    }
+    measure::add_to_results("server", Value::Object(out));
 }

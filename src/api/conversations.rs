@@ -6,7 +6,7 @@
 use std::sync::{Arc, Mutex};
 
 use chinwag_protocol::conversations::{Conversation, ConversationList, UnreadCounts};
-use chinwag_protocol::limits::{check_id, MAX_PAGE_LIMIT};
+use chinwag_protocol::limits::{check_id, check_page_limit};
 use chinwag_protocol::model::ReceiverType;
 
 use super::requests::Page;
@@ -49,12 +49,7 @@ impl ConversationsRequest {
     }
 
     pub fn limit(mut self, limit: u32) -> Result<Self> {
-        if limit == 0 || limit > MAX_PAGE_LIMIT {
-            return Err(Error::invalid(format!(
-                "limit must be 1..={MAX_PAGE_LIMIT}"
-            )));
-        }
-        self.limit = limit;
+        self.limit = check_page_limit(limit).map_err(Error::invalid)?;
         Ok(self)
     }
 

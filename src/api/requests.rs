@@ -3,7 +3,7 @@
 
 use std::sync::{Arc, Mutex};
 
-use chinwag_protocol::limits::MAX_PAGE_LIMIT;
+use chinwag_protocol::limits::check_page_limit;
 use chinwag_protocol::model::{Message, ReceiverType, User};
 use chinwag_protocol::rest::{MessageList, UserList};
 
@@ -53,12 +53,7 @@ impl MessagesRequest {
     }
 
     pub fn limit(mut self, limit: u32) -> Result<Self> {
-        if limit == 0 || limit > MAX_PAGE_LIMIT {
-            return Err(Error::invalid(format!(
-                "limit must be 1..={MAX_PAGE_LIMIT}"
-            )));
-        }
-        self.limit = limit;
+        self.limit = check_page_limit(limit).map_err(Error::invalid)?;
         Ok(self)
     }
 
@@ -200,11 +195,7 @@ impl Client {
     ) -> Result<()> {
         let f = &request.filters;
         if let Some(l) = f.limit {
-            if l == 0 || l > MAX_PAGE_LIMIT {
-                return Err(Error::invalid(format!(
-                    "limit must be 1..={MAX_PAGE_LIMIT}"
-                )));
-            }
+            check_page_limit(l).map_err(Error::invalid)?;
         }
         let mut query: Vec<(&'static str, String)> = Vec::new();
         if let Some(l) = f.limit {

@@ -135,12 +135,9 @@ pub unsafe extern "C" fn chinwag_client_list_groups(
 /// The page limit of list calls: 1-100, 0 for the default of 30.
 pub(crate) fn page_limit(limit: u32) -> Result<u32> {
     match limit {
-        0 => Ok(30),
-        1..=chinwag_protocol::limits::MAX_PAGE_LIMIT => Ok(limit),
-        other => Err(Error::invalid(format!(
-            "limit {other} is out of range: 1..={} (0 for 30)",
-            chinwag_protocol::limits::MAX_PAGE_LIMIT
-        ))),
+        0 => Ok(chinwag_protocol::limits::DEFAULT_PAGE_LIMIT),
+        n => chinwag_protocol::limits::check_page_limit(n)
+            .map_err(|e| Error::invalid(format!("{e} (0 for the default)"))),
     }
 }
 

@@ -571,3 +571,34 @@ impl SessionStore for RecordingStore {
         Ok(())
     }
 }
+
+/// A client logged in as `uid` (auto mode) and CONNECTED, with its recorder.
+pub fn connected(server: &Server, uid: &str) -> (Client, Recorder) {
+    connected_with(server, uid, server.settings())
+}
+
+/// [`connected`] with the given settings.
+pub fn connected_with(server: &Server, uid: &str, settings: Settings) -> (Client, Recorder) {
+    let (c, r) = new_client(server, settings);
+    c.login(uid, AUTH_KEY, None).unwrap();
+    r.wait(&format!("{uid} connected"), |e| {
+        is_state(e, ConnectionState::Connected)
+    });
+    (c, r)
+}
+
+/// The value a completion succeeded with.
+pub fn ok<T>(rx: std::sync::mpsc::Receiver<chinwag::Result<T>>) -> T {
+    rx.recv_timeout(WAIT)
+        .expect("completion ran")
+        .expect("succeeded")
+}
+
+/// The error a completion failed with.
+pub fn err<T: std::fmt::Debug>(
+    rx: std::sync::mpsc::Receiver<chinwag::Result<T>>,
+) -> chinwag::Error {
+    rx.recv_timeout(WAIT)
+        .expect("completion ran")
+        .expect_err("failed")
+}
