@@ -321,10 +321,11 @@ impl Readers {
     fn take(&self) -> DbResult<Db> {
         let idle = self.idle.lock().unwrap_or_else(|p| p.into_inner()).pop();
         if let Some((c, since)) = idle {
-            // A PostgreSQL connection idle for a while may have lost its server (a restart)
-            // without knowing: a round trip makes sure. One in steady use finds out at its next
-            // statement (that read fails, and the connection is reopened the time after).
-            if since.elapsed() > IDLE_CHECK_AFTER {
+            // A PostgreSQL connection idle for a while, or older than another connection's
+            // reconnect, may have lost its server (a restart) without knowing: a round trip
+            // makes sure. Otherwise one finds out at its next statement (that read fails, and
+            // the connection is reopened the time after).
+            if c.is_postgres() && (since.elapsed() > IDLE_CHECK_AFTER || c.may_be_stale()) {
                 c.check()?;
             } else {
                 c.revive()?;

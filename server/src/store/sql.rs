@@ -7,6 +7,7 @@
 
 use std::cell::RefCell;
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use postgres::types::{to_sql_checked, IsNull, ToSql, Type};
 use rusqlite::types::{ToSqlOutput, ValueRef};
@@ -25,7 +26,14 @@ pub struct PgConn {
     config: postgres::Config,
     statements: HashMap<String, postgres::Statement>,
     read_only: bool,
+    /// [`RECONNECTS`] when this connection was made or last checked.
+    seen: u64,
 }
+
+/// How many times a connection of this process found its server gone and reconnected. A
+/// connection made before the latest of those may be dead without knowing (the server
+/// restarted): it is checked before its next use.
+static RECONNECTS: AtomicU64 = AtomicU64::new(0);
 
 /// One statement argument.
 #[derive(Debug, Clone, Copy)]
@@ -256,6 +264,7 @@ impl PgConn {
             config: config.clone(),
             statements: HashMap::new(),
             read_only,
+            seen: RECONNECTS.load(Ordering::SeqCst),
         })
     }
 
@@ -264,6 +273,7 @@ impl PgConn {
     pub fn revive(&mut self) -> DbResult<()> {
         if self.client.is_closed() {
             *self = PgConn::connect(&self.config, self.read_only)?;
+            RECONNECTS.fetch_add(1, Ordering::SeqCst);
         }
         Ok(())
     }
@@ -271,14 +281,23 @@ impl PgConn {
     /// Like [`PgConn::revive`], but also for a connection that does not know yet that the
     /// server went away (an idle one, across a restart): costs a round trip.
     pub fn check(&mut self) -> DbResult<()> {
+        let now = RECONNECTS.load(Ordering::SeqCst);
         if self
             .client
             .is_valid(std::time::Duration::from_secs(2))
             .is_err()
         {
             *self = PgConn::connect(&self.config, self.read_only)?;
+            RECONNECTS.fetch_add(1, Ordering::SeqCst);
+        } else {
+            self.seen = now;
         }
         Ok(())
+    }
+
+    /// Whether another connection reconnected since this one was made or checked.
+    pub fn may_be_stale(&self) -> bool {
+        self.seen != RECONNECTS.load(Ordering::SeqCst)
     }
 
     fn statement(&mut self, sql: &str) -> DbResult<postgres::Statement> {
@@ -455,6 +474,14 @@ impl Db {
         match self {
             Db::Sqlite(_) => Ok(()),
             Db::Postgres(_) => self.pg()?.check(),
+        }
+    }
+
+    /// Whether this is a PostgreSQL connection that may have lost its server without knowing.
+    pub fn may_be_stale(&self) -> bool {
+        match self {
+            Db::Sqlite(_) => false,
+            Db::Postgres(_) => self.pg().map(|c| c.may_be_stale()).unwrap_or(true),
         }
     }
 
