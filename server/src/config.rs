@@ -11,6 +11,27 @@ pub enum DbLocation {
     Memory,
     /// A database file, created if missing, opened in WAL mode.
     File(PathBuf),
+    /// A PostgreSQL database (a `postgres://` URL or a `key=value` connection string), shared
+    /// by every node of a deployment.
+    Postgres(String),
+}
+
+impl DbLocation {
+    /// Parses a `--store` value: `sqlite:PATH` (`sqlite::memory:` for a throwaway database)
+    /// or `postgres://...` / `postgresql://...`.
+    pub fn parse_store(s: &str) -> Result<DbLocation, String> {
+        if s.starts_with("postgres://") || s.starts_with("postgresql://") {
+            return Ok(DbLocation::Postgres(s.to_string()));
+        }
+        match s.strip_prefix("sqlite:") {
+            Some(":memory:") => Ok(DbLocation::Memory),
+            Some("") => Err("--store sqlite:PATH needs a path".into()),
+            Some(path) => Ok(DbLocation::File(PathBuf::from(path))),
+            None => Err(format!(
+                "unknown store {s:?}: use sqlite:PATH or postgres://USER@HOST:PORT/DATABASE"
+            )),
+        }
+    }
 }
 
 /// What an acknowledged write survives.
@@ -274,5 +295,34 @@ impl Config {
             // --- Operations (issue 15) ---
             metrics_addr: None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::DbLocation;
+    use std::path::PathBuf;
+
+    #[test]
+    fn store_values_name_sqlite_files_or_postgres_urls() {
+        assert_eq!(
+            DbLocation::parse_store("sqlite:/var/lib/chinwag/chat.sqlite3"),
+            Ok(DbLocation::File(PathBuf::from(
+                "/var/lib/chinwag/chat.sqlite3"
+            )))
+        );
+        assert_eq!(
+            DbLocation::parse_store("sqlite::memory:"),
+            Ok(DbLocation::Memory)
+        );
+        assert_eq!(
+            DbLocation::parse_store("postgres://chinwag@db:5432/chat"),
+            Ok(DbLocation::Postgres(
+                "postgres://chinwag@db:5432/chat".into()
+            ))
+        );
+        assert!(DbLocation::parse_store("sqlite:").is_err());
+        let err = DbLocation::parse_store("mysql://x").unwrap_err();
+        assert!(err.contains("sqlite:PATH or postgres://"), "{err}");
     }
 }

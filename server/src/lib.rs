@@ -17,6 +17,7 @@ mod store;
 
 pub use config::{Config, DbLocation, Durability, FeatureLimit, PresenceModes, TlsFiles};
 pub use listener::{start, ServerHandle};
+pub use store::postgres::create_database as create_postgres_database;
 
 /// Every HTTP endpoint the server serves, as (method, path template such as
 /// `/v1/users/{uid}`); the router is built from the same table.

@@ -25,9 +25,13 @@ struct Args {
     /// Address to listen on (port 0 picks a free port; the real one is printed).
     #[arg(long, default_value = "127.0.0.1:8080", env = "CHINWAG_LISTEN")]
     listen: SocketAddr,
-    /// SQLite database file, or `:memory:` for a throwaway database.
-    #[arg(long, env = "CHINWAG_DB")]
+    /// SQLite database file, or `:memory:` for a throwaway database (same as --store sqlite:PATH).
+    #[arg(long, env = "CHINWAG_DB", conflicts_with = "store")]
     db: Option<String>,
+    /// Where state lives: `sqlite:PATH` (one node) or `postgres://USER@HOST:PORT/DATABASE`
+    /// (several nodes sharing one PostgreSQL database).
+    #[arg(long, env = "CHINWAG_STORE")]
+    store: Option<String>,
     /// The app this server serves.
     #[arg(long, env = "CHINWAG_APP_ID", default_value = "chinwag-app")]
     app_id: String,
@@ -297,6 +301,28 @@ fn run_command(
     }
 }
 
+/// A PostgreSQL address as it may be printed: any password replaced by `***`.
+fn redact_password(url: &str) -> String {
+    if let Some((scheme, rest)) = url.split_once("://") {
+        if let Some((userinfo, host)) = rest.split_once('@') {
+            if let Some((user, _)) = userinfo.split_once(':') {
+                return format!("{scheme}://{user}:***@{host}");
+            }
+        }
+        return url.to_string();
+    }
+    url.split_whitespace()
+        .map(|kv| {
+            if kv.starts_with("password=") {
+                "password=***"
+            } else {
+                kv
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 /// 128 random bits from the OS, hex.
 fn random_key() -> String {
     use rand::RngCore;
@@ -313,16 +339,19 @@ fn config_from(args: &Args) -> Result<(Config, bool), String> {
         (a, b, true) => (a.clone().unwrap_or_else(random_key), b.clone().unwrap_or_else(random_key)),
         _ => return Err("--auth-key and --api-key (or CHINWAG_AUTH_KEY and CHINWAG_API_KEY) are required without --dev".into()),
     };
-    let db = match args.db.as_deref() {
+    let db = match (args.store.as_deref(), args.db.as_deref()) {
+        (Some(store), _) => DbLocation::parse_store(store)?,
+        (None, db) => match db {
         None if args.dev => DbLocation::Memory,
         None => {
             return Err(
-                "--db PATH is required without --dev (use :memory: for a throwaway database)"
+                "--db PATH or --store sqlite:PATH|postgres://... is required without --dev (use :memory: for a throwaway database)"
                     .into(),
             )
         }
         Some(":memory:") => DbLocation::Memory,
         Some(path) => DbLocation::File(PathBuf::from(path)),
+        },
     };
     let window = Duration::from_secs(10);
     let mut config = Config::local(&auth_key, &api_key);
@@ -434,6 +463,7 @@ fn main() -> std::process::ExitCode {
         let db = match &config.db {
             DbLocation::Memory => ":memory: (data is lost when the server stops)".to_string(),
             DbLocation::File(p) => p.display().to_string(),
+            DbLocation::Postgres(url) => format!("PostgreSQL {}", redact_password(url)),
         };
         let (auth_key, api_key, app_id) = (config.auth_key.clone(), config.api_key.clone(), config.app_id.clone());
         let server = match chinwag_server::start(config).await {

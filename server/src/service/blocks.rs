@@ -6,19 +6,18 @@
 use chinwag_protocol::model::{ReceiverType, User};
 use chinwag_protocol::rest::UserList;
 use chinwag_protocol::{ApiError, ErrorCode};
-use rusqlite::Connection;
 
 use super::users::require_user;
 use super::{check_id, invalid, App, Deliveries};
 use crate::hub::Origin;
-use crate::store::{self, now_ms};
+use crate::store::{self, now_ms, Db};
 
 /// Most users one user may block: the blocked list is answered whole.
 pub const MAX_BLOCKED: u32 = 1_000;
 
 /// Refuses a direct message, typing indicator, transient message or call between two users
 /// when either blocked the other.
-pub fn check_direct(conn: &Connection, sender: &str, receiver: &str) -> Result<(), ApiError> {
+pub fn check_direct(conn: &Db, sender: &str, receiver: &str) -> Result<(), ApiError> {
     if store::blocks::has_blocked(conn, receiver, sender)? {
         return Err(ApiError::new(
             ErrorCode::Blocked,
@@ -37,7 +36,7 @@ pub fn check_direct(conn: &Connection, sender: &str, receiver: &str) -> Result<(
 /// The audience of something `sender` sends to a group, without the members who blocked
 /// `sender` (one indexed lookup; most senders are blocked by nobody).
 pub fn without_blockers(
-    conn: &Connection,
+    conn: &Db,
     receiver_type: ReceiverType,
     sender: &str,
     mut recipients: Vec<String>,
@@ -52,7 +51,7 @@ pub fn without_blockers(
 }
 
 /// Sets `blocked_by_me` on the users `viewer` blocked.
-pub fn flag_blocked(conn: &Connection, viewer: &str, users: &mut [User]) -> Result<(), ApiError> {
+pub fn flag_blocked(conn: &Db, viewer: &str, users: &mut [User]) -> Result<(), ApiError> {
     let blocked = store::blocks::blocked_by(conn, viewer, "", MAX_BLOCKED)?;
     if blocked.is_empty() {
         return Ok(());
@@ -63,7 +62,7 @@ pub fn flag_blocked(conn: &Connection, viewer: &str, users: &mut [User]) -> Resu
     Ok(())
 }
 
-fn blocked_list(conn: &Connection, uid: &str) -> Result<Vec<User>, ApiError> {
+fn blocked_list(conn: &Db, uid: &str) -> Result<Vec<User>, ApiError> {
     let mut out = Vec::new();
     for b in store::blocks::blocked_by(conn, uid, "", MAX_BLOCKED)? {
         if let Some(mut user) = store::users::get(conn, &b)? {

@@ -3,9 +3,9 @@
 
 use std::sync::Arc;
 
+use crate::store::Db;
 use chinwag_protocol::model::{Call, CallStatus, CallType, ReceiverType, RejectStatus};
 use chinwag_protocol::{ApiError, ErrorCode, Event, EventFrame};
-use rusqlite::Connection;
 
 use super::quota::Durable;
 use super::{
@@ -24,12 +24,12 @@ pub enum CallAction {
     End,
 }
 
-fn require_call(conn: &Connection, session_id: &str) -> Result<Call, ApiError> {
+fn require_call(conn: &Db, session_id: &str) -> Result<Call, ApiError> {
     store::calls::get(conn, session_id)?
         .ok_or_else(|| ApiError::new(ErrorCode::CallNotFound, format!("no call {session_id:?}")))
 }
 
-fn is_callee(conn: &Connection, call: &Call, uid: &str) -> Result<bool, ApiError> {
+fn is_callee(conn: &Db, call: &Call, uid: &str) -> Result<bool, ApiError> {
     if uid == call.initiator {
         return Ok(false);
     }
@@ -52,7 +52,7 @@ fn state_error(call: &Call, what: &str) -> ApiError {
 
 /// Applies `action` by `uid` to the stored call, returning the event to announce.
 fn transition(
-    conn: &Connection,
+    conn: &Db,
     call: &mut Call,
     uid: &str,
     action: CallAction,
@@ -260,7 +260,7 @@ impl App {
 
 /// The caller plus the callee (or the group's current members, without those who blocked the
 /// caller: they never heard of the call).
-fn call_participants(conn: &Connection, call: &Call) -> Result<Vec<String>, ApiError> {
+fn call_participants(conn: &Db, call: &Call) -> Result<Vec<String>, ApiError> {
     let mut p = super::blocks::without_blockers(
         conn,
         call.receiver_type,

@@ -9,21 +9,16 @@ use chinwag_protocol::model::{
     group_conversation_id, user_conversation_id, Message, ReceiptKind, ReceiverType,
 };
 use chinwag_protocol::{ApiError, ErrorCode, Event};
-use rusqlite::Connection;
 
 use super::users::PresenceView;
 use super::{check_id, fan_out, invalid, page_limit, require_member, App, Deliveries};
 use crate::hub::Origin;
 use crate::store::conversations::{self as rows, ConversationRow, PageFilter};
-use crate::store::{self, now_ms};
+use crate::store::{self, now_ms, Db};
 
 /// Keeps every recipient's conversation row current with a message just stored (inside its
 /// transaction).
-pub fn record_message(
-    conn: &Connection,
-    m: &Message,
-    recipients: &[String],
-) -> Result<(), ApiError> {
+pub fn record_message(conn: &Db, m: &Message, recipients: &[String]) -> Result<(), ApiError> {
     for uid in recipients {
         let with = match m.receiver_type {
             ReceiverType::User if *uid == m.sender => &m.receiver,
@@ -47,7 +42,7 @@ pub fn record_message(
 /// Moves `uid`'s read or delivered position in the message's conversation (inside the receipt's
 /// transaction); when it moved, a `conversation_updated` event for all of `uid`'s devices.
 pub fn record_receipt(
-    conn: &Connection,
+    conn: &Db,
     uid: &str,
     kind: ReceiptKind,
     m: &Message,
@@ -65,7 +60,7 @@ pub fn record_receipt(
 
 /// The `conversation_updated` event of `uid`'s row, fanned out to `uid` alone.
 fn updated_event(
-    conn: &Connection,
+    conn: &Db,
     uid: &str,
     conversation_id: &str,
     deleted: bool,
@@ -94,7 +89,7 @@ fn hidden_presence(mut u: chinwag_protocol::model::User) -> chinwag_protocol::mo
 
 /// A row as the wire object: the other user or the group, and the last message.
 fn build(
-    conn: &Connection,
+    conn: &Db,
     uid: &str,
     row: ConversationRow,
     presence: &dyn Fn(chinwag_protocol::model::User) -> chinwag_protocol::model::User,
@@ -138,7 +133,7 @@ fn conversation_type_param(s: &str) -> Result<ReceiverType, ApiError> {
 /// The conversation id of `uid` with a user or a group, after checking the other side exists
 /// and `uid` may see it.
 fn conversation_id_of(
-    conn: &Connection,
+    conn: &Db,
     uid: &str,
     kind: ReceiverType,
     with: &str,

@@ -1,12 +1,12 @@
 //! Groups and membership. Every membership change is a durable `group_member` event for all
 //! members and for the member it affects.
 
+use crate::store::Db;
 use chinwag_protocol::model::{
     AddedMember, Group, GroupAction, GroupMember, GroupMemberEvent, GroupType, Scope,
 };
 use chinwag_protocol::rest::{CreateGroup, GroupList, ListGroupsQuery, MemberList, MemberToAdd};
 use chinwag_protocol::{ApiError, ErrorCode, Event};
-use rusqlite::Connection;
 
 use super::group_not_found;
 use super::quota;
@@ -18,7 +18,7 @@ use super::{
 use crate::hub::Origin;
 use crate::store::{self, now_ms};
 
-fn require_group(conn: &Connection, guid: &str) -> Result<Group, ApiError> {
+fn require_group(conn: &Db, guid: &str) -> Result<Group, ApiError> {
     store::groups::get(conn, guid)?
         .ok_or_else(|| ApiError::new(ErrorCode::GroupNotFound, format!("no group {guid:?}")))
 }
@@ -29,7 +29,7 @@ fn forbidden(msg: impl Into<String>) -> ApiError {
 
 /// Tells the current members and the affected user about a membership change.
 fn announce(
-    conn: &Connection,
+    conn: &Db,
     group: &Group,
     action: GroupAction,
     member: &str,
@@ -62,7 +62,7 @@ pub const MEMBER_CHUNK: usize = 100;
 /// Checks that `actor` may add every one of `members` to the group now: admin, room in the
 /// group, each user exists, is not banned, not yet a member and below the joined quota.
 fn check_addable(
-    conn: &Connection,
+    conn: &Db,
     guid: &str,
     actor: &str,
     members: &[MemberToAdd],
@@ -96,7 +96,7 @@ fn check_addable(
 /// Checks that `actor` may kick, ban or unban `target`: moderators act on participants,
 /// admins on anyone below the owner, nobody on the owner.
 fn check_moderation(
-    conn: &Connection,
+    conn: &Db,
     group: &Group,
     actor: &str,
     target: &str,
@@ -137,7 +137,7 @@ fn check_moderation(
 }
 
 /// Rank for moderation: the owner above admins above moderators above everyone else.
-fn rank(conn: &Connection, group: &Group, uid: &str) -> Result<u8, ApiError> {
+fn rank(conn: &Db, group: &Group, uid: &str) -> Result<u8, ApiError> {
     if uid == group.owner {
         return Ok(3);
     }

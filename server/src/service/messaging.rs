@@ -1,5 +1,6 @@
 //! Messages, edits, deletes, receipts, typing and transient messages.
 
+use crate::store::Db;
 use chinwag_protocol::frames::{Feature, TransientMessage, TypingIndicator, TypingTarget};
 use chinwag_protocol::limits::{
     check_attachment, check_text, TextError, MAX_ATTACHMENTS, MAX_MESSAGE_BYTES,
@@ -10,7 +11,6 @@ use chinwag_protocol::model::{
 };
 use chinwag_protocol::rest::{EditMessage, HistoryQuery, MessageList};
 use chinwag_protocol::{ApiError, ErrorCode, Event, EventFrame, ServerFrame};
-use rusqlite::Connection;
 
 use super::quota::Durable;
 use super::{
@@ -109,13 +109,13 @@ fn check_message_size(m: &Message) -> Result<(), ApiError> {
     Ok(())
 }
 
-fn require_message(conn: &Connection, id: i64) -> Result<Message, ApiError> {
+fn require_message(conn: &Db, id: i64) -> Result<Message, ApiError> {
     store::messages::get(conn, id)?
         .ok_or_else(|| ApiError::new(ErrorCode::MessageNotFound, format!("no message {id}")))
 }
 
 /// Checks that `uid` may see a stored message, returning the caller's group scope if any.
-fn require_access(conn: &Connection, m: &Message, uid: &str) -> Result<Option<Scope>, ApiError> {
+fn require_access(conn: &Db, m: &Message, uid: &str) -> Result<Option<Scope>, ApiError> {
     match m.receiver_type {
         ReceiverType::User if m.sender == uid || m.receiver == uid => Ok(None),
         // Not the caller's conversation: answer as if it did not exist.

@@ -12,10 +12,10 @@ pub mod users;
 
 use std::sync::Arc;
 
+use crate::store::Db;
 use chinwag_protocol::limits;
 use chinwag_protocol::model::{GroupType, ReceiverType, Scope};
 use chinwag_protocol::{ApiError, ErrorCode, Event, EventFrame, ServerFrame};
-use rusqlite::Connection;
 use tokio::sync::oneshot;
 
 use crate::config::Config;
@@ -107,7 +107,7 @@ impl App {
     ) -> Result<(T, Option<EventFrame>), ApiError>
     where
         T: Send + 'static,
-        F: FnOnce(&Connection) -> Result<(T, Deliveries), ApiError> + Send + 'static,
+        F: FnOnce(&Db) -> Result<(T, Deliveries), ApiError> + Send + 'static,
     {
         self.commit_sized(origin, DEFAULT_WEIGHT, f).await
     }
@@ -121,7 +121,7 @@ impl App {
     ) -> Result<(T, Option<EventFrame>), ApiError>
     where
         T: Send + 'static,
-        F: FnOnce(&Connection) -> Result<(T, Deliveries), ApiError> + Send + 'static,
+        F: FnOnce(&Db) -> Result<(T, Deliveries), ApiError> + Send + 'static,
     {
         let (tx, rx) = oneshot::channel();
         let job = CommitJob {
@@ -153,9 +153,9 @@ struct CommitJob<T, F> {
 impl<T, F> store::Job for CommitJob<T, F>
 where
     T: Send + 'static,
-    F: FnOnce(&Connection) -> Result<(T, Deliveries), ApiError> + Send + 'static,
+    F: FnOnce(&Db) -> Result<(T, Deliveries), ApiError> + Send + 'static,
 {
-    fn run(&mut self, conn: &Connection) -> Result<(), ApiError> {
+    fn run(&mut self, conn: &Db) -> Result<(), ApiError> {
         let f = self
             .f
             .take()
@@ -195,17 +195,13 @@ where
 }
 
 /// Stores `event` once and appends it to the log of every recipient.
-pub fn fan_out(
-    conn: &Connection,
-    recipients: &[String],
-    event: &Event,
-) -> Result<Deliveries, ApiError> {
+pub fn fan_out(conn: &Db, recipients: &[String], event: &Event) -> Result<Deliveries, ApiError> {
     fan_out_with(conn, recipients, event, None)
 }
 
 /// [`fan_out`], where one recipient's number was already taken (`known`: uid and seq).
 pub fn fan_out_with(
-    conn: &Connection,
+    conn: &Db,
     recipients: &[String],
     event: &Event,
     known: Option<(&str, u64)>,
@@ -216,6 +212,17 @@ pub fn fan_out_with(
     let body_id = store::events::insert_body(conn, &body, recipients.len())?;
     let at = store::now_ms();
     let mut seqs = Vec::with_capacity(recipients.len());
+    // On PostgreSQL other nodes take heads too: lock them in one order (uid order), so that two
+    // fan-outs to the same users cannot wait on each other. SQLite has one writer; its order
+    // stays as given (and free).
+    let mut sorted;
+    let recipients = if conn.is_postgres() {
+        sorted = recipients.to_vec();
+        sorted.sort_unstable();
+        &sorted[..]
+    } else {
+        recipients
+    };
     for uid in recipients {
         let seq = match known {
             Some((u, seq)) if u == uid => {
@@ -238,7 +245,7 @@ pub fn fan_out_with(
 
 /// Who takes part in a conversation: both users, or the group's current members.
 pub fn participants(
-    conn: &Connection,
+    conn: &Db,
     receiver_type: ReceiverType,
     receiver: &str,
     sender: &str,
@@ -253,7 +260,7 @@ pub fn participants(
 /// Checks that the receiver of a message, typing indicator or call exists and that `sender` may
 /// address it.
 pub fn check_can_address(
-    conn: &Connection,
+    conn: &Db,
     receiver_type: ReceiverType,
     receiver: &str,
     sender: &str,
@@ -279,7 +286,7 @@ pub fn check_can_address(
 /// The caller's scope in a group, or why the caller has none.
 /// A private group is answered as missing to whoever is neither in it nor banned from it, so
 /// its existence does not leak.
-pub fn require_member(conn: &Connection, guid: &str, uid: &str) -> Result<Scope, ApiError> {
+pub fn require_member(conn: &Db, guid: &str, uid: &str) -> Result<Scope, ApiError> {
     let Some(kind) = store::groups::kind(conn, guid)? else {
         return Err(group_not_found(guid));
     };

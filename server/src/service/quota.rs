@@ -5,8 +5,8 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::Instant;
 
+use crate::store::Db;
 use chinwag_protocol::{ApiError, ErrorCode};
-use rusqlite::Connection;
 
 use super::App;
 use crate::config::FeatureLimit;
@@ -85,7 +85,7 @@ impl App {
 }
 
 /// Checks that `uid` may own one more group (at most `max`).
-pub fn check_may_own_group(conn: &Connection, uid: &str, max: u32) -> Result<(), ApiError> {
+pub fn check_may_own_group(conn: &Db, uid: &str, max: u32) -> Result<(), ApiError> {
     if store::groups::owned_count(conn, uid)? >= u64::from(max) {
         return Err(quota_exceeded(format!(
             "{uid:?} already owns {max} groups, the most a user may own"
@@ -95,7 +95,7 @@ pub fn check_may_own_group(conn: &Connection, uid: &str, max: u32) -> Result<(),
 }
 
 /// Checks that `uid` may join one more group (at most `max`).
-pub fn check_may_join(conn: &Connection, uid: &str, max: u32) -> Result<(), ApiError> {
+pub fn check_may_join(conn: &Db, uid: &str, max: u32) -> Result<(), ApiError> {
     if store::groups::joined_count(conn, uid)? >= u64::from(max) {
         return Err(quota_exceeded(format!(
             "{uid:?} is already a member of {max} groups, the most a user may join"
@@ -105,12 +105,7 @@ pub fn check_may_join(conn: &Connection, uid: &str, max: u32) -> Result<(), ApiE
 }
 
 /// Checks that a group has room for `more` members (at most `max`).
-pub fn check_group_room(
-    conn: &Connection,
-    guid: &str,
-    more: usize,
-    max: u32,
-) -> Result<(), ApiError> {
+pub fn check_group_room(conn: &Db, guid: &str, more: usize, max: u32) -> Result<(), ApiError> {
     let now = store::groups::member_count(conn, guid)?;
     if now + more as u64 > u64::from(max) {
         return Err(quota_exceeded(format!(

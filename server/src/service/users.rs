@@ -3,13 +3,13 @@
 use std::collections::HashSet;
 use std::net::IpAddr;
 
+use crate::store::Db;
 use chinwag_protocol::close;
 use chinwag_protocol::model::{User, UserStatus};
 use chinwag_protocol::rest::{
     CreateUser, FriendRequests, ListUsersQuery, Position, TokenResponse, UpdateUser, UserList,
 };
 use chinwag_protocol::{ApiError, ErrorCode};
-use rusqlite::Connection;
 
 use super::{
     check_field, check_id, check_name, check_profile_json, invalid, page_limit, App, Deliveries,
@@ -44,7 +44,7 @@ fn not_found(uid: &str) -> ApiError {
     ApiError::new(ErrorCode::UserNotFound, format!("no user {uid:?}"))
 }
 
-pub fn require_user(conn: &Connection, uid: &str) -> Result<User, ApiError> {
+pub fn require_user(conn: &Db, uid: &str) -> Result<User, ApiError> {
     store::users::get(conn, uid)?.ok_or_else(|| not_found(uid))
 }
 

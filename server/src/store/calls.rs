@@ -1,15 +1,15 @@
 //! Call signalling state.
 
-use chinwag_protocol::model::{Call, CallStatus, CallType, ReceiverType};
-use rusqlite::{params, Connection, OptionalExtension, Row};
-
 use super::json_column;
-use super::{DbError, DbResult};
+use super::sql::{Db, Row};
+use super::DbResult;
+use crate::args;
+use chinwag_protocol::model::{Call, CallStatus, CallType, ReceiverType};
 
 const COLUMNS: &str = "session_id, initiator, receiver_type, receiver, call_type, status, by_uid, \
      initiated_at, joined_at, ended_at, metadata";
 
-fn from_row(r: &Row<'_>) -> rusqlite::Result<Call> {
+fn from_row(r: &Row<'_, '_>) -> DbResult<Call> {
     let receiver_type: String = r.get(2)?;
     let call_type: String = r.get(4)?;
     let status: String = r.get(5)?;
@@ -28,49 +28,48 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<Call> {
     })
 }
 
-pub fn get(conn: &Connection, session_id: &str) -> DbResult<Option<Call>> {
-    conn.query_row(
+pub fn get(conn: &Db, session_id: &str) -> DbResult<Option<Call>> {
+    conn.opt(
         &format!("SELECT {COLUMNS} FROM calls WHERE session_id = ?1"),
-        [session_id],
+        args![session_id],
         from_row,
     )
-    .optional()
-    .map_err(DbError)
 }
 
 /// Inserts a call; `false` when the session id is taken.
-pub fn insert(conn: &Connection, c: &Call) -> DbResult<bool> {
+pub fn insert(conn: &Db, c: &Call) -> DbResult<bool> {
     let n = conn.execute(
-        "INSERT OR IGNORE INTO calls (session_id, initiator, receiver_type, receiver, call_type,
+        "INSERT INTO calls (session_id, initiator, receiver_type, receiver, call_type,
              status, by_uid, initiated_at, metadata)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-        params![
-            c.session_id,
-            c.initiator,
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) ON CONFLICT DO NOTHING",
+        args![
+            &c.session_id,
+            &c.initiator,
             c.receiver_type.as_str(),
-            c.receiver,
+            &c.receiver,
             c.call_type.as_str(),
             c.status.as_str(),
-            c.by,
+            &c.by,
             c.initiated_at,
-            c.metadata.to_string()
+            &c.metadata.to_string()
         ],
     )?;
     Ok(n == 1)
 }
 
-pub fn update(conn: &Connection, c: &Call) -> DbResult<()> {
+pub fn update(conn: &Db, c: &Call) -> DbResult<()> {
     conn.execute(
         "UPDATE calls SET status = ?2, by_uid = ?3, joined_at = ?4, ended_at = ?5 WHERE session_id = ?1",
-        params![c.session_id, c.status.as_str(), c.by, c.joined_at, c.ended_at],
+        args![&c.session_id, c.status.as_str(), &c.by, c.joined_at, c.ended_at],
     )?;
     Ok(())
 }
 
 /// Calls still ringing, with when they started.
-pub fn ringing(conn: &Connection) -> DbResult<Vec<(String, i64)>> {
-    let mut stmt =
-        conn.prepare("SELECT session_id, initiated_at FROM calls WHERE status = 'initiated'")?;
-    let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+pub fn ringing(conn: &Db) -> DbResult<Vec<(String, i64)>> {
+    conn.all(
+        "SELECT session_id, initiated_at FROM calls WHERE status = 'initiated'",
+        &[],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )
 }

@@ -2,10 +2,10 @@
 //! the transaction that stores each message, so lists and badges never count messages. One
 //! function per operation, plain SQL.
 
+use super::sql::{Db, Row};
+use super::DbResult;
+use crate::args;
 use chinwag_protocol::model::ReceiverType;
-use rusqlite::{params, Connection, OptionalExtension, Row};
-
-use super::{DbError, DbResult};
 
 /// A conversation row as stored.
 #[derive(Debug, Clone, PartialEq)]
@@ -28,7 +28,7 @@ const COLUMNS: &str = "conversation_id, conversation_type, with_id, last_message
 const STILL_MEMBER: &str = "(c.conversation_type = 'user' OR EXISTS (SELECT 1 FROM group_members \
      gm WHERE gm.guid = c.with_id AND gm.uid = c.uid))";
 
-fn from_row(r: &Row<'_>) -> rusqlite::Result<ConversationRow> {
+fn from_row(r: &Row<'_, '_>) -> DbResult<ConversationRow> {
     let kind: String = r.get(1)?;
     Ok(ConversationRow {
         conversation_id: r.get(0)?,
@@ -39,7 +39,7 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<ConversationRow> {
         last_read_id: r.get(5)?,
         last_delivered_id: r.get(6)?,
         updated_at: r.get(7)?,
-        hidden: r.get(8)?,
+        hidden: r.get::<i64>(8)? != 0,
     })
 }
 
@@ -47,7 +47,7 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<ConversationRow> {
 /// sent it, and un-hides a conversation the user deleted.
 #[allow(clippy::too_many_arguments)]
 pub fn on_message(
-    conn: &Connection,
+    conn: &Db,
     uid: &str,
     conversation_id: &str,
     conversation_type: ReceiverType,
@@ -56,95 +56,93 @@ pub fn on_message(
     unread: bool,
     at: i64,
 ) -> DbResult<()> {
-    conn.prepare_cached(
+    // The existing row's columns are named with the table (PostgreSQL wants them qualified
+    // next to `excluded`; SQLite accepts it).
+    conn.execute(
         "INSERT INTO conversations (uid, conversation_id, conversation_type, with_id,
              last_message_id, unread_count, updated_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
          ON CONFLICT (uid, conversation_id) DO UPDATE SET
              last_message_id = excluded.last_message_id,
-             unread_count = unread_count + excluded.unread_count,
+             unread_count = conversations.unread_count + excluded.unread_count,
              updated_at = excluded.updated_at,
              hidden = 0",
-    )?
-    .execute(params![
-        uid,
-        conversation_id,
-        conversation_type.as_str(),
-        with_id,
-        message_id,
-        i64::from(unread),
-        at
-    ])?;
+        args![
+            uid,
+            conversation_id,
+            conversation_type.as_str(),
+            with_id,
+            message_id,
+            unread,
+            at
+        ],
+    )?;
     Ok(())
 }
 
 /// `uid` read everything up to `message_id`: the unread count becomes the messages from others
 /// after it (an index range of the conversation). False when the row was already read that far.
 pub fn mark_read(
-    conn: &Connection,
+    conn: &Db,
     uid: &str,
     conversation_id: &str,
     message_id: i64,
     at: i64,
 ) -> DbResult<bool> {
-    let n = conn
-        .prepare_cached(
-            "UPDATE conversations SET
-                 last_read_id = ?3,
-                 last_delivered_id = MAX(last_delivered_id, ?3),
-                 unread_count = (SELECT COUNT(*) FROM messages
-                     WHERE conversation_id = ?2 AND id > ?3 AND sender != ?1),
-                 updated_at = ?4
-             WHERE uid = ?1 AND conversation_id = ?2 AND last_read_id < ?3",
-        )?
-        .execute(params![uid, conversation_id, message_id, at])?;
+    // CASE rather than two-argument MAX (SQLite) or GREATEST (PostgreSQL): both engines run it.
+    let n = conn.execute(
+        "UPDATE conversations SET
+             last_read_id = ?3,
+             last_delivered_id = CASE WHEN last_delivered_id > ?3 THEN last_delivered_id
+                 ELSE ?3 END,
+             unread_count = (SELECT COUNT(*) FROM messages
+                 WHERE conversation_id = ?2 AND id > ?3 AND sender != ?1),
+             updated_at = ?4
+         WHERE uid = ?1 AND conversation_id = ?2 AND last_read_id < ?3",
+        args![uid, conversation_id, message_id, at],
+    )?;
     Ok(n > 0)
 }
 
 /// `uid` received everything up to `message_id`. False when it was already recorded.
 pub fn mark_delivered(
-    conn: &Connection,
+    conn: &Db,
     uid: &str,
     conversation_id: &str,
     message_id: i64,
     at: i64,
 ) -> DbResult<bool> {
-    let n = conn
-        .prepare_cached(
-            "UPDATE conversations SET last_delivered_id = ?3, updated_at = ?4
-             WHERE uid = ?1 AND conversation_id = ?2 AND last_delivered_id < ?3",
-        )?
-        .execute(params![uid, conversation_id, message_id, at])?;
+    let n = conn.execute(
+        "UPDATE conversations SET last_delivered_id = ?3, updated_at = ?4
+         WHERE uid = ?1 AND conversation_id = ?2 AND last_delivered_id < ?3",
+        args![uid, conversation_id, message_id, at],
+    )?;
     Ok(n > 0)
 }
 
 /// Deletes a conversation for `uid`: hidden and read until the next message. False when there
 /// is no such visible conversation.
-pub fn hide(conn: &Connection, uid: &str, conversation_id: &str, at: i64) -> DbResult<bool> {
-    let n = conn
-        .prepare_cached(
-            "UPDATE conversations SET hidden = 1, unread_count = 0,
-                 last_read_id = MAX(last_read_id, last_message_id),
-                 last_delivered_id = MAX(last_delivered_id, last_message_id),
-                 updated_at = ?3
-             WHERE uid = ?1 AND conversation_id = ?2 AND hidden = 0",
-        )?
-        .execute(params![uid, conversation_id, at])?;
+pub fn hide(conn: &Db, uid: &str, conversation_id: &str, at: i64) -> DbResult<bool> {
+    let n = conn.execute(
+        "UPDATE conversations SET hidden = 1, unread_count = 0,
+             last_read_id = CASE WHEN last_read_id > last_message_id THEN last_read_id
+                 ELSE last_message_id END,
+             last_delivered_id = CASE WHEN last_delivered_id > last_message_id
+                 THEN last_delivered_id ELSE last_message_id END,
+             updated_at = ?3
+         WHERE uid = ?1 AND conversation_id = ?2 AND hidden = 0",
+        args![uid, conversation_id, at],
+    )?;
     Ok(n > 0)
 }
 
 /// One row, hidden or not.
-pub fn get(
-    conn: &Connection,
-    uid: &str,
-    conversation_id: &str,
-) -> DbResult<Option<ConversationRow>> {
-    conn.prepare_cached(&format!(
-        "SELECT {COLUMNS} FROM conversations WHERE uid = ?1 AND conversation_id = ?2"
-    ))?
-    .query_row(params![uid, conversation_id], from_row)
-    .optional()
-    .map_err(DbError)
+pub fn get(conn: &Db, uid: &str, conversation_id: &str) -> DbResult<Option<ConversationRow>> {
+    conn.opt(
+        &format!("SELECT {COLUMNS} FROM conversations WHERE uid = ?1 AND conversation_id = ?2"),
+        args![uid, conversation_id],
+        from_row,
+    )
 }
 
 /// Filters of [`page`].
@@ -158,16 +156,18 @@ pub struct PageFilter<'a> {
 }
 
 /// Visible conversations of a user, newest last message first.
-pub fn page(conn: &Connection, f: &PageFilter<'_>) -> DbResult<Vec<ConversationRow>> {
-    let mut stmt = conn.prepare_cached(&format!(
-        "SELECT {COLUMNS} FROM conversations c
-         WHERE c.uid = ?1 AND c.last_message_id < ?2 AND c.hidden = 0
-           AND (?3 IS NULL OR c.conversation_type = ?3) AND (?4 = 0 OR c.unread_count > 0)
-           AND {STILL_MEMBER}
-         ORDER BY c.last_message_id DESC LIMIT ?5"
-    ))?;
-    let rows = stmt.query_map(
-        params![
+pub fn page(conn: &Db, f: &PageFilter<'_>) -> DbResult<Vec<ConversationRow>> {
+    // The optional filters are typed (CAST) so that PostgreSQL knows a parameter that may be NULL.
+    conn.all(
+        &format!(
+            "SELECT {COLUMNS} FROM conversations c
+             WHERE c.uid = ?1 AND c.last_message_id < ?2 AND c.hidden = 0
+               AND (CAST(?3 AS TEXT) IS NULL OR c.conversation_type = CAST(?3 AS TEXT))
+               AND (CAST(?4 AS BIGINT) = 0 OR c.unread_count > 0)
+               AND {STILL_MEMBER}
+             ORDER BY c.last_message_id DESC LIMIT ?5"
+        ),
+        args![
             f.uid,
             f.before,
             f.conversation_type.map(ReceiverType::as_str),
@@ -175,23 +175,24 @@ pub fn page(conn: &Connection, f: &PageFilter<'_>) -> DbResult<Vec<ConversationR
             f.limit
         ],
         from_row,
-    )?;
-    rows.collect::<rusqlite::Result<_>>().map_err(DbError)
+    )
 }
 
 /// (type, with, unread count) of every visible conversation of `uid` with unread messages.
-pub fn unread(conn: &Connection, uid: &str) -> DbResult<Vec<(ReceiverType, String, u64)>> {
-    let mut stmt = conn.prepare_cached(&format!(
-        "SELECT c.conversation_type, c.with_id, c.unread_count FROM conversations c
-         WHERE c.uid = ?1 AND c.unread_count > 0 AND c.hidden = 0 AND {STILL_MEMBER}"
-    ))?;
-    let rows = stmt.query_map([uid], |r| {
-        let kind: String = r.get(0)?;
-        Ok((
-            ReceiverType::parse(&kind).unwrap_or(ReceiverType::User),
-            r.get(1)?,
-            r.get(2)?,
-        ))
-    })?;
-    rows.collect::<rusqlite::Result<_>>().map_err(DbError)
+pub fn unread(conn: &Db, uid: &str) -> DbResult<Vec<(ReceiverType, String, u64)>> {
+    conn.all(
+        &format!(
+            "SELECT c.conversation_type, c.with_id, c.unread_count FROM conversations c
+             WHERE c.uid = ?1 AND c.unread_count > 0 AND c.hidden = 0 AND {STILL_MEMBER}"
+        ),
+        args![uid],
+        |r| {
+            let kind: String = r.get(0)?;
+            Ok((
+                ReceiverType::parse(&kind).unwrap_or(ReceiverType::User),
+                r.get(1)?,
+                r.get(2)?,
+            ))
+        },
+    )
 }

@@ -1,21 +1,22 @@
 //! The per-user event log behind resume. An event's body (its JSON) is stored once in
 //! `event_bodies`; each recipient gets a row with its own next sequence number that refers to it.
 
-use rusqlite::{params, Connection};
-
 use super::now_ms;
-use super::{DbError, DbResult};
+use super::sql::Db;
+use super::DbResult;
+use crate::args;
 
 /// Stores an event body (`{"event": ..., "data": ...}`) that `refs` log rows will refer to, and
 /// returns its id.
-pub fn insert_body(conn: &Connection, payload: &str, refs: usize) -> DbResult<i64> {
-    conn.prepare_cached("INSERT INTO event_bodies (payload, refs) VALUES (?1, ?2)")?
-        .execute(params![payload, refs as i64])?;
-    Ok(conn.last_insert_rowid())
+pub fn insert_body(conn: &Db, payload: &str, refs: usize) -> DbResult<i64> {
+    conn.insert_id(
+        "INSERT INTO event_bodies (payload, refs) VALUES (?1, ?2)",
+        args![payload, refs],
+    )
 }
 
 /// Appends a stored body to a user's log, returning its sequence number there.
-pub fn append(conn: &Connection, uid: &str, body_id: i64, at: i64) -> DbResult<u64> {
+pub fn append(conn: &Db, uid: &str, body_id: i64, at: i64) -> DbResult<u64> {
     let seq = super::users::next_seq(conn, uid)?;
     append_at(conn, uid, seq, body_id, at)?;
     Ok(seq)
@@ -23,11 +24,11 @@ pub fn append(conn: &Connection, uid: &str, body_id: i64, at: i64) -> DbResult<u
 
 /// Appends a stored body to a user's log under a number already taken with
 /// `users::next_seq`.
-pub fn append_at(conn: &Connection, uid: &str, seq: u64, body_id: i64, at: i64) -> DbResult<()> {
-    conn.prepare_cached(
+pub fn append_at(conn: &Db, uid: &str, seq: u64, body_id: i64, at: i64) -> DbResult<()> {
+    conn.execute(
         "INSERT INTO events (uid, seq, body_id, created_at) VALUES (?1, ?2, ?3, ?4)",
-    )?
-    .execute(params![uid, seq, body_id, at])?;
+        args![uid, seq, body_id, at],
+    )?;
     Ok(())
 }
 
@@ -35,74 +36,71 @@ pub fn append_at(conn: &Connection, uid: &str, seq: u64, body_id: i64, at: i64) 
 /// bodies (not parsed: they go to the socket as they are): at most `limit` rows, and no more once
 /// `max_bytes` are reached (always at least one row).
 pub fn range(
-    conn: &Connection,
+    conn: &Db,
     uid: &str,
     after: u64,
     up_to: u64,
     limit: usize,
     max_bytes: usize,
 ) -> DbResult<Vec<(u64, String)>> {
-    let mut stmt = conn.prepare_cached(
+    let mut out = Vec::new();
+    let mut bytes = 0;
+    conn.each(
         "SELECT e.seq, COALESCE(b.payload, e.payload) FROM events e
          LEFT JOIN event_bodies b ON b.id = e.body_id
          WHERE e.uid = ?1 AND e.seq > ?2 AND e.seq <= ?3 ORDER BY e.seq LIMIT ?4",
-    )?;
-    let rows = stmt.query_map(params![uid, after, up_to, limit as i64], |r| {
-        Ok((r.get::<_, u64>(0)?, r.get::<_, Option<String>>(1)?))
-    })?;
-    let mut out = Vec::new();
-    let mut bytes = 0;
-    for row in rows {
-        match row? {
-            (seq, Some(payload)) => {
-                bytes += payload.len();
-                out.push((seq, payload));
+        args![uid, after, up_to, limit],
+        |r| {
+            match (r.get::<u64>(0)?, r.get::<Option<String>>(1)?) {
+                (seq, Some(payload)) => {
+                    bytes += payload.len();
+                    out.push((seq, payload));
+                }
+                (seq, None) => tracing::error!(uid, seq, "stored event without a body skipped"),
             }
-            (seq, None) => tracing::error!(uid, seq, "stored event without a body skipped"),
-        }
-        if bytes >= max_bytes {
-            break;
-        }
-    }
+            Ok(bytes < max_bytes)
+        },
+    )?;
     Ok(out)
 }
 
 /// How many of a user's events lie in `(after, up_to]`.
-pub fn count(conn: &Connection, uid: &str, after: u64, up_to: u64) -> DbResult<u64> {
-    conn.prepare_cached("SELECT COUNT(*) FROM events WHERE uid = ?1 AND seq > ?2 AND seq <= ?3")?
-        .query_row(params![uid, after, up_to], |r| r.get(0))
-        .map_err(DbError)
+pub fn count(conn: &Db, uid: &str, after: u64, up_to: u64) -> DbResult<u64> {
+    conn.one(
+        "SELECT COUNT(*) FROM events WHERE uid = ?1 AND seq > ?2 AND seq <= ?3",
+        args![uid, after, up_to],
+        |r| r.get(0),
+    )
 }
 
 /// Deletes at most `max_rows` events that can no longer be replayed (all but each user's newest
 /// `keep`, and none younger than `min_age_ms`, so a replay that is streaming cannot lose rows it
 /// announced), then bodies no row refers to any more. Returns how many events went; the caller
 /// repeats while that is `max_rows`, so the writer is never held for long.
-pub fn prune(conn: &Connection, keep: u64, min_age_ms: i64, max_rows: usize) -> DbResult<usize> {
+pub fn prune(conn: &Db, keep: u64, min_age_ms: i64, max_rows: usize) -> DbResult<usize> {
     let before = now_ms() - min_age_ms;
-    let mut stmt = conn.prepare_cached(
+    let bodies: Vec<Option<i64>> = conn.all(
         "DELETE FROM events WHERE (uid, seq) IN (SELECT e.uid, e.seq FROM events e
          WHERE e.created_at < ?2
            AND e.seq <= (SELECT u.last_seq FROM users u WHERE u.uid = e.uid) - ?1
          LIMIT ?3) RETURNING body_id",
+        args![keep, before, max_rows],
+        |r| r.get(0),
     )?;
-    let bodies = stmt
-        .query_map(params![keep, before, max_rows as i64], |r| {
-            r.get::<_, Option<i64>>(0)
-        })?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
     let deleted = bodies.len();
     let mut released: std::collections::HashMap<i64, i64> = std::collections::HashMap::new();
     for id in bodies.into_iter().flatten() {
         *released.entry(id).or_default() += 1;
     }
-    let mut release =
-        conn.prepare_cached("UPDATE event_bodies SET refs = refs - ?2 WHERE id = ?1")?;
-    let mut drop_unused =
-        conn.prepare_cached("DELETE FROM event_bodies WHERE id = ?1 AND refs <= 0")?;
     for (id, n) in released {
-        release.execute(params![id, n])?;
-        drop_unused.execute([id])?;
+        conn.execute(
+            "UPDATE event_bodies SET refs = refs - ?2 WHERE id = ?1",
+            args![id, n],
+        )?;
+        conn.execute(
+            "DELETE FROM event_bodies WHERE id = ?1 AND refs <= 0",
+            args![id],
+        )?;
     }
     Ok(deleted)
 }
@@ -111,7 +109,9 @@ pub fn prune(conn: &Connection, keep: u64, min_age_ms: i64, max_rows: usize) -> 
 mod tests {
     use super::*;
 
-    fn db() -> Connection {
+    use rusqlite::Connection;
+
+    fn db() -> Db {
         let conn = Connection::open_in_memory().expect("open");
         crate::store::migrate(&conn).expect("migrate");
         for uid in ["a", "b"] {
@@ -121,17 +121,14 @@ mod tests {
             )
             .expect("user");
         }
-        conn
+        Db::Sqlite(conn)
     }
 
-    fn bodies(conn: &Connection) -> Vec<(i64, i64)> {
-        let mut stmt = conn
-            .prepare("SELECT id, refs FROM event_bodies ORDER BY id")
-            .expect("select");
-        let rows = stmt
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
-            .expect("rows");
-        rows.collect::<rusqlite::Result<_>>().expect("bodies")
+    fn bodies(conn: &Db) -> Vec<(i64, i64)> {
+        conn.all("SELECT id, refs FROM event_bodies ORDER BY id", &[], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .expect("bodies")
     }
 
     #[test]

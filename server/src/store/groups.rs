@@ -5,15 +5,15 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use rusqlite::{params, Connection, OptionalExtension, Row};
-
 use super::json_column;
-use super::{DbError, DbResult};
+use super::sql::{Db, Row};
+use super::DbResult;
+use crate::args;
 
 const COLUMNS: &str = "g.guid, g.name, g.type, g.description, g.metadata, g.owner, g.created_at, \
      (SELECT COUNT(*) FROM group_members m WHERE m.guid = g.guid)";
 
-fn from_row(r: &Row<'_>) -> rusqlite::Result<Group> {
+fn from_row(r: &Row<'_, '_>) -> DbResult<Group> {
     let kind: String = r.get(2)?;
     Ok(Group {
         guid: r.get(0)?,
@@ -28,35 +28,37 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<Group> {
     })
 }
 
-pub fn get(conn: &Connection, guid: &str) -> DbResult<Option<Group>> {
-    conn.prepare_cached(&format!("SELECT {COLUMNS} FROM groups g WHERE g.guid = ?1"))?
-        .query_row([guid], from_row)
-        .optional()
-        .map_err(DbError)
+pub fn get(conn: &Db, guid: &str) -> DbResult<Option<Group>> {
+    conn.opt(
+        &format!("SELECT {COLUMNS} FROM groups g WHERE g.guid = ?1"),
+        args![guid],
+        from_row,
+    )
 }
 
 /// A group's type, if it exists: what a membership check needs, without counting its members
 /// (which [`get`] does, and which a send to a large group would pay for every message).
-pub fn kind(conn: &Connection, guid: &str) -> DbResult<Option<GroupType>> {
-    let kind: Option<String> = conn
-        .prepare_cached("SELECT type FROM groups WHERE guid = ?1")?
-        .query_row([guid], |r| r.get(0))
-        .optional()?;
+pub fn kind(conn: &Db, guid: &str) -> DbResult<Option<GroupType>> {
+    let kind: Option<String> = conn.opt(
+        "SELECT type FROM groups WHERE guid = ?1",
+        args![guid],
+        |r| r.get(0),
+    )?;
     Ok(kind.map(|k| GroupType::parse(&k).unwrap_or_default()))
 }
 
 /// Inserts a group; `false` when the guid is taken.
-pub fn insert(conn: &Connection, group: &Group) -> DbResult<bool> {
+pub fn insert(conn: &Db, group: &Group) -> DbResult<bool> {
     let n = conn.execute(
-        "INSERT OR IGNORE INTO groups (guid, name, type, description, metadata, owner, created_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-        params![
-            group.guid,
-            group.name,
+        "INSERT INTO groups (guid, name, type, description, metadata, owner, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT DO NOTHING",
+        args![
+            &group.guid,
+            &group.name,
             group.kind.as_str(),
-            group.description,
-            group.metadata.to_string(),
-            group.owner,
+            &group.description,
+            &group.metadata.to_string(),
+            &group.owner,
             group.created_at
         ],
     )?;
@@ -65,7 +67,7 @@ pub fn insert(conn: &Connection, group: &Group) -> DbResult<bool> {
 
 /// Groups the user belongs to (`joined`) or public groups, in guid order after `after`.
 pub fn list(
-    conn: &Connection,
+    conn: &Db,
     uid: &str,
     joined: bool,
     search: Option<&str>,
@@ -76,64 +78,68 @@ pub fn list(
     let filter = if joined {
         "g.guid IN (SELECT guid FROM group_members WHERE uid = ?1)"
     } else {
-        "g.type = 'public' AND ?1 IS NOT NULL"
+        "g.type = 'public' AND CAST(?1 AS TEXT) IS NOT NULL"
     };
-    let mut stmt = conn.prepare_cached(&format!(
-        "SELECT {COLUMNS} FROM groups g
-         WHERE {filter} AND g.guid > ?2 AND (?3 IS NULL OR g.name LIKE ?3 ESCAPE '\\' OR g.guid LIKE ?3 ESCAPE '\\')
+    conn.all(
+        &format!(
+            "SELECT {COLUMNS} FROM groups g
+         WHERE {filter} AND g.guid > ?2 AND (CAST(?3 AS TEXT) IS NULL OR g.name LIKE ?3 ESCAPE '\\' OR g.guid LIKE ?3 ESCAPE '\\')
          ORDER BY g.guid LIMIT ?4"
-    ))?;
-    let rows = stmt.query_map(params![uid, after.unwrap_or(""), pattern, limit], from_row)?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+        ),
+        args![uid, after.unwrap_or(""), pattern.as_deref(), limit],
+        from_row,
+    )
 }
 
 /// Every group of any type, for the operator (`GET /v1/admin/groups`), in guid order.
 pub fn list_all(
-    conn: &Connection,
+    conn: &Db,
     search: Option<&str>,
     after: Option<&str>,
     limit: u32,
 ) -> DbResult<Vec<Group>> {
     let pattern = search.map(super::contains_pattern);
-    let mut stmt = conn.prepare_cached(&format!(
-        "SELECT {COLUMNS} FROM groups g
-         WHERE g.guid > ?1 AND (?2 IS NULL OR g.name LIKE ?2 ESCAPE '\\' OR g.guid LIKE ?2 ESCAPE '\\')
+    conn.all(
+        &format!(
+            "SELECT {COLUMNS} FROM groups g
+         WHERE g.guid > ?1 AND (CAST(?2 AS TEXT) IS NULL OR g.name LIKE ?2 ESCAPE '\\' OR g.guid LIKE ?2 ESCAPE '\\')
          ORDER BY g.guid LIMIT ?3"
-    ))?;
-    let rows = stmt.query_map(params![after.unwrap_or(""), pattern, limit], from_row)?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+        ),
+        args![after.unwrap_or(""), pattern.as_deref(), limit],
+        from_row,
+    )
 }
 
-pub fn scope_of(conn: &Connection, guid: &str, uid: &str) -> DbResult<Option<Scope>> {
-    let scope: Option<String> = conn
-        .prepare_cached("SELECT scope FROM group_members WHERE guid = ?1 AND uid = ?2")?
-        .query_row(params![guid, uid], |r| r.get(0))
-        .optional()?;
+pub fn scope_of(conn: &Db, guid: &str, uid: &str) -> DbResult<Option<Scope>> {
+    let scope: Option<String> = conn.opt(
+        "SELECT scope FROM group_members WHERE guid = ?1 AND uid = ?2",
+        args![guid, uid],
+        |r| r.get(0),
+    )?;
     Ok(scope.and_then(|s| Scope::parse(&s)))
 }
 
-pub fn is_banned(conn: &Connection, guid: &str, uid: &str) -> DbResult<bool> {
-    Ok(conn
-        .prepare_cached("SELECT 1 FROM group_bans WHERE guid = ?1 AND uid = ?2")?
-        .query_row(params![guid, uid], |_| Ok(()))
-        .optional()?
-        .is_some())
+pub fn is_banned(conn: &Db, guid: &str, uid: &str) -> DbResult<bool> {
+    conn.exists(
+        "SELECT 1 FROM group_bans WHERE guid = ?1 AND uid = ?2",
+        args![guid, uid],
+    )
 }
 
 /// Members with their scope and join time, in uid order.
-pub fn members(conn: &Connection, guid: &str) -> DbResult<Vec<(String, Scope, i64)>> {
-    let mut stmt = conn.prepare_cached(
+pub fn members(conn: &Db, guid: &str) -> DbResult<Vec<(String, Scope, i64)>> {
+    conn.all(
         "SELECT uid, scope, joined_at FROM group_members WHERE guid = ?1 ORDER BY uid",
-    )?;
-    let rows = stmt.query_map([guid], |r| {
-        let scope: String = r.get(1)?;
-        Ok((
-            r.get(0)?,
-            Scope::parse(&scope).unwrap_or(Scope::Participant),
-            r.get(2)?,
-        ))
-    })?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+        args![guid],
+        |r| {
+            let scope: String = r.get(1)?;
+            Ok((
+                r.get(0)?,
+                Scope::parse(&scope).unwrap_or(Scope::Participant),
+                r.get(2)?,
+            ))
+        },
+    )
 }
 
 thread_local! {
@@ -165,7 +171,7 @@ fn forget_members_of(guid: &str) {
     });
 }
 
-pub fn member_uids(conn: &Connection, guid: &str) -> DbResult<Vec<String>> {
+pub fn member_uids(conn: &Db, guid: &str) -> DbResult<Vec<String>> {
     let cached = MEMBERS.with(|m| m.borrow().as_ref().map(|c| c.get(guid).cloned()));
     match cached {
         Some(Some(list)) => return Ok(list.to_vec()),
@@ -182,87 +188,90 @@ pub fn member_uids(conn: &Connection, guid: &str) -> DbResult<Vec<String>> {
     Ok(list.to_vec())
 }
 
-fn query_member_uids(conn: &Connection, guid: &str) -> DbResult<Vec<String>> {
-    let mut stmt = conn.prepare_cached("SELECT uid FROM group_members WHERE guid = ?1")?;
-    let rows = stmt.query_map([guid], |r| r.get(0))?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+fn query_member_uids(conn: &Db, guid: &str) -> DbResult<Vec<String>> {
+    conn.all(
+        "SELECT uid FROM group_members WHERE guid = ?1",
+        args![guid],
+        |r| r.get(0),
+    )
 }
 
-pub fn add_member(conn: &Connection, guid: &str, uid: &str, scope: Scope, at: i64) -> DbResult<()> {
+pub fn add_member(conn: &Db, guid: &str, uid: &str, scope: Scope, at: i64) -> DbResult<()> {
     forget_members_of(guid);
     conn.execute(
-        "INSERT OR REPLACE INTO group_members (guid, uid, scope, joined_at) VALUES (?1, ?2, ?3, ?4)",
-        params![guid, uid, scope.as_str(), at],
+        "INSERT INTO group_members (guid, uid, scope, joined_at) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT (guid, uid) DO UPDATE SET scope = excluded.scope, joined_at = excluded.joined_at",
+        args![guid, uid, scope.as_str(), at],
     )?;
     Ok(())
 }
 
-pub fn remove_member(conn: &Connection, guid: &str, uid: &str) -> DbResult<()> {
+pub fn remove_member(conn: &Db, guid: &str, uid: &str) -> DbResult<()> {
     forget_members_of(guid);
     conn.execute(
         "DELETE FROM group_members WHERE guid = ?1 AND uid = ?2",
-        params![guid, uid],
+        args![guid, uid],
     )?;
     Ok(())
 }
 
-pub fn set_scope(conn: &Connection, guid: &str, uid: &str, scope: Scope) -> DbResult<()> {
+pub fn set_scope(conn: &Db, guid: &str, uid: &str, scope: Scope) -> DbResult<()> {
     conn.execute(
         "UPDATE group_members SET scope = ?3 WHERE guid = ?1 AND uid = ?2",
-        params![guid, uid, scope.as_str()],
+        args![guid, uid, scope.as_str()],
     )?;
     Ok(())
 }
 
-pub fn ban(conn: &Connection, guid: &str, uid: &str, by: &str, at: i64) -> DbResult<()> {
+pub fn ban(conn: &Db, guid: &str, uid: &str, by: &str, at: i64) -> DbResult<()> {
     conn.execute(
-        "INSERT OR REPLACE INTO group_bans (guid, uid, banned_by, banned_at) VALUES (?1, ?2, ?3, ?4)",
-        params![guid, uid, by, at],
+        "INSERT INTO group_bans (guid, uid, banned_by, banned_at) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT (guid, uid) DO UPDATE SET banned_by = excluded.banned_by,
+             banned_at = excluded.banned_at",
+        args![guid, uid, by, at],
     )?;
     Ok(())
 }
 
-pub fn unban(conn: &Connection, guid: &str, uid: &str) -> DbResult<bool> {
+pub fn unban(conn: &Db, guid: &str, uid: &str) -> DbResult<bool> {
     let n = conn.execute(
         "DELETE FROM group_bans WHERE guid = ?1 AND uid = ?2",
-        params![guid, uid],
+        args![guid, uid],
     )?;
     Ok(n == 1)
 }
 
 /// Who banned `uid` from the group, if it is banned.
-pub fn banned_by(conn: &Connection, guid: &str, uid: &str) -> DbResult<Option<String>> {
-    Ok(conn
-        .query_row(
-            "SELECT banned_by FROM group_bans WHERE guid = ?1 AND uid = ?2",
-            params![guid, uid],
-            |r| r.get(0),
-        )
-        .optional()?)
+pub fn banned_by(conn: &Db, guid: &str, uid: &str) -> DbResult<Option<String>> {
+    conn.opt(
+        "SELECT banned_by FROM group_bans WHERE guid = ?1 AND uid = ?2",
+        args![guid, uid],
+        |r| r.get(0),
+    )
 }
 
-pub fn member_count(conn: &Connection, guid: &str) -> DbResult<u64> {
-    Ok(conn.query_row(
+pub fn member_count(conn: &Db, guid: &str) -> DbResult<u64> {
+    conn.one(
         "SELECT COUNT(*) FROM group_members WHERE guid = ?1",
-        [guid],
+        args![guid],
         |r| r.get(0),
-    )?)
+    )
 }
 
 /// How many groups `uid` is a member of (the `group_members_by_uid` index answers it).
-pub fn joined_count(conn: &Connection, uid: &str) -> DbResult<u64> {
-    Ok(conn.query_row(
+pub fn joined_count(conn: &Db, uid: &str) -> DbResult<u64> {
+    conn.one(
         "SELECT COUNT(*) FROM group_members WHERE uid = ?1",
-        [uid],
+        args![uid],
         |r| r.get(0),
-    )?)
+    )
 }
 
 /// How many groups `uid` owns.
-pub fn owned_count(conn: &Connection, uid: &str) -> DbResult<u64> {
-    Ok(
-        conn.query_row("SELECT COUNT(*) FROM groups WHERE owner = ?1", [uid], |r| {
-            r.get(0)
-        })?,
+pub fn owned_count(conn: &Db, uid: &str) -> DbResult<u64> {
+    conn.one(
+        "SELECT COUNT(*) FROM groups WHERE owner = ?1",
+        args![uid],
+        |r| r.get(0),
     )
 }

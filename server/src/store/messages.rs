@@ -1,15 +1,15 @@
 //! Stored messages and conversation history.
 
-use chinwag_protocol::model::{Category, Message, ReceiverType};
-use rusqlite::{params, Connection, OptionalExtension, Row};
-
 use super::json_column;
-use super::{DbError, DbResult};
+use super::sql::{Db, Row};
+use super::DbResult;
+use crate::args;
+use chinwag_protocol::model::{Category, Message, ReceiverType};
 
 const COLUMNS: &str = "id, muid, sender, receiver_type, receiver, conversation_id, category, type, \
      text, data, attachments, metadata, parent_id, quoted_id, sent_at, edited_at, deleted_at, deleted_by";
 
-fn from_row(r: &Row<'_>) -> rusqlite::Result<Message> {
+fn from_row(r: &Row<'_, '_>) -> DbResult<Message> {
     let receiver_type: String = r.get(3)?;
     let category: String = r.get(6)?;
     let data: Option<String> = r.get(9)?;
@@ -38,73 +38,72 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<Message> {
     })
 }
 
-pub fn get(conn: &Connection, id: i64) -> DbResult<Option<Message>> {
-    conn.prepare_cached(&format!("SELECT {COLUMNS} FROM messages WHERE id = ?1"))?
-        .query_row([id], from_row)
-        .optional()
-        .map_err(DbError)
+pub fn get(conn: &Db, id: i64) -> DbResult<Option<Message>> {
+    conn.opt(
+        &format!("SELECT {COLUMNS} FROM messages WHERE id = ?1"),
+        args![id],
+        from_row,
+    )
 }
 
 /// The message a sender already stored under this muid, with the sender's sequence number.
-pub fn by_muid(conn: &Connection, sender: &str, muid: &str) -> DbResult<Option<(Message, u64)>> {
-    conn.prepare_cached(&format!(
-        "SELECT {COLUMNS}, sender_seq FROM messages WHERE sender = ?1 AND muid = ?2"
-    ))?
-    .query_row(params![sender, muid], |r| Ok((from_row(r)?, r.get(18)?)))
-    .optional()
-    .map_err(DbError)
+pub fn by_muid(conn: &Db, sender: &str, muid: &str) -> DbResult<Option<(Message, u64)>> {
+    conn.opt(
+        &format!("SELECT {COLUMNS}, sender_seq FROM messages WHERE sender = ?1 AND muid = ?2"),
+        args![sender, muid],
+        |r| Ok((from_row(r)?, r.get(18)?)),
+    )
 }
 
 /// Stores a new message (its `id` is ignored) with the sender's own sequence number for it, and
 /// returns the assigned id.
-pub fn insert(conn: &Connection, m: &Message, sender_seq: u64) -> DbResult<i64> {
-    conn.prepare_cached(
+pub fn insert(conn: &Db, m: &Message, sender_seq: u64) -> DbResult<i64> {
+    conn.insert_id(
         "INSERT INTO messages (muid, sender, receiver_type, receiver, conversation_id, category, type,
              text, data, attachments, metadata, parent_id, quoted_id, sent_at, sender_seq)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
-    )?
-    .execute(params![
-        m.muid,
-        m.sender,
-        m.receiver_type.as_str(),
-        m.receiver,
-        m.conversation_id,
-        m.category.as_str(),
-        m.kind,
-        m.text,
-        m.data.as_ref().map(|d| d.to_string()),
-        if m.attachments.is_empty() {
-            None
-        } else {
-            serde_json::to_string(&m.attachments).ok()
-        },
-        m.metadata.to_string(),
-        m.parent_id,
-        m.quoted_id,
-        m.sent_at,
-        sender_seq
-    ])?;
-    Ok(conn.last_insert_rowid())
+        args![
+            &m.muid,
+            &m.sender,
+            m.receiver_type.as_str(),
+            &m.receiver,
+            &m.conversation_id,
+            m.category.as_str(),
+            &m.kind,
+            &m.text,
+            &m.data.as_ref().map(|d| d.to_string()),
+            &attachments_column(m),
+            &m.metadata.to_string(),
+            m.parent_id,
+            m.quoted_id,
+            m.sent_at,
+            sender_seq
+        ],
+    )
+}
+
+fn attachments_column(m: &Message) -> Option<String> {
+    if m.attachments.is_empty() {
+        None
+    } else {
+        serde_json::to_string(&m.attachments).ok()
+    }
 }
 
 /// Writes the editable fields and the edit or delete marks of an existing message.
-pub fn update(conn: &Connection, m: &Message) -> DbResult<()> {
+pub fn update(conn: &Db, m: &Message) -> DbResult<()> {
     conn.execute(
         "UPDATE messages SET text = ?2, data = ?3, attachments = ?4, metadata = ?5,
              edited_at = ?6, deleted_at = ?7, deleted_by = ?8 WHERE id = ?1",
-        params![
+        args![
             m.id,
-            m.text,
-            m.data.as_ref().map(|d| d.to_string()),
-            if m.attachments.is_empty() {
-                None
-            } else {
-                serde_json::to_string(&m.attachments).ok()
-            },
-            m.metadata.to_string(),
+            &m.text,
+            &m.data.as_ref().map(|d| d.to_string()),
+            &attachments_column(m),
+            &m.metadata.to_string(),
             m.edited_at,
             m.deleted_at,
-            m.deleted_by
+            &m.deleted_by
         ],
     )?;
     Ok(())
@@ -139,19 +138,23 @@ pub struct HistoryFilter<'a> {
     pub kind: Option<&'a str>,
 }
 
-pub fn history(conn: &Connection, f: &HistoryFilter<'_>) -> DbResult<HistoryPage> {
+pub fn history(conn: &Db, f: &HistoryFilter<'_>) -> DbResult<HistoryPage> {
     // `after` pages forward from a cursor; everything else pages backward from `before` (or the
     // newest message). One extra row tells whether there is more.
     let forward = f.after.is_some() && f.before.is_none();
     let order = if forward { "ASC" } else { "DESC" };
-    let mut stmt = conn.prepare_cached(&format!(
-        "SELECT {COLUMNS} FROM messages
+    // Rows are read one by one, so a page of large messages stops at its byte bound without
+    // loading the rest.
+    let mut messages = Vec::new();
+    let (mut bytes, mut has_more) = (0, false);
+    conn.each(
+        &format!(
+            "SELECT {COLUMNS} FROM messages
          WHERE conversation_id = ?1 AND id > ?2 AND id < ?3
-           AND (?4 IS NULL OR category = ?4) AND (?5 IS NULL OR type = ?5)
+           AND (CAST(?4 AS TEXT) IS NULL OR category = ?4) AND (CAST(?5 AS TEXT) IS NULL OR type = ?5)
          ORDER BY id {order} LIMIT ?6"
-    ))?;
-    let rows = stmt.query_map(
-        params![
+        ),
+        args![
             f.conversation_id,
             f.after.unwrap_or(0),
             f.before.unwrap_or(i64::MAX),
@@ -159,21 +162,18 @@ pub fn history(conn: &Connection, f: &HistoryFilter<'_>) -> DbResult<HistoryPage
             f.kind,
             f.limit + 1
         ],
-        from_row,
+        |r| {
+            let m = from_row(r)?;
+            if messages.len() == f.limit as usize || (!messages.is_empty() && bytes >= f.max_bytes)
+            {
+                has_more = true;
+                return Ok(false);
+            }
+            bytes += approximate_size(&m);
+            messages.push(m);
+            Ok(true)
+        },
     )?;
-    // Rows are read one by one, so a page of large messages stops at its byte bound without
-    // loading the rest.
-    let mut messages = Vec::new();
-    let (mut bytes, mut has_more) = (0, false);
-    for row in rows {
-        let m = row?;
-        if messages.len() == f.limit as usize || (!messages.is_empty() && bytes >= f.max_bytes) {
-            has_more = true;
-            break;
-        }
-        bytes += approximate_size(&m);
-        messages.push(m);
-    }
     if !forward {
         messages.reverse();
     }

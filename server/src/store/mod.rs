@@ -1,7 +1,8 @@
-//! SQLite storage: one writer thread that commits in groups (`writer`), a small pool of
-//! read-only connections for everything that only reads, versioned migrations, and one module per
-//! table family. The functions in the table modules are blocking; async code reaches them through
-//! [`Store::run`] (writes) and [`Store::read`] (reads).
+//! Storage, on SQLite (the default: one file) or PostgreSQL (several nodes): one writer thread
+//! that commits in groups (`writer`), a small pool of read-only connections for everything that
+//! only reads, versioned migrations, and one module per table family, written once over both
+//! engines ([`sql::Db`]). The functions in the table modules are blocking; async code reaches
+//! them through [`Store::run`] (writes) and [`Store::read`] (reads).
 
 pub mod blocks;
 pub mod calls;
@@ -10,7 +11,9 @@ pub mod events;
 pub mod friends;
 pub mod groups;
 pub mod messages;
+pub mod postgres;
 pub mod seqs;
+pub mod sql;
 pub mod tokens;
 pub mod users;
 pub mod writer;
@@ -24,6 +27,7 @@ use rusqlite::{Connection, OpenFlags};
 use tokio::sync::{mpsc, oneshot, Semaphore};
 
 use crate::config::{DbLocation, Durability};
+pub use sql::Db;
 pub use writer::Job;
 use writer::Request;
 
@@ -53,6 +57,9 @@ pub(crate) fn newer_schema_message(found: usize) -> String {
 /// cannot open a connection each.
 const READERS: usize = 4;
 
+/// A read connection idle longer than this is checked (PostgreSQL: one round trip) before use.
+const IDLE_CHECK_AFTER: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// Prepared statements kept per connection: every statement the server runs fits.
 const STATEMENT_CACHE: usize = 128;
 
@@ -81,8 +88,9 @@ impl Drop for Waiting<'_> {
 }
 
 struct Readers {
-    path: PathBuf,
-    idle: Mutex<Vec<Connection>>,
+    source: Source,
+    /// Connections not in use, with when they were given back.
+    idle: Mutex<Vec<(Db, std::time::Instant)>>,
     permits: Semaphore,
     /// Removes the file of a `DbLocation::Memory` database when the last handle goes.
     _scratch: Option<Scratch>,
@@ -102,15 +110,40 @@ impl Drop for Scratch {
     }
 }
 
+/// Where read connections come from.
+enum Source {
+    Sqlite(PathBuf),
+    Postgres(Box<::postgres::Config>),
+}
+
 /// A storage failure. Callers see it as an internal error; the detail goes to the log.
 #[derive(Debug)]
-pub struct DbError(pub rusqlite::Error);
+pub struct DbError(pub String);
 
 pub type DbResult<T> = Result<T, DbError>;
 
 impl From<rusqlite::Error> for DbError {
     fn from(e: rusqlite::Error) -> Self {
-        DbError(e)
+        DbError(e.to_string())
+    }
+}
+
+impl From<::postgres::Error> for DbError {
+    fn from(e: ::postgres::Error) -> Self {
+        // The server's own message (with its SQLSTATE) says more than the client's summary.
+        match e.as_db_error() {
+            Some(db) => DbError(format!("{}: {}", db.code().code(), db.message())),
+            // "error connecting to server" says why only in its source.
+            None => {
+                let mut text = e.to_string();
+                let mut cause = std::error::Error::source(&e);
+                while let Some(c) = cause {
+                    text.push_str(&format!(": {c}"));
+                    cause = c.source();
+                }
+                DbError(text)
+            }
+        }
     }
 }
 
@@ -132,6 +165,20 @@ impl Store {
         durability: Durability,
         tuning: writer::Tuning,
     ) -> Result<Store, String> {
+        if let DbLocation::Postgres(url) = location {
+            let (db, config) = postgres::open(url)?;
+            let writer = writer::spawn(db, Path::new(""), tuning)?;
+            return Ok(Store {
+                writer,
+                readers: Arc::new(Readers {
+                    source: Source::Postgres(Box::new(config)),
+                    idle: Mutex::new(Vec::new()),
+                    permits: Semaphore::new(READERS),
+                    _scratch: None,
+                }),
+                full: Arc::default(),
+            });
+        }
         let (path, scratch, sync) = match location {
             DbLocation::Memory => {
                 let path = std::env::temp_dir().join(format!(
@@ -143,6 +190,7 @@ impl Store {
                 (path.clone(), Some(Scratch(path)), "OFF")
             }
             DbLocation::File(path) => (path.clone(), None, durability.synchronous()),
+            DbLocation::Postgres(_) => unreachable!("opened above"),
         };
         let conn = Connection::open(&path).map_err(|e| format!("cannot open database: {e}"))?;
         conn.execute_batch(&format!(
@@ -152,11 +200,11 @@ impl Store {
         .map_err(|e| format!("cannot configure database: {e}"))?;
         migrate(&conn)?;
         conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
-        let writer = writer::spawn(conn, &path, tuning)?;
+        let writer = writer::spawn(Db::Sqlite(conn), &path, tuning)?;
         Ok(Store {
             writer,
             readers: Arc::new(Readers {
-                path,
+                source: Source::Sqlite(path),
                 idle: Mutex::new(Vec::new()),
                 permits: Semaphore::new(READERS),
                 _scratch: scratch,
@@ -195,7 +243,7 @@ impl Store {
     pub async fn run<T, F>(&self, f: F) -> Result<T, ApiError>
     where
         T: Send + 'static,
-        F: FnOnce(&Connection) -> Result<T, ApiError> + Send + 'static,
+        F: FnOnce(&Db) -> Result<T, ApiError> + Send + 'static,
     {
         let (tx, rx) = oneshot::channel();
         self.submit(Box::new(FnJob {
@@ -212,7 +260,7 @@ impl Store {
     pub async fn read<T, F>(&self, f: F) -> Result<T, ApiError>
     where
         T: Send + 'static,
-        F: FnOnce(&Connection) -> Result<T, ApiError> + Send + 'static,
+        F: FnOnce(&Db) -> Result<T, ApiError> + Send + 'static,
     {
         let readers = self.readers.clone();
         let _permit = readers
@@ -241,8 +289,11 @@ impl Store {
     /// writer to finish what was queued before.
     pub async fn checkpoint(&self) {
         let (tx, rx) = oneshot::channel();
-        let raw: writer::Raw = Box::new(move |conn: &mut Connection| {
-            if let Err(e) = conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);") {
+        let raw: writer::Raw = Box::new(move |conn: &mut Db| {
+            if let Some(Err(e)) = conn
+                .sqlite()
+                .map(|c| c.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);"))
+            {
                 tracing::warn!(error = %e, "checkpoint failed");
             }
             let _ = tx.send(());
@@ -253,19 +304,47 @@ impl Store {
     }
 }
 
+impl Drop for Readers {
+    fn drop(&mut self) {
+        // A PostgreSQL client owns a small runtime of its own, which must not be dropped on a
+        // thread that runs async code (the last `Store` handle may go there).
+        let idle = std::mem::take(&mut *self.idle.lock().unwrap_or_else(|p| p.into_inner()));
+        if idle.iter().any(|(db, _)| db.is_postgres()) {
+            let _ = std::thread::Builder::new()
+                .name("chinwag-pg-close".into())
+                .spawn(move || drop(idle));
+        }
+    }
+}
+
 impl Readers {
-    fn take(&self) -> DbResult<Connection> {
-        if let Some(c) = self.idle.lock().unwrap_or_else(|p| p.into_inner()).pop() {
+    fn take(&self) -> DbResult<Db> {
+        let idle = self.idle.lock().unwrap_or_else(|p| p.into_inner()).pop();
+        if let Some((c, since)) = idle {
+            // A PostgreSQL connection idle for a while, or older than another connection's
+            // reconnect, may have lost its server (a restart) without knowing: a round trip
+            // makes sure. Otherwise one finds out at its next statement (that read fails, and
+            // the connection is reopened the time after).
+            if c.is_postgres() && (since.elapsed() > IDLE_CHECK_AFTER || c.may_be_stale()) {
+                c.check()?;
+            } else {
+                c.revive()?;
+            }
             return Ok(c);
         }
-        open_reader(&self.path)
+        match &self.source {
+            Source::Sqlite(path) => open_reader(path).map(Db::Sqlite),
+            Source::Postgres(config) => Ok(Db::Postgres(Box::new(std::cell::RefCell::new(
+                sql::PgConn::connect(config, true)?,
+            )))),
+        }
     }
 
-    fn give_back(&self, conn: Connection) {
+    fn give_back(&self, conn: Db) {
         self.idle
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .push(conn);
+            .push((conn, std::time::Instant::now()));
     }
 }
 
@@ -289,9 +368,9 @@ struct FnJob<T, F> {
 impl<T, F> Job for FnJob<T, F>
 where
     T: Send + 'static,
-    F: FnOnce(&Connection) -> Result<T, ApiError> + Send + 'static,
+    F: FnOnce(&Db) -> Result<T, ApiError> + Send + 'static,
 {
-    fn run(&mut self, conn: &Connection) -> Result<(), ApiError> {
+    fn run(&mut self, conn: &Db) -> Result<(), ApiError> {
         let f = self
             .f
             .take()
@@ -314,7 +393,7 @@ where
 
 /// Applies the migrations the database lacks; refuses one newer than this binary (an older
 /// release must not write a schema it does not know).
-fn migrate(conn: &Connection) -> Result<(), String> {
+pub(crate) fn migrate(conn: &Connection) -> Result<(), String> {
     let failed = |e: rusqlite::Error| format!("database migration failed: {e}");
     let done: usize = conn
         .query_row("PRAGMA user_version", [], |r| r.get(0))

@@ -6,9 +6,9 @@
 use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
 
-use rusqlite::{params, Connection};
-
-use super::{DbError, DbResult};
+use super::sql::Db;
+use super::DbResult;
+use crate::args;
 
 /// Users whose position is kept between batches; beyond it the cache starts over.
 const MAX_CACHED: usize = 100_000;
@@ -35,7 +35,7 @@ pub fn enable() {
 }
 
 /// The next number for `uid`, or `None` when the cache is off on this thread.
-pub(super) fn next(conn: &Connection, uid: &str) -> Option<DbResult<u64>> {
+pub(super) fn next(conn: &Db, uid: &str) -> Option<DbResult<u64>> {
     SEQS.with(|s| {
         let mut guard = s.borrow_mut();
         let seqs = guard.as_mut()?;
@@ -65,10 +65,8 @@ pub(super) fn next(conn: &Connection, uid: &str) -> Option<DbResult<u64>> {
     })
 }
 
-fn load(conn: &Connection, uid: &str) -> DbResult<u64> {
-    conn.prepare_cached("SELECT last_seq FROM users WHERE uid = ?1")?
-        .query_row([uid], |r| r.get(0))
-        .map_err(DbError)
+fn load(conn: &Db, uid: &str) -> DbResult<u64> {
+    super::users::last_seq(conn, uid)
 }
 
 /// A job starts: its changes can be taken back from here.
@@ -96,7 +94,7 @@ pub fn job_failed() {
 }
 
 /// Writes this batch's numbers into `users`; runs inside the batch, before its commit.
-pub fn flush(conn: &Connection) -> DbResult<()> {
+pub fn flush(conn: &Db) -> DbResult<()> {
     let dirty = SEQS.with(|s| {
         s.borrow_mut()
             .as_mut()
@@ -110,9 +108,11 @@ pub fn flush(conn: &Connection) -> DbResult<()> {
             })
             .unwrap_or_default()
     });
-    let mut stmt = conn.prepare_cached("UPDATE users SET last_seq = ?2 WHERE uid = ?1")?;
     for (uid, n) in dirty {
-        stmt.execute(params![uid, n])?;
+        conn.execute(
+            "UPDATE users SET last_seq = ?2 WHERE uid = ?1",
+            args![&uid, n],
+        )?;
     }
     Ok(())
 }

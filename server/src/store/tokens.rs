@@ -1,11 +1,12 @@
 //! Auth tokens: 256-bit random values handed to the client once; only their SHA-256 is stored.
 
 use rand::RngCore;
-use rusqlite::{params, Connection, OptionalExtension};
 use sha2::{Digest, Sha256};
 
 use super::now_ms;
-use super::{DbError, DbResult};
+use super::sql::Db;
+use super::DbResult;
+use crate::args;
 
 /// A fresh token in its wire form (64 hex digits).
 pub fn generate() -> String {
@@ -18,38 +19,35 @@ pub fn hash(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
 
-pub fn insert(conn: &Connection, token_hash: &str, uid: &str) -> DbResult<()> {
+pub fn insert(conn: &Db, token_hash: &str, uid: &str) -> DbResult<()> {
     conn.execute(
         "INSERT INTO tokens (hash, uid, created_at) VALUES (?1, ?2, ?3)",
-        params![token_hash, uid, now_ms()],
+        args![token_hash, uid, now_ms()],
     )?;
     Ok(())
 }
 
 /// The uid a live (not revoked) token belongs to.
-pub fn owner(conn: &Connection, token_hash: &str) -> DbResult<Option<String>> {
-    conn.query_row(
+pub fn owner(conn: &Db, token_hash: &str) -> DbResult<Option<String>> {
+    conn.opt(
         "SELECT uid FROM tokens WHERE hash = ?1 AND revoked_at IS NULL",
-        [token_hash],
+        args![token_hash],
         |r| r.get(0),
     )
-    .optional()
-    .map_err(DbError)
 }
 
-pub fn revoke(conn: &Connection, token_hash: &str) -> DbResult<()> {
+pub fn revoke(conn: &Db, token_hash: &str) -> DbResult<()> {
     conn.execute(
         "UPDATE tokens SET revoked_at = ?2 WHERE hash = ?1 AND revoked_at IS NULL",
-        params![token_hash, now_ms()],
+        args![token_hash, now_ms()],
     )?;
     Ok(())
 }
 
 /// Revokes every token of a user; returns how many were live.
-pub fn revoke_all(conn: &Connection, uid: &str) -> DbResult<usize> {
+pub fn revoke_all(conn: &Db, uid: &str) -> DbResult<usize> {
     conn.execute(
         "UPDATE tokens SET revoked_at = ?2 WHERE uid = ?1 AND revoked_at IS NULL",
-        params![uid, now_ms()],
+        args![uid, now_ms()],
     )
-    .map_err(DbError)
 }

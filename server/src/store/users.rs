@@ -2,14 +2,15 @@
 //! `offline` and the service layer fills in the live status.
 
 use chinwag_protocol::model::{User, UserStatus};
-use rusqlite::{params, Connection, OptionalExtension, Row};
 
+use super::sql::{Db, Row};
+use super::DbResult;
 use super::{json_column, now_ms};
-use super::{DbError, DbResult};
+use crate::args;
 
 const COLUMNS: &str = "uid, name, avatar, role, metadata, last_active_at, deactivated";
 
-fn from_row(r: &Row<'_>) -> rusqlite::Result<User> {
+fn from_row(r: &Row<'_, '_>) -> DbResult<User> {
     Ok(User {
         uid: r.get(0)?,
         name: r.get(1)?,
@@ -18,69 +19,66 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<User> {
         metadata: json_column(r.get(4)?),
         status: UserStatus::Offline,
         last_active_at: r.get(5)?,
-        deactivated: r.get::<_, i64>(6)? != 0,
+        deactivated: r.get::<i64>(6)? != 0,
         blocked_by_me: false,
     })
 }
 
-pub fn get(conn: &Connection, uid: &str) -> DbResult<Option<User>> {
-    conn.prepare_cached(&format!("SELECT {COLUMNS} FROM users WHERE uid = ?1"))?
-        .query_row([uid], from_row)
-        .optional()
-        .map_err(DbError)
+pub fn get(conn: &Db, uid: &str) -> DbResult<Option<User>> {
+    conn.opt(
+        &format!("SELECT {COLUMNS} FROM users WHERE uid = ?1"),
+        args![uid],
+        from_row,
+    )
 }
 
-pub fn exists(conn: &Connection, uid: &str) -> DbResult<bool> {
-    Ok(conn
-        .prepare_cached("SELECT 1 FROM users WHERE uid = ?1")?
-        .query_row([uid], |_| Ok(()))
-        .optional()?
-        .is_some())
+pub fn exists(conn: &Db, uid: &str) -> DbResult<bool> {
+    conn.exists("SELECT 1 FROM users WHERE uid = ?1", args![uid])
 }
 
-/// Inserts a user; `false` when the uid is taken.
-pub fn insert(conn: &Connection, user: &User) -> DbResult<bool> {
+/// Inserts a user; `false` when the uid is taken (in any ASCII case).
+pub fn insert(conn: &Db, user: &User) -> DbResult<bool> {
     let n = conn.execute(
-        "INSERT OR IGNORE INTO users (uid, name, avatar, role, metadata, created_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        params![
-            user.uid,
-            user.name,
-            user.avatar,
-            user.role,
-            user.metadata.to_string(),
+        "INSERT INTO users (uid, name, avatar, role, metadata, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT DO NOTHING",
+        args![
+            &user.uid,
+            &user.name,
+            &user.avatar,
+            &user.role,
+            &user.metadata.to_string(),
             now_ms()
         ],
     )?;
     Ok(n == 1)
 }
 
-pub fn update(conn: &Connection, user: &User) -> DbResult<()> {
+pub fn update(conn: &Db, user: &User) -> DbResult<()> {
     conn.execute(
         "UPDATE users SET name = ?2, avatar = ?3, role = ?4, metadata = ?5 WHERE uid = ?1",
-        params![
-            user.uid,
-            user.name,
-            user.avatar,
-            user.role,
-            user.metadata.to_string()
+        args![
+            &user.uid,
+            &user.name,
+            &user.avatar,
+            &user.role,
+            &user.metadata.to_string()
         ],
     )?;
     Ok(())
 }
 
-pub fn set_deactivated(conn: &Connection, uid: &str, deactivated: bool) -> DbResult<()> {
+pub fn set_deactivated(conn: &Db, uid: &str, deactivated: bool) -> DbResult<()> {
     conn.execute(
         "UPDATE users SET deactivated = ?2 WHERE uid = ?1",
-        params![uid, deactivated as i64],
+        args![uid, deactivated],
     )?;
     Ok(())
 }
 
-pub fn touch_last_active(conn: &Connection, uid: &str, at: i64) -> DbResult<()> {
+pub fn touch_last_active(conn: &Db, uid: &str, at: i64) -> DbResult<()> {
     conn.execute(
         "UPDATE users SET last_active_at = ?2 WHERE uid = ?1",
-        params![uid, at],
+        args![uid, at],
     )?;
     Ok(())
 }
@@ -88,38 +86,45 @@ pub fn touch_last_active(conn: &Connection, uid: &str, at: i64) -> DbResult<()> 
 /// Users whose uid sorts after `after`, matching the optional search and role, in uid order.
 /// Reads at most `scan` rows; the caller filters by live status.
 pub fn list(
-    conn: &Connection,
+    conn: &Db,
     search: Option<&str>,
     role: Option<&str>,
     after: Option<&str>,
     scan: u32,
 ) -> DbResult<Vec<User>> {
     let pattern = search.map(super::contains_pattern);
-    let mut stmt = conn.prepare_cached(&format!(
-        "SELECT {COLUMNS} FROM users
+    conn.all(
+        &format!(
+            "SELECT {COLUMNS} FROM users
          WHERE uid > ?1
-           AND (?2 IS NULL OR uid LIKE ?2 ESCAPE '\\' OR name LIKE ?2 ESCAPE '\\')
-           AND (?3 IS NULL OR role = ?3)
+           AND (CAST(?2 AS TEXT) IS NULL OR uid LIKE ?2 ESCAPE '\\' OR name LIKE ?2 ESCAPE '\\')
+           AND (CAST(?3 AS TEXT) IS NULL OR role = ?3)
          ORDER BY uid LIMIT ?4"
-    ))?;
-    let rows = stmt.query_map(params![after.unwrap_or(""), pattern, role, scan], from_row)?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+        ),
+        args![after.unwrap_or(""), pattern.as_deref(), role, scan],
+        from_row,
+    )
 }
 
-/// Hands out the user's next event sequence number.
-pub fn next_seq(conn: &Connection, uid: &str) -> DbResult<u64> {
+/// Hands out the user's next event sequence number. On the SQLite writer it comes from the
+/// writer's cache (`seqs`); elsewhere, and always on PostgreSQL, the user's row is updated in
+/// the caller's transaction, which locks it until the commit: for each user, commit order is
+/// sequence order whichever node writes.
+pub fn next_seq(conn: &Db, uid: &str) -> DbResult<u64> {
     if let Some(n) = super::seqs::next(conn, uid) {
         return n;
     }
-    conn.prepare_cached(
+    conn.one(
         "UPDATE users SET last_seq = last_seq + 1 WHERE uid = ?1 RETURNING last_seq",
-    )?
-    .query_row([uid], |r| r.get(0))
-    .map_err(DbError)
+        args![uid],
+        |r| r.get(0),
+    )
 }
 
-pub fn last_seq(conn: &Connection, uid: &str) -> DbResult<u64> {
-    conn.prepare_cached("SELECT last_seq FROM users WHERE uid = ?1")?
-        .query_row([uid], |r| r.get(0))
-        .map_err(DbError)
+pub fn last_seq(conn: &Db, uid: &str) -> DbResult<u64> {
+    conn.one(
+        "SELECT last_seq FROM users WHERE uid = ?1",
+        args![uid],
+        |r| r.get(0),
+    )
 }

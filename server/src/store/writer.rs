@@ -14,6 +14,7 @@ use chinwag_protocol::{ApiError, ErrorCode};
 use rusqlite::Connection;
 use tokio::sync::mpsc;
 
+use super::sql::Db;
 use super::DbError;
 
 /// Requests waiting for the writer before senders have to wait.
@@ -27,7 +28,7 @@ const MAX_BATCH_BYTES: usize = 8 << 20;
 pub trait Job: Send {
     /// Runs inside the batch's transaction, in a savepoint of its own: an error rolls back this
     /// job's changes only.
-    fn run(&mut self, conn: &Connection) -> Result<(), ApiError>;
+    fn run(&mut self, conn: &Db) -> Result<(), ApiError>;
     /// Called on the writer thread after the batch committed (with the job's own result) or
     /// failed to commit (with that error), in queue order. This is where events are handed to
     /// the sockets, so their order is commit order.
@@ -39,7 +40,7 @@ pub trait Job: Send {
 }
 
 /// Work that needs the connection outside any transaction (a WAL checkpoint).
-pub type Raw = Box<dyn FnOnce(&mut Connection) + Send>;
+pub type Raw = Box<dyn FnOnce(&mut Db) + Send>;
 
 pub enum Request {
     Job(Box<dyn Job>),
@@ -64,18 +65,16 @@ pub struct Tuning {
 /// little and keeps the checkpoints' copying and fsyncs off the busiest seconds.
 const COMMITS_PER_CHECKPOINT: u32 = 256;
 
-/// Starts the writer thread and its checkpointer. They end when every sender is dropped.
-pub fn spawn(
-    conn: Connection,
-    path: &Path,
-    tuning: Tuning,
-) -> Result<mpsc::Sender<Request>, String> {
+/// Starts the writer thread (and, for SQLite, its checkpointer). They end when every sender is
+/// dropped. `path` is the SQLite file.
+pub fn spawn(conn: Db, path: &Path, tuning: Tuning) -> Result<mpsc::Sender<Request>, String> {
     // With background checkpoints (copying the WAL into the database file, with an fsync of
     // their own) a thread of their own runs them, so the writer never pays for one inside a
     // commit; without, SQLite's own (every 1,000 pages, inside a commit) stay.
     let (nudge, nudged) = std::sync::mpsc::sync_channel::<()>(1);
-    if tuning.background_checkpoints {
-        conn.execute_batch("PRAGMA wal_autocheckpoint=0;")
+    if let (true, Some(sqlite)) = (tuning.background_checkpoints, conn.sqlite()) {
+        sqlite
+            .execute_batch("PRAGMA wal_autocheckpoint=0;")
             .map_err(|e| format!("cannot configure database: {e}"))?;
         let checkpointer =
             Connection::open(path).map_err(|e| format!("cannot open database: {e}"))?;
@@ -97,8 +96,12 @@ pub fn spawn(
     std::thread::Builder::new()
         .name("chinwag-writer".into())
         .spawn(move || {
-            super::groups::enable_member_cache();
-            super::seqs::enable();
+            // The caches stand for what is committed only where this writer is the only one:
+            // a PostgreSQL database may have other nodes writing.
+            if !conn.is_postgres() {
+                super::groups::enable_member_cache();
+                super::seqs::enable();
+            }
             Writer {
                 conn,
                 rx,
@@ -113,7 +116,7 @@ pub fn spawn(
 }
 
 struct Writer {
-    conn: Connection,
+    conn: Db,
     rx: mpsc::Receiver<Request>,
     tuning: Tuning,
     nudge: std::sync::mpsc::SyncSender<()>,
@@ -169,7 +172,7 @@ impl Writer {
             }
             Err(e) => {
                 tracing::error!(error = %e.0, jobs = batch.len(), "batch commit failed");
-                let _ = self.conn.execute_batch("ROLLBACK");
+                let _ = self.conn.control("ROLLBACK");
                 super::groups::forget_cached_members();
                 super::seqs::forget();
                 let err = ApiError::new(ErrorCode::Internal, "database error");
@@ -186,10 +189,17 @@ impl Writer {
         &mut self,
         batch: &mut [Box<dyn Job>],
     ) -> Result<Vec<Result<(), ApiError>>, DbError> {
-        self.conn.prepare_cached("BEGIN IMMEDIATE")?.execute([])?;
+        // A PostgreSQL connection the server closed (a restart) is opened again; until that
+        // works every batch fails, and none is acknowledged.
+        self.conn.revive()?;
+        self.conn.control(if self.conn.is_postgres() {
+            "BEGIN"
+        } else {
+            "BEGIN IMMEDIATE"
+        })?;
         let mut results = Vec::with_capacity(batch.len());
         for job in batch.iter_mut() {
-            self.conn.prepare_cached("SAVEPOINT job")?.execute([])?;
+            self.conn.control("SAVEPOINT job")?;
             super::seqs::job_started();
             let conn = &self.conn;
             let result = std::panic::catch_unwind(AssertUnwindSafe(|| job.run(conn)))
@@ -198,12 +208,12 @@ impl Writer {
                     Err(ApiError::new(ErrorCode::Internal, "storage job failed"))
                 });
             if result.is_err() {
-                self.conn.prepare_cached("ROLLBACK TO job")?.execute([])?;
+                self.conn.control("ROLLBACK TO job")?;
                 // The caches may reflect the rolled-back changes.
                 super::groups::forget_cached_members();
                 super::seqs::job_failed();
             }
-            self.conn.prepare_cached("RELEASE job")?.execute([])?;
+            self.conn.control("RELEASE job")?;
             results.push(result);
         }
         super::seqs::flush(&self.conn)?;
@@ -211,7 +221,7 @@ impl Writer {
         if let Some(delay) = self.tuning.commit_delay {
             std::thread::sleep(delay);
         }
-        self.conn.prepare_cached("COMMIT")?.execute([])?;
+        self.conn.control("COMMIT")?;
         tracing::trace!("batch committed");
         super::seqs::batch_committed();
         self.commits += 1;
@@ -237,7 +247,7 @@ mod tests {
     }
 
     impl Job for Seq {
-        fn run(&mut self, conn: &Connection) -> Result<(), ApiError> {
+        fn run(&mut self, conn: &Db) -> Result<(), ApiError> {
             self.got = Some(super::super::users::next_seq(conn, self.uid)?);
             if self.fail {
                 return Err(ApiError::new(ErrorCode::InvalidArgument, "refused"));
@@ -272,7 +282,7 @@ mod tests {
             commit_delay: Some(Duration::from_millis(50)),
             background_checkpoints: true,
         };
-        let tx = spawn(conn, &path, tuning).expect("writer");
+        let tx = spawn(Db::Sqlite(conn), &path, tuning).expect("writer");
         let mut answers = Vec::new();
         for (uid, fail) in [
             ("a", false),

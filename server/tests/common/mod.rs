@@ -2,6 +2,8 @@
 //! WebSocket client that speaks the JSON frames of docs/protocol.md.
 #![allow(dead_code)]
 
+pub mod pg;
+
 use std::time::Duration;
 
 use chinwag_server::{Config, ServerHandle};
@@ -20,10 +22,43 @@ pub const WAIT: Duration = Duration::from_secs(10);
 
 /// The test server: every presence mode enabled, since the suites exercise all of them
 /// (the default is friends only; tests of that default set it back).
+///
+/// With `CHINWAG_TEST_STORE=postgres` (as `make server-test-postgres` runs the suites, through
+/// tests/postgres/with-postgres.sh) each server gets a fresh database of the test-owned
+/// PostgreSQL named by `CHINWAG_TEST_POSTGRES`; otherwise a throwaway SQLite file.
 pub fn config() -> Config {
     let mut config = Config::local(AUTH_KEY, API_KEY);
     config.presence_modes = chinwag_server::PresenceModes::ALL;
+    if let Some(db) = test_postgres_database() {
+        config.db = chinwag_server::DbLocation::Postgres(db);
+    }
     config
+}
+
+/// A fresh database on the test PostgreSQL, when the suites run against PostgreSQL.
+pub fn test_postgres_database() -> Option<String> {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    match std::env::var("CHINWAG_TEST_STORE").ok().as_deref() {
+        None | Some("") | Some("sqlite") => None,
+        Some("postgres") => {
+            let admin = std::env::var("CHINWAG_TEST_POSTGRES").expect(
+                "CHINWAG_TEST_STORE=postgres needs CHINWAG_TEST_POSTGRES (a connection string); \
+                 run the suites through tests/postgres/with-postgres.sh",
+            );
+            let name = format!(
+                "t{}_{}_{}",
+                std::process::id(),
+                NEXT.fetch_add(1, Ordering::SeqCst),
+                rand::random::<u32>()
+            );
+            Some(
+                chinwag_server::create_postgres_database(&admin, &name)
+                    .expect("test database created"),
+            )
+        }
+        Some(other) => panic!("CHINWAG_TEST_STORE={other}: use sqlite or postgres"),
+    }
 }
 
 pub struct TestServer {
