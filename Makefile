@@ -16,7 +16,7 @@ CDIR := $(BUILD)/ctests
 # C++ (include/chinwag.hpp): tests and examples, built plain (run under valgrind) and with
 # AddressSanitizer + UndefinedBehaviorSanitizer. no_exceptions is built with -fno-exceptions.
 CXXWARN := -std=c++17 $(CWARN)
-CPPTESTS := listeners completions threads no_exceptions
+CPPTESTS := listeners completions threads no_exceptions conversations
 CPPEXAMPLES := quickstart manual_connection group_call
 CPPDIR := $(BUILD)/cpptests
 CPPBINS := $(addprefix $(CPPDIR)/,$(CPPTESTS))
@@ -116,7 +116,7 @@ rust-test: postgres-installed
 # the script stops it. backup.rs is SQLite's own (a copy of the file) and write_path.rs is about
 # the SQLite file's group commit; both stay on SQLite only (as do the few tests elsewhere that
 # name an SQLite file).
-PG_SUITES := authz_matrix blocking calls_and_limits conversations lifecycle limits_connections \
+PG_SUITES := authz_matrix blocking calls_and_limits conversations lifecycle limits_connections mentions \
 	limits_content metrics migrations operations privacy rest smoke socket
 server-test-postgres: postgres-installed
 	tests/postgres/with-postgres.sh $(CARGO) test -p chinwag-server $(addprefix --test ,$(PG_SUITES))
@@ -252,7 +252,7 @@ $(CPPDIR)/asan/examples/%: examples/cpp/%.cpp include/chinwag.hpp include/chinwa
 cpp-test: cpp-build
 	@export CHINWAG_TEST_CALL_TIMEOUT_MS=$(TEST_CALL_TIMEOUT_MS); \
 	tests/c/run.sh valgrind $(CPPDIR)/listeners $(CPPDIR)/no_exceptions & first=$$!; \
-	tests/c/run.sh valgrind $(CPPDIR)/completions $(CPPDIR)/threads; second=$$?; \
+	tests/c/run.sh valgrind $(CPPDIR)/completions $(CPPDIR)/threads $(CPPDIR)/conversations; second=$$?; \
 	wait $$first; first=$$?; \
 	[ $$first -eq 0 ] && [ $$second -eq 0 ] || { echo "cpp-test: valgrind runs failed"; exit 1; }
 	CHINWAG_TEST_CALL_TIMEOUT_MS=$(TEST_CALL_TIMEOUT_MS) UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \

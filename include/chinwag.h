@@ -345,6 +345,12 @@ typedef struct chinwag_message {
   int64_t deleted_at;
   // The whole message as JSON (attachments, metadata, quoted id, ...).
   const char *json;
+  // The users the text mentioned (`<@uid:UID>`) when sent, `mentioned_users_len` of them;
+  // NULL when none.
+  const char *const *mentioned_users;
+  size_t mentioned_users_len;
+  // The logged-in user is among `mentioned_users`.
+  bool mentions_me;
 } chinwag_message;
 
 // Completion with a message (sends, edits, deletes): exactly one call. On success `error` is
@@ -406,6 +412,8 @@ typedef struct chinwag_conversation {
   bool deleted;
   // The whole conversation as JSON.
   const char *json;
+  // Of the unread messages, those that mention the logged-in user.
+  uint64_t unread_mentions_count;
 } chinwag_conversation;
 
 // Completion with one conversation; as `chinwag_user_done_cb`.
@@ -966,7 +974,9 @@ typedef void (*chinwag_conversation_page_done_cb)(void *user_data,
 // The feature is throttled by the server for now.
 #define CHINWAG_RESULT_FEATURE_THROTTLED 405
 
-// The user may not do this.
+// The user may not do this. The error message starts with the server's code: `FORBIDDEN`,
+// `BLOCKED` (one of the two users of a one-to-one conversation blocked the other: a message,
+// typing or a call to them is refused), `NOT_A_MEMBER`, `BANNED` or `OWNER_RULE`.
 #define CHINWAG_RESULT_FORBIDDEN 406
 
 // The target (user, group, message, listener id) does not exist.

@@ -564,6 +564,13 @@ class message_view {
     std::int64_t edited_at() const noexcept { return p_->edited_at; }
     std::int64_t deleted_at() const noexcept { return p_->deleted_at; }
     std::string_view json() const noexcept { return detail::sv(p_->json); }
+    // The users the text mentioned (`<@uid:UID>`) when sent.
+    std::size_t mentioned_users_size() const noexcept { return p_->mentioned_users_len; }
+    std::string_view mentioned_user(std::size_t i) const noexcept {
+        return i < p_->mentioned_users_len ? detail::sv(p_->mentioned_users[i]) : std::string_view();
+    }
+    // The logged-in user is among the mentioned users.
+    bool mentions_me() const noexcept { return p_->mentions_me; }
 #if CHINWAG_HPP_EXCEPTIONS
     owned<message_view> copy() const { return owned<message_view>(*this); }
 #endif
@@ -969,6 +976,141 @@ class member_list_view {
     const chinwag_member_list* p_;
 };
 
+// One conversation as the logged-in user sees it (`chinwag_conversation`), owned.
+struct conversation {
+    std::string conversation_id;
+    receiver_type conversation_type = receiver_type::user;
+    std::string with_id;  // the other user's uid, or the guid
+    std::optional<chinwag::user> user;
+    std::optional<chinwag::group> group;
+    std::optional<chinwag::message> last_message;
+    std::uint64_t unread_count = 0;
+    std::uint64_t unread_mentions_count = 0;
+    std::int64_t last_read_message_id = 0;
+    std::int64_t last_delivered_message_id = 0;
+    std::int64_t updated_at = 0;
+    bool deleted = false;  // only in on_conversation_updated: the user deleted it
+    std::string json;
+};
+
+class conversation_view {
+  public:
+    using native_type = chinwag_conversation;
+    explicit conversation_view(const chinwag_conversation& p) noexcept : p_(&p) {}
+    std::string_view conversation_id() const noexcept { return detail::sv(p_->conversation_id); }
+    receiver_type conversation_type() const noexcept {
+        return static_cast<receiver_type>(p_->conversation_type);
+    }
+    std::string_view with_id() const noexcept { return detail::sv(p_->with_id); }
+    // The other user (one-to-one conversations).
+    std::optional<user_view> user() const noexcept {
+        return p_->user ? std::optional<user_view>(user_view(*p_->user)) : std::nullopt;
+    }
+    // The group (group conversations).
+    std::optional<group_view> group() const noexcept {
+        return p_->group ? std::optional<group_view>(group_view(*p_->group)) : std::nullopt;
+    }
+    // The newest message; nullopt only if it can no longer be read.
+    std::optional<message_view> last_message() const noexcept {
+        return p_->last_message ? std::optional<message_view>(message_view(*p_->last_message)) : std::nullopt;
+    }
+    std::uint64_t unread_count() const noexcept { return p_->unread_count; }
+    // Of the unread messages, those that mention the logged-in user.
+    std::uint64_t unread_mentions_count() const noexcept { return p_->unread_mentions_count; }
+    std::int64_t last_read_message_id() const noexcept { return p_->last_read_message_id; }
+    std::int64_t last_delivered_message_id() const noexcept { return p_->last_delivered_message_id; }
+    std::int64_t updated_at() const noexcept { return p_->updated_at; }
+    bool deleted() const noexcept { return p_->deleted; }
+    std::string_view json() const noexcept { return detail::sv(p_->json); }
+#if CHINWAG_HPP_EXCEPTIONS
+    conversation to_owned() const {
+        conversation c;
+        c.conversation_id = std::string(conversation_id());
+        c.conversation_type = conversation_type();
+        c.with_id = std::string(with_id());
+        if (auto u = user()) c.user = u->copy();
+        if (auto g = group()) c.group = g->copy();
+        if (auto m = last_message()) c.last_message = m->copy();
+        c.unread_count = unread_count();
+        c.unread_mentions_count = unread_mentions_count();
+        c.last_read_message_id = last_read_message_id();
+        c.last_delivered_message_id = last_delivered_message_id();
+        c.updated_at = updated_at();
+        c.deleted = deleted();
+        c.json = std::string(json());
+        return c;
+    }
+#endif
+    const chinwag_conversation& native() const noexcept { return *p_; }
+
+  private:
+    const chinwag_conversation* p_;
+};
+
+struct conversation_page {
+    std::vector<conversation> items;  // newest last message first
+    bool has_more = false;
+    std::string json;
+};
+
+class conversation_page_view {
+  public:
+    using native_type = chinwag_conversation_page;
+    explicit conversation_page_view(const chinwag_conversation_page& p) noexcept : p_(&p) {}
+    // Newest last message first.
+    chinwag::items<conversation_view> items() const noexcept { return {p_->items, p_->len}; }
+    bool has_more() const noexcept { return p_->has_more; }
+    std::string_view json() const noexcept { return detail::sv(p_->json); }
+#if CHINWAG_HPP_EXCEPTIONS
+    conversation_page to_owned() const {
+        conversation_page out{{}, has_more(), std::string(json())};
+        for (conversation_view c : items()) out.items.push_back(c.to_owned());
+        return out;
+    }
+#endif
+    const chinwag_conversation_page& native() const noexcept { return *p_; }
+
+  private:
+    const chinwag_conversation_page* p_;
+};
+
+// Unread messages overall and per conversation (only those with unread messages), owned.
+struct unread_counts {
+    std::uint64_t total = 0;
+    std::map<std::string, std::uint64_t> users;   // uid -> unread
+    std::map<std::string, std::uint64_t> groups;  // guid -> unread
+    std::string json;
+};
+
+class unread_counts_view {
+  public:
+    using native_type = chinwag_unread_counts;
+    explicit unread_counts_view(const chinwag_unread_counts& p) noexcept : p_(&p) {}
+    std::uint64_t total() const noexcept { return p_->total; }
+    // Users first, then groups, each sorted by id.
+    std::size_t size() const noexcept { return p_->len; }
+    receiver_type conversation_type(std::size_t i) const noexcept {
+        return static_cast<receiver_type>(p_->items[i].conversation_type);
+    }
+    std::string_view with_id(std::size_t i) const noexcept { return detail::sv(p_->items[i].with_id); }
+    std::uint64_t unread_count(std::size_t i) const noexcept { return p_->items[i].unread_count; }
+    std::string_view json() const noexcept { return detail::sv(p_->json); }
+#if CHINWAG_HPP_EXCEPTIONS
+    unread_counts to_owned() const {
+        unread_counts out{total(), {}, {}, std::string(json())};
+        for (std::size_t i = 0; i < size(); i++) {
+            auto& map = conversation_type(i) == receiver_type::group ? out.groups : out.users;
+            map.emplace(std::string(with_id(i)), unread_count(i));
+        }
+        return out;
+    }
+#endif
+    const chinwag_unread_counts& native() const noexcept { return *p_; }
+
+  private:
+    const chinwag_unread_counts* p_;
+};
+
 namespace detail {
 // The view and owned type of each completion payload.
 template <class C>
@@ -1017,6 +1159,21 @@ template <>
 struct payload<chinwag_member_list> {
     using view = member_list_view;
     using owned_type = member_list;
+};
+template <>
+struct payload<chinwag_conversation> {
+    using view = conversation_view;
+    using owned_type = conversation;
+};
+template <>
+struct payload<chinwag_conversation_page> {
+    using view = conversation_page_view;
+    using owned_type = conversation_page;
+};
+template <>
+struct payload<chinwag_unread_counts> {
+    using view = unread_counts_view;
+    using owned_type = unread_counts;
 };
 template <>
 struct payload<void> {
@@ -1310,6 +1467,9 @@ struct message_listener {
     std::function<void(const receipt_view&)> on_messages_read;
     std::function<void(const transient_view&)> on_transient_message_received;
     std::function<void(const gap_view&)> on_gap;
+    // A conversation changed for the logged-in user (read, delivered or deleted on any of
+    // their devices): the new badge.
+    std::function<void(const conversation_view&)> on_conversation_updated;
 };
 
 struct user_listener {
@@ -1475,6 +1635,7 @@ inline chinwag_message_listener to_c(const message_listener& l) noexcept {
     CHINWAG_HPP_SET(message_listener, on_messages_read, chinwag_receipt, receipt_view)
     CHINWAG_HPP_SET(message_listener, on_transient_message_received, chinwag_transient, transient_view)
     CHINWAG_HPP_SET(message_listener, on_gap, chinwag_gap, gap_view)
+    CHINWAG_HPP_SET(message_listener, on_conversation_updated, chinwag_conversation, conversation_view)
     return c;
 }
 
@@ -1740,6 +1901,54 @@ class users_request {
 
   private:
     chinwag_users_request* p_ = nullptr;
+};
+
+// The logged-in user's conversations, paged newest first (`chinwag_conversations_request`).
+// Move-only.
+struct conversations_request_options {
+    std::uint32_t limit = 0;  // 1-100; 0 means 30
+    std::optional<receiver_type> conversation_type;  // nullopt: one-to-one and groups
+    bool unread_only = false;
+};
+
+class conversations_request {
+  public:
+    conversations_request() noexcept = default;
+#if CHINWAG_HPP_EXCEPTIONS
+    explicit conversations_request(const conversations_request_options& o) {
+        std::error_code ec;
+        *this = create(o, ec);
+        detail::throw_if(ec);
+    }
+#endif
+    static conversations_request create(const conversations_request_options& o, std::error_code& ec) noexcept {
+        return detail::guarded(ec, [&] {
+            conversations_request r;
+            chinwag_conversations_request_options c{};
+            c.struct_size = sizeof c;
+            c.limit = o.limit;
+            c.filter = !o.conversation_type                          ? CHINWAG_CONVERSATION_FILTER_ALL
+                       : *o.conversation_type == receiver_type::user ? CHINWAG_CONVERSATION_FILTER_USER
+                                                                     : CHINWAG_CONVERSATION_FILTER_GROUP;
+            c.unread_only = o.unread_only ? 1 : 0;
+            chinwag_result rc = chinwag_conversations_request_new(&c, &r.p_);
+            if (rc != CHINWAG_RESULT_OK) detail::fail_c(ec, rc);
+            return r;
+        });
+    }
+    conversations_request(conversations_request&& o) noexcept : p_(std::exchange(o.p_, nullptr)) {}
+    conversations_request& operator=(conversations_request&& o) noexcept {
+        if (this != &o) {
+            chinwag_conversations_request_free(p_);
+            p_ = std::exchange(o.p_, nullptr);
+        }
+        return *this;
+    }
+    ~conversations_request() { chinwag_conversations_request_free(p_); }
+    chinwag_conversations_request* native_handle() const noexcept { return p_; }
+
+  private:
+    chinwag_conversations_request* p_ = nullptr;
 };
 
 // A user to add to a group, with a scope.
@@ -2029,6 +2238,26 @@ class client {
                    CHINWAG_HPP_P(const text& guid, const text& uid, chinwag::scope new_scope),
                    CHINWAG_HPP_P(guid, uid, new_scope),
                    checked(chinwag_client_change_group_member_scope, guid, uid, static_cast<chinwag_scope>(new_scope), cb, ud))
+
+    // Conversations: the next page of `request` (newest last message first; empty once
+    // exhausted), one conversation (NOT_FOUND before the first message or after a delete),
+    // the unread totals, and deleting a conversation for the logged-in user only.
+    CHINWAG_HPP_OP(void, chinwag_conversation_page, fetch_conversations,
+                   CHINWAG_HPP_P(const conversations_request& request), CHINWAG_HPP_P(request),
+                   chinwag_client_fetch_conversations(s_->native, request.native_handle(), cb, ud))
+    CHINWAG_HPP_OP(void, chinwag_conversation, get_conversation, CHINWAG_HPP_P(receiver_type type, const text& with),
+                   CHINWAG_HPP_P(type, with), checked(chinwag_client_get_conversation, raw(type), with, cb, ud))
+    CHINWAG_HPP_OP(void, chinwag_unread_counts, unread_counts, , ,
+                   chinwag_client_get_unread_counts(s_->native, cb, ud))
+    CHINWAG_HPP_OP(void, void, delete_conversation, CHINWAG_HPP_P(receiver_type type, const text& with),
+                   CHINWAG_HPP_P(type, with), checked(chinwag_client_delete_conversation, raw(type), with, cb, ud))
+
+    // Blocking: block_user and blocked_users complete with the whole blocked list.
+    CHINWAG_HPP_OP(void, chinwag_user_page, block_user, CHINWAG_HPP_P(const text& uid), CHINWAG_HPP_P(uid),
+                   checked(chinwag_client_block_user, uid, cb, ud))
+    CHINWAG_HPP_OP(void, void, unblock_user, CHINWAG_HPP_P(const text& uid), CHINWAG_HPP_P(uid),
+                   checked(chinwag_client_unblock_user, uid, cb, ud))
+    CHINWAG_HPP_OP(void, chinwag_user_page, blocked_users, , , chinwag_client_blocked_users(s_->native, cb, ud))
 
     // Calls (signalling only); initiate_call returns the call's session id.
     CHINWAG_HPP_OP(std::string, chinwag_call, initiate_call,

@@ -84,6 +84,16 @@ impl Inner {
             .is_some_and(|s| s.user.uid == uid)
     }
 
+    /// A message event as the logged-in user reads it: `mentions_me` set (one event body serves
+    /// every recipient, so the server leaves it to each reader).
+    pub fn for_me(&self, m: chinwag_protocol::model::Message) -> chinwag_protocol::model::Message {
+        let me = lock(&self.session).as_ref().map(|s| s.user.uid.clone());
+        match me {
+            Some(uid) => m.for_reader(&uid),
+            None => m,
+        }
+    }
+
     pub fn emit_in(&self, epoch: u64, seq: Option<u64>, event: Event) {
         self.dispatch.post(Item::Event { epoch, seq, event });
     }

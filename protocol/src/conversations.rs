@@ -32,6 +32,9 @@ pub struct Conversation {
     pub last_message: Option<Message>,
     /// Messages from others after `last_read_message_id`.
     pub unread_count: u64,
+    /// Of those, the ones that mention this user (`<@uid:UID>`).
+    #[serde(default)]
+    pub unread_mentions_count: u64,
     /// Everything up to this id was read (0: nothing yet).
     pub last_read_message_id: i64,
     /// Everything up to this id was delivered (0: nothing yet).
@@ -96,6 +99,7 @@ mod tests {
             group: None,
             last_message: None,
             unread_count: 2,
+            unread_mentions_count: 1,
             last_read_message_id: 5,
             last_delivered_message_id: 7,
             updated_at: 9,
@@ -105,7 +109,7 @@ mod tests {
         assert_eq!(
             v,
             json!({"conversation_id": "user:a:b", "conversation_type": "user", "with": "b",
-                   "unread_count": 2, "last_read_message_id": 5,
+                   "unread_count": 2, "unread_mentions_count": 1, "last_read_message_id": 5,
                    "last_delivered_message_id": 7, "updated_at": 9})
         );
         assert_eq!(serde_json::from_value::<Conversation>(v).unwrap(), c);

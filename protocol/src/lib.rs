@@ -12,6 +12,7 @@ pub mod errors;
 pub mod frames;
 pub mod ids;
 pub mod limits;
+pub mod mentions;
 pub mod model;
 pub mod rest;
 

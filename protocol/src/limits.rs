@@ -224,6 +224,8 @@ mod tests {
             edited_at: Some(i64::MAX),
             deleted_at: Some(i64::MAX),
             deleted_by: Some("d".repeat(MAX_ID_BYTES)),
+            mentioned_users: Vec::new(),
+            mentions_me: true,
         };
         let bare = serde_json::to_string(&m).unwrap().len();
         let frame = crate::ServerFrame::Ack {

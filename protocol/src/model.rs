@@ -236,6 +236,23 @@ pub struct Message {
     pub deleted_at: Option<Millis>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deleted_by: Option<String>,
+    /// Users named by `<@uid:UID>` in the text as sent (existing users only, distinct, in order
+    /// of first appearance; at most `mentions::MAX_MENTIONS`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub mentioned_users: Vec<String>,
+    /// The reader is in `mentioned_users`: set by the server in answers to a request (history,
+    /// one message, conversations) and by the SDK on events (one event body serves every
+    /// recipient, so the server leaves it unset there).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub mentions_me: bool,
+}
+
+impl Message {
+    /// Sets [`Message::mentions_me`] for the reader `uid`.
+    pub fn for_reader(mut self, uid: &str) -> Self {
+        self.mentions_me = self.mentioned_users.iter().any(|u| u == uid);
+        self
+    }
 }
 
 /// Receipt kinds. A receipt covers every message of the conversation up to its message id.

@@ -868,7 +868,7 @@ impl Task {
                 if req.starts_with('q') {
                     self.requests.finish(&req, Ok(frame));
                 } else if let WireEvent::Message(m) = frame.event {
-                    self.outbox.finish(&req, Ok(m));
+                    self.outbox.finish(&req, Ok(self.inner.for_me(m)));
                 }
             }
             ServerFrame::Error { req, error } => {
@@ -988,9 +988,9 @@ impl Task {
             }
         }
         let event = match ef.event {
-            WireEvent::Message(m) => Event::Message(m),
-            WireEvent::MessageEdited(m) => Event::MessageEdited(m),
-            WireEvent::MessageDeleted(m) => Event::MessageDeleted(m),
+            WireEvent::Message(m) => Event::Message(self.inner.for_me(m)),
+            WireEvent::MessageEdited(m) => Event::MessageEdited(self.inner.for_me(m)),
+            WireEvent::MessageDeleted(m) => Event::MessageDeleted(self.inner.for_me(m)),
             WireEvent::Receipt(r) => Event::Receipt(r),
             WireEvent::GroupMember(g) => Event::GroupMember(g),
             WireEvent::CallInitiated(call) => Event::Call {

@@ -57,6 +57,8 @@ pub struct chinwag_conversation {
     pub deleted: bool,
     /// The whole conversation as JSON.
     pub json: *const c_char,
+    /// Of the unread messages, those that mention the logged-in user.
+    pub unread_mentions_count: u64,
 }
 
 /// A page of conversations, newest last message first.
@@ -144,6 +146,7 @@ pub(crate) fn fill_conversation(s: &mut Strings, c: &Conversation) -> chinwag_co
         updated_at: c.updated_at,
         deleted: c.deleted,
         json: s.json(c),
+        unread_mentions_count: c.unread_mentions_count,
     }
 }
 

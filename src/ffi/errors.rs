@@ -59,7 +59,9 @@ pub const CHINWAG_RESULT_APP_MISMATCH: chinwag_result = 403;
 pub const CHINWAG_RESULT_RATE_LIMITED: chinwag_result = 404;
 /// The feature is throttled by the server for now.
 pub const CHINWAG_RESULT_FEATURE_THROTTLED: chinwag_result = 405;
-/// The user may not do this.
+/// The user may not do this. The error message starts with the server's code: `FORBIDDEN`,
+/// `BLOCKED` (one of the two users of a one-to-one conversation blocked the other: a message,
+/// typing or a call to them is refused), `NOT_A_MEMBER`, `BANNED` or `OWNER_RULE`.
 pub const CHINWAG_RESULT_FORBIDDEN: chinwag_result = 406;
 /// The target (user, group, message, listener id) does not exist.
 pub const CHINWAG_RESULT_NOT_FOUND: chinwag_result = 407;

@@ -441,6 +441,8 @@ fn payload_copies_are_owned_and_frees_are_checked() {
         edited_at: None,
         deleted_at: None,
         deleted_by: None,
+        mentioned_users: vec!["bob".into(), "carl".into()],
+        mentions_me: true,
     };
     let borrowed = super::types::message(&message);
     let mut copy: *mut chinwag_message = std::ptr::null_mut();
@@ -451,6 +453,19 @@ fn payload_copies_are_owned_and_frees_are_checked() {
     // SAFETY: `copy` is a live copy.
     let (id, text) = unsafe { ((*copy).id, CStr::from_ptr((*copy).text).to_str().unwrap()) };
     assert_eq!((id, text), (42, "héllo"));
+    // The mentions survive the copy: the array, its strings and the flag.
+    // SAFETY: `copy` is live; its array holds `mentioned_users_len` NUL-terminated strings.
+    let mentioned: Vec<String> = unsafe {
+        (0..(*copy).mentioned_users_len)
+            .map(|i| {
+                let p = *(*copy).mentioned_users.add(i);
+                CStr::from_ptr(p).to_string_lossy().into_owned()
+            })
+            .collect()
+    };
+    assert_eq!(mentioned, ["bob", "carl"]);
+    // SAFETY: as above.
+    assert!(unsafe { (*copy).mentions_me });
 
     // Another type's free refuses it and leaves it intact.
     // SAFETY: only registered copies are dereferenced.
@@ -487,6 +502,9 @@ fn payload_copies_are_owned_and_frees_are_checked() {
         edited_at: 0,
         deleted_at: 0,
         json: c"{\"not\":\"a message\"}".as_ptr(),
+        mentioned_users: std::ptr::null(),
+        mentioned_users_len: 0,
+        mentions_me: false,
     };
     // SAFETY: a readable struct with a NUL-terminated `json`.
     let code = unsafe { chinwag_message_copy(&foreign, &mut out) };

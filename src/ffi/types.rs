@@ -200,6 +200,12 @@ pub struct chinwag_message {
     pub deleted_at: i64,
     /// The whole message as JSON (attachments, metadata, quoted id, ...).
     pub json: *const c_char,
+    /// The users the text mentioned (`<@uid:UID>`) when sent, `mentioned_users_len` of them;
+    /// NULL when none.
+    pub mentioned_users: *const *const c_char,
+    pub mentioned_users_len: usize,
+    /// The logged-in user is among `mentioned_users`.
+    pub mentions_me: bool,
 }
 
 /// "`by` received (or read) everything up to `message_id` in this conversation."
@@ -459,6 +465,12 @@ pub(crate) fn message(m: &Message) -> Payload<chinwag_message> {
 }
 
 pub(crate) fn fill_message(s: &mut Strings, m: &Message) -> chinwag_message {
+    let uids = m
+        .mentioned_users
+        .iter()
+        .map(|u| s.add(u))
+        .collect::<Vec<_>>();
+    let mentioned = s.array(uids);
     chinwag_message {
         id: m.id,
         muid: s.add(&m.muid),
@@ -478,6 +490,9 @@ pub(crate) fn fill_message(s: &mut Strings, m: &Message) -> chinwag_message {
         edited_at: m.edited_at.unwrap_or(0),
         deleted_at: m.deleted_at.unwrap_or(0),
         json: s.json(m),
+        mentioned_users: mentioned.0,
+        mentioned_users_len: mentioned.1,
+        mentions_me: m.mentions_me,
     }
 }
 

@@ -2,7 +2,9 @@
  * `make c-test`): the list with the other user, the last message and the unread count; unread
  * totals; a read on one device heard by both (on_conversation_updated) so they agree on the
  * badge; filters; deleting a conversation for oneself; blocking (the blocked user's message
- * refused and never delivered, the blocked list, unblocking); bad input. uma and xena are used
+ * refused and never delivered, the blocked list, unblocking); mentions (the flag on the
+ * message, its mentioned users, the unread-mentions count cleared by a read); bad input. uma
+ * and xena are used
  * by this program only, so every count is exact. */
 #include "chat_common.h"
 
@@ -13,6 +15,7 @@ static result r;
 typedef struct {
     char with_id[64];
     unsigned long long unread;
+    unsigned long long unread_mentions;
     long long last_read;
     int deleted;
     int had_user; /* the other user's payload was set and named them */
@@ -32,6 +35,7 @@ static void on_conversation(void *ud, const chinwag_conversation *c) {
         conv_event *e = &l->events[l->count++];
         snprintf(e->with_id, sizeof e->with_id, "%s", c->with_id ? c->with_id : "");
         e->unread = (unsigned long long)c->unread_count;
+        e->unread_mentions = (unsigned long long)c->unread_mentions_count;
         e->last_read = (long long)c->last_read_message_id;
         e->deleted = c->deleted ? 1 : 0;
         e->had_user = c->user != NULL && same_str(c->user->uid, c->with_id) && c->group == NULL &&
@@ -68,6 +72,7 @@ typedef struct {
     int has_more;
     char with_id[4][64];
     unsigned long long unread[4];
+    unsigned long long unread_mentions[4];
     long long last_read[4];
     char last_text[4][64];
     int user_ok[4];
@@ -84,6 +89,7 @@ static void keep(conv_result *out, size_t i, const chinwag_conversation *c) {
     if (i >= 4) return;
     snprintf(out->with_id[i], 64, "%s", c->with_id);
     out->unread[i] = (unsigned long long)c->unread_count;
+    out->unread_mentions[i] = (unsigned long long)c->unread_mentions_count;
     out->last_read[i] = (long long)c->last_read_message_id;
     snprintf(out->last_text[i], 64, "%s",
              c->last_message && c->last_message->text ? c->last_message->text : "");
@@ -299,6 +305,40 @@ static void blocking(void) {
     CHECK_RC(chinwag_client_blocked_users(NULL, done_users, &r), CHINWAG_RESULT_NULL_ARGUMENT);
 }
 
+static void mentions(void) {
+    int64_t id;
+    const event_rec *e;
+    int seen, from1, from2;
+    /* Before: "back" and "unblocked" unread, no mention. */
+    CHECK(CONV_AWAIT(chinwag_client_get_conversation(U1.client, CHINWAG_RECEIVER_TYPE_USER, "xena",
+                                                     done_one, &cr)) == 0);
+    CHECK(cr.unread[0] == 2 && cr.unread_mentions[0] == 0);
+    EXPECT_OK(&r, chinwag_client_send_text(X.client, CHINWAG_RECEIVER_TYPE_USER, "uma",
+                                           "<@uid:uma> and <@uid:nobody>, look", done_message, &r, NULL));
+    CHECK(r.one != NULL);
+    if (r.one == NULL) return;
+    id = ((chinwag_message *)r.one)->id;
+    /* The sender's copy names uma but does not mention its reader. */
+    CHECK(((chinwag_message *)r.one)->mentioned_users_len == 1 && !((chinwag_message *)r.one)->mentions_me);
+    e = WAIT_EVENT(&U1, EV_TEXT, ((chinwag_message *)r.one)->muid, "xena");
+    CHECK(e != NULL && e->message->mentions_me && e->message->mentioned_users_len == 1 &&
+          strcmp(e->message->mentioned_users[0], "uma") == 0);
+    CHECK(CONV_AWAIT(chinwag_client_get_conversation(U2.client, CHINWAG_RECEIVER_TYPE_USER, "xena",
+                                                     done_one, &cr)) == 0);
+    CHECK(cr.unread[0] == 3 && cr.unread_mentions[0] == 1);
+    /* Reading it clears both counts on both devices. */
+    pthread_mutex_lock(&g_lock);
+    from1 = log1.count;
+    from2 = log2.count;
+    pthread_mutex_unlock(&g_lock);
+    CHECK_OK(chinwag_client_mark_read(U1.client, id));
+    WAIT_FOR(find_conv(&log1, from1, "xena", 0, 0) >= 0 && find_conv(&log2, from2, "xena", 0, 0) >= 0);
+    pthread_mutex_lock(&g_lock);
+    seen = find_conv(&log2, from2, "xena", 0, 0);
+    CHECK(seen >= 0 && log2.events[seen].unread_mentions == 0 && log2.events[seen].last_read == id);
+    pthread_mutex_unlock(&g_lock);
+}
+
 static void bad_input(void) {
     chinwag_conversations_request_options o;
     chinwag_conversations_request *req = NULL, *freed = NULL;
@@ -360,6 +400,7 @@ int main(int argc, char **argv) {
     list_counts_and_two_devices();
     delete_for_me();
     blocking();
+    mentions();
     bad_input();
 
     result_clear(&r);

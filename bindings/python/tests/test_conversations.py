@@ -133,3 +133,36 @@ def test_blocking(three, uid, server, make_client, recorder):
     assert rlaptop.wait_for("text_message_received", lambda m: m.sender == a).id == back.id
     with pytest.raises(chinwag.InvalidArgumentError):
         phone.block_user("")
+
+
+def test_mentions(three):
+    """``<@uid:UID>`` parsed by the server: the mentioned users, ``mentions_me`` for the reader
+    on events and reads, and the conversation's unread mentions cleared by a read."""
+    (a, ca), (b, phone, rphone, laptop, rlaptop) = three
+    first = ca.send_text(b, f"hi <@uid:{b}>, and <@uid:nobody-at-all>")
+    assert first.mentioned_users == [b] and not first.mentions_me
+    ca.send_text(b, "plain")
+    third = ca.send_text(b, f"<@uid:{b}>?")
+
+    got = rphone.wait_for("text_message_received", lambda m: m.id == first.id)
+    assert got.mentions_me and got.mentioned_users == [b]
+    plain = rlaptop.wait_for("text_message_received", lambda m: m.text == "plain")
+    assert not plain.mentions_me and plain.mentioned_users == []
+
+    conv = laptop.get_conversation(a)
+    assert (conv.unread_count, conv.unread_mentions_count) == (3, 2)
+    assert conv.last_message is not None and conv.last_message.mentions_me
+    page = phone.messages_request(a).fetch_previous()
+    assert [m.mentions_me for m in page.messages] == [True, False, True]
+
+    phone.mark_read(first)
+    u = rlaptop.wait_for("conversation_updated", lambda c: c.with_id == a and c.unread_count == 2)
+    assert u.unread_mentions_count == 1
+    phone.mark_read(third)
+    u = rlaptop.wait_for("conversation_updated", lambda c: c.with_id == a and c.unread_count == 0)
+    assert u.unread_mentions_count == 0
+
+    too_many = " ".join(f"<@uid:u{i}>" for i in range(33))
+    with pytest.raises(chinwag.InvalidArgumentError) as refused:
+        ca.send_text(b, too_many)
+    assert "at most 32 users" in str(refused.value)

@@ -27,16 +27,19 @@ pub fn record_message(conn: &Db, m: &Message, recipients: &[String]) -> Result<(
         };
         rows::on_message(
             conn,
-            uid,
-            &m.conversation_id,
-            m.receiver_type,
-            with,
-            m.id,
-            *uid != m.sender,
-            m.sent_at,
+            &rows::Arrival {
+                uid,
+                conversation_id: &m.conversation_id,
+                conversation_type: m.receiver_type,
+                with_id: with,
+                message_id: m.id,
+                unread: *uid != m.sender,
+                mention: super::mentions::counts_for(m, uid),
+                at: m.sent_at,
+            },
         )?;
     }
-    Ok(())
+    super::mentions::record(conn, m, recipients)
 }
 
 /// Moves `uid`'s read or delivered position in the message's conversation (inside the receipt's
@@ -116,8 +119,9 @@ fn build(
         with: row.with_id,
         user,
         group,
-        last_message: store::messages::get(conn, row.last_message_id)?,
+        last_message: store::messages::get(conn, row.last_message_id)?.map(|m| m.for_reader(uid)),
         unread_count: row.unread_count,
+        unread_mentions_count: row.unread_mentions,
         last_read_message_id: row.last_read_id,
         last_delivered_message_id: row.last_delivered_id,
         updated_at: row.updated_at,

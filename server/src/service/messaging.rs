@@ -148,8 +148,9 @@ impl App {
     ) -> Result<EventFrame, ApiError> {
         // Checked here, off the writer; a failure still goes through it, so that over a socket
         // every answer keeps request order.
-        let check =
-            validate_new(&msg).and_then(|()| self.check_durable(&origin.uid, Durable::Send));
+        let check = validate_new(&msg)
+            .and_then(|()| super::mentions::parse_bounded(msg.text.as_deref()))
+            .and_then(|m| self.check_durable(&origin.uid, Durable::Send).map(|()| m));
         let weight = super::DEFAULT_WEIGHT
             + msg.text.as_ref().map_or(0, String::len)
             + msg.data.as_ref().map_or(0, |_| 1024)
@@ -157,7 +158,7 @@ impl App {
         let sender = origin.uid.clone();
         let (stored, own) = self
             .commit_sized(origin, weight, move |c| {
-                check?;
+                let mentioned = check?;
                 let repeat = match &msg.muid {
                     Some(muid) => store::messages::by_muid(c, &sender, muid)?,
                     // A muid the server makes up now cannot have been stored before.
@@ -214,6 +215,8 @@ impl App {
                     edited_at: None,
                     deleted_at: None,
                     deleted_by: None,
+                    mentioned_users: super::mentions::existing(c, mentioned)?,
+                    mentions_me: false,
                 };
                 check_message_size(&message)?;
                 let recipients = super::blocks::without_blockers(
@@ -510,7 +513,11 @@ impl App {
                     },
                 )?;
                 Ok(MessageList {
-                    messages: page.messages,
+                    messages: page
+                        .messages
+                        .into_iter()
+                        .map(|m| m.for_reader(&uid))
+                        .collect(),
                     has_more: page.has_more,
                 })
             })
@@ -524,7 +531,7 @@ impl App {
             .read(move |c| {
                 let m = require_message(c, id)?;
                 require_access(c, &m, &uid)?;
-                Ok(m)
+                Ok(m.for_reader(&uid))
             })
             .await
     }

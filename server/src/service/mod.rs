@@ -5,6 +5,7 @@ pub mod blocks;
 pub mod calls;
 pub mod conversations;
 pub mod groups;
+pub mod mentions;
 pub mod messaging;
 pub mod quota;
 pub mod throttle;

@@ -15,6 +15,7 @@ pub struct ConversationRow {
     pub with_id: String,
     pub last_message_id: i64,
     pub unread_count: u64,
+    pub unread_mentions: u64,
     pub last_read_id: i64,
     pub last_delivered_id: i64,
     pub updated_at: i64,
@@ -22,7 +23,7 @@ pub struct ConversationRow {
 }
 
 const COLUMNS: &str = "conversation_id, conversation_type, with_id, last_message_id, \
-     unread_count, last_read_id, last_delivered_id, updated_at, hidden";
+     unread_count, last_read_id, last_delivered_id, updated_at, hidden, unread_mentions";
 
 /// Group rows count only while the user is still a member (leaving does not touch the rows).
 const STILL_MEMBER: &str = "(c.conversation_type = 'user' OR EXISTS (SELECT 1 FROM group_members \
@@ -40,48 +41,56 @@ fn from_row(r: &Row<'_, '_>) -> DbResult<ConversationRow> {
         last_delivered_id: r.get(6)?,
         updated_at: r.get(7)?,
         hidden: r.get::<i64>(8)? != 0,
+        unread_mentions: r.get(9)?,
     })
 }
 
-/// A new message reached `uid`: it becomes the last message, counts as unread unless `uid`
-/// sent it, and un-hides a conversation the user deleted.
-#[allow(clippy::too_many_arguments)]
-pub fn on_message(
-    conn: &Db,
-    uid: &str,
-    conversation_id: &str,
-    conversation_type: ReceiverType,
-    with_id: &str,
-    message_id: i64,
-    unread: bool,
-    at: i64,
-) -> DbResult<()> {
+/// How a new message counts for one recipient.
+pub struct Arrival<'a> {
+    pub uid: &'a str,
+    pub conversation_id: &'a str,
+    pub conversation_type: ReceiverType,
+    pub with_id: &'a str,
+    pub message_id: i64,
+    /// Someone else sent it.
+    pub unread: bool,
+    /// It is unread and mentions `uid`.
+    pub mention: bool,
+    pub at: i64,
+}
+
+/// A new message reached a recipient: it becomes the last message, counts as unread (and as an
+/// unread mention) unless the recipient sent it, and un-hides a conversation they deleted.
+pub fn on_message(conn: &Db, a: &Arrival<'_>) -> DbResult<()> {
     // The existing row's columns are named with the table (PostgreSQL wants them qualified
     // next to `excluded`; SQLite accepts it).
     conn.execute(
         "INSERT INTO conversations (uid, conversation_id, conversation_type, with_id,
-             last_message_id, unread_count, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+             last_message_id, unread_count, updated_at, unread_mentions)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
          ON CONFLICT (uid, conversation_id) DO UPDATE SET
              last_message_id = excluded.last_message_id,
              unread_count = conversations.unread_count + excluded.unread_count,
+             unread_mentions = conversations.unread_mentions + excluded.unread_mentions,
              updated_at = excluded.updated_at,
              hidden = 0",
         args![
-            uid,
-            conversation_id,
-            conversation_type.as_str(),
-            with_id,
-            message_id,
-            unread,
-            at
+            a.uid,
+            a.conversation_id,
+            a.conversation_type.as_str(),
+            a.with_id,
+            a.message_id,
+            a.unread,
+            a.at,
+            a.unread && a.mention
         ],
     )?;
     Ok(())
 }
 
 /// `uid` read everything up to `message_id`: the unread count becomes the messages from others
-/// after it (an index range of the conversation). False when the row was already read that far.
+/// after it (an index range of the conversation), the unread mentions those of `uid`'s mention
+/// rows after it. False when the row was already read that far.
 pub fn mark_read(
     conn: &Db,
     uid: &str,
@@ -97,6 +106,8 @@ pub fn mark_read(
                  ELSE ?3 END,
              unread_count = (SELECT COUNT(*) FROM messages
                  WHERE conversation_id = ?2 AND id > ?3 AND sender != ?1),
+             unread_mentions = (SELECT COUNT(*) FROM mentions
+                 WHERE uid = ?1 AND conversation_id = ?2 AND message_id > ?3),
              updated_at = ?4
          WHERE uid = ?1 AND conversation_id = ?2 AND last_read_id < ?3",
         args![uid, conversation_id, message_id, at],
@@ -124,7 +135,7 @@ pub fn mark_delivered(
 /// is no such visible conversation.
 pub fn hide(conn: &Db, uid: &str, conversation_id: &str, at: i64) -> DbResult<bool> {
     let n = conn.execute(
-        "UPDATE conversations SET hidden = 1, unread_count = 0,
+        "UPDATE conversations SET hidden = 1, unread_count = 0, unread_mentions = 0,
              last_read_id = CASE WHEN last_read_id > last_message_id THEN last_read_id
                  ELSE last_message_id END,
              last_delivered_id = CASE WHEN last_delivered_id > last_message_id

@@ -7,13 +7,14 @@ use crate::args;
 use chinwag_protocol::model::{Category, Message, ReceiverType};
 
 const COLUMNS: &str = "id, muid, sender, receiver_type, receiver, conversation_id, category, type, \
-     text, data, attachments, metadata, parent_id, quoted_id, sent_at, edited_at, deleted_at, deleted_by";
+     text, data, attachments, metadata, parent_id, quoted_id, sent_at, edited_at, deleted_at, deleted_by, mentions";
 
 fn from_row(r: &Row<'_, '_>) -> DbResult<Message> {
     let receiver_type: String = r.get(3)?;
     let category: String = r.get(6)?;
     let data: Option<String> = r.get(9)?;
     let attachments: Option<String> = r.get(10)?;
+    let mentions: Option<String> = r.get(18)?;
     Ok(Message {
         id: r.get(0)?,
         muid: r.get(1)?,
@@ -35,6 +36,10 @@ fn from_row(r: &Row<'_, '_>) -> DbResult<Message> {
         edited_at: r.get(15)?,
         deleted_at: r.get(16)?,
         deleted_by: r.get(17)?,
+        mentioned_users: mentions
+            .and_then(|m| serde_json::from_str(&m).ok())
+            .unwrap_or_default(),
+        mentions_me: false,
     })
 }
 
@@ -51,7 +56,7 @@ pub fn by_muid(conn: &Db, sender: &str, muid: &str) -> DbResult<Option<(Message,
     conn.opt(
         &format!("SELECT {COLUMNS}, sender_seq FROM messages WHERE sender = ?1 AND muid = ?2"),
         args![sender, muid],
-        |r| Ok((from_row(r)?, r.get(18)?)),
+        |r| Ok((from_row(r)?, r.get(19)?)),
     )
 }
 
@@ -60,8 +65,8 @@ pub fn by_muid(conn: &Db, sender: &str, muid: &str) -> DbResult<Option<(Message,
 pub fn insert(conn: &Db, m: &Message, sender_seq: u64) -> DbResult<i64> {
     conn.insert_id(
         "INSERT INTO messages (muid, sender, receiver_type, receiver, conversation_id, category, type,
-             text, data, attachments, metadata, parent_id, quoted_id, sent_at, sender_seq)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+             text, data, attachments, metadata, parent_id, quoted_id, sent_at, sender_seq, mentions)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
         args![
             &m.muid,
             &m.sender,
@@ -77,9 +82,18 @@ pub fn insert(conn: &Db, m: &Message, sender_seq: u64) -> DbResult<i64> {
             m.parent_id,
             m.quoted_id,
             m.sent_at,
-            sender_seq
+            sender_seq,
+            &mentions_column(m)
         ],
     )
+}
+
+fn mentions_column(m: &Message) -> Option<String> {
+    if m.mentioned_users.is_empty() {
+        None
+    } else {
+        serde_json::to_string(&m.mentioned_users).ok()
+    }
 }
 
 fn attachments_column(m: &Message) -> Option<String> {

@@ -10,6 +10,7 @@ pub mod conversations;
 pub mod events;
 pub mod friends;
 pub mod groups;
+pub mod mentions;
 pub mod messages;
 pub mod postgres;
 pub mod seqs;
@@ -38,6 +39,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/003_ids_quotas_friend_requests.sql"),
     include_str!("migrations/004_conversations.sql"),
     include_str!("migrations/005_blocks.sql"),
+    include_str!("migrations/006_mentions.sql"),
 ];
 
 /// The schema version this binary writes (`PRAGMA user_version` after every migration).

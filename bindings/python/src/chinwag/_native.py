@@ -136,6 +136,9 @@ class chinwag_message(Structure):
         ("edited_at", c_int64),
         ("deleted_at", c_int64),
         ("json", c_char_p),
+        ("mentioned_users", POINTER(c_char_p)),
+        ("mentioned_users_len", c_size_t),
+        ("mentions_me", c_bool),
     ]
 
 
@@ -296,6 +299,7 @@ class chinwag_conversation(Structure):
         ("updated_at", c_int64),
         ("deleted", c_bool),
         ("json", c_char_p),
+        ("unread_mentions_count", c_uint64),
     ]
 
 

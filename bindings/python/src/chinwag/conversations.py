@@ -22,6 +22,8 @@ class Conversation:
     group: Optional[Group] = None
     last_message: Optional[Message] = None
     unread_count: int = 0
+    #: Of the unread messages, those that mention the logged-in user.
+    unread_mentions_count: int = 0
     #: Everything up to this id was read (0: nothing yet).
     last_read_message_id: int = 0
     last_delivered_message_id: int = 0
@@ -40,6 +42,7 @@ class Conversation:
             group=Group._from_c(p.group.contents) if p.group else None,
             last_message=Message._from_c(p.last_message.contents) if p.last_message else None,
             unread_count=int(p.unread_count),
+            unread_mentions_count=int(p.unread_mentions_count),
             last_read_message_id=int(p.last_read_message_id),
             last_delivered_message_id=int(p.last_delivered_message_id),
             updated_at=int(p.updated_at),

@@ -389,6 +389,10 @@ class Message:
     edited_at: Optional[int] = None
     deleted_at: Optional[int] = None
     deleted_by: Optional[str] = None
+    #: Users the text mentioned (``<@uid:UID>``) when sent.
+    mentioned_users: List[str] = field(default_factory=list)
+    #: The logged-in user is among ``mentioned_users``.
+    mentions_me: bool = False
     raw: Dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @property
@@ -429,6 +433,8 @@ class Message:
             edited_at=d.get("edited_at"),
             deleted_at=d.get("deleted_at"),
             deleted_by=d.get("deleted_by"),
+            mentioned_users=list(d.get("mentioned_users") or []),
+            mentions_me=bool(d.get("mentions_me", False)),
             raw=d,
         )
 
@@ -454,6 +460,10 @@ class Message:
             edited_at=_opt_ms(p.edited_at),
             deleted_at=_opt_ms(p.deleted_at),
             deleted_by=raw.get("deleted_by"),
+            mentioned_users=[
+                _str(p.mentioned_users[i]) for i in range(int(p.mentioned_users_len))
+            ],
+            mentions_me=bool(p.mentions_me),
             raw=raw,
         )
 

@@ -11,6 +11,7 @@ import io.chinwag.internal.Loader
 import io.chinwag.internal.Pending
 import io.chinwag.internal.Registry
 import io.chinwag.internal.T
+import io.chinwag.internal.chinwag_conversations_request_options
 import io.chinwag.internal.chinwag_initial_listener
 import io.chinwag.internal.chinwag_messages_request_options
 import io.chinwag.internal.chinwag_session_store
@@ -432,7 +433,66 @@ class ChinwagClient private constructor(
         return UsersRequest(this, out.ptr() ?: throw noHandle("chinwag_users_request_new"))
     }
 
+    /**
+     * The user's conversations, newest last message first; page it with [ConversationsRequest.next].
+     * [conversationType]: only one-to-one or only group conversations (null: both).
+     */
+    @JvmOverloads
+    fun conversationsRequest(limit: Int = 0, conversationType: ReceiverType? = null, unreadOnly: Boolean = false): ConversationsRequest {
+        val o = chinwag_conversations_request_options()
+        o.struct_size = o.size().toLong()
+        o.limit = limit
+        o.filter = when (conversationType) {
+            null -> io.chinwag.internal.C.CHINWAG_CONVERSATION_FILTER_ALL
+            ReceiverType.USER -> io.chinwag.internal.C.CHINWAG_CONVERSATION_FILTER_USER
+            ReceiverType.GROUP -> io.chinwag.internal.C.CHINWAG_CONVERSATION_FILTER_GROUP
+        }
+        o.unread_only = if (unreadOnly) 1 else 0
+        val out = LongArray(1)
+        ok(Lib.chinwag_conversations_request_new(o, out))
+        return ConversationsRequest(this, out.ptr() ?: throw noHandle("chinwag_conversations_request_new"))
+    }
+
     internal fun startFetch(what: String, sink: (Result<Any?>) -> Unit, call: (Pointer, Pointer) -> Int) = start(what, sink, call)
+
+    // ------------------------------------------------------------------------------------------
+    // conversations and blocking
+    // ------------------------------------------------------------------------------------------
+
+    private fun startGetConversation(type: ReceiverType, with: String, sink: (Result<Any?>) -> Unit) =
+        start("getConversation", sink) { h, ud -> Lib.chinwag_client_get_conversation(h, type.code, cstr(with, "with"), T.conversationDone, ud) }
+    /** The conversation with a user (a uid) or of a group (a guid); NOT_FOUND before the first message or after a delete. */
+    suspend fun getConversation(with: String, type: ReceiverType = ReceiverType.USER): Conversation = await { startGetConversation(type, with, it) }
+    fun getConversation(with: String, type: ReceiverType, completion: Completion<Conversation>) = startGetConversation(type, with, completion.sink())
+
+    private fun startUnreadCounts(sink: (Result<Any?>) -> Unit) =
+        start("unreadCounts", sink) { h, ud -> Lib.chinwag_client_get_unread_counts(h, T.unreadCountsDone, ud) }
+    /** Unread messages overall, per user and per group. */
+    suspend fun unreadCounts(): UnreadCounts = await { startUnreadCounts(it) }
+    fun unreadCounts(completion: Completion<UnreadCounts>) = startUnreadCounts(completion.sink())
+
+    private fun startDeleteConversation(type: ReceiverType, with: String, sink: (Result<Any?>) -> Unit) =
+        start("deleteConversation", sink) { h, ud -> Lib.chinwag_client_delete_conversation(h, type.code, cstr(with, "with"), T.done, ud) }
+    /** Deletes a conversation for this user only: hidden (and read) until a new message arrives. */
+    suspend fun deleteConversation(with: String, type: ReceiverType = ReceiverType.USER) { await<Any?> { startDeleteConversation(type, with, it) } }
+    fun deleteConversation(with: String, type: ReceiverType, completion: Completion<Unit>) = startDeleteConversation(type, with, completion.sink())
+
+    private fun startBlockUser(uid: String, sink: (Result<Any?>) -> Unit) =
+        start("blockUser", sink) { h, ud -> Lib.chinwag_client_block_user(h, cstr(uid, "uid"), T.userPageDone, ud) }
+    /** Blocks [uid] (nothing of theirs reaches this user; direct messages either way are refused with FORBIDDEN/BLOCKED); returns the blocked list. */
+    suspend fun blockUser(uid: String): List<User> = await<UserPage> { startBlockUser(uid, it) }.users
+    fun blockUser(uid: String, completion: Completion<UserPage>) = startBlockUser(uid, completion.sink())
+
+    private fun startUnblockUser(uid: String, sink: (Result<Any?>) -> Unit) =
+        start("unblockUser", sink) { h, ud -> Lib.chinwag_client_unblock_user(h, cstr(uid, "uid"), T.done, ud) }
+    suspend fun unblockUser(uid: String) { await<Any?> { startUnblockUser(uid, it) } }
+    fun unblockUser(uid: String, completion: Completion<Unit>) = startUnblockUser(uid, completion.sink())
+
+    private fun startBlockedUsers(sink: (Result<Any?>) -> Unit) =
+        start("blockedUsers", sink) { h, ud -> Lib.chinwag_client_blocked_users(h, T.userPageDone, ud) }
+    /** The users this user blocked. */
+    suspend fun blockedUsers(): List<User> = await<UserPage> { startBlockedUsers(it) }.users
+    fun blockedUsers(completion: Completion<UserPage>) = startBlockedUsers(completion.sink())
 
     // ------------------------------------------------------------------------------------------
     // users

@@ -53,6 +53,8 @@ interface MessageListener : ChinwagListener {
     fun onTransientMessageReceived(transient: Transient) {}
     /** Events were missed and will not be replayed: fetch history. */
     fun onGap(gap: Gap) {}
+    /** A conversation changed for the logged-in user (read, delivered or deleted on one of their devices). */
+    fun onConversationUpdated(conversation: Conversation) {}
 }
 
 /** Presence of the users covered by the presence subscription. */

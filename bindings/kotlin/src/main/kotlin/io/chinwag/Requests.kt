@@ -58,6 +58,25 @@ class UsersRequest internal constructor(private val client: ChinwagClient, handl
     override fun close() = cleanable.clean()
 }
 
+/** The user's conversations, newest last message first, page by page. Close it when done. */
+class ConversationsRequest internal constructor(private val client: ChinwagClient, handle: Pointer) : AutoCloseable {
+    private val h = RequestHandle(handle) { Lib.chinwag_conversations_request_free(it) }
+    private val cleanable = requestCleaner.register(this, h)
+
+    private fun fetch(sink: (Result<Any?>) -> Unit) {
+        if (h.isFreed) throw ChinwagException.of(Codes.INVALID_ARGUMENT, "INVALID_ARGUMENT", "the request was closed")
+        client.startFetch("fetchConversations", sink) { c, ud ->
+            Lib.chinwag_client_fetch_conversations(c, h.handle, T.conversationPageDone, ud)
+        }
+    }
+
+    /** The next page; once exhausted, empty pages with `hasMore` false. */
+    suspend fun next(): ConversationPage = awaitPage { fetch(it) }
+    fun next(completion: Completion<ConversationPage>) = fetch(completion.asSink())
+
+    override fun close() = cleanable.clean()
+}
+
 private suspend fun <R> awaitPage(start: ((Result<Any?>) -> Unit) -> Unit): R =
     kotlinx.coroutines.suspendCancellableCoroutine { cont ->
         @Suppress("UNCHECKED_CAST")

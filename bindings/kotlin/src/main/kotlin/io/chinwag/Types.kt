@@ -35,6 +35,10 @@ data class Message(
     val editedAt: Long,
     val deletedAt: Long,
     val json: String,
+    /** The users the text mentioned (`<@uid:UID>`) when sent. */
+    val mentionedUsers: List<String> = emptyList(),
+    /** The logged-in user is among [mentionedUsers]. */
+    val mentionsMe: Boolean = false,
 )
 
 data class Receipt(
@@ -132,3 +136,29 @@ data class UserPage(val users: List<User>, val hasMore: Boolean, val json: Strin
 /** A page of groups; pass [nextAfter] to fetch the next one (null on the last page). */
 data class GroupPage(val groups: List<Group>, val nextAfter: String?, val json: String)
 
+
+/** One conversation as the logged-in user sees it: the other [user] or the [group], the last message, the badges. */
+data class Conversation(
+    val conversationId: String,
+    val conversationType: ReceiverType,
+    /** The other user's uid, or the guid. */
+    val withId: String,
+    val user: User?,
+    val group: Group?,
+    val lastMessage: Message?,
+    val unreadCount: Long,
+    /** Of the unread messages, those that mention the logged-in user. */
+    val unreadMentionsCount: Long,
+    val lastReadMessageId: Long,
+    val lastDeliveredMessageId: Long,
+    val updatedAt: Long,
+    /** Only in [MessageListener.onConversationUpdated]: the user deleted it. */
+    val deleted: Boolean,
+    val json: String,
+)
+
+/** A page of conversations, newest last message first. */
+data class ConversationPage(val conversations: List<Conversation>, val hasMore: Boolean, val json: String)
+
+/** Unread messages overall, per user (uid) and per group (guid); only conversations with unread messages. */
+data class UnreadCounts(val total: Long, val users: Map<String, Long>, val groups: Map<String, Long>, val json: String)

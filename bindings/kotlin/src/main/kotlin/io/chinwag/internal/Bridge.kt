@@ -210,6 +210,15 @@ internal object T {
     val userPageDone: Pointer = completion(object : UserPageDoneCb {
         override fun invoke(userData: Long, error: Long, page: Long) = complete(userData, error, page, ::userPageOf)
     })
+    val conversationDone: Pointer = completion(object : ConversationDoneCb {
+        override fun invoke(userData: Long, error: Long, conversation: Long) = complete(userData, error, conversation, ::conversationOf)
+    })
+    val conversationPageDone: Pointer = completion(object : ConversationPageDoneCb {
+        override fun invoke(userData: Long, error: Long, page: Long) = complete(userData, error, page, ::conversationPageOf)
+    })
+    val unreadCountsDone: Pointer = completion(object : UnreadCountsDoneCb {
+        override fun invoke(userData: Long, error: Long, counts: Long) = complete(userData, error, counts, ::unreadCountsOf)
+    })
 
     // Connection listener.
     private fun state(name: String, f: ConnectionListener.(io.chinwag.StateChange) -> Unit) = cb(object : StateChangeCb {
@@ -290,6 +299,12 @@ internal object T {
             on_gap = cb(object : GapCb {
                 override fun invoke(userData: Long, gap: Long) =
                     listen<MessageListener>(userData, "onGap", gap) { onGap(gapOf(it)) }
+            })
+            on_conversation_updated = cb(object : ConversationCb {
+                override fun invoke(userData: Long, conversation: Long) =
+                    listen<MessageListener>(userData, "onConversationUpdated", conversation) {
+                        onConversationUpdated(conversationOf(it))
+                    }
             })
             sealed()
         }

@@ -4,6 +4,8 @@ import com.sun.jna.Pointer
 import io.chinwag.Call
 import io.chinwag.ChinwagException
 import io.chinwag.ConnectionState
+import io.chinwag.Conversation
+import io.chinwag.ConversationPage
 import io.chinwag.FeatureChange
 import io.chinwag.Gap
 import io.chinwag.Group
@@ -24,6 +26,7 @@ import io.chinwag.StateChange
 import io.chinwag.StateReason
 import io.chinwag.Transient
 import io.chinwag.Typing
+import io.chinwag.UnreadCounts
 import io.chinwag.User
 import io.chinwag.UserPage
 import io.chinwag.UserStatus
@@ -89,13 +92,20 @@ private object MessageL {
     val receiver = l["receiver"]; val conversationId = l["conversation_id"]; val category = l["category"]
     val messageType = l["message_type"]; val text = l["text"]; val dataJson = l["data_json"]; val parentId = l["parent_id"]
     val sentAt = l["sent_at"]; val editedAt = l["edited_at"]; val deletedAt = l["deleted_at"]; val json = l["json"]
+    val mentionedUsers = l["mentioned_users"]; val mentionedUsersLen = l["mentioned_users_len"]; val mentionsMe = l["mentions_me"]
 }
+
+/** The [count] strings of the `const char *const *` at address [array]. */
+private fun strings(array: Long, count: Long): List<String> =
+    if (array == 0L || count == 0L) emptyList()
+    else List(count.toInt()) { Mem.string(Mem.long(array + it * com.sun.jna.Native.POINTER_SIZE)) ?: "" }
 
 internal fun messageOf(p: Long) = Message(
     p.i64(MessageL.id), p.reqAt(MessageL.muid), p.reqAt(MessageL.sender), ReceiverType.of(p.i32(MessageL.receiverType)),
     p.reqAt(MessageL.receiver), p.reqAt(MessageL.conversationId), p.reqAt(MessageL.category), p.reqAt(MessageL.messageType),
     p.strAt(MessageL.text), p.strAt(MessageL.dataJson), p.i64(MessageL.parentId), p.i64(MessageL.sentAt),
     p.i64(MessageL.editedAt), p.i64(MessageL.deletedAt), p.reqAt(MessageL.json),
+    strings(p.i64(MessageL.mentionedUsers), p.i64(MessageL.mentionedUsersLen)), p.boolAt(MessageL.mentionsMe),
 )
 
 private object ReceiptL {
@@ -256,3 +266,52 @@ internal fun groupPageOf(p: Long) = GroupPage(
 
 internal fun memberListOf(p: Long): List<GroupMember> =
     items(p.i64(PageL.lItems), p.i64(PageL.lLen), MemberL.size, ::memberOf)
+
+private object ConversationL {
+    private val l = Layout(chinwag_conversation())
+    val size = l.size
+    val conversationId = l["conversation_id"]; val conversationType = l["conversation_type"]; val withId = l["with_id"]
+    val user = l["user"]; val group = l["group"]; val lastMessage = l["last_message"]; val unreadCount = l["unread_count"]
+    val unreadMentionsCount = l["unread_mentions_count"]; val lastRead = l["last_read_message_id"]
+    val lastDelivered = l["last_delivered_message_id"]; val updatedAt = l["updated_at"]; val deleted = l["deleted"]
+    val json = l["json"]
+}
+
+/** The struct behind the pointer at [off], read with [read]; null for NULL. */
+private inline fun <T> Long.nested(off: Long, read: (Long) -> T): T? = p(off).takeIf { it != 0L }?.let(read)
+
+private fun Long.p(off: Long): Long = Mem.long(this + off)
+
+internal fun conversationOf(p: Long) = Conversation(
+    p.reqAt(ConversationL.conversationId), ReceiverType.of(p.i32(ConversationL.conversationType)), p.reqAt(ConversationL.withId),
+    p.nested(ConversationL.user, ::userOf), p.nested(ConversationL.group, ::groupOf), p.nested(ConversationL.lastMessage, ::messageOf),
+    p.i64(ConversationL.unreadCount), p.i64(ConversationL.unreadMentionsCount), p.i64(ConversationL.lastRead),
+    p.i64(ConversationL.lastDelivered), p.i64(ConversationL.updatedAt), p.boolAt(ConversationL.deleted), p.reqAt(ConversationL.json),
+)
+
+private object ConversationPageL {
+    private val l = Layout(chinwag_conversation_page())
+    val items = l["items"]; val len = l["len"]; val hasMore = l["has_more"]; val json = l["json"]
+}
+
+internal fun conversationPageOf(p: Long) = ConversationPage(
+    items(p.i64(ConversationPageL.items), p.i64(ConversationPageL.len), ConversationL.size, ::conversationOf),
+    p.boolAt(ConversationPageL.hasMore), p.reqAt(ConversationPageL.json),
+)
+
+private object UnreadL {
+    private val counts = Layout(chinwag_unread_counts())
+    private val one = Layout(chinwag_unread_count())
+    val size = one.size
+    val total = counts["total"]; val items = counts["items"]; val len = counts["len"]; val json = counts["json"]
+    val type = one["conversation_type"]; val withId = one["with_id"]; val unread = one["unread_count"]
+}
+
+internal fun unreadCountsOf(p: Long): UnreadCounts {
+    val entries = items(p.i64(UnreadL.items), p.i64(UnreadL.len), UnreadL.size) {
+        Triple(ReceiverType.of(it.i32(UnreadL.type)), it.reqAt(UnreadL.withId), it.i64(UnreadL.unread))
+    }
+    val users = entries.filter { it.first == ReceiverType.USER }.associate { it.second to it.third }
+    val groups = entries.filter { it.first == ReceiverType.GROUP }.associate { it.second to it.third }
+    return UnreadCounts(p.i64(UnreadL.total), users, groups, p.reqAt(UnreadL.json))
+}

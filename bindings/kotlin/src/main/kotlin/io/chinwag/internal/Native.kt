@@ -182,22 +182,22 @@ internal fun interface UserPageDoneCb : Callback {
 
 /** `chinwag_conversation_cb` */
 internal fun interface ConversationCb : Callback {
-    fun invoke(userData: Pointer?, conversation: Pointer?)
+    fun invoke(userData: Long, conversation: Long)
 }
 
 /** `chinwag_conversation_done_cb` */
 internal fun interface ConversationDoneCb : Callback {
-    fun invoke(userData: Pointer?, error: Pointer?, conversation: Pointer?)
+    fun invoke(userData: Long, error: Long, conversation: Long)
 }
 
 /** `chinwag_conversation_page_done_cb` */
 internal fun interface ConversationPageDoneCb : Callback {
-    fun invoke(userData: Pointer?, error: Pointer?, page: Pointer?)
+    fun invoke(userData: Long, error: Long, page: Long)
 }
 
 /** `chinwag_unread_counts_done_cb` */
 internal fun interface UnreadCountsDoneCb : Callback {
-    fun invoke(userData: Pointer?, error: Pointer?, counts: Pointer?)
+    fun invoke(userData: Long, error: Long, counts: Long)
 }
 @Structure.FieldOrder("code", "name", "message", "json")
 internal class chinwag_error(p: Pointer? = null) : CStruct(p) {
@@ -295,7 +295,7 @@ internal class chinwag_user(p: Pointer? = null) : CStruct(p) {
     @JvmField var json: Pointer? = null
 }
 
-@Structure.FieldOrder("id", "muid", "sender", "receiver_type", "receiver", "conversation_id", "category", "message_type", "text", "data_json", "parent_id", "sent_at", "edited_at", "deleted_at", "json")
+@Structure.FieldOrder("id", "muid", "sender", "receiver_type", "receiver", "conversation_id", "category", "message_type", "text", "data_json", "parent_id", "sent_at", "edited_at", "deleted_at", "json", "mentioned_users", "mentioned_users_len", "mentions_me")
 internal class chinwag_message(p: Pointer? = null) : CStruct(p) {
     @JvmField var id: Long = 0
     @JvmField var muid: Pointer? = null
@@ -312,6 +312,9 @@ internal class chinwag_message(p: Pointer? = null) : CStruct(p) {
     @JvmField var edited_at: Long = 0
     @JvmField var deleted_at: Long = 0
     @JvmField var json: Pointer? = null
+    @JvmField var mentioned_users: Pointer? = null
+    @JvmField var mentioned_users_len: Long = 0
+    @JvmField var mentions_me: Byte = 0
 }
 
 @Structure.FieldOrder("guid", "name", "group_type", "description", "owner", "members_count", "created_at", "scope", "metadata_json", "json")
@@ -534,7 +537,7 @@ internal class chinwag_user_page(p: Pointer? = null) : CStruct(p) {
     @JvmField var has_more: Byte = 0
     @JvmField var json: Pointer? = null
 }
-@Structure.FieldOrder("conversation_id", "conversation_type", "with_id", "user", "group", "last_message", "unread_count", "last_read_message_id", "last_delivered_message_id", "updated_at", "deleted", "json")
+@Structure.FieldOrder("conversation_id", "conversation_type", "with_id", "user", "group", "last_message", "unread_count", "last_read_message_id", "last_delivered_message_id", "updated_at", "deleted", "json", "unread_mentions_count")
 internal class chinwag_conversation(p: Pointer? = null) : CStruct(p) {
     @JvmField var conversation_id: Pointer? = null
     @JvmField var conversation_type: Int = 0
@@ -548,6 +551,7 @@ internal class chinwag_conversation(p: Pointer? = null) : CStruct(p) {
     @JvmField var updated_at: Long = 0
     @JvmField var deleted: Byte = 0
     @JvmField var json: Pointer? = null
+    @JvmField var unread_mentions_count: Long = 0
 }
 
 @Structure.FieldOrder("items", "len", "has_more", "json")
