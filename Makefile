@@ -116,7 +116,7 @@ rust-test: postgres-installed
 # the script stops it. backup.rs is SQLite's own (a copy of the file) and write_path.rs is about
 # the SQLite file's group commit; both stay on SQLite only (as do the few tests elsewhere that
 # name an SQLite file).
-PG_SUITES := authz_matrix blocking calls_and_limits conversations lifecycle limits_connections mentions \
+PG_SUITES := authz_matrix blocking calls_and_limits conversations lifecycle limits_connections mentions threads \
 	limits_content metrics migrations operations privacy rest smoke socket
 server-test-postgres: postgres-installed
 	tests/postgres/with-postgres.sh $(CARGO) test -p chinwag-server $(addprefix --test ,$(PG_SUITES))

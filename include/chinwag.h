@@ -351,6 +351,10 @@ typedef struct chinwag_message {
   size_t mentioned_users_len;
   // The logged-in user is among `mentioned_users`.
   bool mentions_me;
+  // How many replies name this message as their parent (its thread).
+  uint64_t reply_count;
+  // When the latest reply was sent; 0 without replies.
+  int64_t last_reply_at;
 } chinwag_message;
 
 // Completion with a message (sends, edits, deletes): exactly one call. On success `error` is
@@ -687,6 +691,10 @@ typedef struct chinwag_message_listener {
   // up to a message (new unread count), or deleted (`deleted`). Appended in 0.x: an app
   // built against an older header passes the smaller struct and never hears it.
   chinwag_conversation_cb on_conversation_updated;
+  // A thread got a reply: its parent message with the new `reply_count` and
+  // `last_reply_at` (the reply itself arrives as a message first). Appended after
+  // `on_conversation_updated`: a smaller struct never hears it.
+  chinwag_message_cb on_thread_updated;
 } chinwag_message_listener;
 
 // A user's presence.
@@ -1939,6 +1947,16 @@ chinwag_result chinwag_messages_request_new(chinwag_receiver_type receiver_type,
                                             const char *receiver,
                                             const struct chinwag_messages_request_options *options,
                                             struct chinwag_messages_request **out);
+
+// Creates a request for the replies to message `parent_id` (its thread), paged with
+// `chinwag_client_fetch_previous` / `_fetch_next` like a history and freed with
+// `chinwag_messages_request_free`. `options` as in `chinwag_messages_request_new` (NULL: 30 per
+// page, no filters). Errors: `NULL_ARGUMENT`, `INVALID_UTF8`, `INVALID_ARGUMENT` (a parent id
+// that is not positive, bad options); in the fetches' `done`: `NOT_FOUND` (no such message,
+// or one the user may not see). Thread-safe.
+chinwag_result chinwag_thread_request_new(int64_t parent_id,
+                                          const struct chinwag_messages_request_options *options,
+                                          struct chinwag_messages_request **out);
 
 // Frees a history request. NULL: no-op. Fetches already made still complete. A handle that is
 // not live only records `INVALID_ARGUMENT` as the last error. Thread-safe.

@@ -571,6 +571,10 @@ class message_view {
     }
     // The logged-in user is among the mentioned users.
     bool mentions_me() const noexcept { return p_->mentions_me; }
+    // How many replies name this message as their parent (its thread); when the latest was
+    // sent (0 without replies).
+    std::uint64_t reply_count() const noexcept { return p_->reply_count; }
+    std::int64_t last_reply_at() const noexcept { return p_->last_reply_at; }
 #if CHINWAG_HPP_EXCEPTIONS
     owned<message_view> copy() const { return owned<message_view>(*this); }
 #endif
@@ -1470,6 +1474,8 @@ struct message_listener {
     // A conversation changed for the logged-in user (read, delivered or deleted on any of
     // their devices): the new badge.
     std::function<void(const conversation_view&)> on_conversation_updated;
+    // A thread got a reply: its parent message with the new reply count.
+    std::function<void(const message_view&)> on_thread_updated;
 };
 
 struct user_listener {
@@ -1636,6 +1642,7 @@ inline chinwag_message_listener to_c(const message_listener& l) noexcept {
     CHINWAG_HPP_SET(message_listener, on_transient_message_received, chinwag_transient, transient_view)
     CHINWAG_HPP_SET(message_listener, on_gap, chinwag_gap, gap_view)
     CHINWAG_HPP_SET(message_listener, on_conversation_updated, chinwag_conversation, conversation_view)
+    CHINWAG_HPP_SET(message_listener, on_thread_updated, chinwag_message, message_view)
     return c;
 }
 
@@ -1842,6 +1849,30 @@ class messages_request {
             return r;
         });
     }
+    // The replies to message `parent_id` (its thread), paged like a history.
+    static messages_request thread(std::int64_t parent_id, const messages_request_options& o,
+                                   std::error_code& ec) noexcept {
+        return detail::guarded(ec, [&] {
+            messages_request r;
+            chinwag_messages_request_options c{};
+            c.struct_size = sizeof c;
+            c.limit = o.limit;
+            c.category = o.category ? o.category->c_str() : nullptr;
+            c.message_type = o.message_type ? o.message_type->c_str() : nullptr;
+            c.from_message_id = o.from_message_id;
+            chinwag_result rc = chinwag_thread_request_new(parent_id, &c, &r.p_);
+            if (rc != CHINWAG_RESULT_OK) detail::fail_c(ec, rc);
+            return r;
+        });
+    }
+#if CHINWAG_HPP_EXCEPTIONS
+    static messages_request thread(std::int64_t parent_id, const messages_request_options& o = {}) {
+        std::error_code ec;
+        messages_request r = thread(parent_id, o, ec);
+        detail::throw_if(ec);
+        return r;
+    }
+#endif
     messages_request(messages_request&& o) noexcept : p_(std::exchange(o.p_, nullptr)) {}
     messages_request& operator=(messages_request&& o) noexcept {
         if (this != &o) {

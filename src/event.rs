@@ -60,6 +60,9 @@ pub enum Event {
     /// their devices, or deleted for them: `deleted`). Boxed: it carries a user, a group and a
     /// message.
     ConversationUpdated(Box<Conversation>),
+    /// A thread got a reply: its parent message with the new `reply_count` and
+    /// `last_reply_at`.
+    ThreadUpdated(Message),
     Transient(TransientMessage),
     Presence(Presence),
     /// Events in this range were missed and will not be replayed: fetch history.
@@ -108,6 +111,7 @@ impl Event {
             | Event::TypingEnded(_)
             | Event::Receipt(_)
             | Event::ConversationUpdated(_)
+            | Event::ThreadUpdated(_)
             | Event::Transient(_)
             | Event::Gap(_) => ListenerKind::Message,
             Event::Presence(_) => ListenerKind::User,

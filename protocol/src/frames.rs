@@ -164,6 +164,9 @@ pub enum Event {
     /// deleted for them): sent to all of the user's devices, so they agree on the badge.
     /// Boxed: a conversation carries a user, a group and a message.
     ConversationUpdated(Box<Conversation>),
+    /// A thread got a reply: its parent message, with the new `reply_count` and
+    /// `last_reply_at`, to everyone who hears the reply (right after the reply's own event).
+    ThreadUpdated(Message),
 }
 
 /// A durable event with its per-user sequence number.

@@ -226,6 +226,8 @@ mod tests {
             deleted_by: Some("d".repeat(MAX_ID_BYTES)),
             mentioned_users: Vec::new(),
             mentions_me: true,
+            reply_count: u64::MAX,
+            last_reply_at: Some(i64::MAX),
         };
         let bare = serde_json::to_string(&m).unwrap().len();
         let frame = crate::ServerFrame::Ack {

@@ -245,6 +245,17 @@ pub struct Message {
     /// recipient, so the server leaves it unset there).
     #[serde(default, skip_serializing_if = "is_false")]
     pub mentions_me: bool,
+    /// How many replies name this message as their `parent_id` (kept in each reply's
+    /// transaction; on every read of the message).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub reply_count: u64,
+    /// When the latest of those replies was sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_reply_at: Option<Millis>,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 impl Message {

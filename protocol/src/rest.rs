@@ -199,6 +199,25 @@ pub struct HistoryQuery {
     pub kind: Option<String>,
 }
 
+/// Query of `GET /v1/messages/{id}/thread`: the replies to one message, oldest first.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct ThreadQuery {
+    /// Replies with an id lower than this (fetch previous). Without either cursor: the newest.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub before: Option<i64>,
+    /// Replies with an id higher than this (fetch next).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<u32>,
+    /// `message` or `custom`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub category: Option<String>,
+    /// Message type, e.g. `text` or `image`.
+    #[serde(default, skip_serializing_if = "Option::is_none", rename = "type")]
+    pub kind: Option<String>,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MessageList {
     pub messages: Vec<Message>,

@@ -28,6 +28,8 @@ pub struct MessagesRequest {
     limit: u32,
     category: Option<String>,
     kind: Option<String>,
+    /// The replies to this message (a thread) instead of the conversation.
+    thread: Option<i64>,
     cursor: Arc<Mutex<Cursor>>,
 }
 
@@ -48,8 +50,36 @@ impl MessagesRequest {
             limit: 30,
             category: None,
             kind: None,
+            thread: None,
             cursor: Arc::default(),
         })
+    }
+
+    /// The replies to message `parent_id` (its thread), 30 per page; paged, filtered and
+    /// started around a message like a conversation's history.
+    pub fn thread(parent_id: i64) -> Result<Self> {
+        if parent_id <= 0 {
+            return Err(Error::invalid(format!(
+                "parent message id {parent_id} is not positive"
+            )));
+        }
+        Ok(MessagesRequest {
+            receiver_type: ReceiverType::User,
+            receiver: String::new(),
+            limit: 30,
+            category: None,
+            kind: None,
+            thread: Some(parent_id),
+            cursor: Arc::default(),
+        })
+    }
+
+    /// The path this request pages.
+    fn path(&self) -> String {
+        match self.thread {
+            Some(id) => format!("/v1/messages/{id}/thread"),
+            None => "/v1/messages".to_string(),
+        }
     }
 
     pub fn limit(mut self, limit: u32) -> Result<Self> {
@@ -80,11 +110,11 @@ impl MessagesRequest {
     }
 
     fn query(&self, before: Option<i64>, after: Option<i64>) -> Vec<(&'static str, String)> {
-        let mut q = vec![
-            ("receiver_type", self.receiver_type.as_str().to_string()),
-            ("receiver", self.receiver.clone()),
-            ("limit", self.limit.to_string()),
-        ];
+        let mut q = vec![("limit", self.limit.to_string())];
+        if self.thread.is_none() {
+            q.push(("receiver_type", self.receiver_type.as_str().to_string()));
+            q.push(("receiver", self.receiver.clone()));
+        }
         if let Some(b) = before {
             q.push(("before", b.to_string()));
         }
@@ -147,9 +177,10 @@ impl Client {
         done: Option<Callback<Page<Message>>>,
     ) -> Result<()> {
         let query = request.query(before, after);
+        let path = request.path();
         let request = request.clone();
         self.rest(done, move |http, token| async move {
-            let list: MessageList = http.call(&token, Get, "/v1/messages", &query, None).await?;
+            let list: MessageList = http.call(&token, Get, &path, &query, None).await?;
             request.record(&list.messages);
             Ok(Page {
                 items: list.messages,

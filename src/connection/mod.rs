@@ -1014,6 +1014,7 @@ impl Task {
                 call,
             },
             WireEvent::ConversationUpdated(c) => Event::ConversationUpdated(c),
+            WireEvent::ThreadUpdated(m) => Event::ThreadUpdated(self.inner.for_me(m)),
         };
         self.emit(Some(ef.seq), event);
     }

@@ -219,6 +219,10 @@ pub struct chinwag_message_listener {
     /// up to a message (new unread count), or deleted (`deleted`). Appended in 0.x: an app
     /// built against an older header passes the smaller struct and never hears it.
     pub on_conversation_updated: crate::ffi::conversations::chinwag_conversation_cb,
+    /// A thread got a reply: its parent message with the new `reply_count` and
+    /// `last_reply_at` (the reply itself arrives as a message first). Appended after
+    /// `on_conversation_updated`: a smaller struct never hears it.
+    pub on_thread_updated: chinwag_message_cb,
 }
 
 /// User (presence) listener; only users covered by the presence subscription. Versioned.
@@ -377,6 +381,7 @@ impl Table for chinwag_message_listener {
             Event::ConversationUpdated(c) => emit(self.on_conversation_updated, ud, || {
                 crate::ffi::conversations::conversation(c)
             }),
+            Event::ThreadUpdated(m) => emit(self.on_thread_updated, ud, || message(m)),
             _ => {}
         }
     }

@@ -194,25 +194,7 @@ pub unsafe extern "C" fn chinwag_messages_request_new(
         let mut request = MessagesRequest::new(receiver_type, receiver)?;
         if !options.is_null() {
             let o = try_versioned!(options);
-            request = request.limit(page_limit(o.limit)?)?;
-            let category = o.category;
-            if let Some(c) = opt_filter("category", try_opt_str!(category))? {
-                if c != "message" && c != "custom" {
-                    return Err(Error::invalid(format!(
-                        "category {c:?} is neither \"message\" nor \"custom\""
-                    )));
-                }
-                request = request.category(&c);
-            }
-            let message_type = o.message_type;
-            if let Some(t) = opt_filter("message_type", try_opt_str!(message_type))? {
-                request = request.kind(&t);
-            }
-            match o.from_message_id {
-                0 => {}
-                id if id > 0 => request = request.from_message(id),
-                id => return Err(Error::invalid(format!("from_message_id {id} is negative"))),
-            }
+            request = with_options(request, o)?;
         }
         let serial = SERIAL.fetch_add(1, Ordering::Relaxed);
         let handle = MESSAGES.insert(chinwag_messages_request { _serial: serial }, request);
@@ -220,6 +202,60 @@ pub unsafe extern "C" fn chinwag_messages_request_new(
         unsafe { *out = handle };
         Ok(())
     })
+}
+
+/// Creates a request for the replies to message `parent_id` (its thread), paged with
+/// `chinwag_client_fetch_previous` / `_fetch_next` like a history and freed with
+/// `chinwag_messages_request_free`. `options` as in `chinwag_messages_request_new` (NULL: 30 per
+/// page, no filters). Errors: `NULL_ARGUMENT`, `INVALID_UTF8`, `INVALID_ARGUMENT` (a parent id
+/// that is not positive, bad options); in the fetches' `done`: `NOT_FOUND` (no such message,
+/// or one the user may not see). Thread-safe.
+#[no_mangle]
+pub unsafe extern "C" fn chinwag_thread_request_new(
+    parent_id: i64,
+    options: *const chinwag_messages_request_options,
+    out: *mut *mut chinwag_messages_request,
+) -> chinwag_result {
+    boundary!(result: {
+        let out = try_out!(out);
+        let mut request = MessagesRequest::thread(parent_id)?;
+        if !options.is_null() {
+            let o = try_versioned!(options);
+            request = with_options(request, o)?;
+        }
+        let serial = SERIAL.fetch_add(1, Ordering::Relaxed);
+        let handle = MESSAGES.insert(chinwag_messages_request { _serial: serial }, request);
+        // SAFETY: `out` is not NULL (checked) and valid for a pointer write (contract).
+        unsafe { *out = handle };
+        Ok(())
+    })
+}
+
+/// Applies the options of a history or thread request.
+fn with_options(
+    mut request: MessagesRequest,
+    o: chinwag_messages_request_options,
+) -> Result<MessagesRequest> {
+    request = request.limit(page_limit(o.limit)?)?;
+    let category = o.category;
+    if let Some(c) = opt_filter("category", try_opt_str!(category))? {
+        if c != "message" && c != "custom" {
+            return Err(Error::invalid(format!(
+                "category {c:?} is neither \"message\" nor \"custom\""
+            )));
+        }
+        request = request.category(&c);
+    }
+    let message_type = o.message_type;
+    if let Some(t) = opt_filter("message_type", try_opt_str!(message_type))? {
+        request = request.kind(&t);
+    }
+    match o.from_message_id {
+        0 => {}
+        id if id > 0 => request = request.from_message(id),
+        id => return Err(Error::invalid(format!("from_message_id {id} is negative"))),
+    }
+    Ok(request)
 }
 
 /// Frees a history request. NULL: no-op. Fetches already made still complete. A handle that is

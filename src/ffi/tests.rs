@@ -443,6 +443,8 @@ fn payload_copies_are_owned_and_frees_are_checked() {
         deleted_by: None,
         mentioned_users: vec!["bob".into(), "carl".into()],
         mentions_me: true,
+        reply_count: 3,
+        last_reply_at: Some(2000),
     };
     let borrowed = super::types::message(&message);
     let mut copy: *mut chinwag_message = std::ptr::null_mut();
@@ -466,6 +468,11 @@ fn payload_copies_are_owned_and_frees_are_checked() {
     assert_eq!(mentioned, ["bob", "carl"]);
     // SAFETY: as above.
     assert!(unsafe { (*copy).mentions_me });
+    assert_eq!(
+        // SAFETY: as above.
+        unsafe { ((*copy).reply_count, (*copy).last_reply_at) },
+        (3, 2000)
+    );
 
     // Another type's free refuses it and leaves it intact.
     // SAFETY: only registered copies are dereferenced.
@@ -505,6 +512,8 @@ fn payload_copies_are_owned_and_frees_are_checked() {
         mentioned_users: std::ptr::null(),
         mentioned_users_len: 0,
         mentions_me: false,
+        reply_count: 0,
+        last_reply_at: 0,
     };
     // SAFETY: a readable struct with a NUL-terminated `json`.
     let code = unsafe { chinwag_message_copy(&foreign, &mut out) };

@@ -206,6 +206,10 @@ pub struct chinwag_message {
     pub mentioned_users_len: usize,
     /// The logged-in user is among `mentioned_users`.
     pub mentions_me: bool,
+    /// How many replies name this message as their parent (its thread).
+    pub reply_count: u64,
+    /// When the latest reply was sent; 0 without replies.
+    pub last_reply_at: i64,
 }
 
 /// "`by` received (or read) everything up to `message_id` in this conversation."
@@ -493,6 +497,8 @@ pub(crate) fn fill_message(s: &mut Strings, m: &Message) -> chinwag_message {
         mentioned_users: mentioned.0,
         mentioned_users_len: mentioned.1,
         mentions_me: m.mentions_me,
+        reply_count: m.reply_count,
+        last_reply_at: m.last_reply_at.unwrap_or(0),
     }
 }
 

@@ -3,7 +3,8 @@
  * totals; a read on one device heard by both (on_conversation_updated) so they agree on the
  * badge; filters; deleting a conversation for oneself; blocking (the blocked user's message
  * refused and never delivered, the blocked list, unblocking); mentions (the flag on the
- * message, its mentioned users, the unread-mentions count cleared by a read); bad input. uma
+ * message, its mentioned users, the unread-mentions count cleared by a read); threads (reply
+ * counts heard by on_thread_updated, a thread request paging the replies); bad input. uma
  * and xena are used
  * by this program only, so every count is exact. */
 #include "chat_common.h"
@@ -56,11 +57,26 @@ static int find_conv(const conv_log *l, int from, const char *with, unsigned lon
     return -1;
 }
 
+/* The newest on_thread_updated (the parent message as it arrived). */
+static int64_t thread_parent, thread_last_reply_at;
+static uint64_t thread_replies;
+
+static void on_thread(void *ud, const chinwag_message *m) {
+    (void)ud;
+    pthread_mutex_lock(&g_lock);
+    thread_parent = m->id;
+    thread_replies = m->reply_count;
+    thread_last_reply_at = m->last_reply_at;
+    pthread_cond_broadcast(&g_cond);
+    pthread_mutex_unlock(&g_lock);
+}
+
 static void listen_conversations(peer *p, conv_log *l) {
     chinwag_message_listener ml;
     memset(&ml, 0, sizeof ml);
     ml.struct_size = sizeof ml;
     ml.on_conversation_updated = on_conversation;
+    ml.on_thread_updated = on_thread;
     CHECK_OK(chinwag_client_add_message_listener(p->client, "conversations", &ml, l, NULL));
 }
 
@@ -339,6 +355,61 @@ static void mentions(void) {
     pthread_mutex_unlock(&g_lock);
 }
 
+static int64_t reply_to_uma(int64_t parent, const char *text, int64_t *sent_at) {
+    char json[256];
+    int64_t id = 0;
+    snprintf(json, sizeof json,
+             "{\"receiver_type\":\"user\",\"receiver\":\"uma\",\"text\":\"%s\",\"parent_id\":%lld}",
+             text, (long long)parent);
+    EXPECT_OK(&r, chinwag_client_send_message(X.client, json, done_message, &r, NULL));
+    if (r.one) {
+        id = ((chinwag_message *)r.one)->id;
+        *sent_at = ((chinwag_message *)r.one)->sent_at;
+        CHECK(((chinwag_message *)r.one)->parent_id == parent);
+    }
+    return id;
+}
+
+static void threads(void) {
+    chinwag_messages_request *req = NULL;
+    chinwag_messages_request_options o;
+    int64_t parent, first, second, at1 = 0, at2 = 0;
+    parent = send_to_uma("a question");
+    CHECK(parent > 0);
+    first = reply_to_uma(parent, "an answer", &at1);
+    second = reply_to_uma(parent, "another", &at2);
+    CHECK(first > parent && second > first);
+    /* Each reply is followed by the parent with its new count. */
+    WAIT_FOR(thread_parent == parent && thread_replies == 2);
+    pthread_mutex_lock(&g_lock);
+    CHECK(thread_last_reply_at == at2);
+    pthread_mutex_unlock(&g_lock);
+
+    /* The thread, one reply per page: the newest first, then the one before it. */
+    memset(&o, 0, sizeof o);
+    o.struct_size = sizeof o;
+    o.limit = 1;
+    CHECK_OK(chinwag_thread_request_new(parent, &o, &req));
+    EXPECT_OK(&r, chinwag_client_fetch_previous(U2.client, req, done_messages, &r));
+    CHECK(r.len == 1 && r.has_more && ((chinwag_message *)r.items[0])->id == second);
+    EXPECT_OK(&r, chinwag_client_fetch_previous(U2.client, req, done_messages, &r));
+    CHECK(r.len == 1 && !r.has_more && ((chinwag_message *)r.items[0])->id == first);
+    CHECK(r.len == 1 && ((chinwag_message *)r.items[0])->parent_id == parent);
+    chinwag_messages_request_free(req);
+    req = NULL;
+    /* An unknown parent is the server's NOT_FOUND; bad arguments are refused at once. */
+    CHECK_OK(chinwag_thread_request_new(INT64_MAX, NULL, &req));
+    EXPECT_DONE(&r, chinwag_client_fetch_next(U1.client, req, done_messages, &r), CHINWAG_RESULT_NOT_FOUND);
+    chinwag_messages_request_free(req);
+    req = NULL;
+    CHECK_RC(chinwag_thread_request_new(0, NULL, &req), CHINWAG_RESULT_INVALID_ARGUMENT);
+    LAST_ERROR_MENTIONS("not positive");
+    CHECK_RC(chinwag_thread_request_new(parent, NULL, NULL), CHINWAG_RESULT_NULL_ARGUMENT);
+    o.limit = 101;
+    CHECK_RC(chinwag_thread_request_new(parent, &o, &req), CHINWAG_RESULT_INVALID_ARGUMENT);
+    CHECK(req == NULL);
+}
+
 static void bad_input(void) {
     chinwag_conversations_request_options o;
     chinwag_conversations_request *req = NULL, *freed = NULL;
@@ -401,6 +472,7 @@ int main(int argc, char **argv) {
     delete_for_me();
     blocking();
     mentions();
+    threads();
     bad_input();
 
     result_clear(&r);

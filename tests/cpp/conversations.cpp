@@ -2,7 +2,8 @@
 // (owned and as views) with the other user, the last message, the unread and unread-mentions
 // counts; the unread totals; a read heard by on_conversation_updated; deleting a conversation
 // for oneself; blocking (the blocked user's message refused, the blocked list, unblocking);
-// bad input. uma and xena are used by this program only among the C++ tests, so counts are
+// threads (on_thread_updated with the reply count, a thread request paging the replies); bad
+// input. uma and xena are used by this program only among the C++ tests, so counts are
 // exact.
 #include "common.hpp"
 
@@ -17,6 +18,8 @@ struct seen_update {
     bool deleted = false;
 };
 std::vector<seen_update> updates;
+std::int64_t thread_parent = 0;
+std::uint64_t thread_replies = 0;
 
 bool saw(std::uint64_t unread, std::uint64_t mentions, bool deleted) {
     for (const seen_update& u : updates)
@@ -106,6 +109,30 @@ void blocking(chinwag::client& uma, chinwag::client& xena) {
     xena.send_text(receiver_type::user, "uma", "unblocked", use_future).get();
 }
 
+void threads(chinwag::client& uma, chinwag::client& xena) {
+    std::printf("conversations: threads\n");
+    chinwag::message parent = xena.send_text(receiver_type::user, "uma", "a question", use_future).get();
+    std::vector<std::int64_t> replies;
+    for (const char* text : {"one", "two"}) {
+        std::string json = std::string(R"({"receiver_type":"user","receiver":"uma","text":")") + text +
+                           R"(","parent_id":)" + std::to_string(parent.id()) + "}";
+        chinwag::message m = xena.send_message(json, use_future).get();
+        CHECK(m.parent_id() == parent.id());
+        replies.push_back(m.id());
+    }
+    WAIT_FOR(thread_parent == parent.id() && thread_replies == 2);
+    chinwag::messages_request_options one_per_page;
+    one_per_page.limit = 1;
+    chinwag::messages_request thread = chinwag::messages_request::thread(parent.id(), one_per_page);
+    chinwag::message_page newest = uma.fetch_previous(thread, use_future).get();
+    CHECK(newest.items.size() == 1 && newest.has_more && newest.items[0].id() == replies[1]);
+    chinwag::message_page older = uma.fetch_previous(thread, use_future).get();
+    CHECK(older.items.size() == 1 && !older.has_more && older.items[0].id() == replies[0]);
+    std::error_code ec;
+    chinwag::messages_request::thread(0, {}, ec);
+    CHECK(ec == chinwag::result::invalid_argument);
+}
+
 void bad_input(chinwag::client& uma) {
     std::printf("conversations: bad input\n");
     std::error_code ec;
@@ -134,12 +161,19 @@ int main(int argc, char** argv) {
             if (c.with_id() != "xena") return;
             test::note([&] { updates.push_back({c.unread_count(), c.unread_mentions_count(), c.deleted()}); });
         };
+        l.on_thread_updated = [](const chinwag::message_view& m) {
+            test::note([&] {
+                thread_parent = m.id();
+                thread_replies = m.reply_count();
+            });
+        };
         chinwag::listener_handle h = uma.add_listener("conversations", std::move(l));
         xena.login("xena", test::auth_key, use_future).get();
         uma.login("uma", test::auth_key, use_future).get();
 
         list_counts_mentions_and_delete(uma, xena);
         blocking(uma, xena);
+        threads(uma, xena);
         bad_input(uma);
         uma.logout(use_future).get();
         xena.logout(use_future).get();

@@ -166,3 +166,32 @@ def test_mentions(three):
     with pytest.raises(chinwag.InvalidArgumentError) as refused:
         ca.send_text(b, too_many)
     assert "at most 32 users" in str(refused.value)
+
+
+def test_threads(three):
+    """Replies give the parent a reply count and last reply time (``on_thread_updated`` after
+    each), and a thread request pages the replies."""
+    (a, ca), (b, phone, rphone, laptop, rlaptop) = three
+    parent = ca.send_text(b, "a question")
+    replies = [
+        ca.send_message({"receiver_type": "user", "receiver": b, "text": t, "parent_id": parent.id})
+        for t in ("one", "two", "three")
+    ]
+    assert all(r.parent_id == parent.id for r in replies)
+    got = rlaptop.wait_for("thread_updated", lambda m: m.id == parent.id and m.reply_count == 3)
+    assert got.last_reply_at == replies[2].sent_at
+
+    with phone.thread_request(parent.id, limit=2) as req:
+        newest = req.fetch_previous()
+        assert [m.id for m in newest.messages] == [r.id for r in replies[1:]] and newest.has_more
+        older = req.fetch_previous()
+        assert [m.id for m in older.messages] == [replies[0].id] and not older.has_more
+    history = laptop.messages_request(a).fetch_previous()
+    read = next(m for m in history.messages if m.id == parent.id)
+    assert (read.reply_count, read.last_reply_at) == (3, replies[2].sent_at)
+
+    with pytest.raises(chinwag.InvalidArgumentError):
+        phone.thread_request(0)
+    with phone.thread_request(2**62) as unknown:
+        with pytest.raises(chinwag.NotFoundError):
+            unknown.fetch_previous()

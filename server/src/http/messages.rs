@@ -11,7 +11,7 @@ use super::extract::{Body, HttpResult, Params, Path, UserCaller};
 use crate::hub::Origin;
 use crate::service::AppRef;
 
-fn message_id(raw: &str) -> Result<i64, ApiError> {
+pub(super) fn message_id(raw: &str) -> Result<i64, ApiError> {
     raw.parse::<i64>().ok().filter(|id| *id > 0).ok_or_else(|| {
         ApiError::new(
             ErrorCode::InvalidArgument,

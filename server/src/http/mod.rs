@@ -6,6 +6,7 @@ mod conversations;
 mod extract;
 mod groups;
 mod messages;
+mod threads;
 mod users;
 mod ws;
 
@@ -122,6 +123,11 @@ fn endpoints() -> Vec<(Method, &'static str, MethodRouter<AppRef>)> {
         (Method::POST, "/v1/messages", post(messages::send)),
         (Method::GET, "/v1/messages/{id}", get(messages::get)),
         (Method::PATCH, "/v1/messages/{id}", patch(messages::edit)),
+        (
+            Method::GET,
+            "/v1/messages/{id}/thread",
+            get(threads::thread),
+        ),
         (
             Method::DELETE,
             "/v1/messages/{id}",

@@ -109,13 +109,13 @@ fn check_message_size(m: &Message) -> Result<(), ApiError> {
     Ok(())
 }
 
-fn require_message(conn: &Db, id: i64) -> Result<Message, ApiError> {
+pub(super) fn require_message(conn: &Db, id: i64) -> Result<Message, ApiError> {
     store::messages::get(conn, id)?
         .ok_or_else(|| ApiError::new(ErrorCode::MessageNotFound, format!("no message {id}")))
 }
 
 /// Checks that `uid` may see a stored message, returning the caller's group scope if any.
-fn require_access(conn: &Db, m: &Message, uid: &str) -> Result<Option<Scope>, ApiError> {
+pub(super) fn require_access(conn: &Db, m: &Message, uid: &str) -> Result<Option<Scope>, ApiError> {
     match m.receiver_type {
         ReceiverType::User if m.sender == uid || m.receiver == uid => Ok(None),
         // Not the caller's conversation: answer as if it did not exist.
@@ -217,6 +217,8 @@ impl App {
                     deleted_by: None,
                     mentioned_users: super::mentions::existing(c, mentioned)?,
                     mentions_me: false,
+                    reply_count: 0,
+                    last_reply_at: None,
                 };
                 check_message_size(&message)?;
                 let recipients = super::blocks::without_blockers(
@@ -235,8 +237,11 @@ impl App {
                 message.id = store::messages::insert(c, &message, sender_seq.unwrap_or(0))?;
                 super::conversations::record_message(c, &message, &recipients)?;
                 let event = Event::Message(message.clone());
-                let deliveries =
+                let mut deliveries =
                     fan_out_with(c, &recipients, &event, sender_seq.map(|s| (&*sender, s)))?;
+                if let Some(thread) = super::threads::record_reply(c, &message, &recipients)? {
+                    deliveries.events.extend(thread.events);
+                }
                 Ok((true, deliveries))
             })
             .await?;

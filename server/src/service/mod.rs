@@ -8,6 +8,7 @@ pub mod groups;
 pub mod mentions;
 pub mod messaging;
 pub mod quota;
+pub mod threads;
 pub mod throttle;
 pub mod users;
 

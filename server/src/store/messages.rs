@@ -1,13 +1,14 @@
 //! Stored messages and conversation history.
 
 use super::json_column;
-use super::sql::{Db, Row};
+use super::sql::{Arg, Db, Row};
 use super::DbResult;
 use crate::args;
 use chinwag_protocol::model::{Category, Message, ReceiverType};
 
 const COLUMNS: &str = "id, muid, sender, receiver_type, receiver, conversation_id, category, type, \
-     text, data, attachments, metadata, parent_id, quoted_id, sent_at, edited_at, deleted_at, deleted_by, mentions";
+     text, data, attachments, metadata, parent_id, quoted_id, sent_at, edited_at, deleted_at, deleted_by, mentions, \
+     reply_count, last_reply_at";
 
 fn from_row(r: &Row<'_, '_>) -> DbResult<Message> {
     let receiver_type: String = r.get(3)?;
@@ -40,6 +41,8 @@ fn from_row(r: &Row<'_, '_>) -> DbResult<Message> {
             .and_then(|m| serde_json::from_str(&m).ok())
             .unwrap_or_default(),
         mentions_me: false,
+        reply_count: r.get(19)?,
+        last_reply_at: r.get(20)?,
     })
 }
 
@@ -56,7 +59,7 @@ pub fn by_muid(conn: &Db, sender: &str, muid: &str) -> DbResult<Option<(Message,
     conn.opt(
         &format!("SELECT {COLUMNS}, sender_seq FROM messages WHERE sender = ?1 AND muid = ?2"),
         args![sender, muid],
-        |r| Ok((from_row(r)?, r.get(19)?)),
+        |r| Ok((from_row(r)?, r.get(21)?)),
     )
 }
 
@@ -153,15 +156,9 @@ pub struct HistoryFilter<'a> {
 }
 
 pub fn history(conn: &Db, f: &HistoryFilter<'_>) -> DbResult<HistoryPage> {
-    // `after` pages forward from a cursor; everything else pages backward from `before` (or the
-    // newest message). One extra row tells whether there is more.
-    let forward = f.after.is_some() && f.before.is_none();
-    let order = if forward { "ASC" } else { "DESC" };
-    // Rows are read one by one, so a page of large messages stops at its byte bound without
-    // loading the rest.
-    let mut messages = Vec::new();
-    let (mut bytes, mut has_more) = (0, false);
-    conn.each(
+    let order = page_order(f.before, f.after);
+    page(
+        conn,
         &format!(
             "SELECT {COLUMNS} FROM messages
          WHERE conversation_id = ?1 AND id > ?2 AND id < ?3
@@ -176,18 +173,81 @@ pub fn history(conn: &Db, f: &HistoryFilter<'_>) -> DbResult<HistoryPage> {
             f.kind,
             f.limit + 1
         ],
-        |r| {
-            let m = from_row(r)?;
-            if messages.len() == f.limit as usize || (!messages.is_empty() && bytes >= f.max_bytes)
-            {
-                has_more = true;
-                return Ok(false);
-            }
-            bytes += approximate_size(&m);
-            messages.push(m);
-            Ok(true)
-        },
+        f.limit,
+        f.max_bytes,
+        order == "ASC",
+    )
+}
+
+/// One page of the replies to a message, oldest first: [`HistoryFilter`] with the parent's id
+/// in place of the conversation's.
+pub fn thread(conn: &Db, parent_id: i64, f: &HistoryFilter<'_>) -> DbResult<HistoryPage> {
+    let order = page_order(f.before, f.after);
+    page(
+        conn,
+        &format!(
+            "SELECT {COLUMNS} FROM messages WHERE parent_id = ?1 AND id > ?2 AND id < ?3
+               AND (CAST(?4 AS TEXT) IS NULL OR category = ?4) AND (CAST(?5 AS TEXT) IS NULL OR type = ?5)
+             ORDER BY id {order} LIMIT ?6"
+        ),
+        args![
+            parent_id,
+            f.after.unwrap_or(0),
+            f.before.unwrap_or(i64::MAX),
+            f.category,
+            f.kind,
+            f.limit + 1
+        ],
+        f.limit,
+        f.max_bytes,
+        order == "ASC",
+    )
+}
+
+/// A reply to `parent_id` was stored (in its transaction): one more reply, the latest at `at`.
+pub fn add_reply(conn: &Db, parent_id: i64, at: i64) -> DbResult<()> {
+    conn.execute(
+        "UPDATE messages SET reply_count = reply_count + 1,
+             last_reply_at = CASE WHEN last_reply_at > ?2 THEN last_reply_at ELSE ?2 END
+         WHERE id = ?1",
+        args![parent_id, at],
     )?;
+    Ok(())
+}
+
+/// `after` pages forward from a cursor; everything else pages backward from `before` (or the
+/// newest message).
+fn page_order(before: Option<i64>, after: Option<i64>) -> &'static str {
+    if after.is_some() && before.is_none() {
+        "ASC"
+    } else {
+        "DESC"
+    }
+}
+
+/// Runs a page query that selects `limit + 1` rows: oldest first, and whether more lie beyond.
+fn page(
+    conn: &Db,
+    sql: &str,
+    args: &[Arg<'_>],
+    limit: u32,
+    max_bytes: usize,
+    forward: bool,
+) -> DbResult<HistoryPage> {
+    // Rows are read one by one, so a page of large messages stops at its byte bound without
+    // loading the rest.
+    let mut messages = Vec::new();
+    let (mut bytes, mut has_more) = (0, false);
+    conn.each(sql, args, |r| {
+        let m = from_row(r)?;
+        if messages.len() == limit as usize || (!messages.is_empty() && bytes >= max_bytes) {
+            has_more = true;
+            return Ok(false);
+        }
+        bytes += approximate_size(&m);
+        messages.push(m);
+        Ok(true)
+    })?;
     if !forward {
         messages.reverse();
     }

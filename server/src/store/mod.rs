@@ -40,6 +40,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/004_conversations.sql"),
     include_str!("migrations/005_blocks.sql"),
     include_str!("migrations/006_mentions.sql"),
+    include_str!("migrations/007_threads.sql"),
 ];
 
 /// The schema version this binary writes (`PRAGMA user_version` after every migration).

@@ -203,6 +203,7 @@ for _m in (
     "on_custom_message_received",
     "on_message_edited",
     "on_message_deleted",
+    "on_thread_updated",
 ):
     _CONVERTERS[_m] = Message._from_c
 _CONVERTERS["on_typing_started"] = Typing._from_c

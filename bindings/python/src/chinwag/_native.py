@@ -139,6 +139,8 @@ class chinwag_message(Structure):
         ("mentioned_users", POINTER(c_char_p)),
         ("mentioned_users_len", c_size_t),
         ("mentions_me", c_bool),
+        ("reply_count", c_uint64),
+        ("last_reply_at", c_int64),
     ]
 
 
@@ -497,6 +499,7 @@ class chinwag_message_listener(Structure):
         ("on_transient_message_received", transient_cb),
         ("on_gap", gap_cb),
         ("on_conversation_updated", conversation_cb),
+        ("on_thread_updated", message_cb),
     ]
 
 
@@ -714,6 +717,10 @@ PROTOTYPES = {
         [c_uint32, _S, POINTER(chinwag_messages_request_options), POINTER(c_void_p)],
     ),
     "chinwag_messages_request_free": (None, [c_void_p]),
+    "chinwag_thread_request_new": (
+        _R,
+        [c_int64, POINTER(chinwag_messages_request_options), POINTER(c_void_p)],
+    ),
     "chinwag_client_fetch_previous": (_R, [_P, c_void_p, message_page_done_cb, c_void_p]),
     "chinwag_client_fetch_next": (_R, [_P, c_void_p, message_page_done_cb, c_void_p]),
     "chinwag_users_request_new": (

@@ -413,6 +413,10 @@ class AsyncClient:
         """A history request (options as :meth:`chinwag.Client.messages_request`)."""
         return AsyncMessagesRequest(self, self.sync.messages_request(receiver, **options))
 
+    def thread_request(self, parent_id: int, **options: Any) -> "AsyncMessagesRequest":
+        """A thread's replies (options as :meth:`chinwag.Client.thread_request`)."""
+        return AsyncMessagesRequest(self, self.sync.thread_request(parent_id, **options))
+
     def users_request(self, **options: Any) -> "AsyncUsersRequest":
         return AsyncUsersRequest(self, self.sync.users_request(**options))
 

@@ -1252,6 +1252,27 @@ class Client:
             from_message_id=from_message_id,
         )
 
+    def thread_request(
+        self,
+        parent_id: int,
+        *,
+        limit: int = 0,
+        category: Optional[str] = None,
+        message_type: Optional[str] = None,
+        from_message_id: int = 0,
+    ) -> "MessagesRequest":
+        """The replies to message ``parent_id`` (its thread), paged like a history (see
+        :class:`MessagesRequest`)."""
+        return MessagesRequest(
+            self,
+            "",
+            parent_id=parent_id,
+            limit=limit,
+            category=category,
+            message_type=message_type,
+            from_message_id=from_message_id,
+        )
+
     def users_request(
         self,
         *,
@@ -1764,6 +1785,7 @@ class MessagesRequest:
         category: Optional[str] = None,
         message_type: Optional[str] = None,
         from_message_id: int = 0,
+        parent_id: int = 0,
     ) -> None:
         self._client = client
         lib = client._lib
@@ -1774,9 +1796,12 @@ class MessagesRequest:
         opts.message_type = _enc(message_type, "message_type")
         opts.from_message_id = from_message_id
         out = c_void_p()
-        rc = lib.chinwag_messages_request_new(
-            _receiver_type(receiver_type), _enc(receiver, "receiver"), byref(opts), byref(out)
-        )
+        if parent_id:
+            rc = lib.chinwag_thread_request_new(parent_id, byref(opts), byref(out))
+        else:
+            rc = lib.chinwag_messages_request_new(
+                _receiver_type(receiver_type), _enc(receiver, "receiver"), byref(opts), byref(out)
+            )
         if rc != 0:
             raise _last_error(lib, rc)
         self._handle: Optional[int] = out.value

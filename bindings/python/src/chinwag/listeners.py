@@ -174,6 +174,11 @@ class MessageListener:
         """The user's view of a conversation changed on one of their devices: read or
         delivered up to a message (new ``unread_count``), or deleted (``deleted``)."""
 
+    @_noop
+    def on_thread_updated(self, message: Message) -> None:
+        """A thread got a reply: its parent ``message`` with the new ``reply_count`` and
+        ``last_reply_at`` (the reply itself arrives first, as a message)."""
+
 
 class UserListener:
     """Presence of the users covered by the client's presence subscription."""

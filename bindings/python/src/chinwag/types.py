@@ -393,6 +393,10 @@ class Message:
     mentioned_users: List[str] = field(default_factory=list)
     #: The logged-in user is among ``mentioned_users``.
     mentions_me: bool = False
+    #: How many replies name this message as their parent (its thread).
+    reply_count: int = 0
+    #: When the latest reply was sent (``None`` without replies).
+    last_reply_at: Optional[int] = None
     raw: Dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @property
@@ -435,6 +439,8 @@ class Message:
             deleted_by=d.get("deleted_by"),
             mentioned_users=list(d.get("mentioned_users") or []),
             mentions_me=bool(d.get("mentions_me", False)),
+            reply_count=int(d.get("reply_count", 0)),
+            last_reply_at=d.get("last_reply_at"),
             raw=d,
         )
 
@@ -464,6 +470,8 @@ class Message:
                 _str(p.mentioned_users[i]) for i in range(int(p.mentioned_users_len))
             ],
             mentions_me=bool(p.mentions_me),
+            reply_count=int(p.reply_count),
+            last_reply_at=_opt_ms(p.last_reply_at),
             raw=raw,
         )
 

@@ -415,6 +415,18 @@ class ChinwagClient private constructor(
         return MessagesRequest(this, out.ptr() ?: throw noHandle("chinwag_messages_request_new"))
     }
 
+    /** The replies to message [parentId] (its thread), paged like a history with [MessagesRequest.previous] / [MessagesRequest.next]. */
+    @JvmOverloads
+    fun threadRequest(parentId: Long, limit: Int = 0, fromMessageId: Long = 0): MessagesRequest {
+        val o = chinwag_messages_request_options()
+        o.struct_size = o.size().toLong()
+        o.limit = limit
+        o.from_message_id = fromMessageId
+        val out = LongArray(1)
+        ok(Lib.chinwag_thread_request_new(parentId, o, out))
+        return MessagesRequest(this, out.ptr() ?: throw noHandle("chinwag_thread_request_new"))
+    }
+
     /** A user list request; page it with [UsersRequest.next]. */
     @JvmOverloads
     fun usersRequest(limit: Int = 0, search: String? = null, status: UserStatus? = null, role: String? = null): UsersRequest {

@@ -55,6 +55,8 @@ interface MessageListener : ChinwagListener {
     fun onGap(gap: Gap) {}
     /** A conversation changed for the logged-in user (read, delivered or deleted on one of their devices). */
     fun onConversationUpdated(conversation: Conversation) {}
+    /** A thread got a reply: its parent [message] with the new reply count and last reply time. */
+    fun onThreadUpdated(message: Message) {}
 }
 
 /** Presence of the users covered by the presence subscription. */

@@ -39,6 +39,10 @@ data class Message(
     val mentionedUsers: List<String> = emptyList(),
     /** The logged-in user is among [mentionedUsers]. */
     val mentionsMe: Boolean = false,
+    /** How many replies name this message as their parent (its thread). */
+    val replyCount: Long = 0,
+    /** When the latest reply was sent; 0 without replies. */
+    val lastReplyAt: Long = 0,
 )
 
 data class Receipt(

@@ -66,6 +66,30 @@ class ConversationsTest {
     }
 
     @Test
+    fun `threads count replies and page them`() = runBlocking<Unit> {
+        Clients().use { clients ->
+            val a = TestServer.uid("alice")
+            val b = TestServer.uid("bob")
+            val (ca, _) = clients.connected(a)
+            val (cb, rb) = clients.connected(b)
+            val parent = ca.sendText(ReceiverType.USER, b, "a question")
+            val replies = listOf("one", "two").map {
+                ca.sendMessage("""{"receiver_type":"user","receiver":"$b","text":"$it","parent_id":${parent.id}}""")
+            }
+            assertTrue(replies.all { it.parentId == parent.id })
+            val updated = rb.waitFor<Message>("threadUpdated") { it.id == parent.id && it.replyCount == 2L }
+            assertEquals(replies[1].sentAt, updated.lastReplyAt)
+            cb.threadRequest(parent.id, limit = 1).use { req ->
+                val newest = req.previous()
+                assertEquals(listOf(replies[1].id), newest.messages.map { it.id })
+                assertTrue(newest.hasMore)
+                assertEquals(listOf(replies[0].id), req.previous().messages.map { it.id })
+            }
+            assertThrows(ArgumentException::class.java) { cb.threadRequest(0) }
+        }
+    }
+
+    @Test
     fun `blocking and bad input`() = runBlocking<Unit> {
         Clients().use { clients ->
             val a = TestServer.uid("alice")

@@ -247,6 +247,7 @@ open class Recorder : ConnectionListener, LoginListener, MessageListener, UserLi
     override fun onTransientMessageReceived(transient: Transient) = record("transient", transient)
     override fun onGap(gap: Gap) = record("gap", gap)
     override fun onConversationUpdated(conversation: Conversation) = record("conversationUpdated", conversation)
+    override fun onThreadUpdated(message: Message) = record("threadUpdated", message)
     override fun onUserOnline(presence: PresenceChange) = record("online", presence)
     override fun onUserOffline(presence: PresenceChange) = record("offline", presence)
     override fun onMemberJoined(event: GroupMemberEvent) = record("memberJoined", event)

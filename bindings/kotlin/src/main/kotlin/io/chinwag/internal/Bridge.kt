@@ -286,6 +286,7 @@ internal object T {
             on_custom_message_received = message("onCustomMessageReceived") { onCustomMessageReceived(it) }
             on_message_edited = message("onMessageEdited") { onMessageEdited(it) }
             on_message_deleted = message("onMessageDeleted") { onMessageDeleted(it) }
+            on_thread_updated = message("onThreadUpdated") { onThreadUpdated(it) }
             on_typing_started = typing("onTypingStarted") { onTypingStarted(it) }
             on_typing_ended = typing("onTypingEnded") { onTypingEnded(it) }
             on_messages_delivered = receipt("onMessagesDelivered") { onMessagesDelivered(it) }

@@ -93,6 +93,7 @@ private object MessageL {
     val messageType = l["message_type"]; val text = l["text"]; val dataJson = l["data_json"]; val parentId = l["parent_id"]
     val sentAt = l["sent_at"]; val editedAt = l["edited_at"]; val deletedAt = l["deleted_at"]; val json = l["json"]
     val mentionedUsers = l["mentioned_users"]; val mentionedUsersLen = l["mentioned_users_len"]; val mentionsMe = l["mentions_me"]
+    val replyCount = l["reply_count"]; val lastReplyAt = l["last_reply_at"]
 }
 
 /** The [count] strings of the `const char *const *` at address [array]. */
@@ -106,6 +107,7 @@ internal fun messageOf(p: Long) = Message(
     p.strAt(MessageL.text), p.strAt(MessageL.dataJson), p.i64(MessageL.parentId), p.i64(MessageL.sentAt),
     p.i64(MessageL.editedAt), p.i64(MessageL.deletedAt), p.reqAt(MessageL.json),
     strings(p.i64(MessageL.mentionedUsers), p.i64(MessageL.mentionedUsersLen)), p.boolAt(MessageL.mentionsMe),
+    p.i64(MessageL.replyCount), p.i64(MessageL.lastReplyAt),
 )
 
 private object ReceiptL {

@@ -295,7 +295,7 @@ internal class chinwag_user(p: Pointer? = null) : CStruct(p) {
     @JvmField var json: Pointer? = null
 }
 
-@Structure.FieldOrder("id", "muid", "sender", "receiver_type", "receiver", "conversation_id", "category", "message_type", "text", "data_json", "parent_id", "sent_at", "edited_at", "deleted_at", "json", "mentioned_users", "mentioned_users_len", "mentions_me")
+@Structure.FieldOrder("id", "muid", "sender", "receiver_type", "receiver", "conversation_id", "category", "message_type", "text", "data_json", "parent_id", "sent_at", "edited_at", "deleted_at", "json", "mentioned_users", "mentioned_users_len", "mentions_me", "reply_count", "last_reply_at")
 internal class chinwag_message(p: Pointer? = null) : CStruct(p) {
     @JvmField var id: Long = 0
     @JvmField var muid: Pointer? = null
@@ -315,6 +315,8 @@ internal class chinwag_message(p: Pointer? = null) : CStruct(p) {
     @JvmField var mentioned_users: Pointer? = null
     @JvmField var mentioned_users_len: Long = 0
     @JvmField var mentions_me: Byte = 0
+    @JvmField var reply_count: Long = 0
+    @JvmField var last_reply_at: Long = 0
 }
 
 @Structure.FieldOrder("guid", "name", "group_type", "description", "owner", "members_count", "created_at", "scope", "metadata_json", "json")
@@ -444,7 +446,7 @@ internal class chinwag_gap(p: Pointer? = null) : CStruct(p) {
     @JvmField var json: Pointer? = null
 }
 
-@Structure.FieldOrder("struct_size", "on_text_message_received", "on_media_message_received", "on_custom_message_received", "on_message_edited", "on_message_deleted", "on_typing_started", "on_typing_ended", "on_messages_delivered", "on_messages_read", "on_transient_message_received", "on_gap", "on_conversation_updated")
+@Structure.FieldOrder("struct_size", "on_text_message_received", "on_media_message_received", "on_custom_message_received", "on_message_edited", "on_message_deleted", "on_typing_started", "on_typing_ended", "on_messages_delivered", "on_messages_read", "on_transient_message_received", "on_gap", "on_conversation_updated", "on_thread_updated")
 internal class chinwag_message_listener(p: Pointer? = null) : CStruct(p) {
     @JvmField var struct_size: Long = 0
     @JvmField var on_text_message_received: MessageCb? = null
@@ -459,6 +461,7 @@ internal class chinwag_message_listener(p: Pointer? = null) : CStruct(p) {
     @JvmField var on_transient_message_received: TransientCb? = null
     @JvmField var on_gap: GapCb? = null
     @JvmField var on_conversation_updated: ConversationCb? = null
+    @JvmField var on_thread_updated: MessageCb? = null
 }
 
 @Structure.FieldOrder("uid", "status", "last_active_at", "json")
@@ -670,6 +673,7 @@ internal object Lib {
     @JvmStatic external fun chinwag_client_edit_message(client: Pointer?, messageId: Long, text: ByteArray?, dataJson: ByteArray?, metadataJson: ByteArray?, done: Pointer?, userData: Pointer?): Int
     @JvmStatic external fun chinwag_client_delete_message(client: Pointer?, messageId: Long, done: Pointer?, userData: Pointer?): Int
     @JvmStatic external fun chinwag_messages_request_new(receiverType: Int, receiver: ByteArray?, options: chinwag_messages_request_options?, out: LongArray?): Int
+    @JvmStatic external fun chinwag_thread_request_new(parentId: Long, options: chinwag_messages_request_options?, out: LongArray?): Int
     @JvmStatic external fun chinwag_messages_request_free(request: Pointer?)
     @JvmStatic external fun chinwag_client_fetch_previous(client: Pointer?, request: Pointer?, done: Pointer?, userData: Pointer?): Int
     @JvmStatic external fun chinwag_client_fetch_next(client: Pointer?, request: Pointer?, done: Pointer?, userData: Pointer?): Int
