@@ -146,6 +146,8 @@ const REST: &[Row] = &[
         [NO, APP, "201", "404 GROUP_NOT_FOUND", REV, OFF, NO]),
     row("GET", "/v1/messages/{id}", "/v1/messages/{mo}", None,
         [NO, APP, "200", "404 MESSAGE_NOT_FOUND", REV, OFF, NO]),
+    row("GET", "/v1/messages/{id}/thread", "/v1/messages/{mo}/thread", None,
+        [NO, APP, "200", "404 MESSAGE_NOT_FOUND", REV, OFF, NO]),
     row("PATCH", "/v1/messages/{id}", "/v1/messages/{mo}", Some(r#"{"text":"edited"}"#),
         [NO, APP, "200", "404 MESSAGE_NOT_FOUND", REV, OFF, NO]),
     row("DELETE", "/v1/messages/{id}", "/v1/messages/{mo}", None,
