@@ -293,17 +293,33 @@ async fn a_request_that_breaks_a_rule_inside_a_batch_fails_alone() {
     }
     assert_eq!(valid.len(), N - 2 * N / 10);
 
-    // Bob got exactly the valid ones, in order, and the failed ones left no hole in his log.
-    let got = events(&mut b, valid.len()).await;
+    // Bob got exactly the valid ones, in order, each reply followed by its parent's
+    // `thread_updated` (issue 20), and the failed ones left no hole in his log.
+    let replies = valid.iter().filter(|t| origin_of(t).1 % 10 == 5).count();
+    let got = events(&mut b, valid.len() + replies).await;
     assert_contiguous(&got, base, "bob");
-    let texts: Vec<&str> = got.iter().map(text).collect();
+    let texts: Vec<&str> = got
+        .iter()
+        .filter(|e| e["event"] == "message")
+        .map(text)
+        .collect();
     assert_eq!(texts, valid);
-    for e in &got {
+    let mut counted = 0;
+    for (k, e) in got.iter().enumerate() {
+        if e["event"] != "message" {
+            continue;
+        }
         let (_, i) = origin_of(text(e));
         if i % 10 == 5 {
             assert_eq!(e["data"]["parent_id"], here_id);
+            counted += 1;
+            let thread = &got[k + 1];
+            assert_eq!(thread["event"], "thread_updated", "{thread}");
+            assert_eq!(thread["data"]["id"], here_id);
+            assert_eq!(thread["data"]["reply_count"], counted);
         }
     }
+    assert_eq!(counted, replies);
     assert_nothing_more(&mut a, "bob", &mut [&mut b]).await;
 }
 
