@@ -289,7 +289,11 @@ async fn a_group_deleted_for_me_or_rejoined_starts_over_at_the_next_message() {
     assert_eq!(r.status(), 204);
     assert_eq!(bobs_g(&server, &bob).await, (0, false), "deleted for bob");
     let three = o.send_text("group", "g", "three").await["data"]["id"].clone();
-    assert_eq!(bobs_g(&server, &bob).await, (1, true), "back with the next message");
+    assert_eq!(
+        bobs_g(&server, &bob).await,
+        (1, true),
+        "back with the next message"
+    );
     let (status, conv) = get(&server, &bob, "/v1/conversations/group/g").await;
     assert_eq!(status, 200, "{conv}");
     assert_eq!(conv["last_message"]["id"], three);

@@ -35,7 +35,9 @@ fn old_database() -> (chinwag_server::DbLocation, Option<tempfile::TempDir>) {
             include_str!("../src/store/migrations/002_event_bodies.sql"),
             include_str!("../src/store/migrations/003_ids_quotas_friend_requests.sql"),
         ],
-        &[include_str!("../src/store/migrations/postgres/001_initial.sql")],
+        &[include_str!(
+            "../src/store/migrations/postgres/001_initial.sql"
+        )],
         OLD_HISTORY,
     )
 }
@@ -219,7 +221,11 @@ async fn group_unread_counts_and_deletes_carry_over_to_conversation_heads() {
     assert_eq!(g1(&server, &alice).await, (2, true));
     assert_eq!(g1(&server, &bob).await, (0, true));
     assert_eq!(g1(&server, &dave).await, (0, false), "deleted for dave");
-    assert_eq!(g1(&server, &erin).await, (0, false), "nothing since erin joined");
+    assert_eq!(
+        g1(&server, &erin).await,
+        (0, false),
+        "nothing since erin joined"
+    );
 
     // A new message from bob: unread for the others, listed again for dave and erin.
     let (mut b, _) = server.connect(&bob).await;

@@ -31,7 +31,9 @@ CREATE TABLE conversations (uid TEXT NOT NULL, conversation_id TEXT NOT NULL,
     unread_count INTEGER NOT NULL DEFAULT 0, last_read_id INTEGER NOT NULL DEFAULT 0,
     last_delivered_id INTEGER NOT NULL DEFAULT 0, updated_at INTEGER NOT NULL,
     hidden INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (uid, conversation_id)) WITHOUT ROWID;
-CREATE INDEX conversations_by_recency ON conversations (uid, last_message_id);
+CREATE TABLE conversation_heads (conversation_id TEXT PRIMARY KEY,
+    last_message_id INTEGER NOT NULL, message_count INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL) WITHOUT ROWID;
 ";
 
 /// What one floor run writes per message, beyond the message, its body and its log rows.
@@ -41,7 +43,9 @@ pub struct Shape {
     pub savepoints: bool,
     /// Random muids (as older SDKs sent) instead of growing ones.
     pub random_muids: bool,
-    /// Each recipient's conversation row upserted (as the server keeps them since issue 20).
+    /// Conversation rows as the server keeps them (issue 20): each participant's row of a direct
+    /// conversation upserted; for more than two recipients (a group), the group's head row and
+    /// the sender's row.
     pub conversations: bool,
 }
 
@@ -157,7 +161,26 @@ pub fn run(
                     .execute(params![uid, seqs[r], body_id, k as i64])
                     .expect("floor event");
             }
-            if conversations {
+            if conversations && recipients > 2 {
+                conn.prepare_cached(
+                    "INSERT INTO conversation_heads (conversation_id, last_message_id,
+                         message_count, updated_at) VALUES ('group:g', ?1, 1, ?2)
+                     ON CONFLICT (conversation_id) DO UPDATE SET
+                         last_message_id = excluded.last_message_id,
+                         message_count = conversation_heads.message_count + 1,
+                         updated_at = excluded.updated_at",
+                )
+                .and_then(|mut s| s.execute(params![message_id, k as i64]))
+                .expect("floor head");
+                conn.prepare_cached(
+                    "INSERT INTO conversations (uid, conversation_id, conversation_type, with_id,
+                         last_message_id, updated_at) VALUES (?1, 'group:g', 'group', 'g', 0, 0)
+                     ON CONFLICT (uid, conversation_id) DO UPDATE SET
+                         last_message_id = conversations.last_message_id + 1",
+                )
+                .and_then(|mut s| s.execute(params![sender]))
+                .expect("floor sender's row");
+            } else if conversations {
                 let mut upsert = conn
                     .prepare_cached(
                         "INSERT INTO conversations (uid, conversation_id, conversation_type,

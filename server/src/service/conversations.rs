@@ -25,7 +25,14 @@ pub fn record_message(conn: &Db, m: &Message, recipients: &[String]) -> Result<(
         rows::on_group_message(conn, &m.conversation_id, m.id, m.sent_at)?;
         if !rows::seen_one(conn, &m.sender, &m.conversation_id)? {
             // A member without a row (none is made outside `joined`; kept safe anyway).
-            rows::joined(conn, &m.sender, &m.receiver, &m.conversation_id, m.sent_at, true)?;
+            rows::joined(
+                conn,
+                &m.sender,
+                &m.receiver,
+                &m.conversation_id,
+                m.sent_at,
+                true,
+            )?;
         }
         for blocker in store::blocks::blockers_of(conn, &m.sender)? {
             rows::seen_one(conn, &blocker, &m.conversation_id)?;

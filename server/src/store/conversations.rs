@@ -101,7 +101,12 @@ pub fn on_message(
 }
 
 /// A new group message: the group's head moves (its members' rows are not touched).
-pub fn on_group_message(conn: &Db, conversation_id: &str, message_id: i64, at: i64) -> DbResult<()> {
+pub fn on_group_message(
+    conn: &Db,
+    conversation_id: &str,
+    message_id: i64,
+    at: i64,
+) -> DbResult<()> {
     conn.execute(
         "INSERT INTO conversation_heads (conversation_id, last_message_id, message_count, updated_at)
          VALUES (?1, ?2, 1, ?3)
