@@ -91,9 +91,13 @@ async fn token(http: &reqwest::Client, url: &str, uid: &str) -> String {
 }
 
 async fn connect(ws_url: &str, token: &str) -> Socket {
-    let (mut ws, _) = tokio_tungstenite::connect_async(format!("{ws_url}?token={token}"))
-        .await
-        .expect("connect");
+    let (mut ws, _) = tokio_tungstenite::connect_async_with_config(
+        format!("{ws_url}?token={token}"),
+        Some(measure::ws_config()),
+        false,
+    )
+    .await
+    .expect("connect");
     loop {
         if let Some(Ok(Message::Text(t))) = ws.next().await {
             if t.contains("\"replay_done\"") {
