@@ -96,25 +96,6 @@ fn is_oversized(e: &axum::Error) -> bool {
     false
 }
 
-#[cfg(test)]
-mod oversized_tests {
-    use super::is_oversized;
-    use tungstenite::error::CapacityError;
-
-    #[test]
-    fn oversized_frames_are_told_by_the_error_kind() {
-        let big = tungstenite::Error::Capacity(CapacityError::MessageTooLong {
-            size: 10,
-            max_size: 5,
-        });
-        assert!(is_oversized(&axum::Error::new(big)));
-        let other = tungstenite::Error::Protocol(
-            tungstenite::error::ProtocolError::ResetWithoutClosingHandshake,
-        );
-        assert!(!is_oversized(&axum::Error::new(other)));
-    }
-}
-
 /// A durable request on its way through the writer.
 type InFlight = Pin<Box<dyn Future<Output = ()> + Send>>;
 
@@ -678,5 +659,24 @@ impl Session<'_> {
             self.reply(&ServerFrame::Ack { req, result: None });
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod oversized_tests {
+    use super::is_oversized;
+    use tungstenite::error::CapacityError;
+
+    #[test]
+    fn oversized_frames_are_told_by_the_error_kind() {
+        let big = tungstenite::Error::Capacity(CapacityError::MessageTooLong {
+            size: 10,
+            max_size: 5,
+        });
+        assert!(is_oversized(&axum::Error::new(big)));
+        let other = tungstenite::Error::Protocol(
+            tungstenite::error::ProtocolError::ResetWithoutClosingHandshake,
+        );
+        assert!(!is_oversized(&axum::Error::new(other)));
     }
 }
