@@ -1,4 +1,4 @@
-//! Mention rows (migration 006): one per (mentioned user, message), written in the message's
+//! Mention rows (migration 007): one per (mentioned user, message), written in the message's
 //! transaction, so that mark-read recounts a conversation's unread mentions from an index range.
 
 use super::sql::Db;

@@ -39,8 +39,9 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/003_ids_quotas_friend_requests.sql"),
     include_str!("migrations/004_conversations.sql"),
     include_str!("migrations/005_blocks.sql"),
-    include_str!("migrations/006_mentions.sql"),
-    include_str!("migrations/007_threads.sql"),
+    include_str!("migrations/006_conversation_heads.sql"),
+    include_str!("migrations/007_mentions.sql"),
+    include_str!("migrations/008_threads.sql"),
 ];
 
 /// The schema version this binary writes (`PRAGMA user_version` after every migration).

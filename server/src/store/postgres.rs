@@ -13,8 +13,9 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/postgres/001_initial.sql"),
     include_str!("migrations/postgres/002_conversations.sql"),
     include_str!("migrations/postgres/003_blocks.sql"),
-    include_str!("migrations/postgres/004_mentions.sql"),
-    include_str!("migrations/postgres/005_threads.sql"),
+    include_str!("migrations/postgres/004_conversation_heads.sql"),
+    include_str!("migrations/postgres/006_mentions.sql"),
+    include_str!("migrations/postgres/007_threads.sql"),
 ];
 
 /// The advisory lock nodes take while they migrate (any fixed number; this one spells "cw").

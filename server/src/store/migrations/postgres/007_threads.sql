@@ -1,4 +1,4 @@
--- SQLite's migration 007 (issue 20's threads) in PostgreSQL's terms.
+-- SQLite's migration 008 (issue 20's threads) in PostgreSQL's terms.
 ALTER TABLE messages ADD COLUMN reply_count BIGINT NOT NULL DEFAULT 0;
 ALTER TABLE messages ADD COLUMN last_reply_at BIGINT;
 CREATE INDEX messages_by_parent ON messages(parent_id, id);

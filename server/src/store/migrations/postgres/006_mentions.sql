@@ -1,4 +1,4 @@
--- SQLite's migration 006 (issue 20's mentions) in PostgreSQL's terms.
+-- SQLite's migration 007 (issue 20's mentions) in PostgreSQL's terms.
 ALTER TABLE messages ADD COLUMN mentions TEXT;
 CREATE TABLE mentions (
     uid TEXT NOT NULL,
