@@ -6,6 +6,7 @@ mod conversations;
 mod extract;
 mod groups;
 mod messages;
+pub mod openapi;
 mod users;
 mod ws;
 
@@ -24,6 +25,7 @@ fn endpoints() -> Vec<(Method, &'static str, MethodRouter<AppRef>)> {
     use axum::routing::{delete, get, patch, post, put};
     vec![
         (Method::GET, "/v1/health", get(health)),
+        (Method::GET, "/v1/openapi.json", get(openapi::openapi_json)),
         (Method::POST, "/v1/login", post(users::login)),
         (Method::POST, "/v1/logout", post(users::logout)),
         (Method::GET, "/v1/me", get(users::me)),
@@ -155,6 +157,7 @@ pub fn router(app: AppRef) -> Router {
         .with_state(app)
 }
 
+#[utoipa::path(get, path = "/v1/health", tag = "server", security(()), responses((status = 200, body = Health, description = "The server is up")))]
 async fn health(axum::extract::State(app): axum::extract::State<AppRef>) -> axum::Json<Health> {
     axum::Json(Health {
         status: "ok".into(),
