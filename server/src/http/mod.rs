@@ -21,6 +21,8 @@ pub use extract::{HttpError, PeerAddr};
 
 /// Every endpoint: method, path, handler. The router is built from this table and
 /// [`routes`] lists it, so a test that walks `routes()` sees every endpoint the server serves.
+/// A new one also gets `#[utoipa::path]` on its handler and a line in `openapi.rs` (see there);
+/// server/tests/openapi.rs fails until it has.
 fn endpoints() -> Vec<(Method, &'static str, MethodRouter<AppRef>)> {
     use axum::routing::{delete, get, patch, post, put};
     vec![
