@@ -130,6 +130,7 @@ pub struct Attachment {
 /// A message the client asks the server to store and deliver.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = json!({"receiver_type": "user", "receiver": "bob", "text": "hello"})))]
 pub struct NewMessage {
     /// Client-chosen id; the server stores each (sender, muid) once and answers a repeat with the
     /// stored message. The server generates one when absent.

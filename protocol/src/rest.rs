@@ -42,6 +42,7 @@ pub struct Position {
 /// `POST /v1/users`
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = json!({"uid": "dave", "name": "Dave"})))]
 pub struct CreateUser {
     pub uid: String,
     pub name: String,
@@ -56,6 +57,7 @@ pub struct CreateUser {
 /// `PATCH /v1/users/{uid}`: absent fields are left as they are.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = json!({"name": "Alice A."})))]
 pub struct UpdateUser {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
@@ -100,6 +102,7 @@ pub struct UserList {
 /// `POST /v1/users/{uid}/friends`
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = json!({"uids": ["bob"]})))]
 pub struct FriendsRequest {
     pub uids: Vec<String>,
 }
@@ -119,6 +122,7 @@ pub struct FriendRequests {
 /// `POST /v1/me/blocked`: users to block (the answer is the complete blocked list).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = json!({"uids": ["carol"]})))]
 pub struct BlockUsers {
     pub uids: Vec<String>,
 }
@@ -126,6 +130,7 @@ pub struct BlockUsers {
 /// `POST /v1/groups`
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = json!({"guid": "g2", "name": "Team", "type": "public"})))]
 pub struct CreateGroup {
     pub guid: String,
     pub name: String,
@@ -178,6 +183,7 @@ pub struct MemberToAdd {
 /// `POST /v1/groups/{guid}/members`
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = json!({"members": [{"uid": "carol"}]})))]
 pub struct AddMembers {
     pub members: Vec<MemberToAdd>,
 }
@@ -185,6 +191,7 @@ pub struct AddMembers {
 /// `POST /v1/groups/{guid}/kick`, `/ban`, `/unban`
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = json!({"uid": "bob"})))]
 pub struct MemberAction {
     pub uid: String,
 }
@@ -192,6 +199,7 @@ pub struct MemberAction {
 /// `PUT /v1/groups/{guid}/members/{uid}/scope`
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = json!({"scope": "moderator"})))]
 pub struct ChangeScope {
     pub scope: Scope,
 }
@@ -232,6 +240,7 @@ pub struct MessageList {
 /// `PATCH /v1/messages/{id}`
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = json!({"text": "hello again"})))]
 pub struct EditMessage {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub text: Option<String>,
@@ -248,6 +257,7 @@ pub type EventResult = EventFrame;
 /// `POST /v1/admin/throttle`: switch a feature off for every user for a while.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = json!({"feature": "typing", "duration_ms": 1000})))]
 pub struct ThrottleRequest {
     pub feature: Feature,
     pub duration_ms: u64,
