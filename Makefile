@@ -45,7 +45,7 @@ INSTALL_TEST := $(CURDIR)/$(BUILD)/install-test
 
 .PHONY: all build test demo demo-check bench lint rust-test server-test-postgres postgres-installed header-check c-test interop-test python-test kotlin-test kotlin-bench venv clean \
 	install install-test c-build c-examples c-symbols serve-helper test-faults c-test-release \
-	cpp-build cpp-examples cpp-test wheel fuzz soak
+	cpp-build cpp-examples cpp-test wheel fuzz soak openapi api-contract-test
 
 all: build
 
@@ -86,7 +86,7 @@ kotlin-bench:
 	  -Dexec.cleanupDaemonThreads=false -Dexec.mainClass=io.chinwag.bench.RoundTripBenchKt \
 	  -Dexec.args="$(KOTLIN_BENCH_ARGS)"
 
-test: lint rust-test server-test-postgres demo-check header-check c-test cpp-test interop-test python-test kotlin-test
+test: lint rust-test server-test-postgres demo-check header-check c-test cpp-test interop-test api-contract-test python-test kotlin-test
 	@echo "make test: all suites passed"
 
 # The dependency check (tests/deps/check.py) is offline: bans (crates RustSec flags as
@@ -322,15 +322,30 @@ install-test: build serve-helper
 
 venv: $(VENV)/.ready
 
-$(VENV)/.ready: tests/interop/requirements.txt bindings/python/requirements-test.txt
+$(VENV)/.ready: tests/interop/requirements.txt bindings/python/requirements-test.txt tests/api_contract/requirements.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r tests/interop/requirements.txt \
-	  -r bindings/python/requirements-test.txt
+	  -r bindings/python/requirements-test.txt -r tests/api_contract/requirements.txt
 	touch $@
 
 interop-test: venv
 	$(CARGO) build -p chinwag-server
 	CHINWAG_SERVER_BIN=$(CURDIR)/$(BUILD)/chinwag-server $(PY) -m pytest -q tests/interop
+
+# The OpenAPI description of the REST API, generated from the server's code
+# (server/src/http/openapi.rs): served at /v1/openapi.json, committed as docs/openapi.json
+# (server/tests/openapi.rs fails when they differ). Run after changing a route or a wire type.
+openapi:
+	$(CARGO) run -q -p chinwag-server --example openapi > docs/openapi.json.new
+	mv docs/openapi.json.new docs/openapi.json
+
+# schemathesis against a live debug server (tests/api_contract/run.py), with the API key, a
+# user's token and no credentials: no 5xx, every status, body and header as described.
+# Reports (JUnit, HAR) and the server's log go to target/api-contract.
+api-contract-test: venv
+	$(CARGO) build -p chinwag-server
+	CHINWAG_SERVER_BIN=$(CURDIR)/$(BUILD)/chinwag-server API_CONTRACT_REPORTS=$(CURDIR)/target/api-contract \
+	  $(PY) tests/api_contract/run.py
 
 # The Python binding (bindings/python): a wheel built with the debug library inside (the build
 # hook, bindings/python/setup.py, copies a prebuilt library instead of building the release one:

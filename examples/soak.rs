@@ -63,7 +63,14 @@ fn usage(pid: &str) -> (u64, usize) {
 struct Server {
     child: Child,
     url: String,
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
+}
+
+impl Server {
+    /// The size of the database's WAL file (KiB): bounded by the writer's truncation.
+    fn wal_kib(&self) -> u64 {
+        std::fs::metadata(self.dir.path().join("soak.db-wal")).map_or(0, |m| m.len() / 1024)
+    }
 }
 
 impl Drop for Server {
@@ -128,11 +135,7 @@ fn start_server(clients: usize) -> Server {
         );
         std::thread::sleep(Duration::from_millis(50));
     }
-    Server {
-        child,
-        url,
-        _dir: dir,
-    }
+    Server { child, url, dir }
 }
 
 /// One point of the curve: seconds since the start, (RSS KiB, descriptors) of the server and
@@ -238,7 +241,7 @@ fn main() {
     let mut rng = rand::thread_rng();
     let mut steps = 0u64;
     println!(
-        "{:>6} {:>12} {:>22} {:>10} {:>12} {:>10} {:>10} {:>8}",
+        "{:>6} {:>12} {:>22} {:>10} {:>12} {:>10} {:>10} {:>8} {:>9}",
         "t_s",
         "server_kib",
         "(anon / file+shm)",
@@ -246,7 +249,8 @@ fn main() {
         "sdk_kib",
         "sdk_fd",
         "connected",
-        "acked"
+        "acked",
+        "wal_kib"
     );
     while Instant::now() < end {
         if Instant::now() >= next_sample {
@@ -262,7 +266,7 @@ fn main() {
             );
             let (anon, file) = rss_split(&server_pid);
             println!(
-                "{:>6} {:>12} {:>22} {:>10} {:>12} {:>10} {:>10} {:>8}",
+                "{:>6} {:>12} {:>22} {:>10} {:>12} {:>10} {:>10} {:>8} {:>9}",
                 row.0,
                 row.1 .0,
                 format!("{anon} / {file}"),
@@ -270,7 +274,8 @@ fn main() {
                 row.2 .0,
                 row.2 .1,
                 row.3,
-                acked.lock().map_or(0, |a| a.len())
+                acked.lock().map_or(0, |a| a.len()),
+                server.wal_kib()
             );
             curve.push(row);
             next_sample += sample_every;

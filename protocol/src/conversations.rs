@@ -15,6 +15,7 @@ fn is_false(b: &bool) -> bool {
 
 /// One conversation as its participant `uid` sees it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Conversation {
     /// `user:A:B` or `group:GUID` (as on every message).
     pub conversation_id: String,
@@ -40,6 +41,7 @@ pub struct Conversation {
     /// Everything up to this id was delivered (0: nothing yet).
     pub last_delivered_message_id: i64,
     /// When the conversation last changed for this user (a message, a read, a delete).
+    #[cfg_attr(feature = "openapi", schema(value_type = i64))]
     pub updated_at: Millis,
     /// Set in a `conversation_updated` event when the user deleted the conversation (it stays
     /// hidden until a new message arrives); never set in lists.
@@ -49,6 +51,8 @@ pub struct Conversation {
 
 /// Query of `GET /v1/conversations`: newest first.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema, utoipa::IntoParams))]
+#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
 pub struct ConversationsQuery {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub limit: Option<u32>,
@@ -66,6 +70,7 @@ pub struct ConversationsQuery {
 
 /// Answer of `GET /v1/conversations`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ConversationList {
     pub conversations: Vec<Conversation>,
     /// Pass as `before` for the next page; absent on the last page.
@@ -76,6 +81,7 @@ pub struct ConversationList {
 /// Answer of `GET /v1/conversations/unread`: unread messages overall, per user and per group
 /// (only conversations with unread messages are listed).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UnreadCounts {
     pub total: u64,
     #[serde(default)]

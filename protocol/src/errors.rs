@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 /// A machine-readable error code. New codes may be added; clients treat unknown ones as
 /// [`ErrorCode::Internal`]-like failures and show the message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum ErrorCode {
     /// The request body or query is not valid JSON or misses a required field.
@@ -149,6 +150,7 @@ impl std::fmt::Display for ErrorCode {
 
 /// The body of every failed REST answer, and the payload of a WebSocket `error` frame.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ApiError {
     pub code: ErrorCode,
     pub message: String,

@@ -145,6 +145,7 @@ pub struct TypingTarget {
 
 /// A durable event: stored per recipient with a sequence number, replayed on resume.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "event", content = "data", rename_all = "snake_case")]
 pub enum Event {
     Message(Message),
@@ -171,6 +172,7 @@ pub enum Event {
 
 /// A durable event with its per-user sequence number.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EventFrame {
     pub seq: u64,
     #[serde(flatten)]
@@ -214,6 +216,7 @@ pub struct Resume {
 
 /// Features the server may throttle.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Feature {
     Typing,

@@ -15,6 +15,7 @@ fn is_false(b: &bool) -> bool {
 
 /// Online status of a user, as seen by the server (any socket open = online).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum UserStatus {
     Online,
@@ -23,6 +24,7 @@ pub enum UserStatus {
 
 /// A user of the app.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct User {
     pub uid: String,
     pub name: String,
@@ -34,6 +36,7 @@ pub struct User {
     pub metadata: Value,
     pub status: UserStatus,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<i64>))]
     pub last_active_at: Option<Millis>,
     #[serde(default, skip_serializing_if = "is_false")]
     pub deactivated: bool,
@@ -44,6 +47,7 @@ pub struct User {
 
 /// Whom a message, typing indicator, transient message or call is addressed to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ReceiverType {
     User,
@@ -80,6 +84,7 @@ pub fn group_conversation_id(guid: &str) -> String {
 
 /// Message category: a standard message (text or media) or a custom one with app-defined data.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Category {
     #[default]
@@ -111,6 +116,7 @@ pub const MEDIA_TYPES: &[&str] = &["image", "video", "audio", "file"];
 
 /// A media file referenced by URL (the server stores the reference, not the file).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Attachment {
     pub url: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -123,6 +129,8 @@ pub struct Attachment {
 
 /// A message the client asks the server to store and deliver.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = json!({"receiver_type": "user", "receiver": "bob", "text": "hello"})))]
 pub struct NewMessage {
     /// Client-chosen id; the server stores each (sender, muid) once and answers a repeat with the
     /// stored message. The server generates one when absent.
@@ -205,6 +213,7 @@ impl NewMessage {
 
 /// A stored message.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Message {
     /// Server-assigned id, increasing in store order across the server.
     pub id: i64,
@@ -228,11 +237,14 @@ pub struct Message {
     pub parent_id: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub quoted_id: Option<i64>,
+    #[cfg_attr(feature = "openapi", schema(value_type = i64))]
     pub sent_at: Millis,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<i64>))]
     pub edited_at: Option<Millis>,
     /// Set on a soft-deleted message, whose text, data and attachments are then empty.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<i64>))]
     pub deleted_at: Option<Millis>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deleted_by: Option<String>,
@@ -268,6 +280,7 @@ impl Message {
 
 /// Receipt kinds. A receipt covers every message of the conversation up to its message id.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ReceiptKind {
     Delivered,
@@ -285,6 +298,7 @@ impl ReceiptKind {
 
 /// "`by` has received (or read) everything up to `message_id` in this conversation."
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Receipt {
     pub kind: ReceiptKind,
     /// The user who received or read.
@@ -296,11 +310,13 @@ pub struct Receipt {
     pub receiver_type: ReceiverType,
     /// Receiver of `message_id` (a uid or a guid).
     pub receiver: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = i64))]
     pub at: Millis,
 }
 
 /// Who may join a group without being added.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum GroupType {
     #[default]
@@ -328,6 +344,7 @@ impl GroupType {
 /// A member's scope in a group. Admins add, kick, ban, unban and change scopes; moderators kick,
 /// ban and unban participants; the owner is an admin nobody can kick, ban or demote.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Scope {
     Participant,
@@ -356,6 +373,7 @@ impl Scope {
 
 /// A group.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Group {
     pub guid: String,
     pub name: String,
@@ -367,6 +385,7 @@ pub struct Group {
     pub metadata: Value,
     pub owner: String,
     pub members_count: u64,
+    #[cfg_attr(feature = "openapi", schema(value_type = i64))]
     pub created_at: Millis,
     /// The caller's scope, when the caller is a member.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -375,14 +394,17 @@ pub struct Group {
 
 /// A member of a group.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct GroupMember {
     pub user: User,
     pub scope: Scope,
+    #[cfg_attr(feature = "openapi", schema(value_type = i64))]
     pub joined_at: Millis,
 }
 
 /// What happened to a group member.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum GroupAction {
     Joined,
@@ -396,6 +418,7 @@ pub enum GroupAction {
 
 /// A change to a group's membership, delivered to every member and to the affected user.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct GroupMemberEvent {
     pub action: GroupAction,
     pub guid: String,
@@ -410,6 +433,7 @@ pub struct GroupMemberEvent {
     /// The member's scope before a scope change.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub old_scope: Option<Scope>,
+    #[cfg_attr(feature = "openapi", schema(value_type = i64))]
     pub at: Millis,
     /// Set when one request added several members (action `added`): all of them, each with its
     /// scope; `member` and `scope` repeat the first. One event per batch keeps a large add
@@ -420,6 +444,7 @@ pub struct GroupMemberEvent {
 
 /// One member of a batched `added` event.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AddedMember {
     pub uid: String,
     pub scope: Scope,
@@ -427,6 +452,7 @@ pub struct AddedMember {
 
 /// Audio or video.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum CallType {
     Audio,
@@ -453,6 +479,7 @@ impl CallType {
 /// Life of a call: `initiated`, then `ongoing` (accepted) and `ended`, or one of `rejected`,
 /// `busy`, `cancelled` (by the caller) and `unanswered` (cancelled by the server's timeout).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum CallStatus {
     Initiated,
@@ -493,6 +520,7 @@ impl CallStatus {
 
 /// How a callee declines a call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum RejectStatus {
     Rejected,
@@ -501,6 +529,7 @@ pub enum RejectStatus {
 
 /// A call's signalling state (the media itself does not pass through Chinwag).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Call {
     pub session_id: String,
     pub initiator: String,
@@ -510,10 +539,13 @@ pub struct Call {
     pub status: CallStatus,
     /// Who caused the latest status change (the server's timeout: the initiator).
     pub by: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = i64))]
     pub initiated_at: Millis,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<i64>))]
     pub joined_at: Option<Millis>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<i64>))]
     pub ended_at: Option<Millis>,
     #[serde(default = "empty_object")]
     pub metadata: Value,
@@ -521,10 +553,12 @@ pub struct Call {
 
 /// A user's presence, as pushed to subscribers.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Presence {
     pub uid: String,
     pub status: UserStatus,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<i64>))]
     pub last_active_at: Option<Millis>,
 }
 

@@ -13,6 +13,7 @@ pub const APP_ID_HEADER: &str = "x-chinwag-app";
 
 /// `POST /v1/login`
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LoginRequest {
     pub uid: String,
     pub auth_key: String,
@@ -20,6 +21,7 @@ pub struct LoginRequest {
 
 /// Answer of `POST /v1/login` and `POST /v1/users/{uid}/tokens`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TokenResponse {
     pub token: String,
     pub app_id: String,
@@ -32,12 +34,15 @@ pub struct TokenResponse {
 
 /// Answer of `GET /v1/me/position`: the caller's newest event sequence.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Position {
     pub last_seq: u64,
 }
 
 /// `POST /v1/users`
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = json!({"uid": "dave", "name": "Dave"})))]
 pub struct CreateUser {
     pub uid: String,
     pub name: String,
@@ -51,6 +56,8 @@ pub struct CreateUser {
 
 /// `PATCH /v1/users/{uid}`: absent fields are left as they are.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = json!({"name": "Alice A."})))]
 pub struct UpdateUser {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
@@ -64,6 +71,8 @@ pub struct UpdateUser {
 
 /// Query of `GET /v1/users`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema, utoipa::IntoParams))]
+#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
 pub struct ListUsersQuery {
     /// Case-insensitive substring of uid or name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -82,6 +91,7 @@ pub struct ListUsersQuery {
 
 /// Answer of `GET /v1/users` and `GET /v1/users/{uid}/friends`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UserList {
     pub users: Vec<User>,
     /// Pass as `after` for the next page; absent on the last page.
@@ -91,6 +101,8 @@ pub struct UserList {
 
 /// `POST /v1/users/{uid}/friends`
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = json!({"uids": ["bob"]})))]
 pub struct FriendsRequest {
     pub uids: Vec<String>,
 }
@@ -99,6 +111,7 @@ pub struct FriendsRequest {
 /// asking back (`POST /v1/users/{uid}/friends`), declines or cancels with
 /// `DELETE /v1/users/{uid}/friends/{other}`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FriendRequests {
     /// Users who asked this user.
     pub incoming: Vec<User>,
@@ -108,12 +121,16 @@ pub struct FriendRequests {
 
 /// `POST /v1/me/blocked`: users to block (the answer is the complete blocked list).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = json!({"uids": ["carol"]})))]
 pub struct BlockUsers {
     pub uids: Vec<String>,
 }
 
 /// `POST /v1/groups`
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = json!({"guid": "g2", "name": "Team", "type": "public"})))]
 pub struct CreateGroup {
     pub guid: String,
     pub name: String,
@@ -127,6 +144,8 @@ pub struct CreateGroup {
 
 /// Query of `GET /v1/groups`: `joined=true` lists the caller's groups, otherwise public groups.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema, utoipa::IntoParams))]
+#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
 pub struct ListGroupsQuery {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub joined: Option<bool>,
@@ -139,6 +158,7 @@ pub struct ListGroupsQuery {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct GroupList {
     pub groups: Vec<Group>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -146,12 +166,14 @@ pub struct GroupList {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MemberList {
     pub members: Vec<GroupMember>,
 }
 
 /// One user to add to a group.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MemberToAdd {
     pub uid: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -160,24 +182,32 @@ pub struct MemberToAdd {
 
 /// `POST /v1/groups/{guid}/members`
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = json!({"members": [{"uid": "carol"}]})))]
 pub struct AddMembers {
     pub members: Vec<MemberToAdd>,
 }
 
 /// `POST /v1/groups/{guid}/kick`, `/ban`, `/unban`
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = json!({"uid": "bob"})))]
 pub struct MemberAction {
     pub uid: String,
 }
 
 /// `PUT /v1/groups/{guid}/members/{uid}/scope`
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = json!({"scope": "moderator"})))]
 pub struct ChangeScope {
     pub scope: Scope,
 }
 
 /// Query of `GET /v1/messages`: one conversation's history, oldest first.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema, utoipa::IntoParams))]
+#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
 pub struct HistoryQuery {
     /// `user` or `group`.
     pub receiver_type: String,
@@ -201,6 +231,8 @@ pub struct HistoryQuery {
 
 /// Query of `GET /v1/messages/{id}/thread`: the replies to one message, oldest first.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema, utoipa::IntoParams))]
+#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
 pub struct ThreadQuery {
     /// Replies with an id lower than this (fetch previous). Without either cursor: the newest.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -219,6 +251,7 @@ pub struct ThreadQuery {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MessageList {
     pub messages: Vec<Message>,
     /// True when more messages exist beyond this page in the direction asked.
@@ -227,6 +260,8 @@ pub struct MessageList {
 
 /// `PATCH /v1/messages/{id}`
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = json!({"text": "hello again"})))]
 pub struct EditMessage {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub text: Option<String>,
@@ -242,6 +277,8 @@ pub type EventResult = EventFrame;
 
 /// `POST /v1/admin/throttle`: switch a feature off for every user for a while.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = json!({"feature": "typing", "duration_ms": 1000})))]
 pub struct ThrottleRequest {
     pub feature: Feature,
     pub duration_ms: u64,
@@ -252,6 +289,7 @@ pub type CallResult = Call;
 
 /// `GET /v1/health`
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Health {
     pub status: String,
     pub version: String,

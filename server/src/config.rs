@@ -186,6 +186,10 @@ pub struct Config {
     /// Test hook: every group commit waits this long first (a slow disk on purpose).
     #[doc(hidden)]
     pub test_commit_delay: Option<Duration>,
+    /// Test hook: WAL frames beyond which the writer truncates the WAL (0: the default,
+    /// 64 MiB of pages); applies with background checkpoints (`Durability::Process`).
+    #[doc(hidden)]
+    pub test_wal_restart_frames: u32,
 
     // --- Connections, credentials and admission (issue 16, part A) ---
     /// A fresh connection must have sent its first request's headers this long after it was
@@ -263,6 +267,7 @@ impl Config {
             durability: Durability::Power,
             max_in_flight: 256,
             test_commit_delay: None,
+            test_wal_restart_frames: 0,
 
             // --- Connections, credentials and admission (issue 16, part A) ---
             header_read_timeout: Duration::from_secs(10),

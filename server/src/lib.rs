@@ -24,3 +24,8 @@ pub use store::postgres::create_database as create_postgres_database;
 pub fn routes() -> Vec<(axum::http::Method, &'static str)> {
     http::routes()
 }
+
+/// The OpenAPI 3 description of the REST API (`GET /v1/openapi.json`, `docs/openapi.json`).
+pub fn openapi_json() -> &'static str {
+    http::openapi::json()
+}

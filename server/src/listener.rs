@@ -113,6 +113,7 @@ pub async fn start(config: Config) -> Result<ServerHandle, String> {
         store::writer::Tuning {
             commit_delay: config.test_commit_delay,
             background_checkpoints: config.durability == crate::config::Durability::Process,
+            wal_restart_frames: config.test_wal_restart_frames,
         },
     )?;
     let listener = TcpListener::bind(config.listen)

@@ -11,6 +11,7 @@ use crate::service::{page_limit, AppRef};
 use crate::store;
 
 /// Every group, whatever its type (`joined` is ignored): `chinwag-server admin groups list`.
+#[utoipa::path(get, path = "/v1/admin/groups", tag = "admin", security(("api_key" = [])), params(ListGroupsQuery), responses((status = 200, body = GroupList, description = "A page of every group, whatever its type")))]
 pub async fn groups(
     State(app): State<AppRef>,
     _admin: AdminCaller,
@@ -35,6 +36,7 @@ pub async fn groups(
 }
 
 /// Switches a feature off for every user for `duration_ms` (at most one hour).
+#[utoipa::path(post, path = "/v1/admin/throttle", tag = "admin", security(("api_key" = [])), request_body = ThrottleRequest, responses((status = 204, description = "The feature is off for every user for `duration_ms`")))]
 pub async fn throttle(
     State(app): State<AppRef>,
     _admin: AdminCaller,

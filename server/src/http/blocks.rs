@@ -8,6 +8,7 @@ use chinwag_protocol::rest::{BlockUsers, UserList};
 use super::extract::{Body, HttpResult, Path, UserCaller};
 use crate::service::AppRef;
 
+#[utoipa::path(post, path = "/v1/me/blocked", tag = "users", security(("bearer" = [])), request_body = BlockUsers, responses((status = 200, body = UserList, description = "Every user the caller blocks")))]
 pub async fn block(
     State(app): State<AppRef>,
     c: UserCaller,
@@ -16,10 +17,12 @@ pub async fn block(
     Ok(Json(app.block_users(&c.uid, req.uids).await?))
 }
 
+#[utoipa::path(get, path = "/v1/me/blocked", tag = "users", security(("bearer" = [])), responses((status = 200, body = UserList, description = "Every user the caller blocks")))]
 pub async fn list(State(app): State<AppRef>, c: UserCaller) -> HttpResult<Json<UserList>> {
     Ok(Json(app.blocked_users(&c.uid).await?))
 }
 
+#[utoipa::path(delete, path = "/v1/me/blocked/{uid}", tag = "users", security(("bearer" = [])), params(("uid" = String, Path, description = "A user's uid", example = "alice")), responses((status = 204, description = "Unblocked")))]
 pub async fn unblock(
     State(app): State<AppRef>,
     c: UserCaller,

@@ -11,6 +11,7 @@ use chinwag_protocol::rest::{
 use super::extract::{Body, HttpResult, Params, Path, UserCaller};
 use crate::service::AppRef;
 
+#[utoipa::path(post, path = "/v1/groups", tag = "groups", security(("bearer" = [])), request_body = CreateGroup, responses((status = 201, body = Group, description = "The group, created; the caller owns it")))]
 pub async fn create(
     State(app): State<AppRef>,
     c: UserCaller,
@@ -22,6 +23,7 @@ pub async fn create(
     ))
 }
 
+#[utoipa::path(get, path = "/v1/groups", tag = "groups", security(("bearer" = [])), params(ListGroupsQuery), responses((status = 200, body = GroupList, description = "A page of groups")))]
 pub async fn list(
     State(app): State<AppRef>,
     c: UserCaller,
@@ -30,6 +32,7 @@ pub async fn list(
     Ok(Json(app.list_groups(&c.uid, q).await?))
 }
 
+#[utoipa::path(get, path = "/v1/groups/{guid}", tag = "groups", security(("bearer" = [])), params(("guid" = String, Path, description = "A group's guid", example = "g1")), responses((status = 200, body = Group, description = "The group")))]
 pub async fn get(
     State(app): State<AppRef>,
     c: UserCaller,
@@ -38,6 +41,7 @@ pub async fn get(
     Ok(Json(app.get_group(&c.uid, &guid).await?))
 }
 
+#[utoipa::path(post, path = "/v1/groups/{guid}/join", tag = "groups", security(("bearer" = [])), params(("guid" = String, Path, description = "A group's guid", example = "g1")), responses((status = 200, body = Group, description = "Joined")))]
 pub async fn join(
     State(app): State<AppRef>,
     c: UserCaller,
@@ -46,6 +50,7 @@ pub async fn join(
     Ok(Json(app.join_group(&c.uid, &guid).await?))
 }
 
+#[utoipa::path(post, path = "/v1/groups/{guid}/leave", tag = "groups", security(("bearer" = [])), params(("guid" = String, Path, description = "A group's guid", example = "g1")), responses((status = 204, description = "Left")))]
 pub async fn leave(
     State(app): State<AppRef>,
     c: UserCaller,
@@ -55,6 +60,7 @@ pub async fn leave(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(get, path = "/v1/groups/{guid}/members", tag = "groups", security(("bearer" = [])), params(("guid" = String, Path, description = "A group's guid", example = "g1")), responses((status = 200, body = MemberList, description = "The members")))]
 pub async fn members(
     State(app): State<AppRef>,
     c: UserCaller,
@@ -63,6 +69,7 @@ pub async fn members(
     Ok(Json(app.group_members(&c.uid, &guid).await?))
 }
 
+#[utoipa::path(post, path = "/v1/groups/{guid}/members", tag = "groups", security(("bearer" = [])), params(("guid" = String, Path, description = "A group's guid", example = "g1")), request_body = AddMembers, responses((status = 200, body = MemberList, description = "The members added")))]
 pub async fn add_members(
     State(app): State<AppRef>,
     c: UserCaller,
@@ -72,6 +79,7 @@ pub async fn add_members(
     Ok(Json(app.add_members(&c.uid, &guid, req.members).await?))
 }
 
+#[utoipa::path(post, path = "/v1/groups/{guid}/kick", tag = "groups", security(("bearer" = [])), params(("guid" = String, Path, description = "A group's guid", example = "g1")), request_body = MemberAction, responses((status = 204, description = "Kicked")))]
 pub async fn kick(
     State(app): State<AppRef>,
     c: UserCaller,
@@ -82,6 +90,7 @@ pub async fn kick(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(post, path = "/v1/groups/{guid}/ban", tag = "groups", security(("bearer" = [])), params(("guid" = String, Path, description = "A group's guid", example = "g1")), request_body = MemberAction, responses((status = 204, description = "Banned")))]
 pub async fn ban(
     State(app): State<AppRef>,
     c: UserCaller,
@@ -92,6 +101,7 @@ pub async fn ban(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(post, path = "/v1/groups/{guid}/unban", tag = "groups", security(("bearer" = [])), params(("guid" = String, Path, description = "A group's guid", example = "g1")), request_body = MemberAction, responses((status = 204, description = "Unbanned")))]
 pub async fn unban(
     State(app): State<AppRef>,
     c: UserCaller,
@@ -102,6 +112,7 @@ pub async fn unban(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(put, path = "/v1/groups/{guid}/members/{uid}/scope", tag = "groups", security(("bearer" = [])), params(("guid" = String, Path, description = "A group's guid", example = "g1"), ("uid" = String, Path, description = "A user's uid", example = "alice")), request_body = ChangeScope, responses((status = 200, body = GroupMember, description = "The member with the new scope")))]
 pub async fn change_scope(
     State(app): State<AppRef>,
     c: UserCaller,

@@ -5,6 +5,7 @@ use axum::http::StatusCode;
 use axum::Json;
 use chinwag_protocol::model::{Call, Message, NewMessage};
 use chinwag_protocol::rest::{EditMessage, EventResult, HistoryQuery, MessageList};
+use chinwag_protocol::EventFrame;
 use chinwag_protocol::{ApiError, ErrorCode};
 
 use super::extract::{Body, HttpResult, Params, Path, UserCaller};
@@ -20,6 +21,7 @@ pub(super) fn message_id(raw: &str) -> Result<i64, ApiError> {
     })
 }
 
+#[utoipa::path(get, path = "/v1/messages", tag = "messages", security(("bearer" = [])), params(HistoryQuery), responses((status = 200, body = MessageList, description = "A page of one conversation's history, oldest first")))]
 pub async fn history(
     State(app): State<AppRef>,
     c: UserCaller,
@@ -28,6 +30,7 @@ pub async fn history(
     Ok(Json(app.history(&c.uid, q).await?))
 }
 
+#[utoipa::path(post, path = "/v1/messages", tag = "messages", security(("bearer" = [])), request_body = NewMessage, responses((status = 201, body = EventFrame, description = "The stored message as the caller's event")))]
 pub async fn send(
     State(app): State<AppRef>,
     c: UserCaller,
@@ -39,6 +42,7 @@ pub async fn send(
     ))
 }
 
+#[utoipa::path(get, path = "/v1/messages/{id}", tag = "messages", security(("bearer" = [])), params(("id" = String, Path, description = "A message id (a positive integer)", example = "1")), responses((status = 200, body = Message, description = "The message")))]
 pub async fn get(
     State(app): State<AppRef>,
     c: UserCaller,
@@ -47,6 +51,7 @@ pub async fn get(
     Ok(Json(app.get_message(&c.uid, message_id(&id)?).await?))
 }
 
+#[utoipa::path(patch, path = "/v1/messages/{id}", tag = "messages", security(("bearer" = [])), params(("id" = String, Path, description = "A message id (a positive integer)", example = "1")), request_body = EditMessage, responses((status = 200, body = EventFrame, description = "The edit as the caller's event")))]
 pub async fn edit(
     State(app): State<AppRef>,
     c: UserCaller,
@@ -59,6 +64,7 @@ pub async fn edit(
     ))
 }
 
+#[utoipa::path(delete, path = "/v1/messages/{id}", tag = "messages", security(("bearer" = [])), params(("id" = String, Path, description = "A message id (a positive integer)", example = "1")), responses((status = 200, body = EventFrame, description = "The deletion as the caller's event")))]
 pub async fn delete(
     State(app): State<AppRef>,
     c: UserCaller,
@@ -70,6 +76,7 @@ pub async fn delete(
     ))
 }
 
+#[utoipa::path(get, path = "/v1/calls/{session_id}", tag = "messages", security(("bearer" = [])), params(("session_id" = String, Path, description = "A call's session id")), responses((status = 200, body = Call, description = "The call")))]
 pub async fn get_call(
     State(app): State<AppRef>,
     c: UserCaller,

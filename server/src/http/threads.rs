@@ -8,6 +8,7 @@ use super::extract::{HttpResult, Params, Path, UserCaller};
 use super::messages::message_id;
 use crate::service::AppRef;
 
+#[utoipa::path(get, path = "/v1/messages/{id}/thread", tag = "messages", security(("bearer" = [])), params(("id" = String, Path, description = "The parent message's id (a positive integer)", example = "1"), ThreadQuery), responses((status = 200, body = MessageList, description = "A page of the replies to the message, oldest first")))]
 pub async fn thread(
     State(app): State<AppRef>,
     c: UserCaller,

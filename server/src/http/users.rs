@@ -16,6 +16,7 @@ use super::extract::{
 use crate::service::users::PresenceView;
 use crate::service::AppRef;
 
+#[utoipa::path(post, path = "/v1/login", tag = "session", security(()), request_body = LoginRequest, responses((status = 200, body = TokenResponse, description = "A new token for the user")))]
 pub async fn login(
     State(app): State<AppRef>,
     ClientIp(ip): ClientIp,
@@ -32,21 +33,25 @@ pub async fn login(
     Ok(Json(result?))
 }
 
+#[utoipa::path(post, path = "/v1/logout", tag = "session", security(("bearer" = [])), responses((status = 204, description = "The caller's token is revoked")))]
 pub async fn logout(State(app): State<AppRef>, caller: UserCaller) -> HttpResult<StatusCode> {
     app.logout(&caller.token_hash).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(get, path = "/v1/me", tag = "session", security(("bearer" = [])), responses((status = 200, body = User, description = "The caller")))]
 pub async fn me(State(app): State<AppRef>, caller: UserCaller) -> HttpResult<Json<User>> {
     Ok(Json(app.get_user(&caller.uid, &PresenceView::All).await?))
 }
 
 /// The caller's newest event sequence: where a client that logged in with a token resumes.
+#[utoipa::path(get, path = "/v1/me/position", tag = "session", security(("bearer" = [])), responses((status = 200, body = Position, description = "The caller's newest event sequence")))]
 pub async fn position(State(app): State<AppRef>, caller: UserCaller) -> HttpResult<Json<Position>> {
     Ok(Json(app.position(&caller.uid).await?))
 }
 
 /// Creating users takes the API key or, for development, the auth key.
+#[utoipa::path(post, path = "/v1/users", tag = "users", security(("api_key" = []), ("auth_key" = [])), request_body = CreateUser, responses((status = 201, body = User, description = "The user, created")))]
 pub async fn create(
     State(app): State<AppRef>,
     ClientIp(ip): ClientIp,
@@ -80,6 +85,7 @@ pub async fn create(
     Ok((StatusCode::CREATED, Json(app.create_user(req).await?)))
 }
 
+#[utoipa::path(get, path = "/v1/users", tag = "users", security(("bearer" = []), ("api_key" = [])), params(ListUsersQuery), responses((status = 200, body = UserList, description = "A page of users")))]
 pub async fn list(
     State(app): State<AppRef>,
     caller: Caller,
@@ -91,6 +97,7 @@ pub async fn list(
     Ok(Json(list))
 }
 
+#[utoipa::path(get, path = "/v1/users/{uid}", tag = "users", security(("bearer" = []), ("api_key" = [])), params(("uid" = String, Path, description = "A user's uid", example = "alice")), responses((status = 200, body = User, description = "The user")))]
 pub async fn get(
     State(app): State<AppRef>,
     caller: Caller,
@@ -105,6 +112,7 @@ pub async fn get(
     }
 }
 
+#[utoipa::path(patch, path = "/v1/users/{uid}", tag = "users", security(("bearer" = []), ("api_key" = [])), params(("uid" = String, Path, description = "A user's uid", example = "alice")), request_body = UpdateUser, responses((status = 200, body = User, description = "The user, updated (the user itself or the backend; only the backend changes `role`)")))]
 pub async fn update(
     State(app): State<AppRef>,
     caller: Caller,
@@ -123,6 +131,7 @@ pub async fn update(
     Ok(Json(app.update_user(&uid, req).await?))
 }
 
+#[utoipa::path(post, path = "/v1/users/{uid}/tokens", tag = "users", security(("api_key" = [])), params(("uid" = String, Path, description = "A user's uid", example = "alice")), responses((status = 201, body = TokenResponse, description = "A new token for the user")))]
 pub async fn mint_token(
     State(app): State<AppRef>,
     _admin: AdminCaller,
@@ -131,15 +140,26 @@ pub async fn mint_token(
     Ok((StatusCode::CREATED, Json(app.mint_token(&uid).await?)))
 }
 
+#[utoipa::path(delete, path = "/v1/users/{uid}/tokens", tag = "users", security(("api_key" = [])), params(("uid" = String, Path, description = "A user's uid", example = "alice")), responses((status = 200, body = Revoked, description = "Every token of the user is revoked")))]
 pub async fn revoke_tokens(
     State(app): State<AppRef>,
     _admin: AdminCaller,
     Path(uid): Path<String>,
-) -> HttpResult<Json<serde_json::Value>> {
+) -> HttpResult<Json<Revoked>> {
     let revoked = app.revoke_tokens(&uid).await?;
-    Ok(Json(serde_json::json!({ "revoked": revoked })))
+    Ok(Json(Revoked {
+        revoked: revoked as u64,
+    }))
 }
 
+/// Answer of `DELETE /v1/users/{uid}/tokens`.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct Revoked {
+    /// How many tokens were revoked.
+    pub revoked: u64,
+}
+
+#[utoipa::path(post, path = "/v1/users/{uid}/deactivate", tag = "users", security(("api_key" = [])), params(("uid" = String, Path, description = "A user's uid", example = "alice")), responses((status = 200, body = User, description = "The user, deactivated")))]
 pub async fn deactivate(
     State(app): State<AppRef>,
     _admin: AdminCaller,
@@ -148,6 +168,7 @@ pub async fn deactivate(
     Ok(Json(app.set_deactivated(&uid, true).await?))
 }
 
+#[utoipa::path(post, path = "/v1/users/{uid}/activate", tag = "users", security(("api_key" = [])), params(("uid" = String, Path, description = "A user's uid", example = "alice")), responses((status = 200, body = User, description = "The user, active again")))]
 pub async fn activate(
     State(app): State<AppRef>,
     _admin: AdminCaller,
@@ -156,6 +177,7 @@ pub async fn activate(
     Ok(Json(app.set_deactivated(&uid, false).await?))
 }
 
+#[utoipa::path(get, path = "/v1/users/{uid}/friends", tag = "users", security(("bearer" = []), ("api_key" = [])), params(("uid" = String, Path, description = "A user's uid", example = "alice")), responses((status = 200, body = UserList, description = "The user's friends")))]
 pub async fn list_friends(
     State(app): State<AppRef>,
     caller: Caller,
@@ -165,6 +187,7 @@ pub async fn list_friends(
     Ok(Json(app.list_friends(&uid).await?))
 }
 
+#[utoipa::path(post, path = "/v1/users/{uid}/friends", tag = "users", security(("bearer" = []), ("api_key" = [])), params(("uid" = String, Path, description = "A user's uid", example = "alice")), request_body = FriendsRequest, responses((status = 200, body = UserList, description = "The user's friends afterwards (a user's own ask waits for the other's)")))]
 pub async fn add_friends(
     State(app): State<AppRef>,
     caller: Caller,
@@ -176,6 +199,7 @@ pub async fn add_friends(
     Ok(Json(app.add_friends(&uid, req.uids, by_backend).await?))
 }
 
+#[utoipa::path(get, path = "/v1/users/{uid}/friend_requests", tag = "users", security(("bearer" = []), ("api_key" = [])), params(("uid" = String, Path, description = "A user's uid", example = "alice")), responses((status = 200, body = FriendRequests, description = "Asks waiting for an answer")))]
 pub async fn friend_requests(
     State(app): State<AppRef>,
     caller: Caller,
@@ -185,6 +209,7 @@ pub async fn friend_requests(
     Ok(Json(app.friend_requests(&uid).await?))
 }
 
+#[utoipa::path(delete, path = "/v1/users/{uid}/friends/{friend}", tag = "users", security(("bearer" = []), ("api_key" = [])), params(("uid" = String, Path, description = "A user's uid", example = "alice"), ("friend" = String, Path, description = "The friend's uid", example = "bob")), responses((status = 204, description = "No longer friends (or the ask is withdrawn or declined)")))]
 pub async fn remove_friend(
     State(app): State<AppRef>,
     caller: Caller,

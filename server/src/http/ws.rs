@@ -96,6 +96,7 @@ async fn admit(
     })
 }
 
+#[utoipa::path(get, path = "/v1/ws", tag = "session", security(("bearer" = []), ()), params(("v" = Option<u32>, Query, description = "Protocol version (1)"), ("token" = Option<String>, Query, description = "The user's token, for clients that cannot send headers"), ("last_seq" = Option<u64>, Query, description = "Resume after this event sequence"), ("app_id" = Option<String>, Query, description = "The app id the client expects"), ("presence" = Option<String>, Query, description = "`none`, `all`, `friends` or `roles:a,b`")), responses((status = 101, description = "The WebSocket (docs/protocol.md); a refused one is closed with a close code")))]
 pub async fn upgrade(
     State(app): State<AppRef>,
     ClientIp(ip): ClientIp,
