@@ -373,6 +373,26 @@ impl Hub {
         }
     }
 
+    /// Queues a durable event that another node committed (it came over the bus) to every
+    /// socket of `uid`; each socket's cursor drops it if it has it already.
+    pub fn deliver_remote(&self, uid: &str, seq: u64, body: Arc<str>) {
+        let users = self.lock();
+        if let Some(user) = users.get(uid) {
+            for slot in user.sessions.values() {
+                push(
+                    slot,
+                    Outbound {
+                        seq: Some(seq),
+                        payload: Payload::Event {
+                            seq,
+                            body: body.clone(),
+                        },
+                    },
+                );
+            }
+        }
+    }
+
     /// Queues a frame to one socket.
     pub fn send_to_session(&self, uid: &str, session: u64, frame: &ServerFrame, seq: Option<u64>) {
         let users = self.lock();
