@@ -253,6 +253,9 @@ pub struct Config {
     /// The NATS server (`nats://HOST:PORT`) that carries events between nodes sharing one
     /// PostgreSQL database; none for one node.
     pub bus: Option<String>,
+    /// With a bus: how often a node proves it is alive (it writes every quarter of it); a
+    /// node silent for two is dead, and its users go offline.
+    pub node_heartbeat: Duration,
 }
 
 impl Config {
@@ -319,6 +322,7 @@ impl Config {
             // --- Operations (issue 15) ---
             metrics_addr: None,
             bus: None,
+            node_heartbeat: Duration::from_secs(2),
         }
     }
 }

@@ -476,6 +476,33 @@ impl Hub {
         out
     }
 
+    /// [`Hub::presence_snapshot`], with the users online on other nodes (uid and role).
+    pub fn presence_snapshot_with(
+        &self,
+        uid: &str,
+        session: u64,
+        elsewhere: &[(String, String)],
+    ) -> Vec<Presence> {
+        let mut out = self.presence_snapshot(uid, session);
+        let users = self.lock();
+        let Some(slot) = users.get(uid).and_then(|u| u.sessions.get(&session)) else {
+            return out;
+        };
+        let here: HashSet<String> = out.iter().map(|p| p.uid.clone()).collect();
+        for (other, role) in elsewhere {
+            if other != uid && !here.contains(other) && covers(slot, other, role) {
+                out.push(Presence {
+                    uid: other.clone(),
+                    status: UserStatus::Online,
+                    last_active_at: None,
+                });
+            }
+        }
+        out.sort_by(|a, b| a.uid.cmp(&b.uid));
+        out.dedup_by(|a, b| a.uid == b.uid);
+        out
+    }
+
     /// Keeps the friend sets of live sockets in step with the friends table.
     pub fn set_friendship(&self, a: &str, b: &str, friends: bool) {
         let mut users = self.lock();

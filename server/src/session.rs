@@ -208,7 +208,7 @@ pub async fn run(app: AppRef, mut socket: WebSocket, mut adm: Admission) {
         }
     };
     if first {
-        app.hub.publish_presence(&uid, &role, UserStatus::Online);
+        crate::bus::presence::opened(&app, &uid, &role).await;
     }
     // Before the resume read: whatever another node commits after it arrives live.
     let _bus = match &app.bus {
@@ -234,12 +234,7 @@ pub async fn run(app: AppRef, mut socket: WebSocket, mut adm: Admission) {
     }
 
     if app.hub.unregister(&uid, session_id) {
-        let u = uid.clone();
-        let _ = app
-            .store
-            .run(move |c| Ok(store::users::touch_last_active(c, &u, now_ms())?))
-            .await;
-        app.hub.publish_presence(&uid, &role, UserStatus::Offline);
+        crate::bus::presence::closed(&app, &uid, &role).await;
     }
     tracing::debug!(uid, session_id, "socket closed");
 }
@@ -412,7 +407,7 @@ impl Session<'_> {
             }
         }
         if adm.presence != PresenceSubscription::None {
-            let users = self.app.hub.presence_snapshot(&self.uid, self.session_id);
+            let users = crate::bus::presence::snapshot(self.app, &self.uid, self.session_id).await;
             if let Err(end) = self
                 .send_frame(socket, &ServerFrame::PresenceSnapshot { users })
                 .await

@@ -37,6 +37,11 @@ struct Cluster {
 
 impl Cluster {
     async fn start(name: &str) -> Cluster {
+        Self::start_with(name, &[]).await
+    }
+
+    /// Three nodes with extra flags.
+    async fn start_with(name: &str, extra: &'static [&'static str]) -> Cluster {
         let (pg, nats) = tokio::task::spawn_blocking(|| (TestPostgres::start(), TestNats::start()))
             .await
             .expect("start task");
@@ -44,7 +49,7 @@ impl Cluster {
         let bus = nats.url();
         let starts = (0..3).map(|_| {
             let (store, bus) = (store.clone(), bus.clone());
-            tokio::task::spawn_blocking(move || NodeProcess::start(&store, &bus, &[]))
+            tokio::task::spawn_blocking(move || NodeProcess::start(&store, &bus, extra))
         });
         let nodes = futures_util::future::join_all(starts)
             .await
@@ -447,4 +452,90 @@ async fn postgresql_restarted_mid_burst_b_gets_every_acknowledged_message() {
     assert_eq!(have.len(), b.got.len(), "a message twice");
     let lost: Vec<&String> = acked.iter().filter(|m| !have.contains(m)).collect();
     assert!(lost.is_empty(), "acknowledged and lost: {lost:?}");
+}
+
+/// Waits for `uid`'s presence change to `status` on a socket; returns when it came.
+async fn presence(ws: &mut Ws, uid: &str, status: &str) -> tokio::time::Instant {
+    loop {
+        let f = ws.expect("presence").await;
+        if f["uid"] == uid && f["status"] == status {
+            return tokio::time::Instant::now();
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn kill_9_of_the_node_holding_b_shows_b_offline_elsewhere_within_three_heartbeats() {
+    let _serial = ONE_AT_A_TIME.lock().await;
+    const HEARTBEAT: Duration = Duration::from_millis(1_000);
+    let mut c = Cluster::start_with("presence", &["--node-heartbeat-ms", "1000"]).await;
+    let t = users(c.node(0), &["bob", "alice", "carol"]).await;
+    let (mut a, _) = c.node(0).connect_with(&t[1], "presence=all_users").await;
+    let (_b, _) = c.node(1).connect(&t[0]).await;
+    presence(&mut a, "bob", "online").await;
+    // A socket opened later on a third node has bob, online on another node, in its snapshot.
+    let (mut cw, _) = c.node(2).connect_with(&t[2], "presence=all_users").await;
+    let snapshot = cw.expect("presence_snapshot").await;
+    let online: Vec<&str> = snapshot["users"]
+        .as_array()
+        .expect("users")
+        .iter()
+        .filter_map(|u| u["uid"].as_str())
+        .collect();
+    assert!(online.contains(&"bob"), "{snapshot}");
+
+    let killed = tokio::time::Instant::now();
+    c.nodes[1].kill();
+    let (seen_a, seen_c) = tokio::join!(
+        presence(&mut a, "bob", "offline"),
+        presence(&mut cw, "bob", "offline")
+    );
+    for (who, seen) in [("alice", seen_a), ("carol", seen_c)] {
+        let took = seen - killed;
+        eprintln!("{who} saw bob offline {took:?} after the kill");
+        assert!(
+            took <= 3 * HEARTBEAT,
+            "{who} saw bob offline {took:?} after the kill; bound {:?}",
+            3 * HEARTBEAT
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn throttles_reach_every_node() {
+    let _serial = ONE_AT_A_TIME.lock().await;
+    let c = Cluster::start_with("throttles", &["--typing-limit", "2"]).await;
+    let t = users(c.node(0), &["alice", "bob"]).await;
+    // Alice has a socket on node 1 and one on node 2.
+    let (mut a1, _) = c.node(0).connect(&t[0]).await;
+    let (mut a2, _) = c.node(1).connect(&t[0]).await;
+    let typing = json!({"type": "typing_start", "receiver_type": "user", "receiver": "bob"});
+    for _ in 0..2 {
+        assert_eq!(a1.request(typing.clone()).await["type"], "ack");
+    }
+    let refused = a1.request(typing.clone()).await;
+    assert_eq!(refused["code"], "FEATURE_THROTTLED", "{refused}");
+    // Node 2 heard of it: alice's socket there is told, and her typing there is refused too.
+    let told = a2.expect("throttled").await;
+    assert_eq!(told["feature"], "typing");
+    let refused = a2.request(typing.clone()).await;
+    assert_eq!(refused["code"], "FEATURE_THROTTLED", "{refused}");
+
+    // An operator's switch on node 3 reaches the sockets of nodes 1 and 2.
+    let r = c
+        .node(2)
+        .admin(reqwest::Method::POST, "/v1/admin/throttle")
+        .json(&json!({"feature": "receipts", "duration_ms": 60_000}))
+        .send()
+        .await
+        .expect("throttle request");
+    assert_eq!(r.status(), 204);
+    for ws in [&mut a1, &mut a2] {
+        loop {
+            let f = ws.expect("throttled").await;
+            if f["feature"] == "receipts" {
+                break;
+            }
+        }
+    }
 }

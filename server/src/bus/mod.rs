@@ -12,6 +12,8 @@
 //! round trip: once it comes back, every subscription sent before it is in force.
 
 pub mod cursor;
+pub mod presence;
+pub mod throttle;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -90,6 +92,8 @@ pub struct Tasks {
     catch_up: mpsc::UnboundedReceiver<CatchUp>,
     probes: async_nats::Subscriber,
     catchups: async_nats::Subscriber,
+    presence: async_nats::Subscriber,
+    throttles: async_nats::Subscriber,
 }
 
 /// Keeps a user's subscription while a socket of theirs is open here.
@@ -159,6 +163,14 @@ impl Bus {
             .subscribe(CATCHUP)
             .await
             .map_err(|e| format!("cannot subscribe on the bus: {e}"))?;
+        let presence = client
+            .subscribe(presence::SUBJECT)
+            .await
+            .map_err(|e| format!("cannot subscribe on the bus: {e}"))?;
+        let throttles = client
+            .subscribe(throttle::SUBJECT)
+            .await
+            .map_err(|e| format!("cannot subscribe on the bus: {e}"))?;
         let (outbox, outbox_rx) = mpsc::channel(OUTBOX);
         let bus = Arc::new(Bus {
             client,
@@ -179,6 +191,8 @@ impl Bus {
                 catch_up: catch_rx,
                 probes,
                 catchups,
+                presence,
+                throttles,
             },
         ))
     }
@@ -325,7 +339,11 @@ pub fn start(app: &AppRef, bus: Arc<Bus>, tasks: Tasks) {
         mut catch_up,
         mut probes,
         mut catchups,
+        presence,
+        throttles,
     } = tasks;
+    presence::start(app, bus.clone(), presence);
+    throttle::start(app, bus.node.clone(), throttles);
     let publisher = bus.clone();
     tokio::spawn(async move {
         let bus = publisher;

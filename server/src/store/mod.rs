@@ -11,6 +11,7 @@ pub mod events;
 pub mod friends;
 pub mod groups;
 pub mod messages;
+pub mod nodes;
 pub mod postgres;
 pub mod seqs;
 pub mod sql;

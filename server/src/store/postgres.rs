@@ -13,6 +13,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/postgres/001_initial.sql"),
     include_str!("migrations/postgres/002_conversations.sql"),
     include_str!("migrations/postgres/003_blocks.sql"),
+    include_str!("migrations/postgres/004_nodes.sql"),
 ];
 
 /// The advisory lock nodes take while they migrate (any fixed number; this one spells "cw").
