@@ -539,3 +539,34 @@ async fn throttles_reach_every_node() {
         }
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_unanswered_call_times_out_once_when_the_node_that_rang_dies() {
+    let _serial = ONE_AT_A_TIME.lock().await;
+    let mut c = Cluster::start_with(
+        "calls",
+        &["--node-heartbeat-ms", "1000", "--call-timeout-ms", "1500"],
+    )
+    .await;
+    let t = users(c.node(0), &["alice", "bob"]).await;
+    let (mut a, _) = c.nodes[1].server.connect(&t[0]).await;
+    let (mut b, _) = c.node(2).connect(&t[1]).await;
+    let ack = a
+        .request(json!({"type": "call_initiate", "session_id": "call-1", "call_type": "audio",
+            "receiver_type": "user", "receiver": "bob"}))
+        .await;
+    assert_eq!(ack["result"]["event"], "call_initiated", "{ack}");
+    b.expect_event("call_initiated").await;
+    // The node that rang (and armed the timeout) dies; another one times the call out.
+    c.nodes[1].kill();
+    let cancelled = b.expect_event("call_cancelled").await;
+    assert_eq!(cancelled["data"]["status"], "unanswered");
+    // Exactly once in bob's log.
+    let (mut again, _) = c.node(0).connect_with(&t[1], "last_seq=0").await;
+    let log = again.replay().await;
+    let cancels = log
+        .iter()
+        .filter(|e| e["event"] == "call_cancelled")
+        .count();
+    assert_eq!(cancels, 1, "{log:?}");
+}
