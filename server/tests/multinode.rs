@@ -552,8 +552,10 @@ async fn an_unanswered_call_times_out_once_when_the_node_that_rang_dies() {
     let (mut a, _) = c.nodes[1].server.connect(&t[0]).await;
     let (mut b, _) = c.node(2).connect(&t[1]).await;
     let ack = a
-        .request(json!({"type": "call_initiate", "session_id": "call-1", "call_type": "audio",
-            "receiver_type": "user", "receiver": "bob"}))
+        .request(
+            json!({"type": "call_initiate", "session_id": "call-1", "call_type": "audio",
+            "receiver_type": "user", "receiver": "bob"}),
+        )
         .await;
     assert_eq!(ack["result"]["event"], "call_initiated", "{ack}");
     b.expect_event("call_initiated").await;
