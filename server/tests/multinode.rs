@@ -364,24 +364,30 @@ async fn nats_stopped_for_5_s_mid_burst_loses_nothing_live() {
     let (mut a, _) = c.node(0).connect(&t[1]).await;
     let bob_node = c.handle(1);
     let mut b = Live::connect(&bob_node, &t[0], 0).await;
-    // Rounds of 20 before, during and after 5 s without NATS.
-    let mut sent = Vec::new();
-    let mut r = 0;
-    for _ in 0..10 {
-        sent.extend(burst(&mut a, &format!("r{r}"), "bob", 20).await);
-        r += 1;
-    }
-    c.nats.stop();
-    let outage = tokio::time::Instant::now();
-    while outage.elapsed() < Duration::from_secs(5) {
-        sent.extend(burst(&mut a, &format!("r{r}"), "bob", 20).await);
-        r += 1;
-    }
-    c.nats.restart();
-    for _ in 0..10 {
-        sent.extend(burst(&mut a, &format!("r{r}"), "bob", 20).await);
-        r += 1;
-    }
+    // Rounds of 20 before, during and after 5 s without NATS, bob reading all along.
+    let stop = Notify::new();
+    let sending = async {
+        let mut sent = Vec::new();
+        let mut r = 0;
+        for _ in 0..10 {
+            sent.extend(burst(&mut a, &format!("r{r}"), "bob", 20).await);
+            r += 1;
+        }
+        c.nats.stop();
+        let outage = tokio::time::Instant::now();
+        while outage.elapsed() < Duration::from_secs(5) {
+            sent.extend(burst(&mut a, &format!("r{r}"), "bob", 20).await);
+            r += 1;
+        }
+        c.nats.restart();
+        for _ in 0..10 {
+            sent.extend(burst(&mut a, &format!("r{r}"), "bob", 20).await);
+            r += 1;
+        }
+        stop.notify_one();
+        sent
+    };
+    let (sent, ()) = tokio::join!(sending, b.read(usize::MAX, Some(&stop), None));
     let n = sent.len();
     b.read(n, None, None).await;
     let muids: Vec<&String> = b.got.iter().map(|(_, m)| m).collect();
