@@ -385,7 +385,9 @@ async fn floor_relay() -> std::net::SocketAddr {
                 return;
             };
             let _ = tcp.set_nodelay(true);
-            if let Ok(ws) = tokio_tungstenite::accept_async(tcp).await {
+            if let Ok(ws) =
+                tokio_tungstenite::accept_async_with_config(tcp, Some(measure::ws_config())).await
+            {
                 sockets.push(ws);
             }
         }
@@ -414,12 +416,20 @@ type Ws =
 
 async fn floor_pair() -> (Ws, Ws) {
     let addr = floor_relay().await;
-    let (a, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/"))
-        .await
-        .expect("a");
-    let (b, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/"))
-        .await
-        .expect("b");
+    let (a, _) = tokio_tungstenite::connect_async_with_config(
+        format!("ws://{addr}/"),
+        Some(measure::ws_config()),
+        false,
+    )
+    .await
+    .expect("a");
+    let (b, _) = tokio_tungstenite::connect_async_with_config(
+        format!("ws://{addr}/"),
+        Some(measure::ws_config()),
+        false,
+    )
+    .await
+    .expect("b");
     (a, b)
 }
 
@@ -466,9 +476,13 @@ impl FloorRoundTrip {
 /// A socket of the bare protocol client: tokio-tungstenite straight to chinwag-server's
 /// `/v1/ws`, after the server's accept and replay.
 async fn bare_socket(ws_url: &str, token: &str) -> Ws {
-    let (mut ws, _) = tokio_tungstenite::connect_async(format!("{ws_url}/v1/ws?token={token}"))
-        .await
-        .expect("bare socket");
+    let (mut ws, _) = tokio_tungstenite::connect_async_with_config(
+        format!("{ws_url}/v1/ws?token={token}"),
+        Some(measure::ws_config()),
+        false,
+    )
+    .await
+    .expect("bare socket");
     while let Some(Ok(m)) = ws.next().await {
         if m.to_text().is_ok_and(|t| t.contains("replay_done")) {
             break;
@@ -1556,7 +1570,13 @@ fn main() {
             let mut out = Vec::with_capacity(sizes.server_sockets);
             for i in 0..sizes.server_sockets {
                 let url = format!("{ws_url}/v1/ws?token={}", tokens[i % tokens.len()]);
-                let (mut ws, _) = tokio_tungstenite::connect_async(url).await.expect("socket");
+                let (mut ws, _) = tokio_tungstenite::connect_async_with_config(
+                    url,
+                    Some(measure::ws_config()),
+                    false,
+                )
+                .await
+                .expect("socket");
                 // Wait for the accept so the server holds the whole session.
                 while let Some(Ok(m)) = ws.next().await {
                     if m.to_text().is_ok_and(|t| t.contains("replay_done")) {

@@ -1,4 +1,31 @@
-/* Chinwag C API. See README.md for a quickstart and docs/architecture.md for threading rules. */
+/*
+ * Chinwag C API: a real-time chat client for chinwag-server. Quickstart: README.md. What the
+ * library promises (connection states, reconnection, resume, the send queue, listeners) is
+ * docs/behaviour.md; comments below cite its sections. Wire protocol: docs/protocol.md.
+ *
+ * Rules that hold for every function:
+ * - Names start with `chinwag_`; a client is the opaque `chinwag_client`, made by
+ *   `chinwag_client_init` and released by `chinwag_client_free`.
+ * - Errors: fallible functions return a `chinwag_result` (0 = CHINWAG_RESULT_OK, otherwise a
+ *   specific code; `chinwag_result_name` names it). `chinwag_last_error_message` copies the
+ *   message of the calling thread's last failure. Out-parameters are written only on success.
+ *   Failures of asynchronous work arrive in its completion callback or as an event. A panic in
+ *   the library never unwinds into your code: CHINWAG_RESULT_PANIC (or NULL / 0).
+ * - Pointers: an argument is NULL only where documented as optional (else
+ *   CHINWAG_RESULT_NULL_ARGUMENT), and valid for the call's duration. Strings are NUL-terminated
+ *   UTF-8 (else CHINWAG_RESULT_INVALID_UTF8). Versioned structs start with `struct_size`: set it
+ *   to their `sizeof`.
+ * - Ownership: what a callback receives is borrowed for that callback only (the `_copy`
+ *   functions keep it longer). What a function hands you to own has a matching free function
+ *   (strings: `chinwag_string_free`). Your `user_data` is yours: its `user_data_free`, when
+ *   given, runs exactly once, when the library lets go of it.
+ * - Threads: every function is thread-safe. A client's callbacks run on its dispatcher thread,
+ *   one at a time, in event order, with no library lock held, so a callback may call any
+ *   function (including freeing the client, which then takes effect when it returns). With
+ *   CHINWAG_DISPATCH_MODE_APP your thread calling `chinwag_client_dispatch` takes that role.
+ * - Completions: each asynchronous call's completion runs exactly once: with the result, an
+ *   error, or CHINWAG_RESULT_CANCELLED when the client is freed first.
+ */
 
 #ifndef CHINWAG_H
 #define CHINWAG_H
@@ -195,7 +222,7 @@ typedef uint32_t chinwag_dispatch_mode;
 // `sizeof(chinwag_settings)` and `server_url`; every zero field means its default. Copied by
 // `chinwag_client_init` (strings included): it need not outlive the call.
 //
-// Timings are in milliseconds; 0 means the default of the behaviour contract (so 1 is the
+// Timings are in milliseconds; 0 means the default of docs/behaviour.md (so 1 is the
 // smallest value that can be set). Each is checked against its bounds (`INVALID_ARGUMENT`
 // names the field).
 typedef struct chinwag_settings {
@@ -307,7 +334,7 @@ typedef void (*chinwag_done_cb)(void *user_data, const struct chinwag_error *err
 // either way.
 typedef chinwag_done_cb chinwag_logout_cb;
 
-// A connection state (behaviour contract, section 3). `CHINWAG_CONNECTION_STATE_*`.
+// A connection state (docs/behaviour.md, section 3). `CHINWAG_CONNECTION_STATE_*`.
 typedef uint32_t chinwag_connection_state;
 
 // A platform network hint. `CHINWAG_NETWORK_*`.
@@ -566,7 +593,7 @@ typedef struct chinwag_feature_change {
 // A feature throttle change.
 typedef void (*chinwag_feature_cb)(void *user_data, const struct chinwag_feature_change *change);
 
-// Connection listener (behaviour contract, section 3). Versioned: set `struct_size`.
+// Connection listener (docs/behaviour.md, section 3). Versioned: set `struct_size`.
 typedef struct chinwag_connection_listener {
   // `sizeof(chinwag_connection_listener)`.
   size_t struct_size;
@@ -592,7 +619,7 @@ typedef void (*chinwag_user_cb)(void *user_data, const struct chinwag_user *user
 // An event without payload (logout success).
 typedef void (*chinwag_notice_cb)(void *user_data);
 
-// Login listener (behaviour contract, section 2). Versioned: set `struct_size`.
+// Login listener (docs/behaviour.md, section 2). Versioned: set `struct_size`.
 typedef struct chinwag_login_listener {
   // `sizeof(chinwag_login_listener)`.
   size_t struct_size;
@@ -653,7 +680,7 @@ typedef void (*chinwag_gap_cb)(void *user_data, const struct chinwag_gap *gap);
 typedef void (*chinwag_conversation_cb)(void *user_data,
                                         const struct chinwag_conversation *conversation);
 
-// Message listener (behaviour contract, section 6). Versioned: set `struct_size`.
+// Message listener (docs/behaviour.md, section 6). Versioned: set `struct_size`.
 typedef struct chinwag_message_listener {
   // `sizeof(chinwag_message_listener)`.
   size_t struct_size;
@@ -842,7 +869,7 @@ typedef void (*chinwag_conversation_page_done_cb)(void *user_data,
 #define CHINWAG_CALL_TYPE_VIDEO 1
 
 // Login connects, init with a saved session reconnects, drops come back by themselves
-// (the behaviour contract's `auto_connect`, the default).
+// (`auto_connect` of docs/behaviour.md, the default).
 #define CHINWAG_CONNECT_MODE_AUTO 0
 
 // Nothing connects until `chinwag_client_connect`; after it, the SDK keeps the connection up

@@ -1610,7 +1610,7 @@ struct initial_listener {
 };
 
 // Settings of a client; defaults everywhere except `server_url`. Durations of zero mean the
-// behaviour contract's default.
+// default of docs/behaviour.md.
 struct settings {
     settings() = default;
     explicit settings(std::string url) : server_url(std::move(url)) {}

@@ -1,4 +1,4 @@
-//! Retry delays (behaviour contract, section 4). Pure functions of the attempt number and a
+//! Retry delays (docs/behaviour.md, section 4). Pure functions of the attempt number and a
 //! random source, so tests check bounds and jitter on computed delays without waiting.
 
 use std::time::Duration;

@@ -1,4 +1,4 @@
-//! The per-client dispatcher (behaviour contract, section 8): every callback of a client runs on
+//! The per-client dispatcher (docs/behaviour.md, section 8): every callback of a client runs on
 //! one thread at a time, one at a time, in event order, with no SDK lock held while app code
 //! runs.
 //!
@@ -14,7 +14,7 @@
 //! drops it (running its `user_data_free`); from inside a callback (the dispatching thread), the
 //! running listener is dropped right after its callback returns.
 //!
-//! Listeners added after `init` miss nothing (behaviour contract, section 6). A connection
+//! Listeners added after `init` miss nothing (docs/behaviour.md, section 6). A connection
 //! listener added with [`Shared::add_greeted`] first hears the state its earlier peers last
 //! heard (a `LISTENER_ADDED` state event with `previous == current`), before any later event,
 //! so every change after it arrives once. And while the hold that `init` starts lasts

@@ -1,4 +1,4 @@
-//! Client settings (behaviour contract, sections 1 and 4). Every timing is a setting with bounds.
+//! Client settings (docs/behaviour.md, sections 1 and 4). Every timing is a setting with bounds.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -7,7 +7,7 @@ pub use chinwag_protocol::model::PresenceSubscription;
 
 use crate::error::{Error, Result};
 
-/// Connection timings. Defaults follow the behaviour contract.
+/// Connection timings. Defaults are those of docs/behaviour.md.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Timings {
     /// Whole connect attempt, including the server's accept. Default 10 s.
@@ -62,7 +62,7 @@ impl Default for Timings {
     }
 }
 
-/// Who runs a client's callbacks (behaviour contract, section 8).
+/// Who runs a client's callbacks (docs/behaviour.md, section 8).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum DispatchMode {
     /// A dispatcher thread of the client's own runs every callback (the default).

@@ -1,4 +1,4 @@
-//! Connection states and the event emitted on every change (behaviour contract, section 3).
+//! Connection states and the event emitted on every change (docs/behaviour.md, section 3).
 
 /// Where the connection stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

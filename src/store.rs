@@ -1,4 +1,4 @@
-//! The saved session (behaviour contract, section 2): user, token and resume position.
+//! The saved session (docs/behaviour.md, section 2): user, token and resume position.
 //! The file store writes atomically (temp file, fsync, rename) with mode 0600 and moves a
 //! corrupt file aside; apps may supply their own store (keychain) through [`SessionStore`].
 

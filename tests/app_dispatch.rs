@@ -1,4 +1,4 @@
-//! App-driven dispatch (behaviour contract, section 8, last point): with
+//! App-driven dispatch (docs/behaviour.md, section 8, last point): with
 //! `DispatchMode::App` no dispatcher thread runs; a descriptor is readable while events wait and
 //! `Client::dispatch` runs the callbacks on the calling thread, with every guarantee of the
 //! thread mode. Real server; the test thread is the app's event loop (poll(2) on the

@@ -1,4 +1,4 @@
-//! Regression tests for the client's lock discipline (behaviour contract, section 8): a
+//! Regression tests for the client's lock discipline (docs/behaviour.md, section 8): a
 //! callback may add and remove listeners and free the client while another thread is removing
 //! that very listener or freeing the client. Both used to deadlock: the client held its lock
 //! while waiting for the running callback, which then needed the same lock. No server needed:

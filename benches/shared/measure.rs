@@ -62,3 +62,15 @@ pub fn add_to_results(key: &str, value: serde_json::Value) {
         Err(e) => println!("cannot write {}: {e}", file.display()),
     }
 }
+
+/// The WebSocket settings of the benches' own sockets (the floor's relay and clients, the bare
+/// protocol clients), the read and write buffers the SDK and the server use. tungstenite's
+/// default read buffer (128 KiB) is zero-filled before every read, which costs a small-frame
+/// socket more than the frame itself: a floor left with it would be slower than it has to be.
+#[allow(dead_code)] // not every bench opens sockets itself
+pub fn ws_config() -> tokio_tungstenite::tungstenite::protocol::WebSocketConfig {
+    let mut config = tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default();
+    config.read_buffer_size = 8 * 1024;
+    config.write_buffer_size = 8 * 1024;
+    config
+}

@@ -10,7 +10,8 @@
 //!
 //! Prints a table and adds its figures to `target/bench/results.json` (key `server`).
 //! Run: `cargo bench -p chinwag-server --bench throughput` (`-- N` for N one-way messages per
-//! run, `-- --quick` for smaller counts).
+//! run, `-- --quick` for smaller counts, `-- --only=floor,one-way,fan-out,many-writers` for some
+//! scenarios, `-- --durability=power|process` for one mode: to profile one part).
 
 #[path = "../../benches/shared/measure.rs"]
 mod measure;
@@ -90,9 +91,13 @@ async fn token(http: &reqwest::Client, url: &str, uid: &str) -> String {
 }
 
 async fn connect(ws_url: &str, token: &str) -> Socket {
-    let (mut ws, _) = tokio_tungstenite::connect_async(format!("{ws_url}?token={token}"))
-        .await
-        .expect("connect");
+    let (mut ws, _) = tokio_tungstenite::connect_async_with_config(
+        format!("{ws_url}?token={token}"),
+        Some(measure::ws_config()),
+        false,
+    )
+    .await
+    .expect("connect");
     loop {
         if let Some(Ok(Message::Text(t))) = ws.next().await {
             if t.contains("\"replay_done\"") {
@@ -357,8 +362,36 @@ async fn many_writers(
     )
 }
 
+/// The scenarios and modes asked for on the command line (all when none is named).
+struct Only {
+    scenarios: Option<Vec<String>>,
+    durability: Option<String>,
+}
+
+impl Only {
+    fn from_args() -> Self {
+        let value =
+            |flag: &str| std::env::args().find_map(|a| a.strip_prefix(flag).map(str::to_string));
+        Only {
+            scenarios: value("--only=").map(|v| v.split(',').map(str::to_string).collect()),
+            durability: value("--durability="),
+        }
+    }
+
+    fn wants(&self, scenario: &str) -> bool {
+        self.scenarios
+            .as_ref()
+            .is_none_or(|s| s.iter().any(|x| x == scenario))
+    }
+
+    fn wants_mode(&self, mode: &str) -> bool {
+        self.durability.as_deref().is_none_or(|d| d == mode)
+    }
+}
+
 #[tokio::main]
 async fn main() {
+    let only = Only::from_args();
     let quick = std::env::args().any(|a| a == "--quick");
     let n: usize = std::env::args()
         .skip(1)
@@ -391,42 +424,63 @@ async fn main() {
     let mut floors = serde_json::Map::new();
     for (durability, sync) in [(Durability::Power, "FULL"), (Durability::Process, "NORMAL")] {
         let mode = durability.as_str();
-        for (what, recipients, batch, msgs, savepoints, random) in [
-            ("1 -> 1, 64 per commit", 2, 64, n, false, false),
+        if !only.wants_mode(mode) {
+            continue;
+        }
+        let shape = |savepoints, random_muids, conversations| sqlite_floor::Shape {
+            savepoints,
+            random_muids,
+            conversations,
+        };
+        let rows = [
             (
-                "1 -> 1, 64 per commit, savepoint each",
+                "1 -> 1, 64 per commit",
                 2,
                 64,
                 n,
-                true,
-                false,
+                shape(false, false, false),
+            ),
+            (
+                "1 -> 1, + savepoint each",
+                2,
+                64,
+                n,
+                shape(true, false, false),
+            ),
+            (
+                "1 -> 1, + conversation rows (the writer's work)",
+                2,
+                64,
+                n,
+                shape(true, false, true),
             ),
             (
                 "1 -> 1, same, random muids (older SDKs)",
                 2,
                 64,
                 n,
-                true,
-                true,
+                shape(true, true, true),
             ),
             (
-                "to 1,000, 8 per commit",
+                "to 1,000, 8 per commit, no conversation rows",
                 members,
                 8,
                 fan_messages * 2,
-                true,
-                false,
+                shape(true, false, false),
             ),
-        ] {
-            let f = sqlite_floor::run(
-                dir.path(),
-                sync,
-                msgs,
-                batch,
-                recipients,
-                savepoints,
-                random,
-            );
+            (
+                "to 1,000, 8 per commit (the writer's work)",
+                members,
+                8,
+                fan_messages * 2,
+                shape(true, false, true),
+            ),
+        ];
+        for (what, recipients, batch, msgs, shape) in rows {
+            if !only.wants("floor") {
+                break;
+            }
+            let f = sqlite_floor::run(dir.path(), sync, msgs, batch, recipients, shape);
             let per_delivery = f.cpu_us_per_msg / recipients.max(2).saturating_sub(1) as f64;
             println!(
                 "{mode:<10} {:<52} {:>8.0} msgs/s  CPU {:.1} us/msg, {:.2} us/delivery",
@@ -438,17 +492,24 @@ async fn main() {
             floors.insert(
                 format!("{mode}: {what}"),
                 json!({"msgs_per_s": f.msgs_per_s, "cpu_us_per_msg": f.cpu_us_per_msg,
-                       "recipients": recipients, "per_commit": batch, "savepoints": savepoints,
-                       "random_muids": random}),
+                       "recipients": recipients, "per_commit": batch,
+                       "savepoints": shape.savepoints, "random_muids": shape.random_muids,
+                       "conversation_rows": shape.conversations}),
             );
         }
     }
     out.insert("sqlite_floor".into(), Value::Object(floors));
     for durability in [Durability::Power, Durability::Process] {
         let mode = durability.as_str();
+        if !only.wants_mode(mode) {
+            continue;
+        }
         let server = server(dir.path(), durability).await;
         let mut figures = serde_json::Map::new();
         for window in [1usize, 64] {
+            if !only.wants("one-way") {
+                break;
+            }
             let (rate, (writer_us, process_us)) = one_way(&server, &http, n, window).await;
             let target = if durability == Durability::Power && window == 64 {
                 format!(
@@ -469,41 +530,49 @@ async fn main() {
                        "cpu_us_per_msg": {"writer": writer_us, "process": process_us}}),
             );
         }
-        let (rate, (writer_us, process_us)) = fan_out(&server, &http, members, fan_messages).await;
-        println!(
-            "{mode:<10} {:<52} {:>8.0} deliv./s  >= 100000: {}; CPU/delivery: writer {writer_us:.2} us, process {process_us:.2} us",
-            format!("fan-out, {members} members x {fan_messages} msgs (64 in flight)"),
-            rate,
-            if rate >= 100_000.0 { "met" } else { "MISSED" }
-        );
-        figures.insert(
-            "fanout_deliveries_per_s".into(),
-            json!({"members": members, "messages": fan_messages, "deliveries_per_s": rate,
-                   "cpu_us_per_delivery": {"writer": writer_us, "process": process_us}}),
-        );
-        let (pairs, window) = (50, 4);
-        let (rate, rtts) = many_writers(&server, &http, pairs, per_socket, window).await;
-        let (p50, p99) = (ms(percentile(&rtts, 0.5)), ms(percentile(&rtts, 0.99)));
-        println!(
-            "{mode:<10} {:<52} {:>8.0} msgs/s  -",
-            format!("many writers, {pairs} pairs x {per_socket} msgs, {window} in flight"),
-            rate
-        );
-        println!(
-            "{mode:<10} {:<52} {:>14}  -",
-            "many writers, round trip p50 / p99",
-            format!("{p50:.2} / {p99:.2} ms")
-        );
-        figures.insert(
-            "many_writers".into(),
-            json!({"pairs": pairs, "messages_per_socket": per_socket, "window": window,
-                   "persisted_msgs_per_s": rate,
-                   "round_trip_ms": {"p50": p50, "p99": p99, "max": ms(percentile(&rtts, 1.0))}}),
-        );
+        if only.wants("fan-out") {
+            let (rate, (writer_us, process_us)) =
+                fan_out(&server, &http, members, fan_messages).await;
+            println!(
+                "{mode:<10} {:<52} {:>8.0} deliv./s  >= 100000: {}; CPU/delivery: writer {writer_us:.2} us, process {process_us:.2} us",
+                format!("fan-out, {members} members x {fan_messages} msgs (64 in flight)"),
+                rate,
+                if rate >= 100_000.0 { "met" } else { "MISSED" }
+            );
+            figures.insert(
+                "fanout_deliveries_per_s".into(),
+                json!({"members": members, "messages": fan_messages, "deliveries_per_s": rate,
+                       "cpu_us_per_delivery": {"writer": writer_us, "process": process_us}}),
+            );
+        }
+        if only.wants("many-writers") {
+            let (pairs, window) = (50, 4);
+            let (rate, rtts) = many_writers(&server, &http, pairs, per_socket, window).await;
+            let (p50, p99) = (ms(percentile(&rtts, 0.5)), ms(percentile(&rtts, 0.99)));
+            println!(
+                "{mode:<10} {:<52} {:>8.0} msgs/s  -",
+                format!("many writers, {pairs} pairs x {per_socket} msgs, {window} in flight"),
+                rate
+            );
+            println!(
+                "{mode:<10} {:<52} {:>14}  -",
+                "many writers, round trip p50 / p99",
+                format!("{p50:.2} / {p99:.2} ms")
+            );
+            figures.insert(
+                "many_writers".into(),
+                json!({"pairs": pairs, "messages_per_socket": per_socket, "window": window,
+                       "persisted_msgs_per_s": rate,
+                       "round_trip_ms": {"p50": p50, "p99": p99, "max": ms(percentile(&rtts, 1.0))}}),
+            );
+        }
         server.shutdown().await;
         out.insert(mode.into(), Value::Object(figures));
     }
 
-    // Added to the SDK bench's JSON (`make bench` runs that first), under `server`.
-    measure::add_to_results("server", Value::Object(out));
+    // Added to the SDK bench's JSON (`make bench` runs that first), under `server`; a partial
+    // run (profiling one part) leaves the file alone.
+    if only.scenarios.is_none() && only.durability.is_none() {
+        measure::add_to_results("server", Value::Object(out));
+    }
 }

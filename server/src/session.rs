@@ -84,6 +84,19 @@ fn resume_position(requested: Option<u64>, current: u64, limit: u64) -> (Resume,
     }
 }
 
+/// Whether a socket error is a frame or message beyond the configured limits (told by its kind).
+fn is_oversized(e: &axum::Error) -> bool {
+    use std::error::Error as _;
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = e.source();
+    while let Some(c) = cause {
+        if let Some(tungstenite::Error::Capacity(_)) = c.downcast_ref::<tungstenite::Error>() {
+            return true;
+        }
+        cause = c.source();
+    }
+    false
+}
+
 /// A durable request on its way through the writer.
 type InFlight = Pin<Box<dyn Future<Output = ()> + Send>>;
 
@@ -568,7 +581,7 @@ impl Session<'_> {
                 inbound = socket.recv(), if in_flight.len() < max_in_flight => {
                     let msg = match inbound {
                         Some(Ok(msg)) => msg,
-                        Some(Err(e)) if e.to_string().to_lowercase().contains("too long") || e.to_string().contains("limit") => {
+                        Some(Err(e)) if is_oversized(&e) => {
                             return End::Close(CloseReason { code: close::MESSAGE_TOO_BIG, reason: format!("frames are limited to {} bytes", chinwag_protocol::limits::MAX_FRAME_BYTES) });
                         }
                         _ => return End::Peer,
@@ -707,5 +720,24 @@ impl Session<'_> {
             self.reply(&ServerFrame::Ack { req, result: None });
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod oversized_tests {
+    use super::is_oversized;
+    use tungstenite::error::CapacityError;
+
+    #[test]
+    fn oversized_frames_are_told_by_the_error_kind() {
+        let big = tungstenite::Error::Capacity(CapacityError::MessageTooLong {
+            size: 10,
+            max_size: 5,
+        });
+        assert!(is_oversized(&axum::Error::new(big)));
+        let other = tungstenite::Error::Protocol(
+            tungstenite::error::ProtocolError::ResetWithoutClosingHandshake,
+        );
+        assert!(!is_oversized(&axum::Error::new(other)));
     }
 }

@@ -257,6 +257,70 @@ async fn a_group_left_drops_out_of_the_list_and_the_totals() {
     );
 }
 
+/// Bob's unread count in g and whether g is in his list.
+async fn bobs_g(server: &TestServer, bob: &str) -> (u64, bool) {
+    let unread = ok(server, bob, "/v1/conversations/unread").await;
+    let list = ok(server, bob, "/v1/conversations").await;
+    let listed = list["conversations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|c| c["with"] == "g");
+    (unread["groups"]["g"].as_u64().unwrap_or(0), listed)
+}
+
+#[tokio::test]
+async fn a_group_deleted_for_me_or_rejoined_starts_over_at_the_next_message() {
+    let server = TestServer::start().await;
+    let owner = server.user_token("owner").await;
+    let bob = server.user_token("bob").await;
+    server.group(&owner, "g", &["bob"]).await;
+    assert_eq!(bobs_g(&server, &bob).await, (0, false), "nothing said yet");
+    let (mut o, _) = server.connect(&owner).await;
+    o.send_text("group", "g", "one").await;
+    o.send_text("group", "g", "two").await;
+    assert_eq!(bobs_g(&server, &bob).await, (2, true));
+
+    let r = server
+        .user(&bob, Method::DELETE, "/v1/conversations/group/g")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 204);
+    assert_eq!(bobs_g(&server, &bob).await, (0, false), "deleted for bob");
+    let three = o.send_text("group", "g", "three").await["data"]["id"].clone();
+    assert_eq!(
+        bobs_g(&server, &bob).await,
+        (1, true),
+        "back with the next message"
+    );
+    let (status, conv) = get(&server, &bob, "/v1/conversations/group/g").await;
+    assert_eq!(status, 200, "{conv}");
+    assert_eq!(conv["last_message"]["id"], three);
+
+    // Left, then back: what was said meanwhile is not unread, and the group stays out of the
+    // list until its next message.
+    let r = server
+        .user(&bob, Method::POST, "/v1/groups/g/leave")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 204);
+    o.send_text("group", "g", "while bob was away").await;
+    let r = server
+        .user(&bob, Method::POST, "/v1/groups/g/join")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    assert_eq!(bobs_g(&server, &bob).await, (0, false));
+    o.send_text("group", "g", "welcome back").await;
+    assert_eq!(bobs_g(&server, &bob).await, (1, true));
+    // The owner's own messages never count for the owner.
+    let mine = ok(&server, &owner, "/v1/conversations/unread").await;
+    assert_eq!(mine["total"], 0, "{mine}");
+}
+
 #[tokio::test]
 async fn bad_requests_get_specific_errors() {
     let server = TestServer::start().await;

@@ -1,6 +1,8 @@
 //! Upgrading a database written before issue 20 (SQLite's migrations 004/005, PostgreSQL's
 //! 002/003), on whichever store the suite runs on: every conversation with history is listed,
-//! with its last message and nothing unread, and blocking works on the upgraded schema.
+//! with its last message and nothing unread, and blocking works on the upgraded schema. And one
+//! written before group conversations kept one head row per group (SQLite 006, PostgreSQL 004):
+//! each member's unread count and deleted state carry over.
 mod common;
 
 use common::*;
@@ -27,23 +29,43 @@ const OLD_HISTORY: &str = "
 /// A database at the schema before issue 20, holding [`OLD_HISTORY`]; the guard keeps a
 /// SQLite file's directory alive.
 fn old_database() -> (chinwag_server::DbLocation, Option<tempfile::TempDir>) {
+    database_at(
+        &[
+            include_str!("../src/store/migrations/001_initial.sql"),
+            include_str!("../src/store/migrations/002_event_bodies.sql"),
+            include_str!("../src/store/migrations/003_ids_quotas_friend_requests.sql"),
+        ],
+        &[include_str!(
+            "../src/store/migrations/postgres/001_initial.sql"
+        )],
+        OLD_HISTORY,
+    )
+}
+
+/// A database with the first `sqlite` (or, on PostgreSQL, `postgres`) migrations applied, then
+/// `history`.
+fn database_at(
+    sqlite: &[&str],
+    postgres: &[&'static str],
+    history: &'static str,
+) -> (chinwag_server::DbLocation, Option<tempfile::TempDir>) {
     if let Some(url) = test_postgres_database() {
         // The blocking client must not run on the test's async thread.
         let u = url.clone();
+        let migrations = postgres.to_vec();
         std::thread::spawn(move || {
             let mut client = postgres::Client::connect(&u, postgres::NoTls).expect("connect");
+            for sql in &migrations {
+                client.batch_execute(sql).expect("old schema");
+            }
             client
-                .batch_execute(include_str!(
-                    "../src/store/migrations/postgres/001_initial.sql"
-                ))
-                .expect("schema 1");
-            client
-                .batch_execute(
+                .batch_execute(&format!(
                     "CREATE TABLE schema_version (version BIGINT NOT NULL);
-                     INSERT INTO schema_version (version) VALUES (1);",
-                )
+                     INSERT INTO schema_version (version) VALUES ({});",
+                    migrations.len()
+                ))
                 .expect("schema version");
-            client.batch_execute(OLD_HISTORY).expect("old history");
+            client.batch_execute(history).expect("old history");
         })
         .join()
         .expect("PostgreSQL set-up");
@@ -52,15 +74,12 @@ fn old_database() -> (chinwag_server::DbLocation, Option<tempfile::TempDir>) {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("old.sqlite3");
     let conn = rusqlite::Connection::open(&path).expect("open");
-    for sql in [
-        include_str!("../src/store/migrations/001_initial.sql"),
-        include_str!("../src/store/migrations/002_event_bodies.sql"),
-        include_str!("../src/store/migrations/003_ids_quotas_friend_requests.sql"),
-        "PRAGMA user_version = 3;",
-        OLD_HISTORY,
-    ] {
-        conn.execute_batch(sql).expect("old schema and history");
+    for sql in sqlite {
+        conn.execute_batch(sql).expect("old schema");
     }
+    conn.execute_batch(&format!("PRAGMA user_version = {};", sqlite.len()))
+        .expect("old version");
+    conn.execute_batch(history).expect("old history");
     (chinwag_server::DbLocation::File(path), Some(dir))
 }
 
@@ -138,4 +157,89 @@ async fn history_from_before_conversations_is_listed_read_after_the_upgrade() {
             "receiver_type": "user", "receiver": "alice", "text": "blocked"}}))
         .await;
     assert_eq!(refused["code"], "BLOCKED", "{refused}");
+}
+
+/// History at the schema before conversation heads: group g1 (alice, bob, dave, erin) with
+/// three messages (alice's, then two of bob's: ids 1-3 in a new database); alice has read her
+/// own (2 unread), bob all of them, dave deleted the conversation for himself, erin joined after
+/// them (no row yet).
+const BEFORE_HEADS: &str = "
+    INSERT INTO users (uid, name, created_at) VALUES ('alice', 'A', 1), ('bob', 'B', 1),
+        ('dave', 'D', 1), ('erin', 'E', 1);
+    INSERT INTO groups (guid, name, type, owner, created_at) VALUES ('g1', 'G', 'public', 'alice', 1);
+    INSERT INTO group_members (guid, uid, scope, joined_at) VALUES ('g1', 'alice', 'admin', 1),
+        ('g1', 'bob', 'participant', 1), ('g1', 'dave', 'participant', 1),
+        ('g1', 'erin', 'participant', 50);
+    INSERT INTO messages (muid, sender, receiver_type, receiver, conversation_id, category,
+        type, text, sent_at) VALUES
+        ('m1', 'alice', 'group', 'g1', 'group:g1', 'message', 'text', 'one', 10),
+        ('m2', 'bob', 'group', 'g1', 'group:g1', 'message', 'text', 'two', 20),
+        ('m3', 'bob', 'group', 'g1', 'group:g1', 'message', 'text', 'three', 30);
+    INSERT INTO conversations (uid, conversation_id, conversation_type, with_id, last_message_id,
+        unread_count, last_read_id, last_delivered_id, updated_at, hidden) VALUES
+        ('alice', 'group:g1', 'group', 'g1', 3, 2, 1, 1, 30, 0),
+        ('bob', 'group:g1', 'group', 'g1', 3, 0, 3, 3, 30, 0),
+        ('dave', 'group:g1', 'group', 'g1', 3, 0, 3, 3, 40, 1);";
+
+/// The unread count of g1 for `token`'s user, and whether g1 is listed.
+async fn g1(server: &TestServer, token: &str) -> (u64, bool) {
+    let unread = get(server, token, "/v1/conversations/unread").await;
+    let listed = get(server, token, "/v1/conversations").await["conversations"]
+        .as_array()
+        .expect("conversations")
+        .iter()
+        .any(|c| c["with"] == "g1");
+    (unread["groups"]["g1"].as_u64().unwrap_or(0), listed)
+}
+
+#[tokio::test]
+async fn group_unread_counts_and_deletes_carry_over_to_conversation_heads() {
+    let (location, _dir) = database_at(
+        &[
+            include_str!("../src/store/migrations/001_initial.sql"),
+            include_str!("../src/store/migrations/002_event_bodies.sql"),
+            include_str!("../src/store/migrations/003_ids_quotas_friend_requests.sql"),
+            include_str!("../src/store/migrations/004_conversations.sql"),
+            include_str!("../src/store/migrations/005_blocks.sql"),
+        ],
+        &[
+            include_str!("../src/store/migrations/postgres/001_initial.sql"),
+            include_str!("../src/store/migrations/postgres/002_conversations.sql"),
+            include_str!("../src/store/migrations/postgres/003_blocks.sql"),
+        ],
+        BEFORE_HEADS,
+    );
+    let mut cfg = config();
+    cfg.db = location;
+    let server = TestServer::with(cfg).await;
+    let [alice, bob, dave, erin] = [
+        server.login("alice").await,
+        server.login("bob").await,
+        server.login("dave").await,
+        server.login("erin").await,
+    ];
+    assert_eq!(g1(&server, &alice).await, (2, true));
+    assert_eq!(g1(&server, &bob).await, (0, true));
+    assert_eq!(g1(&server, &dave).await, (0, false), "deleted for dave");
+    assert_eq!(
+        g1(&server, &erin).await,
+        (0, false),
+        "nothing since erin joined"
+    );
+
+    // A new message from bob: unread for the others, listed again for dave and erin.
+    let (mut b, _) = server.connect(&bob).await;
+    let last = b.send_text("group", "g1", "four").await["data"]["id"].clone();
+    assert_eq!(g1(&server, &alice).await, (3, true));
+    assert_eq!(g1(&server, &bob).await, (0, true), "bob's own message");
+    assert_eq!(g1(&server, &dave).await, (1, true));
+    assert_eq!(g1(&server, &erin).await, (1, true));
+
+    // Reading up to it clears alice's count; the others keep theirs.
+    let (mut a, _) = server.connect(&alice).await;
+    a.send(json!({"type": "receipt", "kind": "read", "message_id": last}))
+        .await;
+    a.expect_event("conversation_updated").await;
+    assert_eq!(g1(&server, &alice).await, (0, true));
+    assert_eq!(g1(&server, &dave).await, (1, true));
 }

@@ -1,4 +1,4 @@
-//! Call signalling (behaviour contract, section 6): initiate, accept, reject, cancel, end. One
+//! Call signalling (docs/behaviour.md, section 6): initiate, accept, reject, cancel, end. One
 //! active call per client; the server cancels unanswered calls after its timeout. The media
 //! itself does not pass through Chinwag.
 

@@ -1,4 +1,4 @@
-//! Group operations (behaviour contract, section 6): create, get, join, leave, members, add,
+//! Group operations (docs/behaviour.md, section 6): create, get, join, leave, members, add,
 //! kick, ban, unban, change scope. Membership changes reach every member's group listener.
 
 use chinwag_protocol::model::{Group, GroupMember, GroupType, Scope};

@@ -1,5 +1,5 @@
 //! The connection task: one per client, it owns the socket, takes commands, runs the state
-//! machine of the behaviour contract (sections 3-5) and emits events. Nothing else touches the
+//! machine of the docs/behaviour.md (sections 3-5) and emits events. Nothing else touches the
 //! socket, so frames, closes and timers of an older socket can never leak into a newer one.
 
 pub mod outbox;
@@ -844,7 +844,7 @@ impl Task {
     // ----- inbound frames ------------------------------------------------------------------
 
     /// Handles one text frame; an unreadable one is logged and returned as the reason to drop
-    /// the socket (behaviour contract, section 9).
+    /// the socket (docs/behaviour.md, section 9).
     fn on_frame(&mut self, text: &str) -> Result<(), String> {
         let frame = match serde_json::from_str::<ServerFrame>(text) {
             Ok(f) => f,

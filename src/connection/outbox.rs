@@ -1,4 +1,4 @@
-//! Sends waiting for the socket or for their ack (behaviour contract, section 5): order kept,
+//! Sends waiting for the socket or for their ack (docs/behaviour.md, section 5): order kept,
 //! resent with the same muid on the next socket, exactly one completion each.
 
 use std::collections::{BTreeMap, VecDeque};

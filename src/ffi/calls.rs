@@ -1,4 +1,4 @@
-//! Call signalling (behaviour contract, section 6): initiate, accept, reject, cancel, end, and
+//! Call signalling (docs/behaviour.md, section 6): initiate, accept, reject, cancel, end, and
 //! the active call. One call per client at a time; the media does not pass through Chinwag.
 //!
 //! The operations are socket requests: they need a CONNECTED client and are never queued.

@@ -29,7 +29,7 @@ use crate::settings::{Settings, Timings};
 /// How the client connects. `CHINWAG_CONNECT_MODE_*`.
 pub type chinwag_connect_mode = u32;
 /// Login connects, init with a saved session reconnects, drops come back by themselves
-/// (the behaviour contract's `auto_connect`, the default).
+/// (`auto_connect` of docs/behaviour.md, the default).
 pub const CHINWAG_CONNECT_MODE_AUTO: chinwag_connect_mode = 0;
 /// Nothing connects until `chinwag_client_connect`; after it, the SDK keeps the connection up
 /// until `chinwag_client_disconnect`, logout or FAILED.
@@ -64,7 +64,7 @@ pub const CHINWAG_APP_STATE_BACKGROUND: chinwag_app_state = 1;
 /// `sizeof(chinwag_settings)` and `server_url`; every zero field means its default. Copied by
 /// `chinwag_client_init` (strings included): it need not outlive the call.
 ///
-/// Timings are in milliseconds; 0 means the default of the behaviour contract (so 1 is the
+/// Timings are in milliseconds; 0 means the default of docs/behaviour.md (so 1 is the
 /// smallest value that can be set). Each is checked against its bounds (`INVALID_ARGUMENT`
 /// names the field).
 #[repr(C)]

@@ -1,4 +1,4 @@
-//! Completions of asynchronous calls (c-abi.md, item 8) and the argument conversions every
+//! Completions of asynchronous calls (the C ABI rules, src/ffi/mod.rs) and the argument conversions every
 //! operation shares. A completion is called exactly once, on the dispatcher thread (or the
 //! thread that dispatches, in app-driven dispatch): with the result, an error, or `CANCELLED`
 //! when the client is freed first. Its payloads are valid only during the call.

@@ -1,4 +1,4 @@
-//! Copies of callback payloads that the app keeps beyond the callback (c-abi.md, item 7: data
+//! Copies of callback payloads that the app keeps beyond the callback (data
 //! handed to a callback is borrowed). `chinwag_<payload>_copy` makes an owned deep copy, with
 //! the same layout and every string inside, from a payload the SDK handed out (it is rebuilt
 //! from the payload's `json` field); `chinwag_<payload>_free` releases it.

@@ -1,4 +1,4 @@
-//! App-driven dispatch (behaviour contract, section 8; c-abi.md, item 10): instead of the
+//! App-driven dispatch (docs/behaviour.md, section 8): instead of the
 //! client's own dispatcher thread, the app polls a file descriptor and runs the callbacks on
 //! its own thread with `chinwag_client_dispatch` (an event loop's `add_reader`, `poll`, ...).
 

@@ -1,4 +1,4 @@
-//! Result codes, their names, and the calling thread's last error message (c-abi.md, item 4).
+//! Result codes, their names, and the calling thread's last error message (the C ABI rules, src/ffi/mod.rs).
 
 use std::any::Any;
 use std::cell::RefCell;

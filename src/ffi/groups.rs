@@ -1,4 +1,4 @@
-//! Group operations (behaviour contract, section 6): create, get, join, leave, list, members,
+//! Group operations (docs/behaviour.md, section 6): create, get, join, leave, list, members,
 //! add, kick, ban, unban, change scope. Membership changes reach every member's group listener.
 //!
 //! Every function returns at once. Synchronous errors: `NULL_ARGUMENT`, `INVALID_UTF8`,

@@ -1,4 +1,4 @@
-//! Listeners (behaviour contract, sections 6 and 8): structs of optional callbacks, registered
+//! Listeners (docs/behaviour.md, sections 6 and 8): structs of optional callbacks, registered
 //! under a caller-chosen string id with a `user_data` pointer and an optional `user_data_free`.
 //!
 //! Rules for every `chinwag_client_add_*_listener` function:
@@ -154,7 +154,7 @@ pub(crate) fn emit<T>(
 
 // ----- listener structs --------------------------------------------------------------------------
 
-/// Connection listener (behaviour contract, section 3). Versioned: set `struct_size`.
+/// Connection listener (docs/behaviour.md, section 3). Versioned: set `struct_size`.
 #[repr(C)]
 #[derive(Clone, Copy)]
 pub struct chinwag_connection_listener {
@@ -176,7 +176,7 @@ pub struct chinwag_connection_listener {
     pub on_feature_unthrottled: chinwag_feature_cb,
 }
 
-/// Login listener (behaviour contract, section 2). Versioned: set `struct_size`.
+/// Login listener (docs/behaviour.md, section 2). Versioned: set `struct_size`.
 #[repr(C)]
 #[derive(Clone, Copy)]
 pub struct chinwag_login_listener {
@@ -191,7 +191,7 @@ pub struct chinwag_login_listener {
     pub on_session_expired: chinwag_error_cb,
 }
 
-/// Message listener (behaviour contract, section 6). Versioned: set `struct_size`.
+/// Message listener (docs/behaviour.md, section 6). Versioned: set `struct_size`.
 #[repr(C)]
 #[derive(Clone, Copy)]
 pub struct chinwag_message_listener {

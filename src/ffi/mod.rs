@@ -2,7 +2,7 @@
 //!
 //! A thin layer: every exported function validates its arguments, converts them to the core's
 //! Rust types, calls the core and converts the answer back. It has no logic of its own. The
-//! conventions (shared/spec/c-abi.md) hold everywhere:
+//! conventions hold everywhere (the header opens with them):
 //!
 //! - Every symbol starts with `chinwag_`; the client is the opaque `chinwag_client`.
 //! - Fallible functions return a `chinwag_result` (0 = `CHINWAG_RESULT_OK`); the message of the

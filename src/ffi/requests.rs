@@ -1,4 +1,4 @@
-//! Paged requests (behaviour contract, section 6): a conversation's history, fetched backwards
+//! Paged requests (docs/behaviour.md, section 6): a conversation's history, fetched backwards
 //! and forwards from a cursor (what an app uses to fill the hole after a gap notice), and the
 //! user list with filters. A request object remembers where it stopped; create it once per
 //! list on screen and fetch pages with it.

@@ -1,4 +1,4 @@
-//! App-supplied session stores (behaviour contract, section 2): load/save/clear callbacks that
+//! App-supplied session stores (docs/behaviour.md, section 2): load/save/clear callbacks that
 //! keep the saved session where the app wants it (e.g. the platform's keychain), instead of the
 //! file in `data_dir`.
 

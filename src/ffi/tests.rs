@@ -1,4 +1,4 @@
-//! Tests of the FFI layer itself: the boundary lint of c-abi.md item 5, the code table, the
+//! Tests of the FFI layer itself: the boundary lint of the C ABI rules (src/ffi/mod.rs), the code table, the
 //! header's hygiene, and argument validation called from Rust. The C programs in `tests/c`
 //! test the same ABI from C against a live server.
 
@@ -26,7 +26,7 @@ fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// c-abi.md item 5: every `extern "C" fn` with a body in `src/ffi` is `#[no_mangle]`, named
+/// The C ABI rules: every `extern "C" fn` with a body in `src/ffi` is `#[no_mangle]`, named
 /// `chinwag_*`, and its body is exactly one `boundary!(...)`.
 #[test]
 fn every_exported_function_runs_inside_the_boundary() {

@@ -21,7 +21,7 @@ use crate::state::{ConnectionState, Reason, StateChange};
 
 // ----- enums (plain `uint32_t` values: C may pass any number, so inputs are checked) --------
 
-/// A connection state (behaviour contract, section 3). `CHINWAG_CONNECTION_STATE_*`.
+/// A connection state (docs/behaviour.md, section 3). `CHINWAG_CONNECTION_STATE_*`.
 pub type chinwag_connection_state = u32;
 /// No socket and no attempt planned: initially, after disconnect or logout.
 pub const CHINWAG_CONNECTION_STATE_DISCONNECTED: chinwag_connection_state = 0;

@@ -1,4 +1,4 @@
-/* Bad input on every exported function (behaviour contract, section 9): NULL pointers,
+/* Bad input on every exported function (docs/behaviour.md, section 9): NULL pointers,
  * invalid UTF-8, empty ids, oversized text, bad enum values and struct sizes, calls before
  * login, after logout and after free. Each gets its specific code and a readable message;
  * nothing crashes, hangs or silently does nothing. */

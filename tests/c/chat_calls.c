@@ -1,4 +1,4 @@
-/* Call signalling through the C ABI against the real server (behaviour contract, section 6):
+/* Call signalling through the C ABI against the real server (docs/behaviour.md, section 6):
  * audio and video calls to a user and to a group; accept, reject (rejected and busy), cancel,
  * end; the call listener callbacks on both sides (incoming received, outgoing accepted,
  * outgoing rejected, incoming cancelled, call ended) and on the caller's other device; a call

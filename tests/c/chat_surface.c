@@ -1,4 +1,4 @@
-/* The chat surface through the C ABI against the real server (behaviour contract, section 6):
+/* The chat surface through the C ABI against the real server (docs/behaviour.md, section 6):
  * groups (create, get, join, leave, list with paging, members, add with scopes, kick, ban,
  * unban, change scope) and the group listener callbacks each fires on the other members'
  * clients; group messages, typing, receipts and transient messages; authorization failures;

@@ -1,4 +1,4 @@
-/* The hard cases of c-abi.md item 14: a listener removed from inside its own callback, the
+/* The hard cases of the C ABI rules (src/ffi/mod.rs): a listener removed from inside its own callback, the
  * client freed while events are in flight (from the main thread, from another thread, from
  * inside its own callback), 10,000 listener add/remove pairs racing with events, and
  * completions that run exactly once under cancellation. */

@@ -21,7 +21,7 @@ the sender to the receiver, and injects one fault mid-stream:
   token-revoked   the receiver's tokens revoked through the REST API while it is connected
 
 and checks "none lost, none duplicated, order kept" on what the receiver got (and on the
-server's stored history), plus the timing promises of the behaviour contract (sections 3-5)
+server's stored history), plus the timing promises of the docs/behaviour.md (sections 3-5)
 that the fault exercises. A client that leaves CONNECTED outside its case's fault window (before
 the fault, or again after it came back) fails the case: nothing but the fault may cause a
 reconnect. It needs root (namespaces, iptables). Every process it starts is

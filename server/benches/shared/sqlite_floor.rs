@@ -1,8 +1,9 @@
 //! SQLite's own floor for the writer's work, measured in the same run as the server: a bare
 //! rusqlite loop that writes the rows the writer writes for a message (the `messages` row with
 //! its two indexes, one `event_bodies` row, one `events` row per recipient, each recipient's
-//! `last_seq` once per batch), in transactions of `batch` messages, with nothing else around it
-//! (no sockets, no JSON, no hub). What a message costs the writer beyond this is the server's.
+//! `conversations` row when `conversations`, each recipient's `last_seq` once per batch), in
+//! transactions of `batch` messages, with nothing else around it (no sockets, no JSON, no hub).
+//! What a message costs the writer beyond this is the server's.
 
 use std::path::Path;
 use std::time::Instant;
@@ -25,7 +26,28 @@ CREATE INDEX messages_by_conversation ON messages(conversation_id, id);
 CREATE TABLE event_bodies (id INTEGER PRIMARY KEY, payload TEXT NOT NULL, refs INTEGER NOT NULL);
 CREATE TABLE events (uid TEXT NOT NULL, seq INTEGER NOT NULL, body_id INTEGER, payload TEXT,
     created_at INTEGER NOT NULL, PRIMARY KEY (uid, seq)) WITHOUT ROWID;
+CREATE TABLE conversations (uid TEXT NOT NULL, conversation_id TEXT NOT NULL,
+    conversation_type TEXT NOT NULL, with_id TEXT NOT NULL, last_message_id INTEGER NOT NULL,
+    unread_count INTEGER NOT NULL DEFAULT 0, last_read_id INTEGER NOT NULL DEFAULT 0,
+    last_delivered_id INTEGER NOT NULL DEFAULT 0, updated_at INTEGER NOT NULL,
+    hidden INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (uid, conversation_id)) WITHOUT ROWID;
+CREATE TABLE conversation_heads (conversation_id TEXT PRIMARY KEY,
+    last_message_id INTEGER NOT NULL, message_count INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL) WITHOUT ROWID;
 ";
+
+/// What one floor run writes per message, beyond the message, its body and its log rows.
+#[derive(Clone, Copy)]
+pub struct Shape {
+    /// A savepoint around each message (as the writer runs each job).
+    pub savepoints: bool,
+    /// Random muids (as older SDKs sent) instead of growing ones.
+    pub random_muids: bool,
+    /// Conversation rows as the server keeps them (issue 20): each participant's row of a direct
+    /// conversation upserted; for more than two recipients (a group), the group's head row and
+    /// the sender's row.
+    pub conversations: bool,
+}
 
 /// One floor run.
 pub struct Floor {
@@ -41,20 +63,22 @@ pub fn thread_cpu_ns() -> Option<u64> {
 }
 
 /// Writes `n` messages of ~60 bytes from one sender to `recipients` users (the sender among
-/// them), `batch` per transaction, under `synchronous` (FULL or NORMAL), with a savepoint around
-/// each message if `savepoints` (as the writer runs each job). Muids are random (as the SDK's)
-/// if `random_muids`, else growing (as the server's own).
+/// them), `batch` per transaction, under `synchronous` (FULL or NORMAL), shaped by `shape`.
 pub fn run(
     dir: &Path,
     synchronous: &str,
     n: usize,
     batch: usize,
     recipients: usize,
-    savepoints: bool,
-    random_muids: bool,
+    shape: Shape,
 ) -> Floor {
+    let Shape {
+        savepoints,
+        random_muids,
+        conversations,
+    } = shape;
     let path = dir.join(format!(
-        "floor-{synchronous}-{recipients}-{batch}-{savepoints}-{random_muids}.sqlite3"
+        "floor-{synchronous}-{recipients}-{batch}-{savepoints}-{random_muids}-{conversations}.sqlite3"
     ));
     let conn = Connection::open(&path).expect("floor db");
     conn.execute_batch(&format!(
@@ -119,6 +143,7 @@ pub fn run(
                 ])
             })
             .expect("floor message");
+            let message_id = conn.last_insert_rowid();
             conn.prepare_cached("INSERT INTO event_bodies (payload, refs) VALUES (?1, ?2)")
                 .and_then(|mut s| s.execute(params![body, recipients as i64]))
                 .expect("floor body");
@@ -135,6 +160,51 @@ pub fn run(
                 append
                     .execute(params![uid, seqs[r], body_id, k as i64])
                     .expect("floor event");
+            }
+            if conversations && recipients > 2 {
+                conn.prepare_cached(
+                    "INSERT INTO conversation_heads (conversation_id, last_message_id,
+                         message_count, updated_at) VALUES ('group:g', ?1, 1, ?2)
+                     ON CONFLICT (conversation_id) DO UPDATE SET
+                         last_message_id = excluded.last_message_id,
+                         message_count = conversation_heads.message_count + 1,
+                         updated_at = excluded.updated_at",
+                )
+                .and_then(|mut s| s.execute(params![message_id, k as i64]))
+                .expect("floor head");
+                conn.prepare_cached(
+                    "INSERT INTO conversations (uid, conversation_id, conversation_type, with_id,
+                         last_message_id, updated_at) VALUES (?1, 'group:g', 'group', 'g', 0, 0)
+                     ON CONFLICT (uid, conversation_id) DO UPDATE SET
+                         last_message_id = conversations.last_message_id + 1",
+                )
+                .and_then(|mut s| s.execute(params![sender]))
+                .expect("floor sender's row");
+            } else if conversations {
+                let mut upsert = conn
+                    .prepare_cached(
+                        "INSERT INTO conversations (uid, conversation_id, conversation_type,
+                             with_id, last_message_id, unread_count, updated_at)
+                         VALUES (?1, ?2, 'user', ?3, ?4, ?5, ?6)
+                         ON CONFLICT (uid, conversation_id) DO UPDATE SET
+                             last_message_id = excluded.last_message_id,
+                             unread_count = conversations.unread_count + excluded.unread_count,
+                             updated_at = excluded.updated_at, hidden = 0",
+                    )
+                    .expect("floor conversation");
+                let conversation = format!("{sender}_user_{receiver}");
+                for (r, uid) in uids.iter().enumerate() {
+                    upsert
+                        .execute(params![
+                            uid,
+                            conversation,
+                            sender,
+                            message_id,
+                            r > 0,
+                            k as i64
+                        ])
+                        .expect("floor conversation row");
+                }
             }
             if savepoints {
                 conn.prepare_cached("RELEASE job")

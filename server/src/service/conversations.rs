@@ -16,14 +16,34 @@ use crate::hub::Origin;
 use crate::store::conversations::{self as rows, ConversationRow, PageFilter};
 use crate::store::{self, now_ms, Db};
 
-/// Keeps every recipient's conversation row current with a message just stored (inside its
-/// transaction).
+/// Records a stored message in its conversation, in the message's transaction: each
+/// recipient's row of a direct conversation; the head of a group's (one row for any number of
+/// members), with the message counted as seen by its sender and by members who blocked the
+/// sender (it does not reach them).
 pub fn record_message(conn: &Db, m: &Message, recipients: &[String]) -> Result<(), ApiError> {
+    if m.receiver_type == ReceiverType::Group {
+        rows::on_group_message(conn, &m.conversation_id, m.id, m.sent_at)?;
+        if !rows::seen_one(conn, &m.sender, &m.conversation_id)? {
+            // A member without a row (none is made outside `joined`; kept safe anyway).
+            rows::joined(
+                conn,
+                &m.sender,
+                &m.receiver,
+                &m.conversation_id,
+                m.sent_at,
+                true,
+            )?;
+        }
+        for blocker in store::blocks::blockers_of(conn, &m.sender)? {
+            rows::seen_one(conn, &blocker, &m.conversation_id)?;
+        }
+        return Ok(());
+    }
     for uid in recipients {
-        let with = match m.receiver_type {
-            ReceiverType::User if *uid == m.sender => &m.receiver,
-            ReceiverType::User => &m.sender,
-            ReceiverType::Group => &m.receiver,
+        let with = if *uid == m.sender {
+            &m.receiver
+        } else {
+            &m.sender
         };
         rows::on_message(
             conn,

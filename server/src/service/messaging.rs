@@ -14,7 +14,7 @@ use chinwag_protocol::{ApiError, ErrorCode, Event, EventFrame, ServerFrame};
 
 use super::quota::Durable;
 use super::{
-    check_can_address, check_id, check_json, fan_out, fan_out_with, invalid, page_limit,
+    check_can_address, check_id, check_json, fan_out, fan_out_encoded, invalid, page_limit,
     participants, require_member, App, Deliveries,
 };
 use crate::hub::Origin;
@@ -95,11 +95,12 @@ fn validate_new(m: &NewMessage) -> Result<(), ApiError> {
 }
 
 /// Checks the total size of a message as stored and sent, so that any event carrying it fits in
-/// the frame every client accepts (`limits::MAX_INBOUND_FRAME_BYTES`).
-fn check_message_size(m: &Message) -> Result<(), ApiError> {
-    let size = serde_json::to_vec(m)
-        .map_err(|e| ApiError::new(ErrorCode::Internal, e.to_string()))?
-        .len();
+/// the frame every client accepts (`limits::MAX_INBOUND_FRAME_BYTES`). Measured on the body of
+/// its event named `event` (serialized once, for storage, this check and every socket), less
+/// what the event adds around the message: `{"event":"NAME","data":` and `}`.
+fn check_message_size(event_body: &str, event: &str) -> Result<(), ApiError> {
+    let wrapper = r#"{"event":"","data":}"#.len() + event.len();
+    let size = event_body.len().saturating_sub(wrapper);
     if size > MAX_MESSAGE_BYTES {
         return Err(ApiError::new(
             ErrorCode::MessageTooLarge,
@@ -215,7 +216,6 @@ impl App {
                     deleted_at: None,
                     deleted_by: None,
                 };
-                check_message_size(&message)?;
                 let recipients = super::blocks::without_blockers(
                     c,
                     message.receiver_type,
@@ -230,10 +230,19 @@ impl App {
                     None
                 };
                 message.id = store::messages::insert(c, &message, sender_seq.unwrap_or(0))?;
-                super::conversations::record_message(c, &message, &recipients)?;
-                let event = Event::Message(message.clone());
-                let deliveries =
-                    fan_out_with(c, &recipients, &event, sender_seq.map(|s| (&*sender, s)))?;
+                let event = Event::Message(message);
+                let body = super::encode_event(&event)?;
+                check_message_size(&body, "message")?;
+                if let Event::Message(message) = &event {
+                    super::conversations::record_message(c, message, &recipients)?;
+                }
+                let deliveries = fan_out_encoded(
+                    c,
+                    &recipients,
+                    event,
+                    body,
+                    sender_seq.map(|s| (&*sender, s)),
+                )?;
                 Ok((true, deliveries))
             })
             .await?;
@@ -287,7 +296,6 @@ impl App {
                     m.metadata = md;
                 }
                 m.edited_at = Some(now_ms());
-                check_message_size(&m)?;
                 store::messages::update(c, &m)?;
                 let recipients = super::blocks::without_blockers(
                     c,
@@ -295,7 +303,10 @@ impl App {
                     &m.sender,
                     participants(c, m.receiver_type, &m.receiver, &m.sender)?,
                 )?;
-                Ok(((), fan_out(c, &recipients, &Event::MessageEdited(m))?))
+                let event = Event::MessageEdited(m);
+                let body = super::encode_event(&event)?;
+                check_message_size(&body, "message_edited")?;
+                Ok(((), fan_out_encoded(c, &recipients, event, body, None)?))
             })
             .await?;
         own.ok_or_else(|| {
@@ -527,5 +538,29 @@ impl App {
                 Ok(m)
             })
             .await
+    }
+}
+
+#[cfg(test)]
+mod size_tests {
+    use super::*;
+
+    #[test]
+    fn the_size_checked_is_the_message_s_own_serialized_size() {
+        let m: Message = serde_json::from_value(serde_json::json!({
+            "id": 7, "muid": "m", "sender": "a", "receiver_type": "user", "receiver": "b",
+            "conversation_id": "user:a:b", "category": "message", "type": "text",
+            "text": "héllo", "sent_at": 1
+        }))
+        .expect("message");
+        let own = serde_json::to_string(&m).expect("json").len();
+        for (event, name) in [
+            (Event::Message(m.clone()), "message"),
+            (Event::MessageEdited(m), "message_edited"),
+        ] {
+            let body = serde_json::to_string(&event).expect("json");
+            let wrapper = r#"{"event":"","data":}"#.len() + name.len();
+            assert_eq!(body.len() - wrapper, own, "{body}");
+        }
     }
 }

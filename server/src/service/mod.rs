@@ -220,9 +220,25 @@ pub fn fan_out_with(
     event: &Event,
     known: Option<(&str, u64)>,
 ) -> Result<Deliveries, ApiError> {
-    let body: Arc<str> = serde_json::to_string(event)
-        .map_err(|e| ApiError::new(ErrorCode::Internal, format!("event encoding failed: {e}")))?
-        .into();
+    let body = encode_event(event)?;
+    fan_out_encoded(conn, recipients, event.clone(), body, known)
+}
+
+/// An event's body as stored and sent (serialized once for every recipient and socket).
+pub fn encode_event(event: &Event) -> Result<Arc<str>, ApiError> {
+    serde_json::to_string(event)
+        .map(Into::into)
+        .map_err(|e| ApiError::new(ErrorCode::Internal, format!("event encoding failed: {e}")))
+}
+
+/// [`fan_out_with`] for an event already encoded by [`encode_event`].
+pub fn fan_out_encoded(
+    conn: &Db,
+    recipients: &[String],
+    event: Event,
+    body: Arc<str>,
+    known: Option<(&str, u64)>,
+) -> Result<Deliveries, ApiError> {
     let body_id = store::events::insert_body(conn, &body, recipients.len())?;
     let at = store::now_ms();
     let mut seqs = Vec::with_capacity(recipients.len());
@@ -248,11 +264,7 @@ pub fn fan_out_with(
         seqs.push((uid.clone(), seq));
     }
     Ok(Deliveries {
-        events: vec![Fanned {
-            event: event.clone(),
-            body,
-            seqs,
-        }],
+        events: vec![Fanned { event, body, seqs }],
         answer: None,
     })
 }

@@ -1,6 +1,9 @@
-//! Conversations per participant (migration 004): one row per (user, conversation), updated in
-//! the transaction that stores each message, so lists and badges never count messages. One
-//! function per operation, plain SQL.
+//! Conversations per participant (migrations 004 and 006): one row per (user, conversation),
+//! kept current in the transaction that stores each message, so lists and badges never count
+//! messages. A direct conversation's rows are updated by each message; a group's message updates
+//! only the group's head (last message, message count), and each member's row keeps how many of
+//! those it has seen, so a message costs the same for 3 members or 1,000. One function per
+//! operation, plain SQL.
 
 use super::sql::{Db, Row};
 use super::DbResult;
@@ -24,6 +27,23 @@ pub struct ConversationRow {
 const COLUMNS: &str = "conversation_id, conversation_type, with_id, last_message_id, \
      unread_count, last_read_id, last_delivered_id, updated_at, hidden";
 
+/// Rows as the user sees them (`COLUMNS`, from `conversations c`): a group row takes its last
+/// message and recency from the head, counts as unread what the head counted beyond what the
+/// member saw, and is hidden while the head has nothing newer than `hidden_upto`.
+const EFFECTIVE: &str = "SELECT c.conversation_id, c.conversation_type, c.with_id,
+     CASE WHEN c.conversation_type = 'group' THEN COALESCE(h.last_message_id, 0)
+         ELSE c.last_message_id END AS last_message_id,
+     CASE WHEN c.conversation_type != 'group' THEN c.unread_count
+         WHEN COALESCE(h.message_count, 0) > c.seen_count THEN h.message_count - c.seen_count
+         ELSE 0 END AS unread_count,
+     c.last_read_id, c.last_delivered_id,
+     CASE WHEN h.updated_at > c.updated_at THEN h.updated_at ELSE c.updated_at END AS updated_at,
+     CASE WHEN c.conversation_type != 'group' THEN c.hidden
+         WHEN h.last_message_id IS NULL OR h.last_message_id <= c.hidden_upto THEN 1
+         ELSE 0 END AS hidden
+     FROM conversations c LEFT JOIN conversation_heads h
+         ON c.conversation_type = 'group' AND h.conversation_id = c.conversation_id";
+
 /// Group rows count only while the user is still a member (leaving does not touch the rows).
 const STILL_MEMBER: &str = "(c.conversation_type = 'user' OR EXISTS (SELECT 1 FROM group_members \
      gm WHERE gm.guid = c.with_id AND gm.uid = c.uid))";
@@ -43,8 +63,8 @@ fn from_row(r: &Row<'_, '_>) -> DbResult<ConversationRow> {
     })
 }
 
-/// A new message reached `uid`: it becomes the last message, counts as unread unless `uid`
-/// sent it, and un-hides a conversation the user deleted.
+/// A new direct message reached `uid`: it becomes the last message, counts as unread unless
+/// `uid` sent it, and un-hides a conversation the user deleted.
 #[allow(clippy::too_many_arguments)]
 pub fn on_message(
     conn: &Db,
@@ -80,6 +100,72 @@ pub fn on_message(
     Ok(())
 }
 
+/// A new group message: the group's head moves (its members' rows are not touched).
+pub fn on_group_message(
+    conn: &Db,
+    conversation_id: &str,
+    message_id: i64,
+    at: i64,
+) -> DbResult<()> {
+    conn.execute(
+        "INSERT INTO conversation_heads (conversation_id, last_message_id, message_count, updated_at)
+         VALUES (?1, ?2, 1, ?3)
+         ON CONFLICT (conversation_id) DO UPDATE SET
+             last_message_id = excluded.last_message_id,
+             message_count = conversation_heads.message_count + 1,
+             updated_at = excluded.updated_at",
+        args![conversation_id, message_id, at],
+    )?;
+    Ok(())
+}
+
+/// A group message `uid` has seen as it was stored (its own, or from a user it blocked): not
+/// unread for `uid`. False when `uid` has no row there.
+pub fn seen_one(conn: &Db, uid: &str, conversation_id: &str) -> DbResult<bool> {
+    let n = conn.execute(
+        "UPDATE conversations SET seen_count = seen_count + 1
+         WHERE uid = ?1 AND conversation_id = ?2",
+        args![uid, conversation_id],
+    )?;
+    Ok(n > 0)
+}
+
+/// `uid` joins a group (or has a row made for it): everything so far counts as read, and the
+/// row stays hidden until the next message unless `visible`. An existing row is reset only if
+/// `uid` is not a member yet (a rejoin), so call this before adding the member.
+pub fn joined(
+    conn: &Db,
+    uid: &str,
+    guid: &str,
+    conversation_id: &str,
+    at: i64,
+    visible: bool,
+) -> DbResult<()> {
+    // `WHERE 1 = 1` keeps SQLite from reading ON CONFLICT as a join constraint.
+    conn.execute(
+        "INSERT INTO conversations (uid, conversation_id, conversation_type, with_id,
+             last_message_id, unread_count, last_read_id, last_delivered_id, updated_at, hidden,
+             seen_count, hidden_upto)
+         SELECT ?1, ?2, 'group', ?3, 0, 0, COALESCE(h.last_message_id, 0),
+             COALESCE(h.last_message_id, 0), CAST(?4 AS BIGINT), 0, COALESCE(h.message_count, 0),
+             CASE WHEN CAST(?5 AS BIGINT) = 1 THEN 0 ELSE COALESCE(h.last_message_id, 0) END
+         FROM (SELECT 1 AS one) o LEFT JOIN conversation_heads h ON h.conversation_id = ?2
+         WHERE 1 = 1
+         ON CONFLICT (uid, conversation_id) DO UPDATE SET
+             unread_count = 0,
+             last_read_id = excluded.last_read_id,
+             last_delivered_id = excluded.last_delivered_id,
+             updated_at = excluded.updated_at,
+             hidden = 0,
+             seen_count = excluded.seen_count,
+             hidden_upto = excluded.hidden_upto
+         WHERE NOT EXISTS (SELECT 1 FROM group_members gm
+             WHERE gm.guid = ?3 AND gm.uid = ?1)",
+        args![uid, conversation_id, guid, at, visible],
+    )?;
+    Ok(())
+}
+
 /// `uid` read everything up to `message_id`: the unread count becomes the messages from others
 /// after it (an index range of the conversation). False when the row was already read that far.
 pub fn mark_read(
@@ -101,6 +187,15 @@ pub fn mark_read(
          WHERE uid = ?1 AND conversation_id = ?2 AND last_read_id < ?3",
         args![uid, conversation_id, message_id, at],
     )?;
+    if n > 0 {
+        // A group row's count is the head's: what is not unread now counts as seen.
+        conn.execute(
+            "UPDATE conversations SET seen_count = COALESCE((SELECT h.message_count
+                 FROM conversation_heads h WHERE h.conversation_id = ?2), 0) - unread_count
+             WHERE uid = ?1 AND conversation_id = ?2 AND conversation_type = 'group'",
+            args![uid, conversation_id],
+        )?;
+    }
     Ok(n > 0)
 }
 
@@ -123,15 +218,21 @@ pub fn mark_delivered(
 /// Deletes a conversation for `uid`: hidden and read until the next message. False when there
 /// is no such visible conversation.
 pub fn hide(conn: &Db, uid: &str, conversation_id: &str, at: i64) -> DbResult<bool> {
+    let Some(row) = get(conn, uid, conversation_id)?.filter(|r| !r.hidden) else {
+        return Ok(false);
+    };
+    // Read up to the last message the user sees (a group's comes from its head).
     let n = conn.execute(
         "UPDATE conversations SET hidden = 1, unread_count = 0,
-             last_read_id = CASE WHEN last_read_id > last_message_id THEN last_read_id
-                 ELSE last_message_id END,
-             last_delivered_id = CASE WHEN last_delivered_id > last_message_id
-                 THEN last_delivered_id ELSE last_message_id END,
-             updated_at = ?3
-         WHERE uid = ?1 AND conversation_id = ?2 AND hidden = 0",
-        args![uid, conversation_id, at],
+             last_read_id = CASE WHEN last_read_id > ?3 THEN last_read_id ELSE ?3 END,
+             last_delivered_id = CASE WHEN last_delivered_id > ?3 THEN last_delivered_id
+                 ELSE ?3 END,
+             hidden_upto = ?3,
+             seen_count = COALESCE((SELECT h.message_count FROM conversation_heads h
+                 WHERE h.conversation_id = ?2), 0),
+             updated_at = ?4
+         WHERE uid = ?1 AND conversation_id = ?2",
+        args![uid, conversation_id, row.last_message_id, at],
     )?;
     Ok(n > 0)
 }
@@ -139,7 +240,7 @@ pub fn hide(conn: &Db, uid: &str, conversation_id: &str, at: i64) -> DbResult<bo
 /// One row, hidden or not.
 pub fn get(conn: &Db, uid: &str, conversation_id: &str) -> DbResult<Option<ConversationRow>> {
     conn.opt(
-        &format!("SELECT {COLUMNS} FROM conversations WHERE uid = ?1 AND conversation_id = ?2"),
+        &format!("{EFFECTIVE} WHERE c.uid = ?1 AND c.conversation_id = ?2"),
         args![uid, conversation_id],
         from_row,
     )
@@ -160,12 +261,11 @@ pub fn page(conn: &Db, f: &PageFilter<'_>) -> DbResult<Vec<ConversationRow>> {
     // The optional filters are typed (CAST) so that PostgreSQL knows a parameter that may be NULL.
     conn.all(
         &format!(
-            "SELECT {COLUMNS} FROM conversations c
-             WHERE c.uid = ?1 AND c.last_message_id < ?2 AND c.hidden = 0
-               AND (CAST(?3 AS TEXT) IS NULL OR c.conversation_type = CAST(?3 AS TEXT))
-               AND (CAST(?4 AS BIGINT) = 0 OR c.unread_count > 0)
-               AND {STILL_MEMBER}
-             ORDER BY c.last_message_id DESC LIMIT ?5"
+            "SELECT {COLUMNS} FROM ({EFFECTIVE} WHERE c.uid = ?1 AND {STILL_MEMBER}) v
+             WHERE v.last_message_id < ?2 AND v.hidden = 0
+               AND (CAST(?3 AS TEXT) IS NULL OR v.conversation_type = CAST(?3 AS TEXT))
+               AND (CAST(?4 AS BIGINT) = 0 OR v.unread_count > 0)
+             ORDER BY v.last_message_id DESC LIMIT ?5"
         ),
         args![
             f.uid,
@@ -182,8 +282,9 @@ pub fn page(conn: &Db, f: &PageFilter<'_>) -> DbResult<Vec<ConversationRow>> {
 pub fn unread(conn: &Db, uid: &str) -> DbResult<Vec<(ReceiverType, String, u64)>> {
     conn.all(
         &format!(
-            "SELECT c.conversation_type, c.with_id, c.unread_count FROM conversations c
-             WHERE c.uid = ?1 AND c.unread_count > 0 AND c.hidden = 0 AND {STILL_MEMBER}"
+            "SELECT v.conversation_type, v.with_id, v.unread_count
+             FROM ({EFFECTIVE} WHERE c.uid = ?1 AND {STILL_MEMBER}) v
+             WHERE v.unread_count > 0 AND v.hidden = 0"
         ),
         args![uid],
         |r| {

@@ -198,6 +198,9 @@ fn query_member_uids(conn: &Db, guid: &str) -> DbResult<Vec<String>> {
 
 pub fn add_member(conn: &Db, guid: &str, uid: &str, scope: Scope, at: i64) -> DbResult<()> {
     forget_members_of(guid);
+    // Before the member row: a rejoin starts with everything read (see `joined`).
+    let conversation = chinwag_protocol::model::group_conversation_id(guid);
+    super::conversations::joined(conn, uid, guid, &conversation, at, false)?;
     conn.execute(
         "INSERT INTO group_members (guid, uid, scope, joined_at) VALUES (?1, ?2, ?3, ?4)
          ON CONFLICT (guid, uid) DO UPDATE SET scope = excluded.scope, joined_at = excluded.joined_at",

@@ -39,6 +39,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/003_ids_quotas_friend_requests.sql"),
     include_str!("migrations/004_conversations.sql"),
     include_str!("migrations/005_blocks.sql"),
+    include_str!("migrations/006_conversation_heads.sql"),
 ];
 
 /// The schema version this binary writes (`PRAGMA user_version` after every migration).

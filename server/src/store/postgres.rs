@@ -13,7 +13,8 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/postgres/001_initial.sql"),
     include_str!("migrations/postgres/002_conversations.sql"),
     include_str!("migrations/postgres/003_blocks.sql"),
-    include_str!("migrations/postgres/004_nodes.sql"),
+    include_str!("migrations/postgres/004_conversation_heads.sql"),
+    include_str!("migrations/postgres/005_nodes.sql"),
 ];
 
 /// The advisory lock nodes take while they migrate (any fixed number; this one spells "cw").

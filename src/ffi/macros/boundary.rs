@@ -1,4 +1,4 @@
-//! The panic boundary (c-abi.md, item 5). Every exported function's whole body is one
+//! The panic boundary (the C ABI rules, src/ffi/mod.rs). Every exported function's whole body is one
 //! `boundary!` invocation; `src/ffi/tests.rs` checks that none lacks it.
 
 /// Runs an exported function's body with panics caught, so no panic unwinds into C.

@@ -1,4 +1,4 @@
-//! Argument validation before use (c-abi.md, item 6). Each macro evaluates to the checked value
+//! Argument validation before use (the C ABI rules, src/ffi/mod.rs). Each macro evaluates to the checked value
 //! or returns the matching error from the enclosing `boundary!(result: ...)` body.
 
 /// A required NUL-terminated UTF-8 string argument as `&str`: NULL gives `NULL_ARGUMENT`,

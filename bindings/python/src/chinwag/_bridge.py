@@ -1,6 +1,6 @@
 """The bridge between C callbacks and Python objects.
 
-Lifetimes (c-abi.md items 8 and 15):
+Lifetimes (the C ABI rules (src/ffi/mod.rs)):
 
 - Every ``CFUNCTYPE`` object the SDK can call is a module-level constant of this module (one
   trampoline per callback slot), so it lives as long as the process and can never be collected

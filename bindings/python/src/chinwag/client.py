@@ -292,7 +292,7 @@ class MemorySessionStore(SessionStore):
 
 
 class Client:
-    """A Chinwag client (behaviour contract, sections 1-9).
+    """A Chinwag client (docs/behaviour.md, sections 1-9).
 
     ::
 

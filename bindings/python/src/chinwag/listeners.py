@@ -67,7 +67,7 @@ def _noop(fn: F) -> F:
 
 
 class ConnectionListener:
-    """Connection state (behaviour contract, section 3)."""
+    """Connection state (docs/behaviour.md, section 3)."""
 
     @_noop
     def on_state_changed(self, change: StateChange) -> None:
@@ -99,7 +99,7 @@ class ConnectionListener:
 
 
 class LoginListener:
-    """Login and logout outcomes (behaviour contract, section 2)."""
+    """Login and logout outcomes (docs/behaviour.md, section 2)."""
 
     @_noop
     def on_login_success(self, user: User) -> None:

@@ -81,7 +81,7 @@ class _Named(enum.IntEnum):
 
 
 class ConnectionState(_Named):
-    """The connection state (behaviour contract, section 3)."""
+    """The connection state (docs/behaviour.md, section 3)."""
 
     DISCONNECTED = 0
     CONNECTING = 1

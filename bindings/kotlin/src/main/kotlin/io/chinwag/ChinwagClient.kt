@@ -43,7 +43,7 @@ import java.util.concurrent.ConcurrentHashMap
 import java.util.concurrent.atomic.AtomicLong
 
 /**
- * A Chinwag client: one user's connection to a chinwag-server (behaviour contract in
+ * A Chinwag client: one user's connection to a chinwag-server (docs/behaviour.md in
  * docs/architecture.md). Create it with [init], close it with [close] (or `use { }`).
  *
  * Every one-shot operation exists twice: as a `suspend` function (Kotlin) and with a

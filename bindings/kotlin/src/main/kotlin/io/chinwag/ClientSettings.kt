@@ -4,7 +4,7 @@ import java.io.File
 
 /**
  * Settings of [ChinwagClient.init]. Kotlin: named arguments; Java: [builder]. Every timing is in
- * milliseconds; 0 keeps the behaviour contract's default (each is checked against its bounds by
+ * milliseconds; 0 keeps the default of docs/behaviour.md (each is checked against its bounds by
  * the library: `INVALID_ARGUMENT` names the field).
  */
 data class ClientSettings @JvmOverloads constructor(

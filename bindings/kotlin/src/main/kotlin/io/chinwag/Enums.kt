@@ -11,7 +11,7 @@ internal inline fun <reified E> codeOf(code: Int): E where E : Enum<E>, E : Code
     enumEntries<E>().firstOrNull { it.code == code }
         ?: throw ChinwagException.of(Codes.INVALID_ARGUMENT, "INVALID_ARGUMENT", "unknown ${E::class.simpleName} $code")
 
-/** Connection states (behaviour contract, section 3). */
+/** Connection states (docs/behaviour.md, section 3). */
 enum class ConnectionState(override val code: Int) : CodedEnum {
     DISCONNECTED(0), CONNECTING(1), CONNECTED(2), RECONNECTING(3), SUSPENDED(4), FAILED(5);
 

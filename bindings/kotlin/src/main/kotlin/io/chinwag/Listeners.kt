@@ -9,7 +9,7 @@ package io.chinwag
 interface ChinwagListener
 
 /**
- * Connection states (behaviour contract, section 3). One added with
+ * Connection states (docs/behaviour.md, section 3). One added with
  * [ChinwagClient.addConnectionListener] first hears the current state ([StateReason.LISTENER_ADDED],
  * `previous == current`), then every change after it, none missed, none twice; one given in
  * [ClientSettings.listeners] hears every change from the start.
@@ -28,7 +28,7 @@ interface ConnectionListener : ChinwagListener {
     fun onFeatureUnthrottled(change: FeatureChange) {}
 }
 
-/** Login and logout outcomes (behaviour contract, section 2). */
+/** Login and logout outcomes (docs/behaviour.md, section 2). */
 interface LoginListener : ChinwagListener {
     fun onLoginSuccess(user: User) {}
     fun onLoginFailure(error: ChinwagException) {}

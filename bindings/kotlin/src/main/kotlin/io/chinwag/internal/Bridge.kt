@@ -20,7 +20,7 @@ import java.util.concurrent.atomic.AtomicLong
 import java.util.logging.Level
 import java.util.logging.Logger
 
-// Between C callbacks and Kotlin objects (c-abi.md items 8 and 15):
+// Between C callbacks and Kotlin objects (the C ABI rules (src/ffi/mod.rs)):
 // - Every JNA callback the SDK can call is a singleton below (one per C callback slot), so it is
 //   never collected while registered; JNA keeps its native trampoline for the process's life.
 // - The `user_data` handed to C is a number, a key of `Registry`, which holds the Kotlin object
