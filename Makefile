@@ -43,7 +43,7 @@ PROFILE_DIR := $(if $(filter release,$(PROFILE)),release,debug)
 VERSION := $(shell sed -n 's/^version = "\([^"]*\)".*/\1/p' Cargo.toml | head -n1)
 INSTALL_TEST := $(CURDIR)/$(BUILD)/install-test
 
-.PHONY: all build test demo demo-check bench lint rust-test server-test-postgres postgres-installed header-check c-test interop-test python-test kotlin-test kotlin-bench venv clean \
+.PHONY: all build test demo demo-check bench lint rust-test server-test-postgres postgres-installed nats-installed header-check c-test interop-test python-test kotlin-test kotlin-bench venv clean \
 	install install-test c-build c-examples c-symbols serve-helper test-faults c-test-release \
 	cpp-build cpp-examples cpp-test wheel fuzz soak openapi api-contract-test
 
@@ -108,7 +108,14 @@ postgres-installed:
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; } || \
 	  { echo "PostgreSQL is missing (apt-get install postgresql): the server's PostgreSQL tests need it"; exit 1; }
 
-rust-test: postgres-installed
+# nats-server (Debian's nats-server package), which server/tests/multinode.rs starts itself (the
+# live path between nodes): installed here when run as root, else a clear failure.
+nats-installed:
+	@{ command -v nats-server >/dev/null 2>&1 || [ -x /usr/sbin/nats-server ]; } || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nats-server >/dev/null; } || \
+	  { echo "nats-server is missing (apt-get install nats-server): the server's multi-node tests need it"; exit 1; }
+
+rust-test: postgres-installed nats-installed
 	$(CARGO) test --workspace
 
 # The server suites again, on PostgreSQL (issue 12): tests/postgres/with-postgres.sh starts a

@@ -34,6 +34,27 @@ impl DbLocation {
     }
 }
 
+/// Checks a `--bus` value against the store: a `nats://HOST:PORT` URL, and only with a
+/// PostgreSQL store (the bus carries hints; the nodes must share the database they fill holes
+/// from).
+pub fn check_bus(bus: Option<&str>, db: &DbLocation) -> Result<(), String> {
+    let Some(bus) = bus else { return Ok(()) };
+    let rest = bus.strip_prefix("nats://").ok_or_else(|| {
+        format!("unknown bus {bus:?}: use nats://HOST:PORT (a NATS server shared by the nodes)")
+    })?;
+    if rest.is_empty() {
+        return Err("--bus nats://HOST:PORT needs a host".into());
+    }
+    if !matches!(db, DbLocation::Postgres(_)) {
+        return Err(
+            "--bus needs a PostgreSQL store (--store postgres://...): nodes on a bus share one \
+             database; a SQLite file belongs to one node"
+                .into(),
+        );
+    }
+    Ok(())
+}
+
 /// What an acknowledged write survives.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Durability {
@@ -233,6 +254,12 @@ pub struct Config {
     // --- Operations (issue 15) ---
     /// Where `GET /metrics` (Prometheus text format) is served; `None`: nowhere.
     pub metrics_addr: Option<SocketAddr>,
+    /// The NATS server (`nats://HOST:PORT`) that carries events between nodes sharing one
+    /// PostgreSQL database; none for one node.
+    pub bus: Option<String>,
+    /// With a bus: how often a node proves it is alive (it writes every quarter of it); a
+    /// node silent for two is dead, and its users go offline.
+    pub node_heartbeat: Duration,
 }
 
 impl Config {
@@ -299,14 +326,28 @@ impl Config {
 
             // --- Operations (issue 15) ---
             metrics_addr: None,
+            bus: None,
+            node_heartbeat: Duration::from_secs(2),
         }
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::DbLocation;
+    use super::{check_bus, DbLocation};
     use std::path::PathBuf;
+
+    #[test]
+    fn a_bus_needs_a_nats_url_and_a_postgres_store() {
+        let pg = DbLocation::Postgres("postgres://db/chat".into());
+        assert!(check_bus(None, &DbLocation::Memory).is_ok());
+        assert!(check_bus(Some("nats://127.0.0.1:4222"), &pg).is_ok());
+        let err = check_bus(Some("nats://127.0.0.1:4222"), &DbLocation::Memory).unwrap_err();
+        assert!(err.contains("needs a PostgreSQL store"), "{err}");
+        let err = check_bus(Some("redis://x"), &pg).unwrap_err();
+        assert!(err.contains("use nats://HOST:PORT"), "{err}");
+        assert!(check_bus(Some("nats://"), &pg).is_err());
+    }
 
     #[test]
     fn store_values_name_sqlite_files_or_postgres_urls() {

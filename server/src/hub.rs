@@ -373,6 +373,26 @@ impl Hub {
         }
     }
 
+    /// Queues a durable event that another node committed (it came over the bus) to every
+    /// socket of `uid`; each socket's cursor drops it if it has it already.
+    pub fn deliver_remote(&self, uid: &str, seq: u64, body: Arc<str>) {
+        let users = self.lock();
+        if let Some(user) = users.get(uid) {
+            for slot in user.sessions.values() {
+                push(
+                    slot,
+                    Outbound {
+                        seq: Some(seq),
+                        payload: Payload::Event {
+                            seq,
+                            body: body.clone(),
+                        },
+                    },
+                );
+            }
+        }
+    }
+
     /// Queues a frame to one socket.
     pub fn send_to_session(&self, uid: &str, session: u64, frame: &ServerFrame, seq: Option<u64>) {
         let users = self.lock();
@@ -453,6 +473,33 @@ impl Hub {
             })
             .collect();
         out.sort_by(|a, b| a.uid.cmp(&b.uid));
+        out
+    }
+
+    /// [`Hub::presence_snapshot`], with the users online on other nodes (uid and role).
+    pub fn presence_snapshot_with(
+        &self,
+        uid: &str,
+        session: u64,
+        elsewhere: &[(String, String)],
+    ) -> Vec<Presence> {
+        let mut out = self.presence_snapshot(uid, session);
+        let users = self.lock();
+        let Some(slot) = users.get(uid).and_then(|u| u.sessions.get(&session)) else {
+            return out;
+        };
+        let here: HashSet<String> = out.iter().map(|p| p.uid.clone()).collect();
+        for (other, role) in elsewhere {
+            if other != uid && !here.contains(other) && covers(slot, other, role) {
+                out.push(Presence {
+                    uid: other.clone(),
+                    status: UserStatus::Online,
+                    last_active_at: None,
+                });
+            }
+        }
+        out.sort_by(|a, b| a.uid.cmp(&b.uid));
+        out.dedup_by(|a, b| a.uid == b.uid);
         out
     }
 

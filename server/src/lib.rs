@@ -5,6 +5,7 @@
 //! [`ServerHandle`] with the bound address, which is how tests and the SDK's demo embed it.
 
 pub mod backup;
+mod bus;
 pub mod config;
 mod conn;
 mod http;

@@ -107,6 +107,7 @@ fn load_tls(files: &TlsFiles) -> Result<TlsAcceptor, String> {
 /// Opens the database, binds the port and starts serving in the current tokio runtime.
 pub async fn start(config: Config) -> Result<ServerHandle, String> {
     let tls = config.tls.as_ref().map(load_tls).transpose()?;
+    crate::config::check_bus(config.bus.as_deref(), &config.db)?;
     let store = Store::open(
         &config.db,
         config.durability,
@@ -121,7 +122,15 @@ pub async fn start(config: Config) -> Result<ServerHandle, String> {
         .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     let app_id = config.app_id.clone();
-    let app = App::new(config, store);
+    let hub = Arc::new(crate::hub::Hub::default());
+    let bus = match config.bus.as_deref() {
+        Some(url) => Some(crate::bus::Bus::connect(url, hub.clone()).await?),
+        None => None,
+    };
+    let app = App::with_bus(config, store, hub, bus.as_ref().map(|(b, _)| b.clone()));
+    if let Some((bus, tasks)) = bus {
+        crate::bus::start(&app, bus, tasks);
+    }
     app.resume_call_timeouts()
         .await
         .map_err(|e| e.to_string())?;

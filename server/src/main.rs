@@ -32,6 +32,14 @@ struct Args {
     /// (several nodes sharing one PostgreSQL database).
     #[arg(long, env = "CHINWAG_STORE")]
     store: Option<String>,
+    /// The NATS server that carries live events between nodes: `nats://HOST:PORT`. Only with
+    /// a PostgreSQL --store; every node of the deployment names the same one.
+    #[arg(long, env = "CHINWAG_BUS")]
+    bus: Option<String>,
+    /// With --bus: a node proves it is alive this often (ms); one silent for two of these is
+    /// dead, and another node sends its users' offline presence.
+    #[arg(long, env = "CHINWAG_NODE_HEARTBEAT_MS", default_value_t = 2_000)]
+    node_heartbeat_ms: u64,
     /// The app this server serves.
     #[arg(long, env = "CHINWAG_APP_ID", default_value = "chinwag-app")]
     app_id: String,
@@ -353,8 +361,11 @@ fn config_from(args: &Args) -> Result<(Config, bool), String> {
         Some(path) => DbLocation::File(PathBuf::from(path)),
         },
     };
+    chinwag_server::config::check_bus(args.bus.as_deref(), &db)?;
     let window = Duration::from_secs(10);
     let mut config = Config::local(&auth_key, &api_key);
+    config.bus = args.bus.clone();
+    config.node_heartbeat = Duration::from_millis(args.node_heartbeat_ms.max(100));
     config.listen = args.listen;
     config.db = db;
     config.app_id = args.app_id.clone();

@@ -49,6 +49,7 @@ pub struct Metrics {
     throttled: Family<FeatureLabel, Counter>,
     slow_consumers_closed: Counter,
     closes_sent: Family<Code, Counter>,
+    bus_holes_filled: Counter,
 }
 
 static METRICS: OnceLock<Metrics> = OnceLock::new();
@@ -117,6 +118,12 @@ impl Metrics {
             "WebSocket close frames the server sent, by close code",
             closes_sent.clone(),
         );
+        let bus_holes_filled = Counter::default();
+        registry.register(
+            "bus_holes_filled",
+            "Jumps in a user's seq on the bus filled from the database (several nodes)",
+            bus_holes_filled.clone(),
+        );
         Metrics {
             registry,
             live_sockets,
@@ -128,6 +135,7 @@ impl Metrics {
             throttled,
             slow_consumers_closed,
             closes_sent,
+            bus_holes_filled,
         }
     }
 
@@ -162,6 +170,10 @@ impl Metrics {
 
     pub fn slow_consumer_closed(&self) {
         self.slow_consumers_closed.inc();
+    }
+
+    pub fn bus_hole_filled(&self) {
+        self.bus_holes_filled.inc();
     }
 
     pub fn close_sent(&self, code: u16) {

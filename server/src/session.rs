@@ -16,6 +16,7 @@ use futures_util::SinkExt;
 use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 
+use crate::bus::cursor::{Cursor, Step};
 use crate::hub::{AdmissionTicket, CloseReason, Origin, Outbound, Payload, SessionSlot};
 use crate::service::calls::CallAction;
 use crate::service::AppRef;
@@ -220,8 +221,13 @@ pub async fn run(app: AppRef, mut socket: WebSocket, mut adm: Admission) {
         }
     };
     if first {
-        app.hub.publish_presence(&uid, &role, UserStatus::Online);
+        crate::bus::presence::opened(&app, &uid, &role).await;
     }
+    // Before the resume read: whatever another node commits after it arrives live.
+    let _bus = match &app.bus {
+        Some(bus) => Some(bus.subscribe(&uid).await),
+        None => None,
+    };
     tracing::debug!(uid, session_id, "socket accepted");
 
     let end = Session {
@@ -241,12 +247,7 @@ pub async fn run(app: AppRef, mut socket: WebSocket, mut adm: Admission) {
     }
 
     if app.hub.unregister(&uid, session_id) {
-        let u = uid.clone();
-        let _ = app
-            .store
-            .run(move |c| Ok(store::users::touch_last_active(c, &u, now_ms())?))
-            .await;
-        app.hub.publish_presence(&uid, &role, UserStatus::Offline);
+        crate::bus::presence::closed(&app, &uid, &role).await;
     }
     tracing::debug!(uid, session_id, "socket closed");
 }
@@ -293,7 +294,7 @@ impl Session<'_> {
         socket: &mut WebSocket,
         first: Outbound,
         rx: &mut mpsc::Receiver<Outbound>,
-        covered: u64,
+        cursor: &mut Cursor,
     ) -> Result<(), End> {
         const MAX_FRAMES: usize = 64;
         const MAX_BYTES: usize = 256 * 1024;
@@ -302,23 +303,33 @@ impl Session<'_> {
             let (mut frames, mut bytes) = (0, 0);
             let mut next = Some(first);
             while let Some(out) = next.take() {
-                if out.seq.is_none_or(|s| s > covered) {
+                let step = cursor.step(&out);
+                if let Step::Fill { after, up_to } = step {
+                    self.fill(socket, after, up_to).await?;
+                    if let Some(seq) = Cursor::seq_of(&out) {
+                        cursor.filled(seq);
+                    }
+                }
+                if step != Step::Skip {
                     let text = out.to_text();
                     bytes += text.len();
                     frames += 1;
-                    socket.feed(WsMessage::Text(text.into())).await?;
+                    socket
+                        .feed(WsMessage::Text(text.into()))
+                        .await
+                        .map_err(|_| End::Peer)?;
                 }
                 if frames < MAX_FRAMES && bytes < MAX_BYTES {
                     next = rx.try_recv().ok();
                 }
             }
-            socket.flush().await?;
+            socket.flush().await.map_err(|_| End::Peer)?;
             tracing::trace!(uid = self.uid, frames, "frames written");
-            Ok::<(), axum::Error>(())
+            Ok::<(), End>(())
         };
         match tokio::time::timeout(bound, write).await {
             Ok(Ok(())) => Ok(()),
-            Ok(Err(_)) => Err(End::Peer),
+            Ok(Err(end)) => Err(end),
             Err(_) => Err(End::Close(CloseReason {
                 code: close::HEARTBEAT_TIMEOUT,
                 reason: "send timed out".into(),
@@ -409,7 +420,7 @@ impl Session<'_> {
             }
         }
         if adm.presence != PresenceSubscription::None {
-            let users = self.app.hub.presence_snapshot(&self.uid, self.session_id);
+            let users = crate::bus::presence::snapshot(self.app, &self.uid, self.session_id).await;
             if let Err(end) = self
                 .send_frame(socket, &ServerFrame::PresenceSnapshot { users })
                 .await
@@ -418,7 +429,8 @@ impl Session<'_> {
             }
         }
 
-        let end = self.live(socket, &mut rx, &mut close_rx, covered).await;
+        let mut cursor = Cursor::new(covered, self.app.bus.is_some());
+        let end = self.live(socket, &mut rx, &mut close_rx, &mut cursor).await;
         let flush = match &end {
             // A socket that is too slow or silent gets no more frames.
             End::Close(r) => r.code != close::SLOW_CONSUMER && r.code != close::HEARTBEAT_TIMEOUT,
@@ -431,7 +443,7 @@ impl Session<'_> {
             let deadline = Instant::now() + Duration::from_secs(1);
             for _ in 0..pending {
                 let Ok(out) = rx.try_recv() else { break };
-                if out.seq.is_some_and(|s| s <= covered) {
+                if !cursor.is_new(&out) {
                     continue;
                 }
                 let text = WsMessage::Text(out.to_text().into());
@@ -498,13 +510,62 @@ impl Session<'_> {
         Ok(())
     }
 
+    /// Feeds the user's events in `(after, up_to]` from the database: a hole in what the bus
+    /// brought. A failed read closes the socket (the client resumes, from the database).
+    async fn fill(&self, socket: &mut WebSocket, after: u64, up_to: u64) -> Result<(), End> {
+        crate::metrics::get().bus_hole_filled();
+        let mut after = after;
+        while after < up_to {
+            let uid = self.uid.clone();
+            let chunk = self
+                .app
+                .store
+                .read(move |c| {
+                    Ok(store::events::range(
+                        c,
+                        &uid,
+                        after,
+                        up_to,
+                        REPLAY_CHUNK_ROWS,
+                        REPLAY_CHUNK_BYTES,
+                    )?)
+                })
+                .await
+                .map_err(|e| {
+                    End::Close(CloseReason {
+                        code: close::INTERNAL_ERROR,
+                        reason: e.message,
+                    })
+                })?;
+            let Some(&(last, _)) = chunk.last() else {
+                break;
+            };
+            for (seq, body) in chunk {
+                let text = Payload::Event {
+                    seq,
+                    body: body.into(),
+                };
+                let frame = Outbound {
+                    seq: Some(seq),
+                    payload: text,
+                };
+                socket
+                    .feed(WsMessage::Text(frame.to_text().into()))
+                    .await
+                    .map_err(|_| End::Peer)?;
+            }
+            after = last;
+        }
+        Ok(())
+    }
+
     /// Live traffic until either side ends the session.
     async fn live(
         &mut self,
         socket: &mut WebSocket,
         rx: &mut mpsc::Receiver<Outbound>,
         close_rx: &mut watch::Receiver<Option<CloseReason>>,
-        covered: u64,
+        cursor: &mut Cursor,
     ) -> End {
         let ping_every = self.app.config.ping_interval;
         let bound = ping_every + self.app.config.heartbeat_grace;
@@ -549,7 +610,7 @@ impl Session<'_> {
                 Some(()) = in_flight.next(), if !in_flight.is_empty() => {}
                 out = rx.recv() => {
                     let Some(out) = out else { return End::Peer };
-                    if let Err(end) = self.write_queued(socket, out, rx, covered).await {
+                    if let Err(end) = self.write_queued(socket, out, rx, cursor).await {
                         return end;
                     }
                 }

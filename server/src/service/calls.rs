@@ -29,6 +29,13 @@ fn require_call(conn: &Db, session_id: &str) -> Result<Call, ApiError> {
         .ok_or_else(|| ApiError::new(ErrorCode::CallNotFound, format!("no call {session_id:?}")))
 }
 
+/// [`require_call`] for a change: locked until commit on PostgreSQL (see
+/// [`store::calls::get_for_change`]).
+fn require_call_for_change(conn: &Db, session_id: &str) -> Result<Call, ApiError> {
+    store::calls::get_for_change(conn, session_id)?
+        .ok_or_else(|| ApiError::new(ErrorCode::CallNotFound, format!("no call {session_id:?}")))
+}
+
 fn is_callee(conn: &Db, call: &Call, uid: &str) -> Result<bool, ApiError> {
     if uid == call.initiator {
         return Ok(false);
@@ -184,7 +191,7 @@ impl App {
         let uid = origin.uid.clone();
         let (_, own) = self
             .commit(origin, move |c| {
-                let mut call = require_call(c, &session_id)?;
+                let mut call = require_call_for_change(c, &session_id)?;
                 let event = transition(c, &mut call, &uid, action)?;
                 let recipients = call_participants(c, &call)?;
                 Ok(((), fan_out(c, &recipients, &event)?))
@@ -226,7 +233,8 @@ impl App {
             };
             let result = app
                 .commit(system, move |c| {
-                    let Some(mut call) = store::calls::get(c, &session_id)? else {
+                    // Locked: the timeout fires once even when several nodes armed it.
+                    let Some(mut call) = store::calls::get_for_change(c, &session_id)? else {
                         return Ok(((), Deliveries::default()));
                     };
                     if call.status != CallStatus::Initiated {

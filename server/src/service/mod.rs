@@ -36,6 +36,8 @@ pub struct App {
     /// WebSocket upgrade attempts per client address.
     pub upgrades: AddrLimiter,
     pub quotas: quota::Quotas,
+    /// The live path to the other nodes (`--bus`), if any.
+    pub bus: Option<Arc<crate::bus::Bus>>,
 }
 
 pub type AppRef = Arc<App>;
@@ -78,7 +80,13 @@ impl Deliveries {
 pub const DEFAULT_WEIGHT: usize = 256;
 
 impl App {
-    pub fn new(config: Config, store: Store) -> AppRef {
+    /// A server; `bus` carries its events to the other nodes (and theirs to `hub`), if any.
+    pub fn with_bus(
+        config: Config,
+        store: Store,
+        hub: Arc<Hub>,
+        bus: Option<Arc<crate::bus::Bus>>,
+    ) -> AppRef {
         Arc::new(App {
             throttle: Throttle::default(),
             auth_failures: AddrLimiter::new(
@@ -94,7 +102,8 @@ impl App {
             quotas: quota::Quotas::default(),
             config,
             store,
-            hub: Arc::new(Hub::default()),
+            hub,
+            bus,
         })
     }
 
@@ -131,6 +140,7 @@ impl App {
             done: None,
             origin,
             hub: self.hub.clone(),
+            bus: self.bus.clone(),
             weight,
             reply: Some(tx),
         };
@@ -148,6 +158,7 @@ struct CommitJob<T, F> {
     done: Option<(T, Deliveries)>,
     origin: Origin,
     hub: Arc<Hub>,
+    bus: Option<Arc<crate::bus::Bus>>,
     weight: usize,
     reply: Option<CommitReply<T>>,
 }
@@ -170,6 +181,9 @@ where
         let result = match (outcome, self.done.take()) {
             (Ok(()), Some((value, deliveries))) => {
                 self.hub.deliver(&deliveries, &self.origin);
+                if let Some(bus) = &self.bus {
+                    bus.publish(&deliveries);
+                }
                 Ok((value, deliveries.copy_for(&self.origin.uid)))
             }
             (Ok(()), None) => Err(ApiError::new(ErrorCode::Internal, "job left no value")),

@@ -93,6 +93,33 @@ impl App {
         w.throttled_until = Some(until);
         drop(map);
         let remaining = until.saturating_duration_since(now);
+        // The other nodes hold the same user to it (see bus::throttle).
+        crate::bus::throttle::share(self, Some(uid), feature, remaining);
+        self.tell_throttled(uid, feature, remaining);
+        Err(throttled(feature, remaining))
+    }
+
+    /// Throttles `uid`'s `feature` here for `remaining`, as another node decided.
+    pub fn throttle_user_from_bus(&self, uid: &str, feature: Feature, remaining: Duration) {
+        let now = Instant::now();
+        let until = now + remaining;
+        let mut map = self
+            .throttle
+            .per_user
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        let w = map.entry((uid.to_string(), feature)).or_insert(Window {
+            start: now,
+            count: 0,
+            throttled_until: None,
+        });
+        w.throttled_until = Some(w.throttled_until.map_or(until, |u| u.max(until)));
+        drop(map);
+        self.tell_throttled(uid, feature, remaining);
+    }
+
+    /// Sends `throttled` to the user's sockets here, and `unthrottled` when it ends.
+    fn tell_throttled(&self, uid: &str, feature: Feature, remaining: Duration) {
         self.hub.send_to_users(
             [uid],
             &ServerFrame::Throttled {
@@ -107,11 +134,16 @@ impl App {
             tokio::time::sleep(remaining).await;
             hub.send_to_users([uid.as_str()], &ServerFrame::Unthrottled { feature }, None);
         });
-        Err(throttled(feature, remaining))
     }
 
     /// Switches a feature off for everyone (operator action, `POST /v1/admin/throttle`).
     pub fn throttle_globally(self: &super::AppRef, feature: Feature, duration: Duration) {
+        crate::bus::throttle::share(self, None, feature, duration);
+        self.throttle_globally_here(feature, duration);
+    }
+
+    /// [`App::throttle_globally`] on this node only (as another node was told to).
+    pub fn throttle_globally_here(self: &super::AppRef, feature: Feature, duration: Duration) {
         let until = Instant::now() + duration;
         let mut global = self
             .throttle

@@ -36,6 +36,22 @@ pub fn get(conn: &Db, session_id: &str) -> DbResult<Option<Call>> {
     )
 }
 
+/// [`get`] in a transaction that changes the call: on PostgreSQL the row stays locked until
+/// commit, so nodes changing it at once (a timeout on one, an answer on another) take turns and
+/// each sees the other's change.
+pub fn get_for_change(conn: &Db, session_id: &str) -> DbResult<Option<Call>> {
+    let lock = if conn.is_postgres() {
+        " FOR UPDATE"
+    } else {
+        ""
+    };
+    conn.opt(
+        &format!("SELECT {COLUMNS} FROM calls WHERE session_id = ?1{lock}"),
+        args![session_id],
+        from_row,
+    )
+}
+
 /// Inserts a call; `false` when the session id is taken.
 pub fn insert(conn: &Db, c: &Call) -> DbResult<bool> {
     let n = conn.execute(

@@ -12,6 +12,7 @@ pub mod friends;
 pub mod groups;
 pub mod mentions;
 pub mod messages;
+pub mod nodes;
 pub mod postgres;
 pub mod seqs;
 pub mod sql;

@@ -14,6 +14,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/postgres/002_conversations.sql"),
     include_str!("migrations/postgres/003_blocks.sql"),
     include_str!("migrations/postgres/004_conversation_heads.sql"),
+    include_str!("migrations/postgres/005_nodes.sql"),
     include_str!("migrations/postgres/006_mentions.sql"),
     include_str!("migrations/postgres/007_threads.sql"),
 ];

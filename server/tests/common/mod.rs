@@ -2,6 +2,8 @@
 //! WebSocket client that speaks the JSON frames of docs/protocol.md.
 #![allow(dead_code)]
 
+pub mod nats;
+pub mod nodes;
 pub mod pg;
 
 use std::time::Duration;

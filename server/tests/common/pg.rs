@@ -144,6 +144,12 @@ impl TestPostgres {
         chinwag_server::create_postgres_database(&self.admin, name).expect("database created")
     }
 
+    /// A fresh, empty database; returns its `postgres://` URL (the form `--store` takes).
+    pub fn database_url(&self, name: &str) -> String {
+        self.database(name);
+        format!("postgres://postgres@127.0.0.1:{}/{name}", self.port)
+    }
+
     /// Stops the server (fast shutdown: clients are disconnected) and waits for it to exit.
     pub fn stop(&mut self) {
         if let Some(mut child) = self.child.take() {
