@@ -467,27 +467,7 @@ impl Session<'_> {
     ) -> Result<(), End> {
         let mut after = from;
         while after < covered {
-            let uid = self.uid.clone();
-            let chunk = self
-                .app
-                .store
-                .read(move |c| {
-                    Ok(store::events::range(
-                        c,
-                        &uid,
-                        after,
-                        covered,
-                        REPLAY_CHUNK_ROWS,
-                        REPLAY_CHUNK_BYTES,
-                    )?)
-                })
-                .await
-                .map_err(|e| {
-                    End::Close(CloseReason {
-                        code: close::INTERNAL_ERROR,
-                        reason: e.message,
-                    })
-                })?;
+            let chunk = self.stored_events(after, covered).await?;
             // As after the snapshot: a revocation answered while this chunk was read stops it.
             if let Some(reason) = close_rx.borrow_and_update().clone() {
                 return Err(End::Close(reason));
@@ -510,33 +490,39 @@ impl Session<'_> {
         Ok(())
     }
 
+    /// One chunk of the user's stored events in `(after, up_to]` (at most `REPLAY_CHUNK_ROWS`
+    /// rows and about `REPLAY_CHUNK_BYTES`), as their stored bodies; a failed read closes the
+    /// socket (the client resumes).
+    async fn stored_events(&self, after: u64, up_to: u64) -> Result<Vec<(u64, String)>, End> {
+        let uid = self.uid.clone();
+        self.app
+            .store
+            .read(move |c| {
+                Ok(store::events::range(
+                    c,
+                    &uid,
+                    after,
+                    up_to,
+                    REPLAY_CHUNK_ROWS,
+                    REPLAY_CHUNK_BYTES,
+                )?)
+            })
+            .await
+            .map_err(|e| {
+                End::Close(CloseReason {
+                    code: close::INTERNAL_ERROR,
+                    reason: e.message,
+                })
+            })
+    }
+
     /// Feeds the user's events in `(after, up_to]` from the database: a hole in what the bus
     /// brought. A failed read closes the socket (the client resumes, from the database).
     async fn fill(&self, socket: &mut WebSocket, after: u64, up_to: u64) -> Result<(), End> {
         crate::metrics::get().bus_hole_filled();
         let mut after = after;
         while after < up_to {
-            let uid = self.uid.clone();
-            let chunk = self
-                .app
-                .store
-                .read(move |c| {
-                    Ok(store::events::range(
-                        c,
-                        &uid,
-                        after,
-                        up_to,
-                        REPLAY_CHUNK_ROWS,
-                        REPLAY_CHUNK_BYTES,
-                    )?)
-                })
-                .await
-                .map_err(|e| {
-                    End::Close(CloseReason {
-                        code: close::INTERNAL_ERROR,
-                        reason: e.message,
-                    })
-                })?;
+            let chunk = self.stored_events(after, up_to).await?;
             let Some(&(last, _)) = chunk.last() else {
                 break;
             };

@@ -533,14 +533,7 @@ impl App {
                         kind: q.kind.as_deref(),
                     },
                 )?;
-                Ok(MessageList {
-                    messages: page
-                        .messages
-                        .into_iter()
-                        .map(|m| m.for_reader(&uid))
-                        .collect(),
-                    has_more: page.has_more,
-                })
+                Ok(page.for_reader(&uid))
             })
             .await
     }

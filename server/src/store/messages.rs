@@ -132,6 +132,20 @@ pub struct HistoryPage {
     pub has_more: bool,
 }
 
+impl HistoryPage {
+    /// The page as `uid` reads it (`mentions_me` set for `uid`).
+    pub fn for_reader(self, uid: &str) -> chinwag_protocol::rest::MessageList {
+        chinwag_protocol::rest::MessageList {
+            messages: self
+                .messages
+                .into_iter()
+                .map(|m| m.for_reader(uid))
+                .collect(),
+            has_more: self.has_more,
+        }
+    }
+}
+
 /// About how many bytes a message takes in a JSON answer.
 fn approximate_size(m: &Message) -> usize {
     let json = |v: &serde_json::Value| v.to_string().len();
