@@ -110,6 +110,16 @@ fn check_message_size(event_body: &str, event: &str) -> Result<(), ApiError> {
     Ok(())
 }
 
+/// A history or thread page's category filter: `message` or `custom`, when given.
+pub(super) fn check_category_filter(category: Option<&str>) -> Result<(), ApiError> {
+    match category {
+        Some(c) if Category::parse(c).is_none() => {
+            Err(invalid(format!("category {c:?} is not message or custom")))
+        }
+        _ => Ok(()),
+    }
+}
+
 pub(super) fn require_message(conn: &Db, id: i64) -> Result<Message, ApiError> {
     store::messages::get(conn, id)?
         .ok_or_else(|| ApiError::new(ErrorCode::MessageNotFound, format!("no message {id}")))
@@ -506,11 +516,7 @@ impl App {
         let receiver_type = receiver_type_param(&q.receiver_type)?;
         check_id("receiver", &q.receiver)?;
         let limit = page_limit(q.limit)?;
-        if let Some(c) = &q.category {
-            if Category::parse(c).is_none() {
-                return Err(invalid(format!("category {c:?} is not message or custom")));
-            }
-        }
+        check_category_filter(q.category.as_deref())?;
         let uid = uid.to_string();
         self.store
             .read(move |c| {

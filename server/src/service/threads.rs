@@ -2,11 +2,11 @@
 //! reply time, in the reply's transaction, and everyone who hears the reply hears
 //! `thread_updated` with the parent; the thread's replies are paged like a history.
 
-use chinwag_protocol::model::{Category, Message};
+use chinwag_protocol::model::Message;
 use chinwag_protocol::rest::{MessageList, ThreadQuery};
 use chinwag_protocol::{ApiError, Event};
 
-use super::messaging::{require_access, require_message};
+use super::messaging::{check_category_filter, require_access, require_message};
 use super::{fan_out, invalid, page_limit, App, Deliveries};
 use crate::store::{self, Db};
 
@@ -39,11 +39,7 @@ impl App {
                 return Err(invalid(format!("{what} must not be negative")));
             }
         }
-        if let Some(c) = &q.category {
-            if Category::parse(c).is_none() {
-                return Err(invalid(format!("category {c:?} is not message or custom")));
-            }
-        }
+        check_category_filter(q.category.as_deref())?;
         let uid = uid.to_string();
         self.store
             .read(move |c| {
