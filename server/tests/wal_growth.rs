@@ -3,7 +3,8 @@
 //! the whole WAL before the next commit appends, and SQLite starts the WAL over only after one
 //! that did, so the WAL (and its index, mapped into the server's memory) grew for as long as
 //! writes came: 2.5 GB in four minutes of `make soak`, its index the soak's "RSS growth". The
-//! writer now truncates it between batches once a checkpoint finds it longer than a limit.
+//! writer now restarts it (the next commits write from its start) between batches once a
+//! checkpoint finds it longer than a limit.
 
 mod common;
 
@@ -26,7 +27,7 @@ fn wal_bytes(db: &std::path::Path) -> u64 {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_wal_is_truncated_under_steady_writes_and_reads() {
+async fn the_wal_is_restarted_under_steady_writes_and_reads() {
     let dir = tempfile::tempdir().expect("a temporary directory");
     let db = dir.path().join("chat.sqlite3");
     let mut cfg = config();
@@ -110,7 +111,7 @@ async fn the_wal_is_truncated_under_steady_writes_and_reads() {
     }
     assert_eq!(acked, MESSAGES);
     assert!(reads > 0);
-    // A checkpoint runs every 256 commits, and the truncation after the first that finds the
+    // A checkpoint runs every 256 commits, and the restart after the first that finds the
     // WAL over the limit: the WAL reaches the limit plus up to two such stretches (measured:
     // 15 MB), far below the unbounded growth (about 140 MiB here).
     let bound = 48 << 20;
@@ -120,6 +121,6 @@ async fn the_wal_is_truncated_under_steady_writes_and_reads() {
     );
     assert!(
         largest <= bound,
-        "the WAL reached {largest} bytes: it is not truncated (bound {bound})"
+        "the WAL reached {largest} bytes: it is not restarted (bound {bound})"
     );
 }

@@ -64,7 +64,7 @@ pub struct Tuning {
     pub wal_restart_frames: u32,
 }
 
-/// WAL frames (pages) beyond which the writer truncates the WAL between two batches: 64 MiB
+/// WAL frames (pages) beyond which the writer restarts the WAL between two batches: 64 MiB
 /// of 4 KiB pages. The background checkpoints are PASSIVE and never block the writer, but
 /// under steady writes one rarely copies the whole WAL before the next commit appends to it,
 /// and SQLite only starts the WAL over after a checkpoint that copied all of it: without this
@@ -194,7 +194,9 @@ impl Writer {
         }
     }
 
-    /// Copies what is left of the WAL into the database file and truncates it, between two
+    /// Copies what is left of the WAL into the database file so that the next commit writes
+    /// from the WAL's start (RESTART: the file keeps its blocks, which the next commits overwrite
+    /// in the page cache; a TRUNCATE made every later commit allocate and zero new ones), between two
     /// batches (no transaction open). It waits (busy timeout) for readers still on the WAL;
     /// the checkpointer copied most of it already, so this is short. Busy: the next nudge
     /// asks again.
@@ -203,7 +205,7 @@ impl Writer {
             return;
         };
         let started = std::time::Instant::now();
-        match sqlite.query_row("PRAGMA wal_checkpoint(TRUNCATE);", [], |r| {
+        match sqlite.query_row("PRAGMA wal_checkpoint(RESTART);", [], |r| {
             r.get::<_, i64>(0)
         }) {
             Ok(busy) => tracing::debug!(

@@ -3,7 +3,9 @@
 -- thread's history pages by (parent_id, id).
 ALTER TABLE messages ADD COLUMN reply_count INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE messages ADD COLUMN last_reply_at INTEGER;
-CREATE INDEX messages_by_parent ON messages(parent_id, id);
+-- Partial: a message that is not a reply (most) adds no index entry, one page less to write in
+-- its commit.
+CREATE INDEX messages_by_parent ON messages(parent_id, id) WHERE parent_id IS NOT NULL;
 -- Existing replies.
 UPDATE messages SET
     reply_count = (SELECT COUNT(*) FROM messages r WHERE r.parent_id = messages.id),
