@@ -40,6 +40,113 @@
 #define CHINWAG_VERSION_MINOR 1
 #define CHINWAG_VERSION_PATCH 0
 
+// Result codes (`chinwag_result`): grouped by family (hundreds digit: 1 arguments, 2 client
+// state, 3 network, 4 the server said no, 5 send queue, 9 this library), never reused.
+
+// Success.
+#define CHINWAG_RESULT_OK 0
+
+// A required pointer argument was NULL.
+#define CHINWAG_RESULT_NULL_ARGUMENT 100
+
+// A string argument was not valid UTF-8.
+#define CHINWAG_RESULT_INVALID_UTF8 101
+
+// An argument was out of range, empty or malformed (the message says which).
+#define CHINWAG_RESULT_INVALID_ARGUMENT 102
+
+// A message text was longer than 64 KiB of UTF-8.
+#define CHINWAG_RESULT_TEXT_TOO_LONG 103
+
+// The call needs a logged-in user.
+#define CHINWAG_RESULT_NOT_LOGGED_IN 200
+
+// Another login of this client is still running.
+#define CHINWAG_RESULT_LOGIN_IN_PROGRESS 201
+
+// The call needs a CONNECTED client (typing, receipts and transient messages are not queued).
+#define CHINWAG_RESULT_NOT_CONNECTED 202
+
+// The user logged out (queued sends fail with it).
+#define CHINWAG_RESULT_LOGGED_OUT 203
+
+// The client handle is not live: it was freed (or never created).
+#define CHINWAG_RESULT_CLIENT_FREED 204
+
+// The call cannot run from inside a callback of this client.
+#define CHINWAG_RESULT_REENTRANT_CALL 205
+
+// The operation was cancelled (its client was freed, or its work dropped unfinished).
+#define CHINWAG_RESULT_CANCELLED 206
+
+// A listener with this id already exists.
+#define CHINWAG_RESULT_LISTENER_EXISTS 207
+
+// Another call of this client is still active.
+#define CHINWAG_RESULT_CALL_IN_PROGRESS 208
+
+// A network failure (connection refused, reset, DNS).
+#define CHINWAG_RESULT_NETWORK 300
+
+// The operation timed out.
+#define CHINWAG_RESULT_TIMEOUT 301
+
+// TLS failed (certificate, handshake).
+#define CHINWAG_RESULT_TLS 302
+
+// The server spoke an unexpected protocol.
+#define CHINWAG_RESULT_PROTOCOL 303
+
+// The server rejected the credentials.
+#define CHINWAG_RESULT_AUTH_FAILED 400
+
+// The session's token was rejected or revoked: log in again.
+#define CHINWAG_RESULT_SESSION_EXPIRED 401
+
+// The user is deactivated.
+#define CHINWAG_RESULT_USER_DEACTIVATED 402
+
+// The server serves another app id.
+#define CHINWAG_RESULT_APP_MISMATCH 403
+
+// The server rate-limited the call.
+#define CHINWAG_RESULT_RATE_LIMITED 404
+
+// The feature is throttled by the server for now.
+#define CHINWAG_RESULT_FEATURE_THROTTLED 405
+
+// The user may not do this. The error message starts with the server's code: `FORBIDDEN`,
+// `BLOCKED` (one of the two users of a one-to-one conversation blocked the other: a message,
+// typing or a call to them is refused), `NOT_A_MEMBER`, `BANNED` or `OWNER_RULE`.
+#define CHINWAG_RESULT_FORBIDDEN 406
+
+// The target (user, group, message, listener id) does not exist.
+#define CHINWAG_RESULT_NOT_FOUND 407
+
+// The server rejected the request for another reason (the message has its code).
+#define CHINWAG_RESULT_SERVER_REJECTED 408
+
+// A user with this uid exists already (creating a user: `chinwag_client_create_user`).
+#define CHINWAG_RESULT_USER_EXISTS 409
+
+// The send queue is full.
+#define CHINWAG_RESULT_QUEUE_FULL 500
+
+// A queued send expired: the connection was lost for too long.
+#define CHINWAG_RESULT_QUEUE_EXPIRED 501
+
+// A queued send failed because the app disconnected (`chinwag_client_disconnect`).
+#define CHINWAG_RESULT_DISCONNECTED 502
+
+// The session store failed (file system, or the app's store callbacks).
+#define CHINWAG_RESULT_STORAGE 900
+
+// An internal error of this library.
+#define CHINWAG_RESULT_INTERNAL 901
+
+// A panic inside this library was caught at the API boundary.
+#define CHINWAG_RESULT_PANIC 902
+
 
 // Version of the C ABI. Bumped on every incompatible change; bindings check it at load.
 #define CHINWAG_ABI_VERSION 1
@@ -936,110 +1043,6 @@ typedef void (*chinwag_conversation_page_done_cb)(void *user_data,
 // (one callback at a time, event order, no SDK lock held during callbacks, removal and free
 // from inside a callback deferred until it returns, completions exactly once).
 #define CHINWAG_DISPATCH_MODE_APP 1
-
-// Success.
-#define CHINWAG_RESULT_OK 0
-
-// A required pointer argument was NULL.
-#define CHINWAG_RESULT_NULL_ARGUMENT 100
-
-// A string argument was not valid UTF-8.
-#define CHINWAG_RESULT_INVALID_UTF8 101
-
-// An argument was out of range, empty or malformed (the message says which).
-#define CHINWAG_RESULT_INVALID_ARGUMENT 102
-
-// A message text was longer than 64 KiB of UTF-8.
-#define CHINWAG_RESULT_TEXT_TOO_LONG 103
-
-// The call needs a logged-in user.
-#define CHINWAG_RESULT_NOT_LOGGED_IN 200
-
-// Another login of this client is still running.
-#define CHINWAG_RESULT_LOGIN_IN_PROGRESS 201
-
-// The call needs a CONNECTED client (typing, receipts and transient messages are not queued).
-#define CHINWAG_RESULT_NOT_CONNECTED 202
-
-// The user logged out (queued sends fail with it).
-#define CHINWAG_RESULT_LOGGED_OUT 203
-
-// The client handle is not live: it was freed (or never created).
-#define CHINWAG_RESULT_CLIENT_FREED 204
-
-// The call cannot run from inside a callback of this client.
-#define CHINWAG_RESULT_REENTRANT_CALL 205
-
-// The operation was cancelled (its client was freed, or its work dropped unfinished).
-#define CHINWAG_RESULT_CANCELLED 206
-
-// A listener with this id already exists.
-#define CHINWAG_RESULT_LISTENER_EXISTS 207
-
-// Another call of this client is still active.
-#define CHINWAG_RESULT_CALL_IN_PROGRESS 208
-
-// A network failure (connection refused, reset, DNS).
-#define CHINWAG_RESULT_NETWORK 300
-
-// The operation timed out.
-#define CHINWAG_RESULT_TIMEOUT 301
-
-// TLS failed (certificate, handshake).
-#define CHINWAG_RESULT_TLS 302
-
-// The server spoke an unexpected protocol.
-#define CHINWAG_RESULT_PROTOCOL 303
-
-// The server rejected the credentials.
-#define CHINWAG_RESULT_AUTH_FAILED 400
-
-// The session's token was rejected or revoked: log in again.
-#define CHINWAG_RESULT_SESSION_EXPIRED 401
-
-// The user is deactivated.
-#define CHINWAG_RESULT_USER_DEACTIVATED 402
-
-// The server serves another app id.
-#define CHINWAG_RESULT_APP_MISMATCH 403
-
-// The server rate-limited the call.
-#define CHINWAG_RESULT_RATE_LIMITED 404
-
-// The feature is throttled by the server for now.
-#define CHINWAG_RESULT_FEATURE_THROTTLED 405
-
-// The user may not do this. The error message starts with the server's code: `FORBIDDEN`,
-// `BLOCKED` (one of the two users of a one-to-one conversation blocked the other: a message,
-// typing or a call to them is refused), `NOT_A_MEMBER`, `BANNED` or `OWNER_RULE`.
-#define CHINWAG_RESULT_FORBIDDEN 406
-
-// The target (user, group, message, listener id) does not exist.
-#define CHINWAG_RESULT_NOT_FOUND 407
-
-// The server rejected the request for another reason (the message has its code).
-#define CHINWAG_RESULT_SERVER_REJECTED 408
-
-// A user with this uid exists already (`chinwag_client_create_user`).
-#define CHINWAG_RESULT_USER_EXISTS 409
-
-// The send queue is full.
-#define CHINWAG_RESULT_QUEUE_FULL 500
-
-// A queued send expired: the connection was lost for too long.
-#define CHINWAG_RESULT_QUEUE_EXPIRED 501
-
-// A queued send failed because `chinwag_client_disconnect` was called.
-#define CHINWAG_RESULT_DISCONNECTED 502
-
-// The session store failed (file system, or the app's store callbacks).
-#define CHINWAG_RESULT_STORAGE 900
-
-// An internal error of this library.
-#define CHINWAG_RESULT_INTERNAL 901
-
-// A panic inside this library was caught at the API boundary.
-#define CHINWAG_RESULT_PANIC 902
 
 // `listener` points to a `chinwag_connection_listener`.
 #define CHINWAG_LISTENER_KIND_CONNECTION 0

@@ -243,6 +243,15 @@ def test_struct_layouts_match_the_c_compiler(tmp_path):
             assert got[f"{name}.{field}"] == (getattr(cls, field).offset,), f"{name}.{field}"
 
 
+def test_result_codes_match_the_header_both_ways():
+    defined = {
+        m.group(1): int(m.group(2))
+        for m in re.finditer(r"^#define CHINWAG_RESULT_(\w+) (\d+)$", header(), re.M)
+    }
+    assert defined, "no CHINWAG_RESULT_ constants in the header"
+    assert {c.name: int(c) for c in T.ResultCode} == defined
+
+
 def test_names_from_the_library():
     lib = chinwag.library()
     for code in T.ResultCode:
